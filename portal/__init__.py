@@ -1,0 +1,120 @@
+"""The LINK-J partner portal: one application factory."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, render_template
+from werkzeug.exceptions import HTTPException
+from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.wrappers import Response
+
+from portal import i18n
+from portal.config import load_settings
+from portal.extensions import babel, csrf, db, migrate
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+
+
+def _resource_dir(name: str) -> Path:
+    # A wheel carries templates/static/migrations inside the package; a checkout keeps them
+    # beside it at the top level.
+    inside = PACKAGE_DIR / name
+    return inside if inside.is_dir() else PACKAGE_DIR.parent / name
+
+
+def create_app(config: dict[str, Any] | None = None) -> Flask:
+    """Build the portal. ``config`` overrides what the environment says (tests use it)."""
+    instance_path = os.environ.get("PORTAL_INSTANCE_PATH") or None
+    app = Flask(
+        __name__,
+        instance_path=instance_path,
+        instance_relative_config=True,
+        template_folder=str(_resource_dir("templates")),
+        static_folder=str(_resource_dir("static")),
+    )
+    environ: dict[str, str] = dict(os.environ)
+    if config and "PORTAL_ENV" in config:
+        environ["PORTAL_ENV"] = config["PORTAL_ENV"]
+    app.config.from_mapping(load_settings(Path(app.instance_path), environ))
+    if config:
+        app.config.from_mapping(config)
+
+    if app.config["PORTAL_TRUST_PROXY"]:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)  # type: ignore[method-assign]
+
+    register_extensions(app)
+    register_blueprints(app)
+    register_errorhandlers(app)
+    register_security_headers(app)
+    register_commands(app)
+    return app
+
+
+def register_extensions(app: Flask) -> None:
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(_resource_dir("migrations")))
+    babel.init_app(
+        app,
+        locale_selector=i18n.select_locale,
+        default_translation_directories=str(PACKAGE_DIR / "translations"),
+    )
+    csrf.init_app(app)
+    i18n.init_app(app)
+    # Models must be imported for Alembic and relationships to see every table.
+    import portal.models  # noqa: F401
+
+
+def register_blueprints(app: Flask) -> None:
+    from portal import health
+    from portal.organizations import views as organizations
+
+    for blueprint in (organizations.blueprint, health.blueprint, i18n.blueprint):
+        app.register_blueprint(blueprint)
+
+
+def register_errorhandlers(app: Flask) -> None:
+    def render_error(error: HTTPException) -> tuple[str, int]:
+        code = error.code or 500
+        template = f"errors/{code}.html" if code in (403, 404, 500) else "errors/generic.html"
+        return render_template(template, error=error), code
+
+    for code in (400, 403, 404, 405, 500):
+        app.register_error_handler(code, render_error)
+
+
+CONTENT_SECURITY_POLICY = "; ".join(
+    [
+        "default-src 'self'",
+        "img-src 'self' data:",
+        "object-src 'none'",
+        "base-uri 'self'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    ]
+)
+
+
+def register_security_headers(app: Flask) -> None:
+    production = app.config["PORTAL_ENV"] == "production"
+
+    @app.after_request
+    def set_headers(response: Response) -> Response:
+        response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        if production:
+            response.headers.setdefault(
+                "Strict-Transport-Security", "max-age=31536000; includeSubDomains"
+            )
+        response.vary.update(("Cookie", "Accept-Language"))
+        return response
+
+
+def register_commands(app: Flask) -> None:
+    from portal.cli import register
+
+    register(app)

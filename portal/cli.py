@@ -1,0 +1,100 @@
+"""The ``portal`` command line: ``portal seed``, ``portal demo``, ``portal check``, ``portal db …``."""
+
+from __future__ import annotations
+
+import click
+from flask import Flask, current_app
+from flask.cli import FlaskGroup, with_appcontext
+from flask_migrate import upgrade
+from sqlalchemy.engine import make_url
+from werkzeug.serving import run_simple
+
+from portal.config import ConfigurationError
+
+
+def _create_app() -> Flask:
+    from portal import create_app
+
+    try:
+        return create_app()
+    except ConfigurationError as error:
+        # One line, no traceback: the operator needs the reason, not our stack.
+        raise SystemExit(f"portal: {error}") from None
+
+
+@click.group(cls=FlaskGroup, create_app=_create_app)
+def main() -> None:
+    """LINK-J partner portal."""
+
+
+@click.command("seed")
+@with_appcontext
+def seed_command() -> None:
+    """Load the LINK-J network from the seed document (safe to run again)."""
+    from portal.organizations.services import seed_network
+
+    report = seed_network()
+    click.echo(
+        f"Seeded {report.organizations} organizations, {report.agreements} MOUs, "
+        f"{report.services} reciprocal services"
+        + ("" if report.created_anything else " (already up to date)")
+        + "."
+    )
+
+
+@click.command("demo")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--no-serve", is_flag=True, help="Prepare the database and stop.")
+@with_appcontext
+def demo_command(host: str, port: int, no_serve: bool) -> None:
+    """Migrate, seed, add demo data and serve the portal."""
+    from portal.demo import load_demo_data
+    from portal.organizations.services import seed_network
+
+    upgrade()
+    seed_network()
+    for line in load_demo_data():
+        click.echo(line)
+    if no_serve:
+        return
+    click.echo(f"The portal is running on http://{host}:{port}/  (Ctrl+C to stop)")
+    # app.run() refuses to start inside the flask CLI; serve with Werkzeug directly.
+    run_simple(host, port, current_app._get_current_object(), threaded=True)  # type: ignore[attr-defined]
+
+
+@click.command("check")
+@with_appcontext
+def check_command() -> None:
+    """Check the configuration and that the database is reachable and migrated."""
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+    from flask_migrate import Migrate
+
+    from portal.extensions import db
+    from portal.health import database_reachable
+
+    url = make_url(current_app.config["SQLALCHEMY_DATABASE_URI"])
+    click.echo(f"environment: {current_app.config['PORTAL_ENV']}")
+    click.echo(f"database:    {url.render_as_string(hide_password=True)}")
+    if not database_reachable():
+        raise SystemExit("portal: the database is not reachable")
+    migrate: Migrate = current_app.extensions["migrate"].migrate
+    script = ScriptDirectory.from_config(migrate.get_config())
+    with db.engine.connect() as connection:
+        current = MigrationContext.configure(connection).get_current_revision()
+    head = script.get_current_head()
+    if current != head:
+        raise SystemExit(
+            f"portal: the database is at revision {current or 'none'}, the code at {head}; "
+            "run 'portal db upgrade'"
+        )
+    click.echo(f"schema:      at head ({head})")
+    click.echo(f"mail:        {current_app.config['MAIL_SERVER'] or 'console (no MAIL_SERVER)'}")
+    click.echo(f"stripe:      {'configured' if current_app.config['STRIPE_SECRET_KEY'] else 'off'}")
+    click.echo("ok")
+
+
+def register(app: Flask) -> None:
+    for command in (seed_command, demo_command, check_command):
+        app.cli.add_command(command)

@@ -1,0 +1,95 @@
+"""Settings from the environment, with embedded defaults for a laptop.
+
+Production (``PORTAL_ENV=production``) refuses to start on defaults that are only safe on a
+developer's machine: a generated secret key or a SQLite file.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+
+class ConfigurationError(RuntimeError):
+    """The environment does not describe a runnable portal; the message says why in one line."""
+
+
+def normalise_database_url(url: str) -> str:
+    """Point plain PostgreSQL URLs at psycopg 3, the driver the portal ships with."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def _development_secret_key(instance_path: Path) -> str:
+    # Generated once and kept, so sessions survive restarts without anyone inventing a key.
+    key_file = instance_path / "secret_key"
+    if key_file.exists():
+        return key_file.read_text().strip()
+    instance_path.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_hex(32)
+    key_file.write_text(key)
+    key_file.chmod(0o600)
+    return key
+
+
+def _bool(value: str | None, default: bool = False) -> bool:
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def load_settings(instance_path: Path, environ: os._Environ[str] | dict[str, str]) -> dict[str, Any]:
+    """Build the Flask config from environment variables.
+
+    Raises ConfigurationError in production when SECRET_KEY or DATABASE_URL is missing.
+    """
+    env = environ.get("PORTAL_ENV", "development").strip().lower()
+    production = env == "production"
+    secret_key = environ.get("SECRET_KEY")
+    database_url = environ.get("DATABASE_URL")
+    if production and not secret_key:
+        raise ConfigurationError("SECRET_KEY must be set when PORTAL_ENV=production")
+    if production and not database_url:
+        raise ConfigurationError("DATABASE_URL must be set when PORTAL_ENV=production")
+    if not database_url:
+        instance_path.mkdir(parents=True, exist_ok=True)
+        database_url = f"sqlite:///{instance_path / 'portal.sqlite3'}"
+    redis_url = environ.get("REDIS_URL") or None
+
+    return {
+        "PORTAL_ENV": env,
+        "SECRET_KEY": secret_key or _development_secret_key(instance_path),
+        "SQLALCHEMY_DATABASE_URI": normalise_database_url(database_url),
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "REDIS_URL": redis_url,
+        "RATELIMIT_STORAGE_URI": redis_url or "memory://",
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": production,
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        "REMEMBER_COOKIE_SECURE": production,
+        "REMEMBER_COOKIE_DURATION": timedelta(days=30),
+        "PERMANENT_SESSION_LIFETIME": timedelta(hours=12),
+        "PREFERRED_URL_SCHEME": "https" if production else "http",
+        "SERVER_NAME": environ.get("SERVER_NAME") or None,
+        "BABEL_DEFAULT_LOCALE": "en",
+        "BABEL_DEFAULT_TIMEZONE": "UTC",
+        "PORTAL_LOCALES": ("en", "ja"),
+        "PORTAL_TRUST_PROXY": _bool(environ.get("PORTAL_TRUST_PROXY"), default=production),
+        "MAIL_SERVER": environ.get("MAIL_SERVER") or None,
+        "MAIL_PORT": int(environ.get("MAIL_PORT", "25")),
+        "MAIL_USERNAME": environ.get("MAIL_USERNAME") or None,
+        "MAIL_PASSWORD": environ.get("MAIL_PASSWORD") or None,
+        "MAIL_USE_TLS": _bool(environ.get("MAIL_USE_TLS")),
+        "MAIL_DEFAULT_SENDER": environ.get("MAIL_DEFAULT_SENDER", "LINK-J Portal <portal@link-j.org>"),
+        "STRIPE_SECRET_KEY": environ.get("STRIPE_SECRET_KEY") or None,
+        "STRIPE_PUBLISHABLE_KEY": environ.get("STRIPE_PUBLISHABLE_KEY") or None,
+        "STRIPE_WEBHOOK_SECRET": environ.get("STRIPE_WEBHOOK_SECRET") or None,
+        "STRIPE_API_BASE": environ.get("STRIPE_API_BASE") or None,
+    }

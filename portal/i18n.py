@@ -1,0 +1,87 @@
+"""Language choice and locale-aware formatting shared by every page.
+
+The viewer's language comes from, in order: the choice they made with the switcher (a
+long-lived cookie), then the browser's ``Accept-Language``, then English.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from babel.dates import format_skeleton
+from flask import Blueprint, Flask, current_app, redirect, request, url_for
+from flask_babel import get_locale
+from werkzeug.wrappers import Response
+
+LANGUAGE_COOKIE = "portal_lang"
+LANGUAGE_COOKIE_MAX_AGE = 365 * 24 * 3600
+
+blueprint = Blueprint("i18n", __name__)
+
+
+def select_locale() -> str:
+    supported: tuple[str, ...] = current_app.config["PORTAL_LOCALES"]
+    chosen = request.cookies.get(LANGUAGE_COOKIE)
+    if chosen in supported:
+        return chosen
+    return request.accept_languages.best_match(supported) or supported[0]
+
+
+def current_language() -> str:
+    locale = get_locale()
+    return locale.language if locale else "en"
+
+
+def localized(record: Any, field: str) -> str:
+    """``record.<field>_ja`` for Japanese viewers, else ``_en``; falls back to the other."""
+    primary, secondary = ("ja", "en") if current_language() == "ja" else ("en", "ja")
+    return getattr(record, f"{field}_{primary}") or getattr(record, f"{field}_{secondary}") or ""
+
+
+def format_month(value: date) -> str:
+    """A month as the viewer's language writes it: 2018年1月 / January 2018."""
+    return format_skeleton("yMMMM", value, locale=get_locale())
+
+
+def format_day(value: date) -> str:
+    """A date as the viewer's language writes it: 2018年1月31日 / 31 January 2018."""
+    return format_skeleton("yMMMMd", value, locale=get_locale())
+
+
+def country_name(code: str) -> str:
+    """The country's name in the viewer's language (Babel's CLDR data)."""
+    locale = get_locale()
+    return locale.territories.get(code.upper(), code) if locale else code
+
+
+def _safe_next(target: str | None) -> str:
+    # Only same-site paths, so the switcher cannot be used as an open redirect.
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return url_for("organizations.home")
+
+
+@blueprint.post("/language")
+def switch_language() -> Response:
+    language = request.form.get("language", "")
+    response = redirect(_safe_next(request.form.get("next")))
+    if language in current_app.config["PORTAL_LOCALES"]:
+        response.set_cookie(
+            LANGUAGE_COOKIE,
+            language,
+            max_age=LANGUAGE_COOKIE_MAX_AGE,
+            httponly=True,
+            samesite="Lax",
+            secure=current_app.config["SESSION_COOKIE_SECURE"],
+        )
+    return response
+
+
+def init_app(app: Flask) -> None:
+    app.jinja_env.globals.update(
+        localized=localized,
+        current_language=current_language,
+        supported_languages=(("en", "English"), ("ja", "日本語")),
+    )
+    app.jinja_env.filters.update(month=format_month, day=format_day, country=country_name)

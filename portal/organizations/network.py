@@ -1,0 +1,346 @@
+"""The LINK-J network as the seed document (LINK-J press release, January 2018) states it.
+
+Kept as plain data so ``portal seed`` can load it idempotently and tests can compare
+against it. Texts are given in Japanese as the document words them and in English.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+from portal.organizations.models import ServiceCategory as C
+
+
+@dataclass(frozen=True)
+class OrganizationSeed:
+    slug: str
+    kind: str
+    short_name: str
+    name_en: str
+    name_ja: str
+    country: str
+    city_en: str
+    city_ja: str
+    website: str
+    timezone: str
+    default_currency: str
+    membership_year_end_month: int
+    description_en: str
+    description_ja: str
+
+
+@dataclass(frozen=True)
+class ClauseSeed:
+    category: C
+    #: False for a clause that runs one way only; then ``provider`` says which way.
+    reciprocal: bool = True
+    provider: str | None = None
+
+
+@dataclass(frozen=True)
+class AgreementSeed:
+    slug: str
+    partner: str
+    signed_on: date
+    summary_en: str
+    summary_ja: str
+    clauses: tuple[ClauseSeed, ...] = field(default_factory=tuple)
+
+
+HUB_SLUG = "link-j"
+
+ORGANIZATIONS: tuple[OrganizationSeed, ...] = (
+    OrganizationSeed(
+        slug=HUB_SLUG,
+        kind="hub",
+        short_name="LINK-J",
+        name_en="Life Science Innovation Network Japan (LINK-J)",
+        name_ja="一般社団法人ライフサイエンス・イノベーション・ネットワーク・ジャパン（LINK-J）",
+        country="JP",
+        city_en="Nihonbashi, Tokyo",
+        city_ja="東京都中央区日本橋本町",
+        website="https://www.link-j.org/",
+        timezone="Asia/Tokyo",
+        default_currency="JPY",
+        membership_year_end_month=3,
+        description_en=(
+            "A general incorporated association founded by Mitsui Fudosan and academic "
+            "volunteers to foster open innovation in the life sciences from Nihonbashi, "
+            "Tokyo's pharmaceutical district. Chair: Hideyuki Okano. More than 190 corporate "
+            "and individual members about eighteen months after membership opened."
+        ),
+        description_ja=(
+            "三井不動産株式会社とアカデミア有志が中心となって設立した一般社団法人です。"
+            "医薬関連企業が集積する日本橋エリアを拠点に、産官学連携によるライフサイエンス領域での"
+            "オープンイノベーションを促進し、新産業創造を支援しています。理事長：岡野 栄之。"
+            "会員数は募集開始後約1年半で、法人・個人含めて190を超えました。"
+        ),
+    ),
+    OrganizationSeed(
+        slug="ucsd",
+        kind="partner",
+        short_name="UCSD",
+        name_en="University of California San Diego",
+        name_ja="カリフォルニア大学サンディエゴ校",
+        country="US",
+        city_en="La Jolla, San Diego",
+        city_ja="サンディエゴ（ラホヤ）",
+        website="https://ucsd.edu/",
+        timezone="America/Los_Angeles",
+        default_currency="USD",
+        membership_year_end_month=6,
+        description_en="A public research university at the heart of San Diego's life-science cluster.",
+        description_ja="サンディエゴのライフサイエンス・クラスターの中核を担う公立研究大学です。",
+    ),
+    OrganizationSeed(
+        slug="biocom",
+        kind="partner",
+        short_name="BIOCOM",
+        name_en="BIOCOM",
+        name_ja="BIOCOM（バイオコム）",
+        country="US",
+        city_en="San Diego",
+        city_ja="サンディエゴ",
+        website="https://www.biocom.org/",
+        timezone="America/Los_Angeles",
+        default_currency="USD",
+        membership_year_end_month=12,
+        description_en="The life-science industry association of San Diego, California.",
+        description_ja="米国カリフォルニア州サンディエゴのライフサイエンス団体です。",
+    ),
+    OrganizationSeed(
+        slug="eurobiomed",
+        kind="partner",
+        short_name="Eurobiomed",
+        name_en="Eurobiomed",
+        name_ja="Eurobiomed（ユーロバイオメッド）",
+        country="FR",
+        city_en="Marseille",
+        city_ja="マルセイユ",
+        website="https://www.eurobiomed.org/",
+        timezone="Europe/Paris",
+        default_currency="EUR",
+        membership_year_end_month=12,
+        description_en="The life-science cluster of southern France.",
+        description_ja="南フランスのライフサイエンス団体（クラスター）です。",
+    ),
+    OrganizationSeed(
+        slug="krp",
+        kind="partner",
+        short_name="KRP",
+        name_en="Kyoto Research Park Co., Ltd.",
+        name_ja="京都リサーチパーク株式会社",
+        country="JP",
+        city_en="Kyoto",
+        city_ja="京都市",
+        website="https://www.krp.co.jp/",
+        timezone="Asia/Tokyo",
+        default_currency="JPY",
+        membership_year_end_month=3,
+        description_en="Japan's first privately run research park.",
+        description_ja="全国初の民間運営によるリサーチパークです。",
+    ),
+    OrganizationSeed(
+        slug="one-nucleus",
+        kind="partner",
+        short_name="One Nucleus",
+        name_en="One Nucleus",
+        name_ja="One Nucleus（ワン・ニュークリアス）",
+        country="GB",
+        city_en="Cambridge",
+        city_ja="ケンブリッジ",
+        website="https://www.onenucleus.com/",
+        timezone="Europe/London",
+        default_currency="GBP",
+        membership_year_end_month=12,
+        description_en="The largest life-science association of the United Kingdom and Europe.",
+        description_ja="欧州最大規模の英国ライフサイエンス団体です。",
+    ),
+    OrganizationSeed(
+        slug="ibri",
+        kind="partner",
+        short_name="IBRI",
+        name_en="Foundation for Biomedical Research and Innovation at Kobe (IBRI)",
+        name_ja="公益財団法人 先端医療振興財団",
+        country="JP",
+        city_en="Kobe",
+        city_ja="兵庫県神戸市",
+        website="https://www.ibri-kobe.org/",
+        timezone="Asia/Tokyo",
+        default_currency="JPY",
+        membership_year_end_month=3,
+        description_en=(
+            "Founded in March 2000 by Kobe City and Hyogo Prefecture as the core support "
+            "organization of the Kobe Biomedical Innovation Cluster, Japan's largest, where "
+            "more than 344 companies and organizations gathered by January 2018. "
+            "Chair: Tasuku Honjo."
+        ),
+        description_ja=(
+            "神戸医療産業都市を推進するための中核的支援機関として、2000年3月に神戸市・兵庫県の"
+            "出捐で設立されました。神戸医療産業都市には344社を超える医療関連企業・団体が集積して"
+            "います（2018年1月末時点）。理事長：本庶 佑。"
+        ),
+    ),
+)
+
+#: Same clauses for BIOCOM, Eurobiomed and One Nucleus, as the document lists them.
+_ASSOCIATION_CLAUSES = (
+    ClauseSeed(C.MEMBER_SERVICES),
+    ClauseSeed(C.PUBLICATIONS),
+    ClauseSeed(C.PROGRAMS_EVENTS),
+)
+
+AGREEMENTS: tuple[AgreementSeed, ...] = (
+    AgreementSeed(
+        slug="link-j-ucsd-2016",
+        partner="ucsd",
+        signed_on=date(2016, 5, 1),
+        summary_en=(
+            "Exchange of publications, materials and information; mutual hosting of programs "
+            "and events; symposia in Nihonbashi with invited eminent professors."
+        ),
+        summary_ja="刊行物、資料、情報の交換／プログラムやイベントの相互開催／著名な教授を招聘したシンポジウムを日本橋で開催 等",
+        clauses=(
+            ClauseSeed(C.PUBLICATIONS),
+            ClauseSeed(C.PROGRAMS_EVENTS),
+            # The symposia are UCSD's professors coming to Nihonbashi: one direction only.
+            ClauseSeed(C.SYMPOSIA, reciprocal=False, provider="ucsd"),
+        ),
+    ),
+    AgreementSeed(
+        slug="link-j-biocom-2016",
+        partner="biocom",
+        signed_on=date(2016, 5, 1),
+        summary_en=(
+            "Services to each other's members; exchange of publications, materials and "
+            "information; mutual hosting of programs and events."
+        ),
+        summary_ja="双方の会員へのサービス提供／刊行物、資料、情報の交換／プログラムやイベントの相互開催 等",
+        clauses=_ASSOCIATION_CLAUSES,
+    ),
+    AgreementSeed(
+        slug="link-j-eurobiomed-2017",
+        partner="eurobiomed",
+        signed_on=date(2017, 6, 1),
+        summary_en=(
+            "Services to each other's members; exchange of publications, materials and "
+            "information; mutual hosting of programs and events."
+        ),
+        summary_ja="双方の会員へのサービス提供／刊行物、資料、情報の交換／プログラムやイベントの相互開催 等",
+        clauses=_ASSOCIATION_CLAUSES,
+    ),
+    AgreementSeed(
+        slug="link-j-krp-2017",
+        partner="krp",
+        signed_on=date(2017, 7, 1),
+        summary_en=(
+            "Co-hosting, sponsorship and announcement of each other's activities, events and "
+            "programs; exchange of publications, materials and information; mutual visits."
+        ),
+        summary_ja="活動、イベント、プログラム等における共催、協賛、告知等の協力／刊行物、資料、情報の交換／相互訪問 等",
+        clauses=(
+            ClauseSeed(C.COHOSTING),
+            ClauseSeed(C.PUBLICATIONS),
+            ClauseSeed(C.MUTUAL_VISITS),
+        ),
+    ),
+    AgreementSeed(
+        slug="link-j-one-nucleus-2017",
+        partner="one-nucleus",
+        signed_on=date(2017, 12, 1),
+        summary_en=(
+            "Services to each other's members; exchange of publications, materials and "
+            "information; mutual hosting of programs and events."
+        ),
+        summary_ja="双方の会員へのサービス提供／刊行物、資料、情報の交換／プログラムやイベントの相互開催 等",
+        clauses=_ASSOCIATION_CLAUSES,
+    ),
+    AgreementSeed(
+        slug="link-j-ibri-2018",
+        partner="ibri",
+        signed_on=date(2018, 1, 1),
+        summary_en=(
+            "Events, personnel exchange and information exchange together with Kobe City and "
+            "the Kobe Biomedical Innovation Cluster, to advance the commercialisation of "
+            "regenerative medicine and other life-science fields."
+        ),
+        summary_ja=(
+            "神戸医療産業都市ならびに神戸市と連携し、イベントや人的交流、情報交換を通じて、"
+            "再生医療等のライフサイエンス領域の事業化・産業化を後押しします。"
+        ),
+        clauses=(
+            ClauseSeed(C.PROGRAMS_EVENTS),
+            ClauseSeed(C.PERSONNEL_EXCHANGE),
+            ClauseSeed(C.PUBLICATIONS),
+        ),
+    ),
+)
+
+
+@dataclass(frozen=True)
+class ClauseText:
+    title_en: str
+    title_ja: str
+    #: Formatted with ``provider`` and ``beneficiary`` (short names).
+    description_en: str
+    description_ja: str
+    claimable: bool
+
+
+CLAUSE_TEXTS: dict[C, ClauseText] = {
+    C.MEMBER_SERVICES: ClauseText(
+        "Services for members",
+        "会員へのサービス提供",
+        "{provider} extends its member services to {beneficiary} members: member rates and "
+        "introductions, on request.",
+        "{provider}は{beneficiary}の会員に、会員向けサービス（会員料金、紹介など）を申請に応じて提供します。",
+        claimable=True,
+    ),
+    C.PUBLICATIONS: ClauseText(
+        "Publications, materials and information",
+        "刊行物、資料、情報の交換",
+        "{provider} shares its publications, materials and information with {beneficiary} "
+        "and its members.",
+        "{provider}は刊行物、資料、情報を{beneficiary}およびその会員と共有します。",
+        claimable=True,
+    ),
+    C.PROGRAMS_EVENTS: ClauseText(
+        "Programs and events",
+        "プログラムやイベントの相互開催",
+        "{provider} opens and co-hosts its programs and events for {beneficiary} members.",
+        "{provider}は{beneficiary}の会員にプログラムやイベントを開放し、相互に開催します。",
+        claimable=False,
+    ),
+    C.COHOSTING: ClauseText(
+        "Co-hosting, sponsorship and announcements",
+        "共催、協賛、告知等の協力",
+        "{provider} co-hosts, sponsors and announces {beneficiary}'s activities, events and "
+        "programs.",
+        "{provider}は{beneficiary}の活動、イベント、プログラム等の共催、協賛、告知に協力します。",
+        claimable=False,
+    ),
+    C.MUTUAL_VISITS: ClauseText(
+        "Mutual visits",
+        "相互訪問",
+        "{provider} receives visits from {beneficiary} and its members.",
+        "{provider}は{beneficiary}およびその会員の訪問を受け入れます。",
+        claimable=True,
+    ),
+    C.SYMPOSIA: ClauseText(
+        "Symposia in Nihonbashi with eminent professors",
+        "著名な教授を招聘した日本橋でのシンポジウム",
+        "{provider} sends eminent professors to symposia held in Nihonbashi for {beneficiary} "
+        "members.",
+        "{provider}は著名な教授を招聘し、{beneficiary}の会員向けに日本橋でシンポジウムを開催します。",
+        claimable=False,
+    ),
+    C.PERSONNEL_EXCHANGE: ClauseText(
+        "Personnel exchange",
+        "人的交流",
+        "{provider} takes part in personnel exchange with {beneficiary}, including Kobe City "
+        "and the Kobe Biomedical Innovation Cluster.",
+        "{provider}は神戸市・神戸医療産業都市を含め、{beneficiary}との人的交流を行います。",
+        claimable=False,
+    ),
+}
