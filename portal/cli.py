@@ -1,4 +1,4 @@
-"""The ``portal`` command line: ``portal seed``, ``portal demo``, ``portal check``, ``portal db …``."""
+"""The ``portal`` command line: seed, demo, check, and Flask-Migrate's ``db`` commands."""
 
 from __future__ import annotations
 

@@ -43,7 +43,9 @@ def _bool(value: str | None, default: bool = False) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
-def load_settings(instance_path: Path, environ: os._Environ[str] | dict[str, str]) -> dict[str, Any]:
+def load_settings(
+    instance_path: Path, environ: os._Environ[str] | dict[str, str]
+) -> dict[str, Any]:
     """Build the Flask config from environment variables.
 
     Raises ConfigurationError in production when SECRET_KEY or DATABASE_URL is missing.
@@ -87,7 +89,9 @@ def load_settings(instance_path: Path, environ: os._Environ[str] | dict[str, str
         "MAIL_USERNAME": environ.get("MAIL_USERNAME") or None,
         "MAIL_PASSWORD": environ.get("MAIL_PASSWORD") or None,
         "MAIL_USE_TLS": _bool(environ.get("MAIL_USE_TLS")),
-        "MAIL_DEFAULT_SENDER": environ.get("MAIL_DEFAULT_SENDER", "LINK-J Portal <portal@link-j.org>"),
+        "MAIL_DEFAULT_SENDER": environ.get(
+            "MAIL_DEFAULT_SENDER", "LINK-J Portal <portal@link-j.org>"
+        ),
         "STRIPE_SECRET_KEY": environ.get("STRIPE_SECRET_KEY") or None,
         "STRIPE_PUBLISHABLE_KEY": environ.get("STRIPE_PUBLISHABLE_KEY") or None,
         "STRIPE_WEBHOOK_SECRET": environ.get("STRIPE_WEBHOOK_SECRET") or None,

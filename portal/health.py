@@ -24,6 +24,8 @@ def database_reachable() -> bool:
 @blueprint.get("/healthz")
 def healthz() -> tuple[Response, int]:
     healthy = database_reachable()
-    body = {"status": "ok" if healthy else "unavailable",
-            "database": "ok" if healthy else "unreachable"}
+    body = {
+        "status": "ok" if healthy else "unavailable",
+        "database": "ok" if healthy else "unreachable",
+    }
     return jsonify(body), 200 if healthy else 503

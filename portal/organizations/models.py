@@ -48,8 +48,13 @@ class Organization(TimestampMixin, db.Model):
             "membership_year_end_month BETWEEN 1 AND 12", name="membership_year_end_month"
         ),
         # Exactly one hub: the network has one centre, and every MOU names it.
-        Index("uq_organization_single_hub", "kind", unique=True,
-              sqlite_where=text("kind = 'hub'"), postgresql_where=text("kind = 'hub'")),
+        Index(
+            "uq_organization_single_hub",
+            "kind",
+            unique=True,
+            sqlite_where=text("kind = 'hub'"),
+            postgresql_where=text("kind = 'hub'"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -129,9 +134,11 @@ class Agreement(TimestampMixin, db.Model):
 
     def is_in_force(self, on: date) -> bool:
         """Rule 3's MOU half: active, and not past its validity end on that day."""
-        return self.status == AgreementStatus.ACTIVE and (
-            self.valid_until is None or on <= self.valid_until
-        ) and self.signed_on <= on
+        return (
+            self.status == AgreementStatus.ACTIVE
+            and (self.valid_until is None or on <= self.valid_until)
+            and self.signed_on <= on
+        )
 
     def party_ids(self) -> tuple[int, int]:
         return (self.hub_id, self.partner_id)
@@ -141,7 +148,7 @@ class Agreement(TimestampMixin, db.Model):
 
 
 class ReciprocalService(TimestampMixin, db.Model):
-    """One clause of an MOU, in one direction: what ``provider`` offers ``beneficiary``'s members."""
+    """One clause of an MOU, one way: what ``provider`` offers ``beneficiary``'s members."""
 
     __tablename__ = "reciprocal_service"
     __table_args__ = (

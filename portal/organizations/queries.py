@@ -37,8 +37,11 @@ def list_partners(country: str | None = None) -> list[Organization]:
     partners = list(db.session.scalars(query))
     return sorted(
         partners,
-        key=lambda o: (min((a.signed_on for a in o.agreements_as_partner), default=None)
-                       or o.created_at.date(), o.slug),
+        key=lambda o: (
+            min((a.signed_on for a in o.agreements_as_partner), default=None)
+            or o.created_at.date(),
+            o.slug,
+        ),
     )
 
 
@@ -62,8 +65,9 @@ def agreements_of(organization: Organization) -> list[Agreement]:
     return list(
         db.session.scalars(
             select(Agreement)
-            .where(or_(Agreement.hub_id == organization.id,
-                       Agreement.partner_id == organization.id))
+            .where(
+                or_(Agreement.hub_id == organization.id, Agreement.partner_id == organization.id)
+            )
             .options(*_agreement_with_services)
             .order_by(Agreement.signed_on.desc(), Agreement.id)
         )
@@ -76,8 +80,9 @@ def get_agreement(slug: str) -> Agreement | None:
     )
 
 
-def services_by_direction(agreement: Agreement) -> list[tuple[Organization, Organization,
-                                                             list[ReciprocalService]]]:
+def services_by_direction(
+    agreement: Agreement,
+) -> list[tuple[Organization, Organization, list[ReciprocalService]]]:
     """The MOU's clauses grouped as (provider, beneficiary, services): partner's side second."""
     directions: dict[tuple[int, int], list[ReciprocalService]] = {}
     for service in agreement.services:

@@ -1,0 +1,108 @@
+"""Shared fixtures: one app and one migrated database per test run, emptied after each test.
+
+The database is SQLite in a temporary folder unless ``TEST_DATABASE_URL`` names another
+(CI points it at a PostgreSQL database it creates for the run).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from flask_migrate import upgrade
+from sqlalchemy import delete
+from werkzeug.test import TestResponse
+
+from portal import create_app
+from portal.extensions import db
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    os.environ.setdefault(
+        "PORTAL_INSTANCE_PATH", str(Path(config.rootpath) / ".pytest_cache" / "instance")
+    )
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    url = os.environ.get("TEST_DATABASE_URL") or (
+        f"sqlite:///{tmp_path_factory.mktemp('db') / 'portal-test.sqlite3'}"
+    )
+    if os.environ.get("PORTAL_REQUIRE_POSTGRES") and not url.startswith("postgres"):
+        pytest.fail("PORTAL_REQUIRE_POSTGRES is set but TEST_DATABASE_URL is not PostgreSQL")
+    return url
+
+
+class PortalTestClient(FlaskClient):
+    """Serves each request in an app context of its own, as a real server does.
+
+    Without this, requests would reuse the test's long-lived app context and share ``g``
+    (the cached locale, the logged-in user) and the database session between requests.
+    """
+
+    def open(self, *args: Any, **kwargs: Any) -> TestResponse:  # type: ignore[override]
+        with self.application.app_context():
+            return super().open(*args, **kwargs)
+
+
+@pytest.fixture(scope="session")
+def app(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
+    app = create_app(
+        {
+            "TESTING": True,
+            "SQLALCHEMY_DATABASE_URI": database_url,
+            "WTF_CSRF_ENABLED": False,
+            "SERVER_NAME": None,
+        }
+    )
+    app.test_client_class = PortalTestClient
+    with app.app_context():
+        upgrade()
+        yield app
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture(autouse=True)
+def _clean_database(app: Flask) -> Iterator[None]:
+    """Each test starts from an empty, migrated database (the schema is built once)."""
+    yield
+    db.session.rollback()
+    for table in reversed(db.metadata.sorted_tables):
+        db.session.execute(delete(table))
+    db.session.commit()
+    db.session.remove()
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def network(app: Flask) -> None:
+    """The LINK-J network from the seed document."""
+    from portal.organizations.services import seed_network
+
+    seed_network()
+
+
+@pytest.fixture
+def postgres_only(app: Flask) -> None:
+    """For rules only PostgreSQL can show (several processes, row locks)."""
+    if db.engine.dialect.name != "postgresql":
+        if os.environ.get("PORTAL_REQUIRE_POSTGRES"):
+            pytest.fail("this test must run on PostgreSQL in CI")
+        pytest.skip("needs PostgreSQL: set TEST_DATABASE_URL=postgresql://…")
+
+
+@pytest.fixture
+def csrf_enabled(app: Flask) -> Iterator[None]:
+    app.config["WTF_CSRF_ENABLED"] = True
+    yield
+    app.config["WTF_CSRF_ENABLED"] = False
