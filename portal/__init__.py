@@ -13,7 +13,7 @@ from werkzeug.wrappers import Response
 
 from portal import i18n
 from portal.config import load_settings
-from portal.extensions import babel, csrf, db, migrate
+from portal.extensions import babel, csrf, db, limiter, login_manager, migrate
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 
@@ -62,26 +62,51 @@ def register_extensions(app: Flask) -> None:
         default_translation_directories=str(PACKAGE_DIR / "translations"),
     )
     csrf.init_app(app)
+    limiter.init_app(app)
+    login_manager.init_app(app)
     i18n.init_app(app)
+    _configure_login(app)
     # Models must be imported for Alembic and relationships to see every table.
     import portal.models  # noqa: F401
 
 
+def _configure_login(app: Flask) -> None:
+    from flask_babel import lazy_gettext
+
+    from portal.accounts.services import load_person_for_session
+
+    login_manager.login_view = "accounts.login"
+    login_manager.login_message = lazy_gettext("Please log in to see this page.")
+    login_manager.login_message_category = "info"
+    # "basic" marks a session non-fresh when the address changes, without logging out
+    # people whose mobile network changes their IP every few minutes.
+    login_manager.session_protection = "basic"
+    login_manager.user_loader(load_person_for_session)
+
+
 def register_blueprints(app: Flask) -> None:
     from portal import health
+    from portal.accounts import views as accounts
+    from portal.admin import views as admin
     from portal.organizations import views as organizations
 
-    for blueprint in (organizations.blueprint, health.blueprint, i18n.blueprint):
+    for blueprint in (
+        organizations.blueprint,
+        accounts.blueprint,
+        admin.blueprint,
+        health.blueprint,
+        i18n.blueprint,
+    ):
         app.register_blueprint(blueprint)
 
 
 def register_errorhandlers(app: Flask) -> None:
     def render_error(error: HTTPException) -> tuple[str, int]:
         code = error.code or 500
-        template = f"errors/{code}.html" if code in (403, 404, 500) else "errors/generic.html"
+        template = f"errors/{code}.html" if code in (403, 404, 429, 500) else "errors/generic.html"
         return render_template(template, error=error), code
 
-    for code in (400, 403, 404, 405, 500):
+    for code in (400, 403, 404, 405, 413, 429, 500):
         app.register_error_handler(code, render_error)
 
 

@@ -58,9 +58,29 @@ def demo_command(host: str, port: int, no_serve: bool) -> None:
         click.echo(line)
     if no_serve:
         return
+    _deliver_mail_in_background(current_app._get_current_object())  # type: ignore[attr-defined]
     click.echo(f"The portal is running on http://{host}:{port}/  (Ctrl+C to stop)")
     # app.run() refuses to start inside the flask CLI; serve with Werkzeug directly.
     run_simple(host, port, current_app._get_current_object(), threaded=True)  # type: ignore[attr-defined]
+
+
+def _deliver_mail_in_background(app: Flask) -> None:
+    """The demo's mail worker: a thread printing queued mail, as `portal outbox deliver` would."""
+    import threading
+    import time
+
+    from portal.notifications.services import console_transport, deliver_due, smtp_transport
+
+    def work() -> None:
+        while True:
+            with app.app_context():
+                transport = (
+                    smtp_transport() if app.config["MAIL_SERVER"] else console_transport(click.echo)
+                )
+                deliver_due(transport)
+            time.sleep(2)
+
+    threading.Thread(target=work, name="demo-mail", daemon=True).start()
 
 
 @click.command("check")
@@ -96,5 +116,8 @@ def check_command() -> None:
 
 
 def register(app: Flask) -> None:
-    for command in (seed_command, demo_command, check_command):
+    from portal.accounts.cli import memberships_group, users
+    from portal.notifications.cli import outbox
+
+    for command in (seed_command, demo_command, check_command, users, memberships_group, outbox):
         app.cli.add_command(command)

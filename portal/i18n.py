@@ -10,8 +10,8 @@ from datetime import date
 from typing import Any
 
 from babel.dates import format_skeleton
-from flask import Blueprint, Flask, current_app, redirect, request, url_for
-from flask_babel import get_locale
+from flask import Blueprint, Flask, current_app, has_request_context, redirect, request, url_for
+from flask_babel import get_locale, gettext
 from werkzeug.wrappers import Response
 
 LANGUAGE_COOKIE = "portal_lang"
@@ -22,6 +22,9 @@ blueprint = Blueprint("i18n", __name__)
 
 def select_locale() -> str:
     supported: tuple[str, ...] = current_app.config["PORTAL_LOCALES"]
+    if not has_request_context():
+        # Commands and workers: messages in the default language unless force_locale says.
+        return current_app.config["BABEL_DEFAULT_LOCALE"]
     chosen = request.cookies.get(LANGUAGE_COOKIE)
     if chosen in supported:
         return chosen
@@ -55,17 +58,30 @@ def country_name(code: str) -> str:
     return locale.territories.get(code.upper(), code) if locale else code
 
 
-def _safe_next(target: str | None) -> str:
-    # Only same-site paths, so the switcher cannot be used as an open redirect.
+def person_name(person: Any, language: str | None = None) -> str:
+    """姓 名 for Japanese readers, given-family order (or the romanised name) for others."""
+    if person is None or person.deleted_at:
+        return gettext("Deleted account")
+    if (language or current_language()) == "ja":
+        return f"{person.family_name} {person.given_name}".strip()
+    return person.romanized_name or f"{person.given_name} {person.family_name}".strip()
+
+
+def person_kana(person: Any) -> str:
+    return f"{person.family_name_kana} {person.given_name_kana}".strip()
+
+
+def safe_next(target: str | None, fallback_endpoint: str = "organizations.home") -> str:
+    """``target`` if it is a path on this site, else the fallback: no open redirects."""
     if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
         return target
-    return url_for("organizations.home")
+    return url_for(fallback_endpoint)
 
 
 @blueprint.post("/language")
 def switch_language() -> Response:
     language = request.form.get("language", "")
-    response = redirect(_safe_next(request.form.get("next")))
+    response = redirect(safe_next(request.form.get("next")))
     if language in current_app.config["PORTAL_LOCALES"]:
         response.set_cookie(
             LANGUAGE_COOKIE,
@@ -82,6 +98,8 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals.update(
         localized=localized,
         current_language=current_language,
+        person_name=person_name,
+        person_kana=person_kana,
         supported_languages=(("en", "English"), ("ja", "日本語")),
     )
     app.jinja_env.filters.update(month=format_month, day=format_day, country=country_name)

@@ -1,5 +1,31 @@
 """Every model, imported in one place so Alembic and the mappers see the whole schema."""
 
+from portal.accounts.models import (
+    Company,
+    EmailDomainRule,
+    Invitation,
+    Membership,
+    Person,
+    RoleGrant,
+    RosterEntry,
+    RosterUpload,
+)
+from portal.audit.models import AuditEntry
+from portal.notifications.models import OutboxMessage
 from portal.organizations.models import Agreement, Organization, ReciprocalService
 
-__all__ = ["Agreement", "Organization", "ReciprocalService"]
+__all__ = [
+    "Agreement",
+    "AuditEntry",
+    "Company",
+    "EmailDomainRule",
+    "Invitation",
+    "Membership",
+    "Organization",
+    "OutboxMessage",
+    "Person",
+    "ReciprocalService",
+    "RoleGrant",
+    "RosterEntry",
+    "RosterUpload",
+]

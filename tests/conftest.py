@@ -7,7 +7,13 @@ The database is SQLite in a temporary folder unless ``TEST_DATABASE_URL`` names 
 from __future__ import annotations
 
 import os
+import socket
+import time
 from collections.abc import Iterator
+from dataclasses import dataclass, field
+from email import message_from_bytes
+from email.message import EmailMessage
+from email.policy import default
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +25,7 @@ from sqlalchemy import delete
 from werkzeug.test import TestResponse
 
 from portal import create_app
-from portal.extensions import db
+from portal.extensions import db, limiter
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -72,6 +78,7 @@ def app(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator
 def _clean_database(app: Flask) -> Iterator[None]:
     """Each test starts from an empty, migrated database (the schema is built once)."""
     yield
+    limiter.reset()
     db.session.rollback()
     for table in reversed(db.metadata.sorted_tables):
         db.session.execute(delete(table))
@@ -106,3 +113,45 @@ def csrf_enabled(app: Flask) -> Iterator[None]:
     app.config["WTF_CSRF_ENABLED"] = True
     yield
     app.config["WTF_CSRF_ENABLED"] = False
+
+
+@dataclass
+class SMTPCapture:
+    """A real SMTP server on loopback (aiosmtpd) and the messages it received, parsed."""
+
+    port: int
+    messages: list[EmailMessage] = field(default_factory=list)
+
+    def wait_for(self, count: int, timeout: float = 10.0) -> list[EmailMessage]:
+        deadline = time.monotonic() + timeout
+        while len(self.messages) < count and time.monotonic() < deadline:
+            time.sleep(0.05)
+        return self.messages
+
+
+@pytest.fixture
+def smtp_server(app: Flask) -> Iterator[SMTPCapture]:
+    """Point the portal's mail settings at a real SMTP server for the length of a test."""
+    from aiosmtpd.controller import Controller
+
+    capture = SMTPCapture(port=0)
+
+    class Handler:
+        async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+            capture.messages.append(
+                message_from_bytes(envelope.original_content or envelope.content, policy=default)
+            )
+            return "250 Message accepted for delivery"
+
+    with socket.socket() as probe:  # aiosmtpd cannot start on port 0: find a free one
+        probe.bind(("127.0.0.1", 0))
+        capture.port = probe.getsockname()[1]
+    controller = Controller(Handler(), hostname="127.0.0.1", port=capture.port)
+    controller.start()
+    saved = {key: app.config[key] for key in ("MAIL_SERVER", "MAIL_PORT")}
+    app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=capture.port)
+    try:
+        yield capture
+    finally:
+        app.config.update(saved)
+        controller.stop()

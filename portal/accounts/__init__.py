@@ -1,0 +1,1 @@
+"""People, their memberships in the network's organizations, verification and roles."""

@@ -1,0 +1,129 @@
+"""Forms of the account pages. Validation here is about shape; rules live in the services."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    EmailField,
+    PasswordField,
+    RadioField,
+    SelectField,
+    StringField,
+)
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, EqualTo, Length, Optional
+
+from portal.accounts.models import MembershipKind
+from portal.accounts.passwords import MAX_LENGTH
+
+KIND_CHOICES = [
+    SelectChoice(MembershipKind.INDIVIDUAL.value, _l("Individual member")),
+    SelectChoice(MembershipKind.CORPORATE.value, _l("Corporate member (through my company)")),
+]
+
+
+class MembershipFields:
+    organization = SelectField(_l("Home organization"), coerce=int, validators=[DataRequired()])
+    membership_kind = RadioField(
+        _l("Membership"), choices=KIND_CHOICES, default=MembershipKind.INDIVIDUAL.value
+    )
+    member_number = StringField(
+        _l("Member number (if your organization issued one)"),
+        validators=[Optional(), Length(max=64)],
+    )
+
+
+class RegistrationForm(MembershipFields, FlaskForm):
+    email = EmailField(_l("Email address"), validators=[DataRequired(), Length(max=320)])
+    password = PasswordField(
+        _l("Password (at least 10 characters)"), validators=[DataRequired(), Length(max=MAX_LENGTH)]
+    )
+    password_again = PasswordField(
+        _l("Password again"),
+        validators=[DataRequired(), EqualTo("password", message=_l("The passwords differ."))],
+    )
+    family_name = StringField(_l("Family name"), validators=[DataRequired(), Length(max=100)])
+    given_name = StringField(_l("Given name"), validators=[DataRequired(), Length(max=100)])
+    family_name_kana = StringField(
+        _l("Family name (furigana)"), validators=[Optional(), Length(max=100)]
+    )
+    given_name_kana = StringField(
+        _l("Given name (furigana)"), validators=[Optional(), Length(max=100)]
+    )
+    romanized_name = StringField(
+        _l("Name in Latin letters (e.g. Taro Yamada)"), validators=[Optional(), Length(max=200)]
+    )
+    affiliation = StringField(
+        _l("Affiliation (company or institution)"), validators=[Optional(), Length(max=200)]
+    )
+
+
+class LoginForm(FlaskForm):
+    email = EmailField(_l("Email address"), validators=[DataRequired(), Length(max=320)])
+    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=MAX_LENGTH)])
+    remember = BooleanField(_l("Stay logged in on this device"))
+
+
+class ResetRequestForm(FlaskForm):
+    email = EmailField(_l("Email address"), validators=[DataRequired(), Length(max=320)])
+
+
+class NewPasswordForm(FlaskForm):
+    password = PasswordField(
+        _l("New password (at least 10 characters)"),
+        validators=[DataRequired(), Length(max=MAX_LENGTH)],
+    )
+    password_again = PasswordField(
+        _l("New password again"),
+        validators=[DataRequired(), EqualTo("password", message=_l("The passwords differ."))],
+    )
+
+
+class ChangePasswordForm(NewPasswordForm):
+    current_password = PasswordField(_l("Current password"), validators=[DataRequired()])
+
+
+class ChangeEmailForm(FlaskForm):
+    new_email = EmailField(_l("New email address"), validators=[DataRequired(), Length(max=320)])
+    current_password = PasswordField(_l("Current password"), validators=[DataRequired()])
+
+
+class ProfileForm(FlaskForm):
+    family_name = StringField(_l("Family name"), validators=[DataRequired(), Length(max=100)])
+    given_name = StringField(_l("Given name"), validators=[DataRequired(), Length(max=100)])
+    family_name_kana = StringField(
+        _l("Family name (furigana)"), validators=[Optional(), Length(max=100)]
+    )
+    given_name_kana = StringField(
+        _l("Given name (furigana)"), validators=[Optional(), Length(max=100)]
+    )
+    romanized_name = StringField(
+        _l("Name in Latin letters (e.g. Taro Yamada)"), validators=[Optional(), Length(max=200)]
+    )
+    affiliation = StringField(
+        _l("Affiliation (company or institution)"), validators=[Optional(), Length(max=200)]
+    )
+    preferred_locale = SelectField(
+        _l("Language of messages"),
+        choices=[SelectChoice("en", "English"), SelectChoice("ja", "日本語")],
+    )
+
+
+class ClaimMembershipForm(MembershipFields, FlaskForm):
+    pass
+
+
+class DeleteAccountForm(FlaskForm):
+    current_password = PasswordField(_l("Current password"), validators=[DataRequired()])
+    understood = BooleanField(
+        _l("I understand that my account and memberships are erased and cannot be restored."),
+        validators=[DataRequired()],
+    )
+
+
+class InviteColleagueForm(FlaskForm):
+    email = EmailField(
+        _l("Colleague's email address"), validators=[DataRequired(), Length(max=320)]
+    )

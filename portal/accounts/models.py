@@ -1,0 +1,330 @@
+"""People and what they claim to be: members of an organization, holders of a role."""
+
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+
+from flask_login import UserMixin
+from sqlalchemy import (
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from portal.db import TimestampMixin, UTCDateTime, utcnow
+from portal.extensions import db
+from portal.organizations.models import Organization
+
+
+class Role(enum.StrEnum):
+    PARTNER_ADMIN = "partner_admin"
+    STAFF = "staff"
+    ADMIN = "admin"
+
+
+class MembershipKind(enum.StrEnum):
+    CORPORATE = "corporate"
+    INDIVIDUAL = "individual"
+
+
+class MembershipStatus(enum.StrEnum):
+    PENDING = "pending"
+    VERIFIED = "verified"
+    REJECTED = "rejected"
+    EXPIRED = "expired"
+    REVOKED = "revoked"
+
+
+class VerificationSource(enum.StrEnum):
+    MANUAL = "manual"
+    ROSTER = "roster"
+    DOMAIN_RULE = "domain_rule"
+    INVITATION = "invitation"
+
+
+#: States in which a membership still counts: one such per person and organization.
+LIVE_MEMBERSHIP_STATES = (MembershipStatus.PENDING, MembershipStatus.VERIFIED)
+
+
+def _in(column: str, values: tuple[enum.StrEnum, ...] | type[enum.StrEnum]) -> str:
+    return f"{column} IN ({', '.join(repr(v.value) for v in values)})"
+
+
+class Person(UserMixin, TimestampMixin, db.Model):
+    __tablename__ = "person"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: As typed, for display and for sending.
+    email: Mapped[str] = mapped_column(String(320))
+    #: Lower-cased, so ``Taro@Example.jp`` and ``taro@example.jp`` are one account.
+    email_normalized: Mapped[str] = mapped_column(String(320), unique=True)
+    email_confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: A new address waiting for its confirmation link to be followed.
+    pending_email: Mapped[str | None] = mapped_column(String(320))
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    family_name: Mapped[str] = mapped_column(String(100), default="")
+    given_name: Mapped[str] = mapped_column(String(100), default="")
+    #: Furigana (katakana) of the family and given name, for Japanese sorting and address.
+    family_name_kana: Mapped[str] = mapped_column(String(100), default="")
+    given_name_kana: Mapped[str] = mapped_column(String(100), default="")
+    #: The name in Latin letters, as the person writes it ("Taro Yamada").
+    romanized_name: Mapped[str] = mapped_column(String(200), default="")
+    affiliation: Mapped[str] = mapped_column(String(200), default="")
+    preferred_locale: Mapped[str | None] = mapped_column(String(8))
+    #: Part of the login session's id: bumping it ends every session of this person.
+    session_version: Mapped[int] = mapped_column(default=1)
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: Set when the person deleted their account; the row stays, emptied of personal data,
+    #: so audit entries and payments keep pointing somewhere.
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    memberships: Mapped[list[Membership]] = relationship(
+        back_populates="person",
+        foreign_keys="Membership.person_id",
+        cascade="all, delete-orphan",
+        order_by="Membership.id",
+    )
+    role_grants: Mapped[list[RoleGrant]] = relationship(
+        back_populates="person",
+        foreign_keys="RoleGrant.person_id",
+        cascade="all, delete-orphan",
+    )
+
+    def get_id(self) -> str:
+        # Flask-Login's alternative id: a bumped session_version invalidates old cookies.
+        return f"{self.id}:{self.session_version}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.deleted_at is None
+
+    @property
+    def email_confirmed(self) -> bool:
+        return self.email_confirmed_at is not None
+
+    def has_role(self, role: Role, organization_id: int | None = None) -> bool:
+        return any(
+            g.role == role and (organization_id is None or g.organization_id == organization_id)
+            for g in self.role_grants
+        )
+
+    @property
+    def is_staff(self) -> bool:
+        return self.has_role(Role.STAFF) or self.has_role(Role.ADMIN)
+
+    @property
+    def is_admin(self) -> bool:
+        return self.has_role(Role.ADMIN)
+
+    @property
+    def administered_organization_id(self) -> int | None:
+        """The one organization this person is partner admin of, if any."""
+        for grant in self.role_grants:
+            if grant.role == Role.PARTNER_ADMIN:
+                return grant.organization_id
+        return None
+
+    def __repr__(self) -> str:
+        return f"<Person {self.id}>"
+
+
+class RoleGrant(db.Model):
+    __tablename__ = "role_grant"
+    __table_args__ = (
+        CheckConstraint(_in("role", Role), name="role"),
+        CheckConstraint("(role = 'partner_admin') = (organization_id IS NOT NULL)", name="scope"),
+        UniqueConstraint("person_id", "role", name="uq_role_grant_person_role"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"))
+    role: Mapped[str] = mapped_column(String(16))
+    #: For partner admins: the one organization they act for.
+    organization_id: Mapped[int | None] = mapped_column(
+        ForeignKey("organization.id", ondelete="CASCADE"), index=True
+    )
+    granted_by_id: Mapped[int | None] = mapped_column(ForeignKey("person.id", ondelete="SET NULL"))
+    granted_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    person: Mapped[Person] = relationship(back_populates="role_grants", foreign_keys=[person_id])
+    organization: Mapped[Organization | None] = relationship()
+
+
+class Company(TimestampMixin, db.Model):
+    """A corporate member of LINK-J: the company holds the membership, its staff use seats."""
+
+    __tablename__ = "company"
+    __table_args__ = (CheckConstraint("seat_count >= 1", name="seat_count"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organization_id: Mapped[int] = mapped_column(
+        ForeignKey("organization.id", ondelete="RESTRICT"), index=True
+    )
+    name: Mapped[str] = mapped_column(String(200))
+    #: Colleagues may be invited only at this domain (``example.co.jp``).
+    email_domain: Mapped[str] = mapped_column(String(253))
+    seat_count: Mapped[int] = mapped_column(default=5)
+    valid_until: Mapped[date | None]
+    primary_contact_id: Mapped[int | None] = mapped_column(
+        ForeignKey("person.id", ondelete="SET NULL")
+    )
+
+    organization: Mapped[Organization] = relationship()
+    primary_contact: Mapped[Person | None] = relationship(foreign_keys=[primary_contact_id])
+    memberships: Mapped[list[Membership]] = relationship(back_populates="company")
+
+
+class Membership(TimestampMixin, db.Model):
+    """A person's claim to be a member of one organization, and that organization's answer."""
+
+    __tablename__ = "membership"
+    __table_args__ = (
+        CheckConstraint(_in("status", MembershipStatus), name="status"),
+        CheckConstraint(_in("kind", MembershipKind), name="kind"),
+        CheckConstraint(
+            f"verified_via IS NULL OR {_in('verified_via', VerificationSource)}",
+            name="verified_via",
+        ),
+        # One live (pending or verified) membership per person and organization.
+        Index(
+            "uq_membership_live",
+            "person_id",
+            "organization_id",
+            unique=True,
+            sqlite_where=text("status IN ('pending', 'verified')"),
+            postgresql_where=text("status IN ('pending', 'verified')"),
+        ),
+        # The verification queue: an organization's memberships in a state, oldest first.
+        Index("ix_membership_queue", "organization_id", "status", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"))
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organization.id", ondelete="RESTRICT"))
+    kind: Mapped[str] = mapped_column(String(16), default=MembershipKind.INDIVIDUAL.value)
+    #: The number the home organization issued, as the person typed it.
+    member_number: Mapped[str | None] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16), default=MembershipStatus.PENDING.value)
+    #: Last day of validity; member treatment ends after it (rule 3).
+    valid_until: Mapped[date | None]
+    company_id: Mapped[int | None] = mapped_column(
+        ForeignKey("company.id", ondelete="SET NULL"), index=True
+    )
+    verified_via: Mapped[str | None] = mapped_column(String(16))
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("person.id", ondelete="SET NULL"))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: Shown to the person when rejected or revoked.
+    decision_reason: Mapped[str] = mapped_column(Text, default="")
+    #: Set when a roster upload no longer lists this verified member; the admin decides.
+    missing_from_roster_since: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    person: Mapped[Person] = relationship(back_populates="memberships", foreign_keys=[person_id])
+    organization: Mapped[Organization] = relationship()
+    company: Mapped[Company | None] = relationship(back_populates="memberships")
+    decided_by: Mapped[Person | None] = relationship(foreign_keys=[decided_by_id])
+
+    def effective_status(self, today: date) -> MembershipStatus:
+        """The state as of ``today``: a verified membership past its end counts as expired."""
+        status = MembershipStatus(self.status)
+        if status == MembershipStatus.VERIFIED and self.valid_until and self.valid_until < today:
+            return MembershipStatus.EXPIRED
+        return status
+
+    def is_verified_on(self, today: date) -> bool:
+        return self.effective_status(today) == MembershipStatus.VERIFIED
+
+
+class Invitation(db.Model):
+    """A corporate member's primary contact inviting a colleague to one of its seats."""
+
+    __tablename__ = "invitation"
+    __table_args__ = (
+        Index(
+            "uq_invitation_open",
+            "company_id",
+            "email_normalized",
+            unique=True,
+            sqlite_where=text("accepted_at IS NULL AND revoked_at IS NULL"),
+            postgresql_where=text("accepted_at IS NULL AND revoked_at IS NULL"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    company_id: Mapped[int] = mapped_column(
+        ForeignKey("company.id", ondelete="CASCADE"), index=True
+    )
+    email_normalized: Mapped[str] = mapped_column(String(320))
+    invited_by_id: Mapped[int | None] = mapped_column(ForeignKey("person.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    accepted_by_id: Mapped[int | None] = mapped_column(ForeignKey("person.id", ondelete="SET NULL"))
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    company: Mapped[Company] = relationship()
+
+
+class RosterUpload(db.Model):
+    """A partner's member list as uploaded; the newest one is the organization's roster."""
+
+    __tablename__ = "roster_upload"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organization_id: Mapped[int] = mapped_column(
+        ForeignKey("organization.id", ondelete="CASCADE"), index=True
+    )
+    uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("person.id", ondelete="SET NULL"))
+    uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    filename: Mapped[str] = mapped_column(String(255), default="")
+    #: The encoding the file was read in (utf-8-sig, cp932…), shown back to the admin.
+    encoding: Mapped[str] = mapped_column(String(16), default="utf-8")
+    row_count: Mapped[int] = mapped_column(default=0)
+
+    entries: Mapped[list[RosterEntry]] = relationship(
+        back_populates="upload", cascade="all, delete-orphan"
+    )
+
+
+class RosterEntry(db.Model):
+    __tablename__ = "roster_entry"
+    __table_args__ = (
+        CheckConstraint(
+            "member_number IS NOT NULL OR email_normalized IS NOT NULL", name="identifies"
+        ),
+        Index("ix_roster_entry_upload_number", "upload_id", "member_number"),
+        Index("ix_roster_entry_upload_email", "upload_id", "email_normalized"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    upload_id: Mapped[int] = mapped_column(ForeignKey("roster_upload.id", ondelete="CASCADE"))
+    member_number: Mapped[str | None] = mapped_column(String(64))
+    email_normalized: Mapped[str | None] = mapped_column(String(320))
+    valid_until: Mapped[date | None]
+
+    upload: Mapped[RosterUpload] = relationship(back_populates="entries")
+
+
+class EmailDomainRule(db.Model):
+    """People with a confirmed address at this domain are verified members automatically."""
+
+    __tablename__ = "email_domain_rule"
+    __table_args__ = (
+        UniqueConstraint("organization_id", "domain", name="uq_email_domain_rule_domain"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organization_id: Mapped[int] = mapped_column(
+        ForeignKey("organization.id", ondelete="CASCADE"), index=True
+    )
+    domain: Mapped[str] = mapped_column(String(253))
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("person.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    note: Mapped[str] = mapped_column(Text, default="")
+
+    organization: Mapped[Organization] = relationship()

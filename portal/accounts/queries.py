@@ -1,0 +1,296 @@
+"""Read-only queries for the account and verification pages, scoped to the actor (rule 4).
+
+Each loads what its page shows in a fixed number of statements, whatever the row count.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from flask_sqlalchemy.pagination import Pagination
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import joinedload, selectinload
+
+from portal.accounts.memberships import can_decide_memberships, can_view_memberships, today
+from portal.accounts.models import (
+    Company,
+    EmailDomainRule,
+    Invitation,
+    Membership,
+    MembershipStatus,
+    Person,
+    RoleGrant,
+    RosterUpload,
+)
+from portal.audit.models import AuditEntry
+from portal.db import utcnow
+from portal.extensions import db
+from portal.organizations.models import Agreement, Organization, ReciprocalService
+
+QUEUE_PAGE_SIZE = 50
+
+
+@dataclass(frozen=True)
+class OpenedServices:
+    """What one verified membership opens: per MOU, the services the other party provides."""
+
+    membership: Membership
+    by_agreement: list[tuple[Agreement, list[ReciprocalService]]]
+
+
+def person_with_memberships(person_id: int) -> Person | None:
+    return db.session.scalar(
+        select(Person)
+        .where(Person.id == person_id)
+        .options(
+            selectinload(Person.memberships).joinedload(Membership.organization),
+            selectinload(Person.memberships).joinedload(Membership.company),
+            selectinload(Person.role_grants).joinedload(RoleGrant.organization),
+        )
+    )
+
+
+def services_opened_by(person: Person, on: date | None = None) -> list[OpenedServices]:
+    """For each membership verified on ``on``: the services of MOUs in force it opens (rule 3).
+
+    Without ``on``, "today" is the date where each membership's organization is.
+    """
+
+    def day(organization: Organization) -> date:
+        return on or today(organization)
+
+    verified = [m for m in person.memberships if m.is_verified_on(day(m.organization))]
+    if not verified:
+        return []
+    services = db.session.scalars(
+        select(ReciprocalService)
+        .where(ReciprocalService.beneficiary_id.in_([m.organization_id for m in verified]))
+        .options(
+            joinedload(ReciprocalService.agreement).joinedload(Agreement.partner),
+            joinedload(ReciprocalService.agreement).joinedload(Agreement.hub),
+            joinedload(ReciprocalService.provider),
+        )
+        .order_by(ReciprocalService.agreement_id, ReciprocalService.position)
+    ).all()
+    opened = []
+    for membership in verified:
+        grouped: dict[int, tuple[Agreement, list[ReciprocalService]]] = {}
+        for service in services:
+            if service.beneficiary_id != membership.organization_id:
+                continue
+            if not service.agreement.is_in_force(day(membership.organization)):
+                continue
+            grouped.setdefault(service.agreement_id, (service.agreement, []))[1].append(service)
+        opened.append(OpenedServices(membership, list(grouped.values())))
+    return opened
+
+
+def organizations_for_admin(actor: Person) -> list[tuple[Organization, int, bool]]:
+    """The organizations whose queues the actor may see, with pending counts and whether
+    the actor may decide there."""
+    pending = dict(
+        db.session.execute(
+            select(Membership.organization_id, func.count(Membership.id))
+            .where(Membership.status == MembershipStatus.PENDING.value)
+            .group_by(Membership.organization_id)
+        ).all()
+    )
+    organizations = db.session.scalars(select(Organization).order_by(Organization.id)).all()
+    return [
+        (o, pending.get(o.id, 0), can_decide_memberships(actor, o))
+        for o in organizations
+        if can_view_memberships(actor, o)
+    ]
+
+
+def organization_for_admin(actor: Person, slug: str) -> Organization | None:
+    """The organization, if the actor may see its memberships; None (→ 404) otherwise."""
+    organization = db.session.scalar(select(Organization).where(Organization.slug == slug))
+    if organization is None or not can_view_memberships(actor, organization):
+        return None
+    return organization
+
+
+QUEUE_FILTERS = ("pending", "verified", "flagged", "rejected", "revoked", "expired", "all")
+
+
+def verification_queue(
+    organization: Organization, *, status: str, search: str = "", page: int = 1
+) -> Pagination:
+    """One page of an organization's memberships: pending ones oldest first, others newest."""
+    query = (
+        select(Membership)
+        .join(Membership.person)
+        .where(Membership.organization_id == organization.id)
+        .options(joinedload(Membership.person), joinedload(Membership.company))
+    )
+    if status == "flagged":
+        query = query.where(
+            Membership.status == MembershipStatus.VERIFIED.value,
+            Membership.missing_from_roster_since.is_not(None),
+        )
+    elif status != "all":
+        query = query.where(Membership.status == MembershipStatus(status).value)
+    if search.strip():
+        like = f"%{search.strip().lower()}%"
+        query = query.where(
+            or_(
+                Person.email_normalized.like(like),
+                func.lower(Person.family_name).like(like),
+                func.lower(Person.given_name).like(like),
+                func.lower(Person.romanized_name).like(like),
+                func.lower(Person.affiliation).like(like),
+                func.lower(Membership.member_number).like(like),
+            )
+        )
+    if status == "pending":
+        query = query.order_by(Membership.created_at, Membership.id)
+    else:
+        query = query.order_by(Membership.created_at.desc(), Membership.id.desc())
+    return db.paginate(query, page=page, per_page=QUEUE_PAGE_SIZE, error_out=False)
+
+
+def membership_for_admin(actor: Person, membership_id: int) -> Membership | None:
+    membership = db.session.scalar(
+        select(Membership)
+        .where(Membership.id == membership_id)
+        .options(
+            joinedload(Membership.person),
+            joinedload(Membership.organization),
+            joinedload(Membership.decided_by),
+        )
+    )
+    if membership is None or not can_view_memberships(actor, membership.organization):
+        return None
+    return membership
+
+
+def membership_history(membership: Membership) -> list[AuditEntry]:
+    return list(
+        db.session.scalars(
+            select(AuditEntry)
+            .where(AuditEntry.subject_type == "membership", AuditEntry.subject_id == membership.id)
+            .options(joinedload(AuditEntry.actor))
+            .order_by(AuditEntry.occurred_at, AuditEntry.id)
+        )
+    )
+
+
+def latest_roster(organization: Organization) -> RosterUpload | None:
+    return db.session.scalar(
+        select(RosterUpload)
+        .where(RosterUpload.organization_id == organization.id)
+        .order_by(RosterUpload.uploaded_at.desc(), RosterUpload.id.desc())
+        .limit(1)
+    )
+
+
+def domain_rules(organization: Organization) -> list[EmailDomainRule]:
+    return list(
+        db.session.scalars(
+            select(EmailDomainRule)
+            .where(EmailDomainRule.organization_id == organization.id)
+            .order_by(EmailDomainRule.domain)
+        )
+    )
+
+
+def domain_rule_for_admin(actor: Person, rule_id: int) -> EmailDomainRule | None:
+    """The rule, if the actor decides its organization's memberships; None (→ 404) otherwise."""
+    rule = db.session.scalar(
+        select(EmailDomainRule)
+        .where(EmailDomainRule.id == rule_id)
+        .options(joinedload(EmailDomainRule.organization))
+    )
+    if rule is None or not can_decide_memberships(actor, rule.organization):
+        return None
+    return rule
+
+
+def audit_log(actor: Person, *, organization: Organization | None, page: int = 1) -> Pagination:
+    """Staff see every entry; a partner admin only their organization's."""
+    query = select(AuditEntry).options(
+        joinedload(AuditEntry.actor), joinedload(AuditEntry.organization)
+    )
+    if organization is not None:
+        query = query.where(AuditEntry.organization_id == organization.id)
+    elif not actor.is_staff:
+        query = query.where(AuditEntry.organization_id == actor.administered_organization_id)
+    query = query.order_by(AuditEntry.occurred_at.desc(), AuditEntry.id.desc())
+    return db.paginate(query, page=page, per_page=QUEUE_PAGE_SIZE, error_out=False)
+
+
+def search_people(search: str, *, page: int = 1) -> Pagination:
+    query = (
+        select(Person)
+        .where(Person.deleted_at.is_(None))
+        .options(selectinload(Person.role_grants).joinedload(RoleGrant.organization))
+        .order_by(Person.email_normalized)
+    )
+    if search.strip():
+        like = f"%{search.strip().lower()}%"
+        query = query.where(
+            or_(
+                Person.email_normalized.like(like),
+                func.lower(Person.family_name).like(like),
+                func.lower(Person.given_name).like(like),
+            )
+        )
+    return db.paginate(query, page=page, per_page=QUEUE_PAGE_SIZE, error_out=False)
+
+
+def companies() -> list[tuple[Company, int]]:
+    """Every corporate member with its seats taken: held (live memberships) plus promised
+    (open, unexpired invitations), as the seat limit counts them."""
+    held = dict(
+        db.session.execute(
+            select(Membership.company_id, func.count(Membership.id))
+            .where(
+                Membership.company_id.is_not(None),
+                Membership.status.in_(["pending", "verified"]),
+            )
+            .group_by(Membership.company_id)
+        ).all()
+    )
+    promised = dict(
+        db.session.execute(
+            select(Invitation.company_id, func.count(Invitation.id))
+            .where(
+                Invitation.accepted_at.is_(None),
+                Invitation.revoked_at.is_(None),
+                Invitation.expires_at > utcnow(),
+            )
+            .group_by(Invitation.company_id)
+        ).all()
+    )
+    rows = db.session.scalars(
+        select(Company).options(joinedload(Company.primary_contact)).order_by(Company.name)
+    ).all()
+    return [(c, held.get(c.id, 0) + promised.get(c.id, 0)) for c in rows]
+
+
+def company_of_primary_contact(person: Person) -> Company | None:
+    return db.session.scalar(select(Company).where(Company.primary_contact_id == person.id))
+
+
+def company_seats(company: Company) -> tuple[list[Membership], list[Invitation]]:
+    members = db.session.scalars(
+        select(Membership)
+        .where(
+            Membership.company_id == company.id,
+            Membership.status.in_(["pending", "verified"]),
+        )
+        .options(joinedload(Membership.person))
+        .order_by(Membership.id)
+    ).all()
+    invitations = db.session.scalars(
+        select(Invitation)
+        .where(
+            Invitation.company_id == company.id,
+            Invitation.accepted_at.is_(None),
+            Invitation.revoked_at.is_(None),
+        )
+        .order_by(Invitation.created_at)
+    ).all()
+    return list(members), list(invitations)

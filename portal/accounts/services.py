@@ -1,0 +1,567 @@
+"""People: registration, sign-in, passwords, addresses, profile, roles, export and deletion.
+
+Every function takes the acting person as an argument, never reads the request, and commits
+once at its end. Rules are raised as DomainError with a message for the person who acted.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from email_validator import EmailNotValidError, validate_email
+from flask_babel import gettext as _
+from sqlalchemy import delete, func, or_, select
+from sqlalchemy.exc import IntegrityError
+
+from portal.accounts import passwords, tokens
+from portal.accounts.models import (
+    Company,
+    Invitation,
+    Membership,
+    MembershipKind,
+    Person,
+    Role,
+    RoleGrant,
+)
+from portal.audit.services import record
+from portal.db import utcnow
+from portal.errors import DomainError, InvalidInput, InvalidTransition, NotFound
+from portal.extensions import db
+from portal.notifications.models import OutboxMessage, OutboxStatus
+from portal.notifications.services import external_url, queue_mail
+from portal.organizations.models import Organization, OrganizationKind
+
+
+def normalize_email(email: str) -> str:
+    """The form of an address used to tell accounts apart: trimmed, lower-cased."""
+    return email.strip().lower()
+
+
+def clean_email(email: str) -> str:
+    """A syntactically valid address as typed, or InvalidInput (no DNS look-up)."""
+    try:
+        return validate_email(email.strip(), check_deliverability=False).normalized
+    except EmailNotValidError:
+        raise InvalidInput(_("Enter a valid email address.")) from None
+
+
+def find_person_by_email(email: str) -> Person | None:
+    return db.session.scalar(
+        select(Person).where(
+            Person.email_normalized == normalize_email(email), Person.deleted_at.is_(None)
+        )
+    )
+
+
+@dataclass(frozen=True)
+class Registration:
+    email: str
+    password: str
+    family_name: str
+    given_name: str
+    home_organization_id: int
+    membership_kind: str = MembershipKind.INDIVIDUAL.value
+    member_number: str = ""
+    family_name_kana: str = ""
+    given_name_kana: str = ""
+    romanized_name: str = ""
+    affiliation: str = ""
+    locale: str = "en"
+
+
+def register_person(form: Registration) -> Person | None:
+    """Create an account with a pending membership and mail a confirmation link.
+
+    When the address already has an account nothing is created and that account's owner is
+    told by mail instead, so the answer on screen is the same either way (no enumeration).
+    Raises InvalidInput for a bad address, a weak password or an unknown organization.
+    """
+    from portal.accounts import memberships
+
+    email = clean_email(form.email)
+    passwords.check_password_policy(form.password, email=email)
+    if not form.family_name.strip() or not form.given_name.strip():
+        raise InvalidInput(_("Enter your family name and given name."))
+    organization = db.session.get(Organization, form.home_organization_id)
+    if organization is None:
+        raise InvalidInput(_("Choose your home organization from the list."))
+    if form.membership_kind not in set(MembershipKind):
+        raise InvalidInput(_("Choose corporate or individual membership."))
+
+    existing = find_person_by_email(email)
+    if existing is not None:
+        queue_mail(
+            to=existing.email,
+            template="accounts/already_registered",
+            locale=existing.preferred_locale or form.locale,
+            person_id=existing.id,
+            person=existing,
+            login_url=external_url("accounts.login"),
+            reset_url=external_url("accounts.request_reset"),
+        )
+        db.session.commit()
+        return None
+
+    person = Person(
+        email=email,
+        email_normalized=normalize_email(email),
+        password_hash=passwords.hash_password(form.password),
+        family_name=form.family_name.strip(),
+        given_name=form.given_name.strip(),
+        family_name_kana=form.family_name_kana.strip(),
+        given_name_kana=form.given_name_kana.strip(),
+        romanized_name=form.romanized_name.strip(),
+        affiliation=form.affiliation.strip(),
+        preferred_locale=form.locale,
+    )
+    db.session.add(person)
+    try:
+        db.session.flush()
+    except IntegrityError:
+        # The same address registered a moment ago in another request: same answer as above.
+        db.session.rollback()
+        return None
+    memberships.add_membership_claim(
+        person,
+        organization,
+        kind=form.membership_kind,
+        member_number=form.member_number,
+    )
+    _queue_confirmation(person)
+    db.session.commit()
+    return person
+
+
+def _queue_confirmation(person: Person) -> None:
+    token = tokens.make_token(
+        "confirm-email", {"person": person.id, "email": person.email_normalized}
+    )
+    queue_mail(
+        to=person.email,
+        template="accounts/confirm_email",
+        locale=person.preferred_locale,
+        person_id=person.id,
+        person=person,
+        confirm_url=external_url("accounts.confirm_email", token=token),
+    )
+
+
+def resend_confirmation(person: Person) -> None:
+    if person.email_confirmed:
+        raise InvalidTransition(_("Your email address is already confirmed."))
+    _queue_confirmation(person)
+    db.session.commit()
+
+
+def confirm_email(token: str) -> Person:
+    """Confirm the address the link was sent to; then apply automatic verification.
+
+    Raises InvalidInput for an expired or forged link, or one for an address that has since
+    changed; InvalidTransition when the address was already confirmed.
+    """
+    from portal.accounts import memberships
+
+    payload = tokens.read_token("confirm-email", token)
+    person = db.session.get(Person, payload.get("person"))
+    if person is None or person.deleted_at or person.email_normalized != payload.get("email"):
+        raise InvalidInput(_("This link is not valid any more. Log in to ask for a new one."))
+    if person.email_confirmed:
+        raise InvalidTransition(_("This link was already used: your address is confirmed."))
+    person.email_confirmed_at = utcnow()
+    memberships.apply_automatic_verification(person)
+    db.session.commit()
+    return person
+
+
+def authenticate(email: str, password: str) -> Person | None:
+    """The person these credentials belong to, or None; takes as long for unknown addresses."""
+    person = find_person_by_email(email) if email.strip() else None
+    if person is None:
+        passwords.verify_password(None, password)
+        return None
+    if not passwords.verify_password(person.password_hash, password):
+        return None
+    if person.password_hash and passwords.needs_rehash(person.password_hash):
+        person.password_hash = passwords.hash_password(password)
+    person.last_login_at = utcnow()
+    db.session.commit()
+    return person
+
+
+def load_person_for_session(session_id: str) -> Person | None:
+    """Flask-Login's loader: ``id:version`` must match, so old sessions end on a bump."""
+    person_id, _sep, version = session_id.partition(":")
+    if not person_id.isdigit() or not version.isdigit():
+        return None
+    person = db.session.get(Person, int(person_id))
+    if person is None or person.deleted_at or person.session_version != int(version):
+        return None
+    return person
+
+
+def request_password_reset(email: str, *, locale: str) -> None:
+    """Mail a single-use reset link when the address has an account; silently nothing else."""
+    person = find_person_by_email(email)
+    if person is None:
+        return
+    token = tokens.make_token(
+        "reset-password", {"person": person.id, "version": person.session_version}
+    )
+    queue_mail(
+        to=person.email,
+        template="accounts/reset_password",
+        locale=person.preferred_locale or locale,
+        person_id=person.id,
+        person=person,
+        reset_url=external_url("accounts.reset_password", token=token),
+    )
+    db.session.commit()
+
+
+def check_reset_token(token: str) -> Person:
+    """The person a reset link is for, while it is unused and unexpired; InvalidInput else."""
+    payload = tokens.read_token("reset-password", token)
+    person = db.session.get(Person, payload.get("person"))
+    if person is None or person.deleted_at or person.session_version != payload.get("version"):
+        raise InvalidInput(
+            _("This link was already used or is no longer valid. Ask for a new one.")
+        )
+    return person
+
+
+def reset_password(token: str, new_password: str) -> Person:
+    """Set a new password from a reset link; the link and every open session stop working."""
+    person = check_reset_token(token)
+    passwords.check_password_policy(new_password, email=person.email)
+    person.password_hash = passwords.hash_password(new_password)
+    person.session_version += 1
+    if not person.email_confirmed:
+        # Following a link sent to the address proves the address.
+        person.email_confirmed_at = utcnow()
+    db.session.commit()
+    return person
+
+
+def change_password(person: Person, *, current_password: str, new_password: str) -> None:
+    """Replace the password; other sessions end (the caller signs this one in again)."""
+    if not passwords.verify_password(person.password_hash, current_password):
+        raise InvalidInput(_("Your current password is not correct."))
+    passwords.check_password_policy(new_password, email=person.email)
+    person.password_hash = passwords.hash_password(new_password)
+    person.session_version += 1
+    queue_mail(
+        to=person.email,
+        template="accounts/password_changed",
+        locale=person.preferred_locale,
+        person_id=person.id,
+        person=person,
+        reset_url=external_url("accounts.request_reset"),
+    )
+    db.session.commit()
+
+
+def request_email_change(person: Person, *, new_email: str, password: str) -> None:
+    """Send a confirmation link to the new address; the address changes when it is followed.
+
+    If another account already uses the new address, that address is told so instead, and
+    the person sees the same answer as for a free address (no enumeration).
+    """
+    if not passwords.verify_password(person.password_hash, password):
+        raise InvalidInput(_("Your current password is not correct."))
+    email = clean_email(new_email)
+    if normalize_email(email) == person.email_normalized:
+        raise InvalidInput(_("This is already your address."))
+    if find_person_by_email(email) is not None:
+        queue_mail(
+            to=email,
+            template="accounts/email_taken",
+            locale=person.preferred_locale,
+            reset_url=external_url("accounts.request_reset"),
+        )
+        db.session.commit()
+        return
+    person.pending_email = email
+    token = tokens.make_token(
+        "change-email", {"person": person.id, "email": normalize_email(email)}
+    )
+    queue_mail(
+        to=email,
+        template="accounts/confirm_new_email",
+        locale=person.preferred_locale,
+        person_id=person.id,
+        person=person,
+        confirm_url=external_url("accounts.confirm_email_change", token=token),
+    )
+    queue_mail(
+        to=person.email,
+        template="accounts/email_change_requested",
+        locale=person.preferred_locale,
+        person_id=person.id,
+        person=person,
+        new_email=email,
+    )
+    db.session.commit()
+
+
+def confirm_email_change(token: str) -> Person:
+    """Switch to the new address; the link works once, and only for the latest request."""
+    from portal.accounts import memberships
+
+    payload = tokens.read_token("change-email", token)
+    person = db.session.get(Person, payload.get("person"))
+    if (
+        person is None
+        or person.deleted_at
+        or not person.pending_email
+        or normalize_email(person.pending_email) != payload.get("email")
+    ):
+        raise InvalidInput(_("This link was already used or is no longer valid."))
+    if find_person_by_email(person.pending_email) is not None:
+        person.pending_email = None
+        db.session.commit()
+        raise InvalidInput(_("Another account now uses this address; your address is unchanged."))
+    person.email = person.pending_email
+    person.email_normalized = normalize_email(person.pending_email)
+    person.pending_email = None
+    person.email_confirmed_at = utcnow()
+    memberships.apply_automatic_verification(person)
+    db.session.commit()
+    return person
+
+
+PROFILE_FIELDS = (
+    "family_name",
+    "given_name",
+    "family_name_kana",
+    "given_name_kana",
+    "romanized_name",
+    "affiliation",
+    "preferred_locale",
+)
+
+
+def update_profile(person: Person, **changes: str) -> None:
+    unknown = set(changes) - set(PROFILE_FIELDS)
+    if unknown:
+        raise ValueError(f"not profile fields: {sorted(unknown)}")
+    cleaned = {key: (value or "").strip() for key, value in changes.items()}
+    if ("family_name" in cleaned and not cleaned["family_name"]) or (
+        "given_name" in cleaned and not cleaned["given_name"]
+    ):
+        raise InvalidInput(_("Enter your family name and given name."))
+    if cleaned.get("preferred_locale") not in (None, "", "en", "ja"):
+        raise InvalidInput(_("Choose English or Japanese."))
+    for key, value in cleaned.items():
+        setattr(person, key, value or (None if key == "preferred_locale" else ""))
+    db.session.commit()
+
+
+# --- roles ---
+
+
+def _require_admin(actor: Person | None) -> None:
+    # actor None is the command line, run by someone with the server's shell.
+    if actor is not None and not actor.is_admin:
+        raise NotFound(_("Not found."))
+
+
+def grant_role(
+    person: Person,
+    role: Role | str,
+    *,
+    actor: Person | None,
+    organization: Organization | None = None,
+    reason: str = "",
+) -> RoleGrant:
+    """Give a role. Partner admins act for exactly one partner; the others for no one.
+
+    Raises NotFound when the actor is not an admin, InvalidInput for a missing or wrong
+    organization, InvalidTransition when the person already holds the role.
+    """
+    _require_admin(actor)
+    role = Role(role)
+    if role == Role.PARTNER_ADMIN:
+        if organization is None:
+            raise InvalidInput(_("Choose the organization this partner admin acts for."))
+        if organization.kind == OrganizationKind.HUB:
+            raise InvalidInput(_("LINK-J memberships are verified by staff; grant the staff role."))
+    elif organization is not None:
+        raise InvalidInput(_("Only partner admins act for one organization."))
+    if any(g.role == role for g in person.role_grants):
+        raise InvalidTransition(_("This person already has this role."))
+    grant = RoleGrant(
+        person=person,
+        role=role.value,
+        organization_id=organization.id if organization else None,
+        granted_by_id=actor.id if actor else None,
+    )
+    db.session.add(grant)
+    db.session.flush()
+    record(
+        "role.grant",
+        actor=actor,
+        subject_type="person",
+        subject_id=person.id,
+        organization_id=organization.id if organization else None,
+        reason=reason,
+        role=role.value,
+    )
+    db.session.commit()
+    return grant
+
+
+def revoke_role(
+    person: Person, role: Role | str, *, actor: Person | None, reason: str = ""
+) -> None:
+    """Remove a role; the person's sessions end so the removal takes effect at once."""
+    _require_admin(actor)
+    role = Role(role)
+    grant = next((g for g in person.role_grants if g.role == role), None)
+    if grant is None:
+        raise InvalidTransition(_("This person does not have this role."))
+    if actor is not None and actor.id == person.id and role == Role.ADMIN:
+        raise InvalidTransition(_("You cannot remove your own admin role."))
+    organization_id = grant.organization_id
+    person.role_grants.remove(grant)
+    person.session_version += 1
+    record(
+        "role.revoke",
+        actor=actor,
+        subject_type="person",
+        subject_id=person.id,
+        organization_id=organization_id,
+        reason=reason,
+        role=role.value,
+    )
+    db.session.commit()
+
+
+def create_person_directly(
+    email: str, password: str, *, family_name: str, given_name: str
+) -> Person:
+    """An account that needs no confirmation, for the command line and demo data."""
+    email = clean_email(email)
+    passwords.check_password_policy(password, email=email)
+    if find_person_by_email(email) is not None:
+        raise InvalidInput(_("An account with this address already exists."))
+    person = Person(
+        email=email,
+        email_normalized=normalize_email(email),
+        password_hash=passwords.hash_password(password),
+        family_name=family_name,
+        given_name=given_name,
+        email_confirmed_at=utcnow(),
+    )
+    db.session.add(person)
+    db.session.commit()
+    return person
+
+
+# --- the person's own data ---------------------------------------------------------------
+
+
+def export_personal_data(person: Person) -> dict[str, Any]:
+    """Everything the portal holds about the person, for download (GDPR art. 15 and 20)."""
+
+    def when(value: datetime | None) -> str | None:
+        return value.astimezone(UTC).isoformat() if value else None
+
+    return {
+        "exported_at": utcnow().isoformat(),
+        "account": {
+            "email": person.email,
+            "email_confirmed_at": when(person.email_confirmed_at),
+            "family_name": person.family_name,
+            "given_name": person.given_name,
+            "family_name_kana": person.family_name_kana,
+            "given_name_kana": person.given_name_kana,
+            "romanized_name": person.romanized_name,
+            "affiliation": person.affiliation,
+            "preferred_locale": person.preferred_locale,
+            "created_at": when(person.created_at),
+            "last_login_at": when(person.last_login_at),
+        },
+        "memberships": [
+            {
+                "organization": m.organization.slug,
+                "kind": m.kind,
+                "member_number": m.member_number,
+                "status": m.status,
+                "valid_until": m.valid_until.isoformat() if m.valid_until else None,
+                "company": m.company.name if m.company else None,
+                "decided_at": when(m.decided_at),
+                "decision_reason": m.decision_reason,
+                "claimed_at": when(m.created_at),
+            }
+            for m in person.memberships
+        ],
+        "roles": [
+            {"role": g.role, "organization": g.organization.slug if g.organization else None}
+            for g in person.role_grants
+        ],
+        "messages": [
+            {"subject": m.subject, "queued_at": when(m.created_at), "status": m.status}
+            for m in db.session.scalars(
+                select(OutboxMessage).where(OutboxMessage.person_id == person.id)
+            )
+        ],
+    }
+
+
+def delete_account(person: Person, *, password: str) -> None:
+    """Erase the person's personal data, keeping an empty row for audit entries to point at.
+
+    Memberships, roles, invitations and unsent mail go; sent mail keeps no address.
+    Raises InvalidInput for a wrong password; DomainError while the person is the primary
+    contact of a corporate member (staff must name another first).
+    """
+    if not passwords.verify_password(person.password_hash, password):
+        raise InvalidInput(_("Your current password is not correct."))
+    if db.session.scalar(select(Company.id).where(Company.primary_contact_id == person.id)):
+        raise DomainError(
+            _(
+                "You are the primary contact of a corporate member. "
+                "Ask LINK-J staff to name another contact first."
+            )
+        )
+    db.session.execute(delete(Membership).where(Membership.person_id == person.id))
+    db.session.execute(delete(RoleGrant).where(RoleGrant.person_id == person.id))
+    # Invitations and some mail name the person only by address: find them by it too.
+    addressed_to_them = or_(
+        OutboxMessage.person_id == person.id,
+        func.lower(OutboxMessage.to_address) == person.email_normalized,
+    )
+    db.session.execute(
+        delete(Invitation).where(
+            or_(
+                Invitation.invited_by_id == person.id,
+                Invitation.email_normalized == person.email_normalized,
+            )
+        )
+    )
+    db.session.execute(
+        delete(OutboxMessage).where(
+            addressed_to_them, OutboxMessage.status == OutboxStatus.QUEUED.value
+        )
+    )
+    for message in db.session.scalars(select(OutboxMessage).where(addressed_to_them)):
+        message.to_address = "deleted@invalid"
+        message.body_text = ""
+        message.attachments = []
+    record("person.delete", actor=person, subject_type="person", subject_id=person.id)
+    person.email = f"deleted-{person.id}@invalid"
+    person.email_normalized = f"deleted-{person.id}@invalid"
+    person.pending_email = None
+    person.password_hash = None
+    person.family_name = person.given_name = ""
+    person.family_name_kana = person.given_name_kana = ""
+    person.romanized_name = person.affiliation = ""
+    person.preferred_locale = None
+    person.email_confirmed_at = None
+    person.last_login_at = None
+    person.deleted_at = utcnow()
+    person.session_version += 1
+    db.session.expire(person, ["memberships", "role_grants"])
+    db.session.commit()

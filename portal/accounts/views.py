@@ -1,0 +1,442 @@
+"""Account pages: sign-up, sign-in, links from mail, the member's dashboard and settings."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, login_required, login_user, logout_user
+from sqlalchemy import select
+from werkzeug.wrappers import Response as BaseResponse
+from wtforms.fields.choices import SelectChoice
+
+from portal.accounts import forms, memberships, queries, services
+from portal.accounts.models import MembershipKind, MembershipStatus, Person
+from portal.errors import DomainError, InvalidTransition, NotFound
+from portal.extensions import db, limiter
+from portal.forms import ConfirmForm
+from portal.i18n import current_language, safe_next
+from portal.organizations.models import Organization
+
+blueprint = Blueprint("accounts", __name__)
+
+MEMBERSHIP_STATUS_LABELS = {
+    MembershipStatus.PENDING: _l("Pending verification"),
+    MembershipStatus.VERIFIED: _l("Verified"),
+    MembershipStatus.REJECTED: _l("Rejected"),
+    MembershipStatus.EXPIRED: _l("Expired"),
+    MembershipStatus.REVOKED: _l("Revoked"),
+}
+MEMBERSHIP_KIND_LABELS = {
+    MembershipKind.CORPORATE: _l("Corporate membership"),
+    MembershipKind.INDIVIDUAL: _l("Individual membership"),
+}
+
+
+@blueprint.app_template_global()
+def membership_status_label(status: str) -> str:
+    return str(MEMBERSHIP_STATUS_LABELS[MembershipStatus(status)])
+
+
+@blueprint.app_template_global()
+def local_today(organization: Organization) -> date:
+    return memberships.today(organization)
+
+
+@blueprint.app_template_global()
+def membership_kind_label(kind: str) -> str:
+    return str(MEMBERSHIP_KIND_LABELS[MembershipKind(kind)])
+
+
+def _form_email() -> str:
+    return "account:" + services.normalize_email(request.form.get("email", ""))
+
+
+def _only_failures(response: BaseResponse) -> bool:
+    # A successful sign-in redirects; only failed attempts count against the account.
+    return response.status_code != 302
+
+
+def _organization_choices() -> list[SelectChoice]:
+    from portal.i18n import localized
+
+    organizations = db.session.scalars(
+        select(Organization).order_by(Organization.kind, Organization.id)
+    ).all()
+    return [SelectChoice(str(o.id), localized(o, "name")) for o in organizations]
+
+
+def _person() -> Person:
+    return current_user._get_current_object()  # type: ignore[no-any-return]
+
+
+# --- sign-up and confirmation ---
+
+
+@blueprint.route("/register", methods=["GET", "POST"])
+@limiter.limit("5 per hour; 20 per day", methods=["POST"])
+def register() -> str | BaseResponse:
+    if current_user.is_authenticated:
+        return redirect(url_for("accounts.dashboard"))
+    form = forms.RegistrationForm()
+    form.organization.choices = _organization_choices()
+    if form.validate_on_submit():
+        try:
+            services.register_person(
+                services.Registration(
+                    email=form.email.data,
+                    password=form.password.data,
+                    family_name=form.family_name.data,
+                    given_name=form.given_name.data,
+                    family_name_kana=form.family_name_kana.data or "",
+                    given_name_kana=form.given_name_kana.data or "",
+                    romanized_name=form.romanized_name.data or "",
+                    affiliation=form.affiliation.data or "",
+                    home_organization_id=form.organization.data,
+                    membership_kind=form.membership_kind.data,
+                    member_number=form.member_number.data or "",
+                    locale=current_language(),
+                )
+            )
+        except DomainError as error:
+            flash(error.message, "error")
+        else:
+            # The same page whether or not the address already had an account.
+            return render_template("accounts/check_email.html", email=form.email.data)
+    return render_template("accounts/register.html", form=form)
+
+
+@blueprint.route("/confirm/<token>", methods=["GET", "POST"])
+def confirm_email(token: str) -> str | BaseResponse:
+    # A button, not the GET: mail scanners that prefetch links must not use them up.
+    form = ConfirmForm()
+    if form.validate_on_submit():
+        try:
+            person = services.confirm_email(token)
+        except InvalidTransition as error:
+            flash(error.message, "info")
+            return redirect(
+                url_for("accounts.dashboard" if current_user.is_authenticated else "accounts.login")
+            )
+        except DomainError as error:
+            flash(error.message, "error")
+            return render_template("accounts/confirm.html", form=None), 400
+        flash(_("Thank you: your email address is confirmed."), "success")
+        if current_user.is_authenticated and current_user.id == person.id:
+            return redirect(url_for("accounts.dashboard"))
+        return redirect(url_for("accounts.login"))
+    return render_template("accounts/confirm.html", form=form)
+
+
+@blueprint.post("/confirm/resend")
+@login_required
+@limiter.limit("3 per hour")
+def resend_confirmation() -> BaseResponse:
+    if ConfirmForm().validate_on_submit():
+        try:
+            services.resend_confirmation(_person())
+        except DomainError as error:
+            flash(error.message, "info")
+        else:
+            flash(
+                _("We sent a new confirmation link to %(email)s.", email=current_user.email),
+                "success",
+            )
+    return redirect(url_for("accounts.dashboard"))
+
+
+# --- sign-in ---
+
+
+@blueprint.route("/login", methods=["GET", "POST"])
+@limiter.limit("10 per 15 minutes; 50 per day", methods=["POST"])
+@limiter.limit(
+    "5 per 15 minutes; 20 per day",
+    methods=["POST"],
+    key_func=_form_email,
+    deduct_when=_only_failures,
+)
+def login() -> str | BaseResponse:
+    if current_user.is_authenticated:
+        return redirect(url_for("accounts.dashboard"))
+    form = forms.LoginForm()
+    if form.validate_on_submit():
+        person = services.authenticate(form.email.data, form.password.data)
+        if person is not None:
+            login_user(person, remember=form.remember.data)
+            return redirect(safe_next(request.args.get("next"), "accounts.dashboard"))
+        flash(_("The email address or password is not correct."), "error")
+    return render_template("accounts/login.html", form=form)
+
+
+@blueprint.post("/logout")
+def logout() -> BaseResponse:
+    if ConfirmForm().validate_on_submit():
+        logout_user()
+        flash(_("You are logged out."), "info")
+    return redirect(url_for("organizations.home"))
+
+
+@blueprint.route("/reset", methods=["GET", "POST"])
+@limiter.limit("5 per hour", methods=["POST"])
+@limiter.limit("3 per hour", methods=["POST"], key_func=_form_email)
+def request_reset() -> str | BaseResponse:
+    form = forms.ResetRequestForm()
+    if form.validate_on_submit():
+        services.request_password_reset(form.email.data, locale=current_language())
+        return render_template("accounts/check_email.html", email=form.email.data, reset=True)
+    return render_template("accounts/reset_request.html", form=form)
+
+
+@blueprint.route("/reset/<token>", methods=["GET", "POST"])
+@limiter.limit("10 per hour", methods=["POST"])
+def reset_password(token: str) -> str | BaseResponse | tuple[str, int]:
+    try:
+        services.check_reset_token(token)
+    except DomainError as error:
+        flash(error.message, "error")
+        return render_template("accounts/reset_password.html", form=None), 400
+    form = forms.NewPasswordForm()
+    if form.validate_on_submit():
+        try:
+            services.reset_password(token, form.password.data)
+        except DomainError as error:
+            flash(error.message, "error")
+        else:
+            logout_user()
+            flash(_("Your password is changed. Log in with the new one."), "success")
+            return redirect(url_for("accounts.login"))
+    return render_template("accounts/reset_password.html", form=form)
+
+
+# --- the member's own pages --------------------------------------------------------------------
+
+
+@blueprint.get("/account")
+@login_required
+def dashboard() -> str:
+    person = queries.person_with_memberships(current_user.id)
+    assert person is not None
+    return render_template(
+        "accounts/dashboard.html",
+        person=person,
+        opened=queries.services_opened_by(person),
+        company=queries.company_of_primary_contact(person),
+        confirm_form=ConfirmForm(),
+    )
+
+
+@blueprint.route("/account/profile", methods=["GET", "POST"])
+@login_required
+def profile() -> str | BaseResponse:
+    person = _person()
+    form = forms.ProfileForm(obj=person)
+    if request.method == "GET":
+        form.preferred_locale.data = person.preferred_locale or current_language()
+    if form.validate_on_submit():
+        try:
+            services.update_profile(
+                person, **{name: getattr(form, name).data for name in services.PROFILE_FIELDS}
+            )
+        except DomainError as error:
+            flash(error.message, "error")
+        else:
+            flash(_("Your profile is saved."), "success")
+            return redirect(url_for("accounts.profile"))
+    return render_template("accounts/profile.html", form=form)
+
+
+@blueprint.route("/account/email", methods=["GET", "POST"])
+@login_required
+@limiter.limit("5 per hour", methods=["POST"])
+def change_email() -> str | BaseResponse:
+    form = forms.ChangeEmailForm()
+    if form.validate_on_submit():
+        try:
+            services.request_email_change(
+                _person(), new_email=form.new_email.data, password=form.current_password.data
+            )
+        except DomainError as error:
+            flash(error.message, "error")
+        else:
+            flash(
+                _(
+                    "We sent a confirmation link to %(email)s. "
+                    "Your address changes when you open it.",
+                    email=form.new_email.data,
+                ),
+                "success",
+            )
+            return redirect(url_for("accounts.profile"))
+    return render_template("accounts/change_email.html", form=form)
+
+
+@blueprint.route("/account/email/confirm/<token>", methods=["GET", "POST"])
+def confirm_email_change(token: str) -> str | BaseResponse | tuple[str, int]:
+    form = ConfirmForm()
+    if form.validate_on_submit():
+        try:
+            services.confirm_email_change(token)
+        except DomainError as error:
+            flash(error.message, "error")
+            return render_template("accounts/confirm.html", form=None, change=True), 400
+        flash(_("Your email address is changed."), "success")
+        return redirect(
+            url_for("accounts.profile" if current_user.is_authenticated else "accounts.login")
+        )
+    return render_template("accounts/confirm.html", form=form, change=True)
+
+
+@blueprint.route("/account/password", methods=["GET", "POST"])
+@login_required
+def change_password() -> str | BaseResponse:
+    form = forms.ChangePasswordForm()
+    if form.validate_on_submit():
+        person = _person()
+        try:
+            services.change_password(
+                person, current_password=form.current_password.data, new_password=form.password.data
+            )
+        except DomainError as error:
+            flash(error.message, "error")
+        else:
+            # The bumped session version ended every session; keep this one.
+            login_user(person)
+            flash(_("Your password is changed; your other sessions were logged out."), "success")
+            return redirect(url_for("accounts.profile"))
+    return render_template("accounts/change_password.html", form=form)
+
+
+@blueprint.route("/account/memberships/new", methods=["GET", "POST"])
+@login_required
+def claim_membership() -> str | BaseResponse:
+    form = forms.ClaimMembershipForm()
+    form.organization.choices = _organization_choices()
+    if form.validate_on_submit():
+        organization = db.session.get(Organization, form.organization.data) or abort(404)
+        try:
+            membership = memberships.claim_membership(
+                _person(),
+                organization,
+                kind=form.membership_kind.data,
+                member_number=form.member_number.data or "",
+            )
+        except DomainError as error:
+            flash(error.message, "error")
+        else:
+            if membership.status == "verified":
+                flash(_("Your membership is verified."), "success")
+            else:
+                flash(_("Your claim is sent; the organization will verify it."), "success")
+            return redirect(url_for("accounts.dashboard"))
+    return render_template("accounts/claim_membership.html", form=form)
+
+
+@blueprint.get("/account/export")
+@login_required
+def export_data() -> Response:
+    body = json.dumps(services.export_personal_data(_person()), ensure_ascii=False, indent=2)
+    return Response(
+        body,
+        mimetype="application/json",
+        headers={"Content-Disposition": 'attachment; filename="linkj-portal-my-data.json"'},
+    )
+
+
+@blueprint.route("/account/delete", methods=["GET", "POST"])
+@login_required
+def delete_account() -> str | BaseResponse:
+    form = forms.DeleteAccountForm()
+    if form.validate_on_submit():
+        try:
+            services.delete_account(_person(), password=form.current_password.data)
+        except DomainError as error:
+            flash(error.message, "error")
+        else:
+            logout_user()
+            flash(_("Your account and its personal data are deleted."), "info")
+            return redirect(url_for("organizations.home"))
+    return render_template("accounts/delete.html", form=form)
+
+
+# --- corporate seats ---
+
+
+@blueprint.route("/account/company", methods=["GET", "POST"])
+@login_required
+def company() -> str | BaseResponse:
+    company = queries.company_of_primary_contact(_person()) or abort(404)
+    form = forms.InviteColleagueForm()
+    if form.validate_on_submit():
+        try:
+            memberships.invite_colleague(company, form.email.data, actor=_person())
+        except DomainError as error:
+            flash(error.message, "error")
+        else:
+            flash(_("Invitation sent to %(email)s.", email=form.email.data), "success")
+            return redirect(url_for("accounts.company"))
+    members, invitations = queries.company_seats(company)
+    return render_template(
+        "accounts/company.html",
+        company=company,
+        members=members,
+        invitations=invitations,
+        seats_taken=memberships.seats_taken(company),
+        form=form,
+        revoke_form=ConfirmForm(),
+    )
+
+
+@blueprint.post("/account/company/invitations/<int:invitation_id>/withdraw")
+@login_required
+def withdraw_invitation(invitation_id: int) -> BaseResponse:
+    from portal.accounts.models import Invitation
+
+    invitation = db.session.get(Invitation, invitation_id) or abort(404)
+    if ConfirmForm().validate_on_submit():
+        try:
+            memberships.revoke_invitation(invitation, actor=_person())
+        except NotFound:
+            abort(404)
+        except DomainError as error:
+            flash(error.message, "error")
+        else:
+            flash(_("The invitation is withdrawn."), "success")
+    return redirect(url_for("accounts.company"))
+
+
+@blueprint.route("/invitations/<token>", methods=["GET", "POST"])
+def accept_invitation(token: str) -> str | BaseResponse | tuple[str, int]:
+    try:
+        invitation = memberships.invitation_from_token(token)
+    except DomainError as error:
+        flash(error.message, "error")
+        return render_template("accounts/invitation.html", invitation=None, form=None), 400
+    form = ConfirmForm()
+    if current_user.is_authenticated and form.validate_on_submit():
+        try:
+            memberships.accept_invitation(token, person=_person())
+        except DomainError as error:
+            flash(error.message, "error")
+        else:
+            flash(
+                _(
+                    "Welcome: you now hold a seat of %(company)s's LINK-J membership.",
+                    company=invitation.company.name,
+                ),
+                "success",
+            )
+            return redirect(url_for("accounts.dashboard"))
+    return render_template("accounts/invitation.html", invitation=invitation, form=form)

@@ -1,0 +1,1 @@
+"""Staff and partner-admin pages: membership verification, rosters, domain rules, roles."""

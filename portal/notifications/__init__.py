@@ -1,0 +1,1 @@
+"""Mail to people: queued in the database with the change it reports, delivered by a worker."""

@@ -1,0 +1,175 @@
+"""Queueing mail with the change it reports (rule 8), and delivering it with retries."""
+
+from __future__ import annotations
+
+import base64
+import smtplib
+import ssl
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from email.message import EmailMessage
+from email.utils import make_msgid
+from typing import Any
+
+from flask import current_app, render_template
+from flask_babel import force_locale
+from sqlalchemy import select
+
+from portal.db import utcnow
+from portal.extensions import db
+from portal.notifications.models import OutboxMessage, OutboxStatus
+
+#: After this many failed attempts a message is marked failed and left for staff to see.
+MAX_ATTEMPTS = 8
+
+
+@dataclass(frozen=True)
+class Attachment:
+    filename: str
+    content_type: str
+    content: bytes
+
+
+def external_url(endpoint: str, **values: Any) -> str:
+    """An absolute link for mail, built from PORTAL_BASE_URL (no request needed)."""
+    base = current_app.config["PORTAL_BASE_URL"].rstrip("/")
+    scheme, _, rest = base.partition("://")
+    host, _, script = rest.partition("/")
+    adapter = current_app.url_map.bind(
+        host, script_name="/" + script if script else "/", url_scheme=scheme
+    )
+    return adapter.build(endpoint, values, force_external=True)
+
+
+def queue_mail(
+    *,
+    to: str,
+    template: str,
+    locale: str | None,
+    person_id: int | None = None,
+    attachments: tuple[Attachment, ...] = (),
+    **context: Any,
+) -> OutboxMessage:
+    """Render ``templates/email/<template>.txt`` in the recipient's language and queue it.
+
+    Adds the message to the current transaction without committing: it goes out only if
+    the change it reports commits (rule 8).
+    """
+    with force_locale(locale or current_app.config["BABEL_DEFAULT_LOCALE"]):
+        rendered = render_template(f"email/{template}.txt", **context)
+    subject, _, body = rendered.strip().partition("\n")
+    message = OutboxMessage(
+        person_id=person_id,
+        to_address=to,
+        subject=subject.removeprefix("Subject:").strip(),
+        body_text=body.strip() + "\n",
+        kind=template,
+        attachments=[
+            {
+                "filename": a.filename,
+                "content_type": a.content_type,
+                "content_b64": base64.b64encode(a.content).decode("ascii"),
+            }
+            for a in attachments
+        ],
+    )
+    db.session.add(message)
+    return message
+
+
+def build_email(message: OutboxMessage, sender: str) -> EmailMessage:
+    email = EmailMessage()
+    email["From"] = sender
+    email["To"] = message.to_address
+    email["Subject"] = message.subject
+    email["Message-ID"] = make_msgid(idstring=f"outbox-{message.id}", domain="portal.link-j.org")
+    email.set_content(message.body_text)
+    for attachment in message.attachments:
+        maintype, _, subtype = attachment["content_type"].partition("/")
+        email.add_attachment(
+            base64.b64decode(attachment["content_b64"]),
+            maintype=maintype,
+            subtype=subtype,
+            filename=attachment["filename"],
+        )
+    return email
+
+
+Transport = Callable[[EmailMessage], None]
+
+
+def smtp_transport() -> Transport:
+    config = current_app.config
+
+    def send(email: EmailMessage) -> None:
+        with smtplib.SMTP(config["MAIL_SERVER"], config["MAIL_PORT"], timeout=30) as smtp:
+            if config["MAIL_USE_TLS"]:
+                smtp.starttls(context=ssl.create_default_context())
+            if config["MAIL_USERNAME"]:
+                smtp.login(config["MAIL_USERNAME"], config["MAIL_PASSWORD"] or "")
+            smtp.send_message(email)
+
+    return send
+
+
+def console_transport(echo: Callable[[str], None]) -> Transport:
+    def send(email: EmailMessage) -> None:
+        body = email.get_body(preferencelist=("plain",))
+        text = body.get_content() if body else ""
+        echo(f"--- mail to {email['To']}: {email['Subject']}\n{text}---")
+
+    return send
+
+
+@dataclass
+class DeliveryReport:
+    sent: int = 0
+    retried: int = 0
+    failed: int = 0
+
+
+def deliver_due(
+    transport: Transport, *, now: datetime | None = None, limit: int = 100
+) -> DeliveryReport:
+    """Send queued messages that are due, one transaction per message.
+
+    Rows are claimed with ``FOR UPDATE SKIP LOCKED`` so several workers on PostgreSQL never
+    send the same message twice. A failure is retried with exponential backoff (1, 2, 4…
+    minutes, at most an hour) and given up after MAX_ATTEMPTS.
+    """
+    report = DeliveryReport()
+    sender = current_app.config["MAIL_DEFAULT_SENDER"]
+    for _ in range(limit):
+        moment = now or utcnow()
+        message = db.session.scalar(
+            select(OutboxMessage)
+            .where(
+                OutboxMessage.status == OutboxStatus.QUEUED.value,
+                OutboxMessage.next_attempt_at <= moment,
+            )
+            .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
+            .limit(1)
+            .with_for_update(skip_locked=True)
+        )
+        if message is None:
+            break
+        try:
+            transport(build_email(message, sender))
+        except (OSError, smtplib.SMTPException) as error:
+            message.attempts += 1
+            message.last_error = f"{type(error).__name__}: {error}"[:2000]
+            if message.attempts >= MAX_ATTEMPTS:
+                message.status = OutboxStatus.FAILED.value
+                report.failed += 1
+            else:
+                delay = min(2 ** (message.attempts - 1), 60)
+                message.next_attempt_at = moment + timedelta(minutes=delay)
+                report.retried += 1
+        else:
+            message.status = OutboxStatus.SENT.value
+            message.sent_at = moment
+            message.attempts += 1
+            report.sent += 1
+        db.session.commit()
+    return report
