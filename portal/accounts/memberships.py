@@ -40,6 +40,7 @@ from portal.audit.services import record
 from portal.db import utcnow
 from portal.errors import InvalidInput, InvalidTransition, NotFound
 from portal.extensions import db
+from portal.locking import lock_rows
 from portal.notifications.services import external_url, queue_mail
 from portal.organizations.models import Organization, OrganizationKind
 
@@ -941,9 +942,9 @@ INVITATION_LIFETIME = timedelta(days=14)
 def _lock_company(company: Company) -> Company:
     # Seats are a limited resource (ASVS 2.3.3): lock the company row so two invitations
     # or acceptances cannot both take the last seat.
-    locked = db.session.scalar(select(Company).where(Company.id == company.id).with_for_update())
-    assert locked is not None
-    return locked
+    lock_rows(Company.__table__, [company.id])
+    db.session.refresh(company)
+    return company
 
 
 def invite_colleague(company: Company, email: str, *, actor: Person) -> Invitation:

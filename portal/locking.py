@@ -1,0 +1,61 @@
+"""Row locks for limited resources (seats, per-member limits, code pools).
+
+Call ``lock_rows`` inside the transaction that will insert, before counting what is left:
+the lock is held until that transaction commits or rolls back, so two requests can never
+both take the last unit (ASVS 2.3.3; DOMAIN rule 1). Rows are locked in id order, so two
+requests locking the same rows never deadlock.
+
+PostgreSQL: ``SELECT … FOR UPDATE``, with a lock timeout after which the caller is told to
+try again. SQLite has no row locks, and pysqlite opens a transaction only at the first write
+(earlier SELECTs run outside it): a no-op ``UPDATE`` of the rows opens the transaction and
+takes the database's single write lock, so every read after it sees the latest commits and
+no other writer can commit until this transaction ends. Callers lock first, then count.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from flask_babel import gettext as _
+from sqlalchemy import Table, select, text, update
+from sqlalchemy.exc import OperationalError
+
+from portal.errors import DomainError
+from portal.extensions import db
+
+#: How long a request waits for a lock before it gives up and asks the person to retry.
+LOCK_TIMEOUT = "3s"
+
+
+class Busy(DomainError):
+    """Too many people at once; nothing was changed and the person may simply retry."""
+
+
+def lock_rows(table: Table, ids: Iterable[int]) -> None:
+    """Lock the rows of ``table`` with these ids until the current transaction ends."""
+    wanted = sorted(set(ids))
+    if not wanted:
+        return
+    session = db.session
+    dialect = session.get_bind().dialect.name
+    try:
+        if dialect == "postgresql":
+            session.execute(text(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'"))
+            session.execute(
+                select(table.c.id)
+                .where(table.c.id.in_(wanted))
+                .order_by(table.c.id)
+                .with_for_update()
+            )
+        else:
+            session.execute(
+                update(table).where(table.c.id.in_(wanted)).values(id=table.c.id),
+                execution_options={"synchronize_session": False},
+            )
+    except OperationalError as error:
+        session.rollback()
+        if "lock" in str(error).lower() or "busy" in str(error).lower():
+            raise Busy(
+                _("Many people are doing this at the same moment. Please try again.")
+            ) from None
+        raise
