@@ -88,11 +88,14 @@ def register_blueprints(app: Flask) -> None:
     from portal import health
     from portal.accounts import views as accounts
     from portal.admin import views as admin
+    from portal.events import views as events
     from portal.organizations import views as organizations
 
     for blueprint in (
         organizations.blueprint,
         accounts.blueprint,
+        events.blueprint,
+        events.calendar_blueprint,
         admin.blueprint,
         health.blueprint,
         i18n.blueprint,

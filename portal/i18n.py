@@ -6,13 +6,16 @@ long-lived cookie), then the browser's ``Accept-Language``, then English.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from babel.dates import format_skeleton
+from babel.dates import format_datetime, format_skeleton
 from flask import Blueprint, Flask, current_app, has_request_context, redirect, request, url_for
 from flask_babel import get_locale, gettext
 from werkzeug.wrappers import Response
+
+from portal.money import format_money
 
 LANGUAGE_COOKIE = "portal_lang"
 LANGUAGE_COOKIE_MAX_AGE = 365 * 24 * 3600
@@ -50,6 +53,16 @@ def format_month(value: date) -> str:
 def format_day(value: date) -> str:
     """A date as the viewer's language writes it: 2018年1月31日 / 31 January 2018."""
     return format_skeleton("yMMMMd", value, locale=get_locale())
+
+
+def format_datetime_in(moment: datetime, zone: str, format: str = "medium") -> str:
+    """An instant as the viewer's language writes it, on the clock of ``zone`` (rule 9)."""
+    return format_datetime(moment, format=format, tzinfo=ZoneInfo(zone), locale=get_locale())
+
+
+def zone_name(zone: str) -> str:
+    """A time zone's short name at this moment, e.g. JST, PST."""
+    return datetime.now(ZoneInfo(zone)).tzname() or zone
 
 
 def country_name(code: str) -> str:
@@ -102,4 +115,8 @@ def init_app(app: Flask) -> None:
         person_kana=person_kana,
         supported_languages=(("en", "English"), ("ja", "日本語")),
     )
-    app.jinja_env.filters.update(month=format_month, day=format_day, country=country_name)
+    app.jinja_env.filters.update(
+        month=format_month, day=format_day, country=country_name, in_zone=format_datetime_in
+    )
+    app.jinja_env.globals.update(zone_name=zone_name)
+    app.jinja_env.filters["money"] = format_money

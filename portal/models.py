@@ -11,6 +11,7 @@ from portal.accounts.models import (
     RosterUpload,
 )
 from portal.audit.models import AuditEntry
+from portal.events.models import Event, EventSession, Question, Registration, TicketType
 from portal.notifications.models import OutboxMessage
 from portal.organizations.models import Agreement, Organization, ReciprocalService
 
@@ -19,13 +20,18 @@ __all__ = [
     "AuditEntry",
     "Company",
     "EmailDomainRule",
+    "Event",
+    "EventSession",
     "Invitation",
     "Membership",
     "Organization",
     "OutboxMessage",
     "Person",
+    "Question",
     "ReciprocalService",
+    "Registration",
     "RoleGrant",
     "RosterEntry",
     "RosterUpload",
+    "TicketType",
 ]

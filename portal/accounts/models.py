@@ -77,6 +77,10 @@ class Person(UserMixin, TimestampMixin, db.Model):
     romanized_name: Mapped[str] = mapped_column(String(200), default="")
     affiliation: Mapped[str] = mapped_column(String(200), default="")
     preferred_locale: Mapped[str | None] = mapped_column(String(8))
+    #: IANA zone to show times in; empty: the home organization's zone.
+    timezone: Mapped[str | None] = mapped_column(String(64))
+    #: Secret in the address of the person's calendar feed of registrations.
+    calendar_token: Mapped[str | None] = mapped_column(String(64), unique=True)
     #: Part of the login session's id: bumping it ends every session of this person.
     session_version: Mapped[int] = mapped_column(default=1)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

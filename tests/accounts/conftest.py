@@ -133,12 +133,7 @@ def add_role(person: Person, role: Role, organization: Organization | None = Non
 
 @pytest.fixture
 def english() -> Iterator[None]:
-    """Services called as a page calls them: with the viewer's language already chosen.
-
-    Needed because ``portal.i18n.select_locale`` reads ``request`` unconditionally, so a
-    DomainError built outside a request (a command, a worker, a test) raises RuntimeError
-    instead; ``test_a_refusal_outside_any_request_still_says_why`` documents that bug.
-    """
+    """Services called as a page calls them: with the viewer's language chosen (English)."""
     with force_locale("en"):
         yield
 

@@ -1,0 +1,1 @@
+"""Joint programs and events: registration, capacity, waitlist, check-in and staff tools."""

@@ -1,0 +1,90 @@
+"""Calendar files (.ics) and QR codes for tickets."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+import segno
+from flask import current_app
+from icalendar import Calendar
+from icalendar import Event as CalendarEvent
+
+from portal.db import utcnow
+
+if TYPE_CHECKING:
+    from portal.events.models import Event, Registration
+
+PRODID = "-//LINK-J//Partner Portal//EN"
+
+
+def _text(event: Event, field: str) -> str:
+    # Calendars have one language: both, Japanese first, when they differ.
+    en, ja = getattr(event, f"{field}_en"), getattr(event, f"{field}_ja")
+    if en and ja and en != ja:
+        return f"{ja} / {en}"
+    return ja or en
+
+
+def _calendar_event(event: Event, registration: Registration | None) -> CalendarEvent:
+    entry = CalendarEvent()
+    host = current_app.config["PORTAL_BASE_URL"].split("://")[-1].split("/")[0] or "portal"
+    entry.add("uid", f"event-{event.id}@{host}")
+    entry.add("dtstamp", utcnow())
+    entry.add("dtstart", event.starts_at)
+    entry.add("dtend", event.ends_at)
+    entry.add("summary", _text(event, "title"))
+    description = _text(event, "description")
+    confirmed = registration is not None and registration.status in ("confirmed", "checked_in")
+    if confirmed and event.online_url:
+        description = f"{description}\n\n{event.online_url}".strip()
+    entry.add("description", description)
+    location = _text(event, "venue")
+    if location:
+        entry.add("location", location)
+    if confirmed and event.online_url:
+        entry.add("url", event.online_url)
+    entry.add("status", "CANCELLED" if event.status == "cancelled" else "CONFIRMED")
+    return entry
+
+
+def _calendar(name: str) -> Calendar:
+    calendar = Calendar()
+    calendar.add("prodid", PRODID)
+    calendar.add("version", "2.0")
+    calendar.add("calscale", "GREGORIAN")
+    calendar.add("x-wr-calname", name)
+    return calendar
+
+
+def event_ics(event: Event, registration: Registration | None = None) -> bytes:
+    """One event as an .ics file; the online link only for a confirmed attendee."""
+    calendar = _calendar(_text(event, "title"))
+    calendar.add_component(_calendar_event(event, registration))
+    return calendar.to_ical()
+
+
+def feed_ics(registrations: Iterable[Registration]) -> bytes:
+    """A person's calendar feed: the events they hold a live registration for."""
+    calendar = _calendar("LINK-J")
+    for registration in registrations:
+        calendar.add_component(_calendar_event(registration.event, registration))
+    return calendar.to_ical()
+
+
+def qr_payload(code: str) -> str:
+    return f"LINKJ-TICKET:{code}"
+
+
+def qr_png(code: str) -> bytes:
+    buffer = io.BytesIO()
+    segno.make(qr_payload(code), error="m").save(buffer, kind="png", scale=8, border=2)
+    return buffer.getvalue()
+
+
+def qr_svg(code: str) -> str:
+    """An SVG QR code to place in a page (no inline style: the CSP forbids it)."""
+    return segno.make(qr_payload(code), error="m").svg_inline(
+        scale=6, border=2, title="QR", omitsize=False
+    )

@@ -1,0 +1,310 @@
+"""Read-only queries for the event pages, each in a fixed number of statements."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask_sqlalchemy.pagination import Pagination
+from sqlalchemy import Select, and_, extract, func, or_, select
+from sqlalchemy.orm import joinedload, selectinload
+
+from portal.accounts.models import Membership, MembershipStatus, Person
+from portal.db import utcnow
+from portal.events import pricing
+from portal.events.models import (
+    LIVE_STATES,
+    SEAT_STATES,
+    Event,
+    EventStatus,
+    Registration,
+    RegistrationStatus,
+    Visibility,
+    event_cohost,
+)
+from portal.extensions import db
+from portal.organizations.models import Agreement, Organization
+
+EVENTS_PAGE_SIZE = 20
+REGISTRATIONS_PAGE_SIZE = 50
+
+
+def viewer_with_memberships(person: Person | None) -> Person | None:
+    """The signed-in person with memberships and their MOUs loaded (for pricing)."""
+    if person is None or not person.is_authenticated:
+        return None
+    return db.session.scalar(
+        select(Person)
+        .where(Person.id == person.id)
+        .options(
+            selectinload(Person.memberships)
+            .joinedload(Membership.organization)
+            .selectinload(Organization.agreements_as_partner)
+            .joinedload(Agreement.partner),
+            selectinload(Person.role_grants),
+        )
+    )
+
+
+def visible_levels(viewer: Person | None) -> list[str]:
+    levels = [Visibility.PUBLIC.value]
+    if viewer is None:
+        return levels
+    linkj = pricing.is_linkj_member(viewer)
+    partner = any(
+        m.organization.kind == "partner" and m.is_verified_on(pricing.today(m.organization))
+        for m in viewer.memberships
+    )
+    if linkj or partner:
+        levels.append(Visibility.NETWORK.value)
+    if linkj:
+        levels.append(Visibility.LINKJ.value)
+    return levels
+
+
+@dataclass(frozen=True)
+class EventFilters:
+    partner: str | None = None
+    kind: str | None = None
+    month: str | None = None  # "2027-03"
+    language: str | None = None
+
+
+def _event_options() -> tuple:
+    return (
+        joinedload(Event.host),
+        selectinload(Event.cohosts),
+        selectinload(Event.agreements).joinedload(Agreement.partner),
+        selectinload(Event.ticket_types),
+    )
+
+
+def upcoming_events(viewer: Person | None, filters: EventFilters, *, page: int = 1) -> Pagination:
+    """Published events that have not ended and that the viewer may see, soonest first."""
+    query: Select = (
+        select(Event)
+        .where(
+            Event.status == EventStatus.PUBLISHED.value,
+            Event.ends_at > utcnow(),
+            Event.visibility.in_(visible_levels(viewer)),
+        )
+        .options(*_event_options())
+        .order_by(Event.starts_at, Event.id)
+    )
+    if filters.partner:
+        organization_id = select(Organization.id).where(Organization.slug == filters.partner)
+        query = query.where(
+            or_(
+                Event.host_id.in_(organization_id),
+                Event.id.in_(
+                    select(event_cohost.c.event_id).where(
+                        event_cohost.c.organization_id.in_(organization_id)
+                    )
+                ),
+            )
+        )
+    if filters.kind:
+        query = query.where(Event.kind == filters.kind)
+    if filters.language:
+        query = query.where(Event.language.in_([filters.language, "both"]))
+    if filters.month:
+        year, _, month = filters.month.partition("-")
+        if year.isdigit() and month.isdigit():
+            query = query.where(
+                and_(
+                    extract("year", Event.starts_at) == int(year),
+                    extract("month", Event.starts_at) == int(month),
+                )
+            )
+    return db.paginate(query, page=page, per_page=EVENTS_PAGE_SIZE, error_out=False)
+
+
+def event_by_slug(slug: str) -> Event | None:
+    return db.session.scalar(
+        select(Event)
+        .where(Event.slug == slug)
+        .options(*_event_options(), selectinload(Event.questions), selectinload(Event.sessions))
+    )
+
+
+def seat_counts(event_ids: list[int]) -> dict[int, dict[str, int]]:
+    """Per event: registrations by state, in one statement."""
+    counts: dict[int, dict[str, int]] = {i: {} for i in event_ids}
+    if not event_ids:
+        return counts
+    for event_id, status, count in db.session.execute(
+        select(Registration.event_id, Registration.status, func.count(Registration.id))
+        .where(Registration.event_id.in_(event_ids))
+        .group_by(Registration.event_id, Registration.status)
+    ):
+        counts[event_id][status] = count
+    return counts
+
+
+def held_seats(counts: dict[str, int]) -> int:
+    return sum(counts.get(s.value, 0) for s in SEAT_STATES)
+
+
+def my_registrations(person: Person) -> list[Registration]:
+    return list(
+        db.session.scalars(
+            select(Registration)
+            .where(Registration.person_id == person.id)
+            .options(joinedload(Registration.event), joinedload(Registration.ticket_type))
+            .order_by(Registration.created_at.desc())
+        )
+    )
+
+
+def feed_registrations(person: Person) -> list[Registration]:
+    return list(
+        db.session.scalars(
+            select(Registration)
+            .where(
+                Registration.person_id == person.id,
+                Registration.status.in_(
+                    [s.value for s in LIVE_STATES if s != RegistrationStatus.WAITLISTED]
+                ),
+            )
+            .options(joinedload(Registration.event))
+            .order_by(Registration.created_at)
+        )
+    )
+
+
+def own_registration(person: Person, registration_id: int) -> Registration | None:
+    return db.session.scalar(
+        select(Registration)
+        .where(Registration.id == registration_id, Registration.person_id == person.id)
+        .options(joinedload(Registration.event), joinedload(Registration.ticket_type))
+    )
+
+
+def waitlist_position(registration: Registration) -> int | None:
+    if registration.status != RegistrationStatus.WAITLISTED:
+        return None
+    ahead = db.session.scalar(
+        select(func.count(Registration.id)).where(
+            Registration.event_id == registration.event_id,
+            Registration.status == RegistrationStatus.WAITLISTED.value,
+            or_(
+                Registration.created_at < registration.created_at,
+                and_(
+                    Registration.created_at == registration.created_at,
+                    Registration.id < registration.id,
+                ),
+            ),
+        )
+    )
+    return (ahead or 0) + 1
+
+
+def person_by_calendar_token(token: str) -> Person | None:
+    if not token:
+        return None
+    return db.session.scalar(
+        select(Person).where(Person.calendar_token == token, Person.deleted_at.is_(None))
+    )
+
+
+# --- organizers -----------------------------------------------------------------------------
+
+
+def managed_events(actor: Person, *, page: int = 1) -> Pagination:
+    """Events the actor may manage, newest first (drafts included)."""
+    query = (
+        select(Event).options(*_event_options()).order_by(Event.starts_at.desc(), Event.id.desc())
+    )
+    if not actor.is_staff:
+        organization_id = actor.administered_organization_id or -1
+        query = query.where(
+            or_(
+                Event.host_id == organization_id,
+                Event.id.in_(
+                    select(event_cohost.c.event_id).where(
+                        event_cohost.c.organization_id == organization_id
+                    )
+                ),
+            )
+        )
+    return db.paginate(query, page=page, per_page=EVENTS_PAGE_SIZE, error_out=False)
+
+
+def viewable_registrations_query(actor: Person, event: Event) -> Select:
+    """Registrations the actor may see: all for organizers; for another partner's admin,
+    only those of people verified as members of their organization."""
+    query = select(Registration).where(Registration.event_id == event.id)
+    if actor.is_staff or actor.administered_organization_id in event.organizer_ids:
+        return query
+    organization_id = actor.administered_organization_id or -1
+    return query.where(
+        Registration.person_id.in_(
+            select(Membership.person_id).where(
+                Membership.organization_id == organization_id,
+                Membership.status == MembershipStatus.VERIFIED.value,
+            )
+        )
+    )
+
+
+def can_view_registrations(actor: Person, event: Event) -> bool:
+    return actor.is_staff or actor.administered_organization_id is not None
+
+
+def registrations_page(
+    actor: Person, event: Event, *, status: str = "", search: str = "", page: int = 1
+) -> Pagination:
+    query = (
+        viewable_registrations_query(actor, event)
+        .join(Registration.person)
+        .options(joinedload(Registration.person), joinedload(Registration.ticket_type))
+    )
+    if status:
+        query = query.where(Registration.status == status)
+    if search.strip():
+        like = f"%{search.strip().lower()}%"
+        query = query.where(
+            or_(
+                Person.email_normalized.like(like),
+                func.lower(Person.family_name).like(like),
+                func.lower(Person.given_name).like(like),
+                func.lower(Person.affiliation).like(like),
+                func.lower(Registration.code).like(like),
+            )
+        )
+    query = query.order_by(Registration.created_at, Registration.id)
+    return db.paginate(query, page=page, per_page=REGISTRATIONS_PAGE_SIZE, error_out=False)
+
+
+def all_registrations_for_export(actor: Person, event: Event) -> list[Registration]:
+    query = (
+        viewable_registrations_query(actor, event)
+        .options(joinedload(Registration.person), joinedload(Registration.ticket_type))
+        .order_by(Registration.created_at, Registration.id)
+    )
+    return list(db.session.scalars(query))
+
+
+def live_counts(event: Event) -> dict[str, int]:
+    counts = seat_counts([event.id])[event.id]
+    return {
+        "registered": held_seats(counts),
+        "confirmed": counts.get("confirmed", 0) + counts.get("checked_in", 0),
+        "awaiting_payment": counts.get("awaiting_payment", 0),
+        "waitlisted": counts.get("waitlisted", 0),
+        "pending_approval": counts.get("pending_approval", 0),
+        "checked_in": counts.get("checked_in", 0),
+        "capacity": event.capacity,
+    }
+
+
+def ticket_type_counts(event: Event) -> dict[int, int]:
+    return dict(
+        db.session.execute(
+            select(Registration.ticket_type_id, func.count(Registration.id))
+            .where(
+                Registration.event_id == event.id,
+                Registration.status.in_([s.value for s in SEAT_STATES]),
+            )
+            .group_by(Registration.ticket_type_id)
+        ).all()
+    )

@@ -1,0 +1,988 @@
+"""Registrations and their life cycle; events and their settings.
+
+Capacity (DOMAIN rule 1) is kept in exactly one place, ``_allocate``: it runs after
+``lock_rows`` has locked the event and the ticket type, in that order, inside the
+transaction that writes the registration, and counts what is held before taking a seat.
+Freeing a seat needs no lock; promoting from the waitlist takes the same locks.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from flask import current_app
+from flask_babel import gettext as _
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
+
+from portal.accounts.models import Person
+from portal.audit.services import record
+from portal.db import utcnow
+from portal.errors import DomainError, InvalidInput, InvalidTransition, NotFound
+from portal.events import calendar, pricing
+from portal.events.models import (
+    LIVE_STATES,
+    SEAT_STATES,
+    Audience,
+    Event,
+    EventKind,
+    EventLanguage,
+    EventSession,
+    EventStatus,
+    Question,
+    QuestionKind,
+    Registration,
+    RegistrationStatus,
+    TicketType,
+    Visibility,
+)
+from portal.extensions import db
+from portal.locking import lock_rows
+from portal.notifications.services import Attachment, external_url, queue_mail
+from portal.organizations.models import Agreement, Organization
+
+#: Minutes a seat stays held while a paid ticket waits for payment (the issue's example).
+DEFAULT_PAYMENT_HOLD_MINUTES = 30
+
+
+class RegistrationClosed(DomainError):
+    """Registration is not open for this event now."""
+
+
+# --- who may manage ---
+
+
+def can_manage_event(actor: Person | None, event: Event) -> bool:
+    """Staff manage every event; a partner admin those their organization hosts or co-hosts."""
+    if actor is None or not actor.is_authenticated:
+        return False
+    if actor.is_staff:
+        return True
+    organization_id = actor.administered_organization_id
+    return organization_id is not None and organization_id in event.organizer_ids
+
+
+def _require_manager(actor: Person, event: Event) -> None:
+    if not can_manage_event(actor, event):
+        raise NotFound(_("Not found."))
+
+
+# --- registering ---
+
+
+def _new_code() -> str:
+    # 20 characters of base32 without look-alikes: typed at the door, read from a QR code.
+    alphabet = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+    return "".join(secrets.choice(alphabet) for _ in range(20))
+
+
+def _held(event_id: int, ticket_type_id: int | None = None) -> int:
+    query = select(func.count(Registration.id)).where(
+        Registration.event_id == event_id,
+        Registration.status.in_([s.value for s in SEAT_STATES]),
+    )
+    if ticket_type_id is not None:
+        query = query.where(Registration.ticket_type_id == ticket_type_id)
+    return db.session.scalar(query) or 0
+
+
+def seats_left(event: Event, ticket_type: TicketType | None = None) -> int:
+    """Seats still free for this ticket type (or the event), as of this moment."""
+    left = event.capacity - _held(event.id)
+    if ticket_type is not None and ticket_type.capacity is not None:
+        left = min(left, ticket_type.capacity - _held(event.id, ticket_type.id))
+    return max(left, 0)
+
+
+def _lock(event: Event, ticket_types: Iterable[TicketType] = ()) -> None:
+    """Event first, then its ticket types by id: the same order everywhere, no deadlock."""
+    lock_rows(Event.__table__, [event.id])
+    lock_rows(TicketType.__table__, [t.id for t in ticket_types])
+
+
+def _hold_minutes() -> int:
+    return int(current_app.config.get("PAYMENT_HOLD_MINUTES", DEFAULT_PAYMENT_HOLD_MINUTES))
+
+
+def _allocate(
+    registration: Registration, event: Event, ticket: TicketType, moment: datetime
+) -> None:
+    """Give the registration a seat if one is free (caller holds the locks), else waitlist it."""
+    if seats_left(event, ticket) > 0:
+        if registration.price > 0:
+            registration.status = RegistrationStatus.AWAITING_PAYMENT.value
+            registration.hold_expires_at = moment + timedelta(minutes=_hold_minutes())
+        else:
+            registration.status = RegistrationStatus.CONFIRMED.value
+            registration.confirmed_at = moment
+    else:
+        registration.status = RegistrationStatus.WAITLISTED.value
+
+
+def clean_answers(event: Event, answers: dict[str, Any]) -> dict[str, Any]:
+    """Answers keyed by question id, checked against the questions; InvalidInput if not."""
+    cleaned: dict[str, Any] = {}
+    for question in event.questions:
+        key = str(question.id)
+        value = answers.get(key)
+        label = question.label_en or question.label_ja
+        allowed = {o["value"] for o in question.options}
+        if question.kind == QuestionKind.MULTIPLE:
+            values = [v for v in (value or []) if v]
+            if any(v not in allowed for v in values):
+                raise InvalidInput(
+                    _("Choose among the offered answers to “%(question)s”.", question=label)
+                )
+            if question.required and not values:
+                raise InvalidInput(_("Please answer “%(question)s”.", question=label))
+            cleaned[key] = values
+        else:
+            text = (value or "").strip() if isinstance(value, str) else ""
+            if question.kind == QuestionKind.SINGLE and text and text not in allowed:
+                raise InvalidInput(
+                    _("Choose among the offered answers to “%(question)s”.", question=label)
+                )
+            if question.required and not text:
+                raise InvalidInput(_("Please answer “%(question)s”.", question=label))
+            if len(text) > 2000:
+                raise InvalidInput(
+                    _("Keep the answer to “%(question)s” under 2,000 characters.", question=label)
+                )
+            cleaned[key] = text
+    return cleaned
+
+
+def live_registration(person: Person, event: Event) -> Registration | None:
+    return db.session.scalar(
+        select(Registration).where(
+            Registration.event_id == event.id,
+            Registration.person_id == person.id,
+            Registration.status.in_([s.value for s in LIVE_STATES]),
+        )
+    )
+
+
+def register(
+    person: Person,
+    event: Event,
+    *,
+    ticket_type_id: int,
+    answers: dict[str, Any] | None = None,
+    now: datetime | None = None,
+) -> Registration:
+    """Register a person: a seat if one is free, else the waitlist (rules 1, 2, 3).
+
+    Idempotent: a person who already holds a live registration gets it back (a double
+    click registers once). Raises RegistrationClosed outside the registration window,
+    NotFound when the event is not visible to the person, InvalidInput for a ticket type
+    not open to them or a missing required answer.
+    """
+    moment = now or utcnow()
+    if not pricing.can_see(person, event):
+        raise NotFound(_("Not found."))
+    if not event.registration_open_at(moment):
+        raise RegistrationClosed(_("Registration for this event is not open."))
+    offer = next(
+        (o for o in pricing.offers_for(person, event) if o.ticket_type.id == ticket_type_id), None
+    )
+    if offer is None:
+        raise InvalidInput(_("This ticket type is not open to you. Choose one of those offered."))
+    cleaned = clean_answers(event, answers or {})
+    existing = live_registration(person, event)
+    if existing is not None:
+        return existing
+
+    ticket = offer.ticket_type
+    _lock(event, [ticket])
+    # Look again under the lock: the first click of a double click may have just committed.
+    existing = live_registration(person, event)
+    if existing is not None:
+        db.session.rollback()
+        return existing
+    registration = Registration(
+        event_id=event.id,
+        person_id=person.id,
+        ticket_type_id=ticket.id,
+        price=ticket.price,
+        currency=ticket.currency,
+        price_reason=offer.reason,
+        answers=cleaned,
+        code=_new_code(),
+        created_at=moment,
+        status=RegistrationStatus.PENDING_APPROVAL.value,
+    )
+    if not event.requires_approval:
+        with db.session.no_autoflush:
+            _allocate(registration, event, ticket, moment)
+    db.session.add(registration)
+    try:
+        db.session.flush()
+    except IntegrityError:
+        db.session.rollback()
+        existing = live_registration(person, event)
+        if existing is None:
+            raise
+        return existing
+    _tell_registrant(registration)
+    db.session.commit()
+    return registration
+
+
+def _tell_registrant(registration: Registration, template: str | None = None) -> None:
+    """Mail the registrant about their registration's current state (rule 8)."""
+    person = registration.person or db.session.get(Person, registration.person_id)
+    status = RegistrationStatus(registration.status)
+    template = (
+        template
+        or {
+            RegistrationStatus.CONFIRMED: "events/registration_confirmed",
+            RegistrationStatus.AWAITING_PAYMENT: "events/registration_awaiting_payment",
+            RegistrationStatus.WAITLISTED: "events/registration_waitlisted",
+            RegistrationStatus.PENDING_APPROVAL: "events/registration_pending",
+            RegistrationStatus.CANCELLED: "events/registration_cancelled",
+            RegistrationStatus.REJECTED: "events/registration_rejected",
+        }[status]
+    )
+    attachments: tuple[Attachment, ...] = ()
+    if status == RegistrationStatus.CONFIRMED:
+        attachments = (
+            Attachment(
+                "event.ics", "text/calendar", calendar.event_ics(registration.event, registration)
+            ),
+            Attachment("ticket-qr.png", "image/png", calendar.qr_png(registration.code)),
+        )
+    queue_mail(
+        to=person.email,
+        template=template,
+        locale=person.preferred_locale,
+        person_id=person.id,
+        person=person,
+        registration=registration,
+        event=registration.event,
+        ticket_url=external_url("events.ticket", registration_id=registration.id),
+        event_url=external_url("events.detail", slug=registration.event.slug),
+        attachments=attachments,
+    )
+
+
+# --- leaving and the waitlist ---
+
+
+def _promote(event: Event, moment: datetime) -> list[Registration]:
+    """Fill free seats from the waitlist in order (caller holds the locks). No commit."""
+    promoted: list[Registration] = []
+    waiting = db.session.scalars(
+        select(Registration)
+        .where(
+            Registration.event_id == event.id,
+            Registration.status == RegistrationStatus.WAITLISTED.value,
+        )
+        .order_by(Registration.created_at, Registration.id)
+    ).all()
+    for registration in waiting:
+        if seats_left(event) <= 0:
+            break
+        if seats_left(event, registration.ticket_type) <= 0:
+            continue  # this type is full; someone later in line may hold another type
+        _allocate(registration, event, registration.ticket_type, moment)
+        db.session.flush()
+        promoted.append(registration)
+        _tell_registrant(registration, "events/registration_promoted")
+    return promoted
+
+
+def promote_waitlist(event: Event, *, now: datetime | None = None) -> list[Registration]:
+    """Take the locks and fill free seats from the waitlist, in order; commits."""
+    if event.status != EventStatus.PUBLISHED:
+        return []
+    _lock(event, event.ticket_types)
+    promoted = _promote(event, now or utcnow())
+    db.session.commit()
+    return promoted
+
+
+def cancellation_deadline(event: Event) -> datetime:
+    return event.cancellation_closes_at or event.starts_at
+
+
+def cancel_registration(
+    registration: Registration,
+    *,
+    actor: Person,
+    reason: str = "",
+    now: datetime | None = None,
+) -> None:
+    """End a registration; a freed seat goes to the first on the waitlist.
+
+    The registrant may cancel until the event's cancellation deadline; organizers at any
+    time, with the decision audited. Raises NotFound for anyone else, InvalidTransition
+    when the registration is not live or the deadline has passed.
+    """
+    moment = now or utcnow()
+    event = registration.event
+    own = actor.id == registration.person_id
+    organizer = can_manage_event(actor, event)
+    if not own and not organizer:
+        raise NotFound(_("Not found."))
+    if not registration.is_live:
+        raise InvalidTransition(_("This registration is no longer active."))
+    if own and not organizer and moment >= cancellation_deadline(event):
+        raise InvalidTransition(
+            _("The cancellation deadline has passed. Please contact the organizers.")
+        )
+    freed = registration.holds_seat
+    registration.status = RegistrationStatus.CANCELLED.value
+    registration.cancelled_at = moment
+    registration.hold_expires_at = None
+    registration.decision_reason = reason.strip()
+    if not own:
+        registration.decided_by_id = actor.id
+        record(
+            "registration.cancel",
+            actor=actor,
+            subject_type="registration",
+            subject_id=registration.id,
+            organization_id=event.host_id,
+            reason=reason,
+            event=event.id,
+        )
+    _tell_registrant(registration)
+    db.session.flush()
+    if freed:
+        _lock(event, event.ticket_types)
+        _promote(event, moment)
+    db.session.commit()
+
+
+def release_expired_holds(*, now: datetime | None = None) -> int:
+    """Cancel unpaid registrations whose hold lapsed and give their seats to the waitlist."""
+    moment = now or utcnow()
+    lapsed = db.session.scalars(
+        select(Registration)
+        .where(
+            Registration.status == RegistrationStatus.AWAITING_PAYMENT.value,
+            Registration.hold_expires_at < moment,
+        )
+        .options(joinedload(Registration.event))
+        .order_by(Registration.event_id, Registration.id)
+    ).all()
+    events: dict[int, Event] = {}
+    for registration in lapsed:
+        registration.status = RegistrationStatus.CANCELLED.value
+        registration.cancelled_at = moment
+        registration.decision_reason = "payment hold expired"
+        _tell_registrant(registration, "events/registration_hold_expired")
+        events[registration.event_id] = registration.event
+    db.session.flush()
+    for event in sorted(events.values(), key=lambda e: e.id):
+        _lock(event, event.ticket_types)
+        _promote(event, moment)
+    db.session.commit()
+    return len(lapsed)
+
+
+def confirm_paid(registration: Registration, *, now: datetime | None = None) -> bool:
+    """Payment arrived for a held seat: confirm it. False when the hold had lapsed.
+
+    The payments area calls this on evidence from the provider (rule 6); only one caller
+    can win the transition because it is a conditional UPDATE.
+    """
+    moment = now or utcnow()
+    result = db.session.execute(
+        update(Registration)
+        .where(
+            Registration.id == registration.id,
+            Registration.status == RegistrationStatus.AWAITING_PAYMENT.value,
+        )
+        .values(
+            status=RegistrationStatus.CONFIRMED.value, confirmed_at=moment, hold_expires_at=None
+        )
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        return False
+    db.session.refresh(registration)
+    _tell_registrant(registration)
+    return True
+
+
+# --- organizers' decisions -----------------------------------------------------------------------
+
+
+def approve_registration(
+    registration: Registration, *, actor: Person, now: datetime | None = None
+) -> None:
+    """Accept a pending registration: a seat if one is free, else the waitlist."""
+    event = registration.event
+    _require_manager(actor, event)
+    if registration.status != RegistrationStatus.PENDING_APPROVAL:
+        raise InvalidTransition(_("Only pending registrations can be approved."))
+    moment = now or utcnow()
+    _lock(event, [registration.ticket_type])
+    db.session.refresh(registration)
+    if registration.status != RegistrationStatus.PENDING_APPROVAL:
+        raise InvalidTransition(_("Only pending registrations can be approved."))
+    _allocate(registration, event, registration.ticket_type, moment)
+    registration.decided_by_id = actor.id
+    record(
+        "registration.approve",
+        actor=actor,
+        subject_type="registration",
+        subject_id=registration.id,
+        organization_id=event.host_id,
+        event=event.id,
+        result=registration.status,
+    )
+    _tell_registrant(registration)
+    db.session.commit()
+
+
+def reject_registration(registration: Registration, *, actor: Person, reason: str) -> None:
+    event = registration.event
+    _require_manager(actor, event)
+    if registration.status != RegistrationStatus.PENDING_APPROVAL:
+        raise InvalidTransition(_("Only pending registrations can be rejected."))
+    if not reason.strip():
+        raise InvalidInput(_("Give a reason; the person will see it."))
+    registration.status = RegistrationStatus.REJECTED.value
+    registration.decision_reason = reason.strip()
+    registration.decided_by_id = actor.id
+    record(
+        "registration.reject",
+        actor=actor,
+        subject_type="registration",
+        subject_id=registration.id,
+        organization_id=event.host_id,
+        reason=reason,
+        event=event.id,
+    )
+    _tell_registrant(registration)
+    db.session.commit()
+
+
+def move_off_waitlist(
+    registration: Registration, *, actor: Person, now: datetime | None = None
+) -> None:
+    """An organizer gives a waitlisted person a seat out of turn, if one is free."""
+    event = registration.event
+    _require_manager(actor, event)
+    if registration.status != RegistrationStatus.WAITLISTED:
+        raise InvalidTransition(_("This person is not on the waitlist."))
+    _lock(event, [registration.ticket_type])
+    if seats_left(event, registration.ticket_type) <= 0:
+        db.session.rollback()
+        raise InvalidTransition(
+            _("No seat is free. Raise the capacity or cancel a registration first.")
+        )
+    _allocate(registration, event, registration.ticket_type, now or utcnow())
+    registration.decided_by_id = actor.id
+    record(
+        "registration.promote",
+        actor=actor,
+        subject_type="registration",
+        subject_id=registration.id,
+        organization_id=event.host_id,
+        event=event.id,
+    )
+    _tell_registrant(registration, "events/registration_promoted")
+    db.session.commit()
+
+
+@dataclass(frozen=True)
+class CheckIn:
+    registration: Registration
+    #: Set when the ticket had already been checked in: when that happened.
+    already_at: datetime | None = None
+
+
+def normalize_code(code: str) -> str:
+    return "".join(code.split()).upper().removeprefix("LINKJ-TICKET:")
+
+
+def check_in(
+    event: Event, code: str, *, actor: Person, now: datetime | None = None
+) -> Registration:
+    """Check in the ticket with this code at this event (rule 7: audited).
+
+    Raises NotFound for a code that is not a ticket of this event (forged or mistyped),
+    InvalidTransition for a ticket that is not confirmed, or already checked in — the
+    message then says when.
+    """
+    from portal.i18n import format_datetime_in
+
+    _require_manager(actor, event)
+    registration = db.session.scalar(
+        select(Registration).where(
+            Registration.event_id == event.id, Registration.code == normalize_code(code)
+        )
+    )
+    if registration is None:
+        raise NotFound(_("No ticket of this event has this code."))
+    if registration.status == RegistrationStatus.CHECKED_IN:
+        assert registration.checked_in_at is not None
+        raise InvalidTransition(
+            _(
+                "Already checked in at %(time)s.",
+                time=format_datetime_in(registration.checked_in_at, event.timezone),
+            )
+        )
+    if registration.status != RegistrationStatus.CONFIRMED:
+        raise InvalidTransition(
+            _("This ticket is not confirmed (%(status)s).", status=registration.status)
+        )
+    result = db.session.execute(
+        update(Registration)
+        .where(
+            Registration.id == registration.id,
+            Registration.status == RegistrationStatus.CONFIRMED.value,
+        )
+        .values(
+            status=RegistrationStatus.CHECKED_IN.value,
+            checked_in_at=now or utcnow(),
+            checked_in_by_id=actor.id,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        # Two phones scanned the same ticket at the same moment; the other one won.
+        db.session.rollback()
+        return check_in(event, code, actor=actor, now=now)
+    record(
+        "registration.check_in",
+        actor=actor,
+        subject_type="registration",
+        subject_id=registration.id,
+        organization_id=event.host_id,
+        event=event.id,
+    )
+    db.session.commit()
+    db.session.refresh(registration)
+    return registration
+
+
+# --- reminders and mass mail ---
+
+
+def send_reminders(*, now: datetime | None = None) -> int:
+    """Queue a reminder for confirmed registrants of events starting within their reminder
+    window. Each registration is claimed by a conditional UPDATE, so several runs at once
+    (or one every few minutes) never remind anyone twice."""
+    moment = now or utcnow()
+    due = db.session.execute(
+        select(Registration.id, Event.reminder_hours_before, Event.starts_at)
+        .join(Event, Registration.event_id == Event.id)
+        .where(
+            Event.status == EventStatus.PUBLISHED.value,
+            Event.starts_at > moment,
+            Event.starts_at <= moment + timedelta(days=14),
+            Registration.status == RegistrationStatus.CONFIRMED.value,
+            Registration.reminder_sent_at.is_(None),
+        )
+    ).all()
+    sent = 0
+    for registration_id, hours, starts_at in due:
+        if starts_at - timedelta(hours=hours) > moment:
+            continue
+        claimed = db.session.execute(
+            update(Registration)
+            .where(Registration.id == registration_id, Registration.reminder_sent_at.is_(None))
+            .values(reminder_sent_at=moment)
+            .execution_options(synchronize_session=False)
+        )
+        if claimed.rowcount != 1:
+            db.session.rollback()
+            continue
+        registration = db.session.get(Registration, registration_id)
+        assert registration is not None
+        _tell_registrant(registration, "events/reminder")
+        db.session.commit()
+        sent += 1
+    return sent
+
+
+def mail_registrants(
+    event: Event,
+    *,
+    actor: Person,
+    subject: str,
+    body: str,
+    statuses: Iterable[str],
+    registration_ids: Iterable[int] | None = None,
+) -> int:
+    """Queue one message per chosen registrant (all of some states, or the selected ones)."""
+    _require_manager(actor, event)
+    if not subject.strip() or not body.strip():
+        raise InvalidInput(_("Write a subject and a message."))
+    query = (
+        select(Registration)
+        .where(Registration.event_id == event.id)
+        .options(joinedload(Registration.person))
+    )
+    chosen_ids = list(registration_ids or [])
+    if chosen_ids:
+        query = query.where(Registration.id.in_(chosen_ids))
+    else:
+        wanted = [RegistrationStatus(s).value for s in statuses]
+        if not wanted:
+            raise InvalidInput(_("Choose whom to write to."))
+        query = query.where(Registration.status.in_(wanted))
+    recipients = db.session.scalars(query).all()
+    for registration in recipients:
+        person = registration.person
+        queue_mail(
+            to=person.email,
+            template="events/message",
+            locale=person.preferred_locale,
+            person_id=person.id,
+            person=person,
+            event=event,
+            subject=subject.strip(),
+            body=body.strip(),
+            event_url=external_url("events.detail", slug=event.slug),
+        )
+    record(
+        "event.mail",
+        actor=actor,
+        subject_type="event",
+        subject_id=event.id,
+        organization_id=event.host_id,
+        recipients=len(recipients),
+    )
+    db.session.commit()
+    return len(recipients)
+
+
+# --- events themselves ---
+
+
+@dataclass
+class TicketTypeData:
+    audience: str
+    name_en: str
+    name_ja: str
+    price: int = 0
+    currency: str = "JPY"
+    capacity: int | None = None
+    agreement_id: int | None = None
+    id: int | None = None
+    active: bool = True
+
+
+@dataclass
+class QuestionData:
+    kind: str
+    label_en: str
+    label_ja: str
+    required: bool = False
+    options: list[dict[str, str]] = field(default_factory=list)
+    id: int | None = None
+
+
+@dataclass
+class SessionData:
+    title_en: str
+    title_ja: str
+    starts_at: datetime
+    ends_at: datetime
+    room: str = ""
+
+
+@dataclass
+class EventData:
+    slug: str
+    kind: str
+    title_en: str
+    title_ja: str
+    host_id: int
+    starts_at: datetime
+    ends_at: datetime
+    timezone: str = "Asia/Tokyo"
+    description_en: str = ""
+    description_ja: str = ""
+    language: str = EventLanguage.BOTH.value
+    venue_en: str = ""
+    venue_ja: str = ""
+    online_url: str | None = None
+    registration_opens_at: datetime | None = None
+    registration_closes_at: datetime | None = None
+    cancellation_closes_at: datetime | None = None
+    capacity: int = 100
+    visibility: str = Visibility.PUBLIC.value
+    requires_approval: bool = False
+    reminder_hours_before: int = 24
+    cohost_ids: list[int] = field(default_factory=list)
+    agreement_ids: list[int] = field(default_factory=list)
+    ticket_types: list[TicketTypeData] = field(default_factory=list)
+    questions: list[QuestionData] = field(default_factory=list)
+    sessions: list[SessionData] = field(default_factory=list)
+
+
+SUPPORTED_CURRENCIES = ("JPY", "USD", "EUR", "GBP")
+
+
+def _validate(data: EventData) -> None:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    if not data.title_en.strip() and not data.title_ja.strip():
+        raise InvalidInput(_("Give the event a title in English or Japanese."))
+    if not data.slug or not data.slug.replace("-", "").isalnum() or data.slug != data.slug.lower():
+        raise InvalidInput(_("The web address may use lower-case letters, digits and hyphens."))
+    if data.ends_at <= data.starts_at:
+        raise InvalidInput(_("The end must be after the start."))
+    if data.capacity < 1:
+        raise InvalidInput(_("The capacity must be at least 1."))
+    if (
+        data.registration_opens_at
+        and data.registration_closes_at
+        and (data.registration_closes_at <= data.registration_opens_at)
+    ):
+        raise InvalidInput(_("Registration must close after it opens."))
+    if data.registration_closes_at and data.registration_closes_at > data.ends_at:
+        raise InvalidInput(_("Registration cannot close after the event ends."))
+    try:
+        ZoneInfo(data.timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise InvalidInput(_("Choose a time zone from the list.")) from None
+    try:
+        EventKind(data.kind), Visibility(data.visibility), EventLanguage(data.language)
+    except ValueError:
+        raise InvalidInput(_("Choose the kind, visibility and language from the lists.")) from None
+    if not data.ticket_types:
+        raise InvalidInput(_("Offer at least one ticket type."))
+    for ticket in data.ticket_types:
+        if not ticket.name_en.strip() and not ticket.name_ja.strip():
+            raise InvalidInput(_("Every ticket type needs a name."))
+        if ticket.price < 0:
+            raise InvalidInput(_("A price cannot be negative."))
+        if ticket.currency not in SUPPORTED_CURRENCIES:
+            raise InvalidInput(_("Prices are in JPY, USD, EUR or GBP."))
+        if ticket.capacity is not None and ticket.capacity < 1:
+            raise InvalidInput(_("A ticket type's capacity must be at least 1, or empty."))
+        try:
+            Audience(ticket.audience)
+        except ValueError:
+            raise InvalidInput(_("Choose each ticket type's audience from the list.")) from None
+    for question in data.questions:
+        if not question.label_en.strip() and not question.label_ja.strip():
+            raise InvalidInput(_("Every question needs a text."))
+        if (
+            question.kind in (QuestionKind.SINGLE, QuestionKind.MULTIPLE)
+            and len(question.options) < 2
+        ):
+            raise InvalidInput(_("A choice question needs at least two answers."))
+    for session in data.sessions:
+        if session.ends_at <= session.starts_at:
+            raise InvalidInput(_("The end must be after the start."))
+
+
+def save_event(event: Event | None, data: EventData, *, actor: Person) -> Event:
+    """Create or update an event with its ticket types, questions and sessions.
+
+    Staff may create any event; a partner admin only one their organization hosts or
+    co-hosts. Raises InvalidInput for bad input (nothing changes), including a capacity
+    below the seats already held, and NotFound outside the actor's events.
+    """
+    _validate(data)
+    organizer_ids = {data.host_id, *data.cohost_ids}
+    if not actor.is_staff and actor.administered_organization_id not in organizer_ids:
+        raise NotFound(_("Not found."))
+    if event is not None:
+        _require_manager(actor, event)
+    host = db.session.get(Organization, data.host_id)
+    if host is None:
+        raise InvalidInput(_("Choose the host from the list."))
+    slug_taken = db.session.scalar(
+        select(Event.id).where(Event.slug == data.slug, Event.id != (event.id if event else -1))
+    )
+    if slug_taken:
+        raise InvalidInput(_("Another event already uses this web address."))
+
+    creating = event is None
+    if event is None:
+        event = Event(created_by_id=actor.id, status=EventStatus.DRAFT.value)
+        db.session.add(event)
+    else:
+        # Capacity may shrink only down to what is already held: lock, then count.
+        _lock(event, event.ticket_types)
+        held = _held(event.id)
+        if data.capacity < held:
+            db.session.rollback()
+            raise InvalidInput(
+                _("%(held)d seats are already held; the capacity cannot be lower.", held=held)
+            )
+        for ticket in data.ticket_types:
+            if (
+                ticket.id
+                and ticket.capacity is not None
+                and ticket.capacity < _held(event.id, ticket.id)
+            ):
+                db.session.rollback()
+                raise InvalidInput(
+                    _(
+                        "More seats of “%(name)s” are already held than the new capacity.",
+                        name=ticket.name_en or ticket.name_ja,
+                    )
+                )
+    for name in (
+        "slug",
+        "kind",
+        "title_en",
+        "title_ja",
+        "description_en",
+        "description_ja",
+        "language",
+        "host_id",
+        "venue_en",
+        "venue_ja",
+        "timezone",
+        "starts_at",
+        "ends_at",
+        "registration_opens_at",
+        "registration_closes_at",
+        "cancellation_closes_at",
+        "capacity",
+        "visibility",
+        "requires_approval",
+        "reminder_hours_before",
+    ):
+        setattr(event, name, getattr(data, name))
+    event.online_url = (data.online_url or "").strip() or None
+    event.cohosts = list(
+        db.session.scalars(select(Organization).where(Organization.id.in_(data.cohost_ids or [-1])))
+    )
+    event.agreements = list(
+        db.session.scalars(select(Agreement).where(Agreement.id.in_(data.agreement_ids or [-1])))
+    )
+    _save_ticket_types(event, data.ticket_types)
+    _save_questions(event, data.questions)
+    event.sessions = [
+        EventSession(
+            title_en=s.title_en,
+            title_ja=s.title_ja,
+            starts_at=s.starts_at,
+            ends_at=s.ends_at,
+            room=s.room,
+        )
+        for s in data.sessions
+    ]
+    db.session.flush()
+    record(
+        "event.create" if creating else "event.update",
+        actor=actor,
+        subject_type="event",
+        subject_id=event.id,
+        organization_id=event.host_id,
+    )
+    db.session.commit()
+    if not creating:
+        promote_waitlist(event)  # a raised capacity frees seats for those waiting
+    return event
+
+
+def _save_ticket_types(event: Event, wanted: list[TicketTypeData]) -> None:
+    existing = {t.id: t for t in event.ticket_types}
+    kept: list[TicketType] = []
+    for position, data in enumerate(wanted):
+        ticket = existing.get(data.id) if data.id else None
+        if ticket is None:
+            ticket = TicketType()
+        for name in (
+            "audience",
+            "name_en",
+            "name_ja",
+            "price",
+            "currency",
+            "capacity",
+            "agreement_id",
+            "active",
+        ):
+            setattr(ticket, name, getattr(data, name))
+        ticket.position = position
+        kept.append(ticket)
+    for ticket in existing.values():
+        if ticket not in kept:
+            # Registrations keep pointing at a retired type; it is hidden, not deleted.
+            ticket.active = False
+            kept.append(ticket)
+    event.ticket_types = kept
+
+
+def _save_questions(event: Event, wanted: list[QuestionData]) -> None:
+    existing = {q.id: q for q in event.questions}
+    kept: list[Question] = []
+    for position, data in enumerate(wanted):
+        question = existing.get(data.id) if data.id else None
+        if question is None:
+            question = Question()
+        question.kind = data.kind
+        question.label_en = data.label_en
+        question.label_ja = data.label_ja
+        question.required = data.required
+        question.options = data.options
+        question.position = position
+        kept.append(question)
+    event.questions = kept
+
+
+def publish_event(event: Event, *, actor: Person) -> None:
+    _require_manager(actor, event)
+    if event.status != EventStatus.DRAFT:
+        raise InvalidTransition(_("Only a draft can be published."))
+    event.status = EventStatus.PUBLISHED.value
+    record(
+        "event.publish",
+        actor=actor,
+        subject_type="event",
+        subject_id=event.id,
+        organization_id=event.host_id,
+    )
+    db.session.commit()
+
+
+def cancel_event(event: Event, *, actor: Person, reason: str, now: datetime | None = None) -> int:
+    """Cancel the event and every live registration; each registrant is told why."""
+    _require_manager(actor, event)
+    if event.status == EventStatus.CANCELLED:
+        raise InvalidTransition(_("This event is already cancelled."))
+    if not reason.strip():
+        raise InvalidInput(_("Give a reason; every registrant will see it."))
+    moment = now or utcnow()
+    event.status = EventStatus.CANCELLED.value
+    live = db.session.scalars(
+        select(Registration)
+        .where(
+            Registration.event_id == event.id,
+            Registration.status.in_([s.value for s in LIVE_STATES]),
+        )
+        .options(joinedload(Registration.person))
+    ).all()
+    for registration in live:
+        registration.status = RegistrationStatus.CANCELLED.value
+        registration.cancelled_at = moment
+        registration.hold_expires_at = None
+        registration.decision_reason = reason.strip()
+        _tell_registrant(registration, "events/event_cancelled")
+    record(
+        "event.cancel",
+        actor=actor,
+        subject_type="event",
+        subject_id=event.id,
+        organization_id=event.host_id,
+        reason=reason,
+        registrations=len(live),
+    )
+    db.session.commit()
+    return len(live)
+
+
+def ensure_calendar_token(person: Person) -> str:
+    """The secret in the person's calendar-feed address, made on first use."""
+    if not person.calendar_token:
+        person.calendar_token = secrets.token_urlsafe(24)
+        db.session.commit()
+    return person.calendar_token

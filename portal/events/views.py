@@ -1,0 +1,232 @@
+"""Event pages for everyone: the list, an event, registering, tickets and calendars."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, login_required
+from markupsafe import Markup
+from werkzeug.wrappers import Response as BaseResponse
+
+from portal.db import utcnow
+from portal.errors import DomainError, NotFound
+from portal.events import calendar, pricing, queries, services
+from portal.events.forms import CancelRegistrationForm, registration_form_for
+from portal.events.models import Event, EventKind, EventLanguage, RegistrationStatus
+from portal.extensions import db, limiter
+from portal.organizations.models import Organization
+
+blueprint = Blueprint("events", __name__, url_prefix="/events")
+calendar_blueprint = Blueprint("calendar", __name__)
+
+KIND_LABELS = {
+    EventKind.SEMINAR: _l("Seminar"),
+    EventKind.FORUM: _l("Forum"),
+    EventKind.SYMPOSIUM: _l("Symposium"),
+    EventKind.SITE_VISIT: _l("Site visit"),
+    EventKind.WORKSHOP: _l("Workshop"),
+    EventKind.NETWORKING: _l("Networking"),
+}
+LANGUAGE_LABELS = {
+    EventLanguage.JA: _l("Japanese"),
+    EventLanguage.EN: _l("English"),
+    EventLanguage.BOTH: _l("Japanese and English"),
+}
+REGISTRATION_STATUS_LABELS = {
+    RegistrationStatus.PENDING_APPROVAL: _l("Awaiting approval"),
+    RegistrationStatus.AWAITING_PAYMENT: _l("Seat held, awaiting payment"),
+    RegistrationStatus.CONFIRMED: _l("Confirmed"),
+    RegistrationStatus.CHECKED_IN: _l("Checked in"),
+    RegistrationStatus.WAITLISTED: _l("On the waitlist"),
+    RegistrationStatus.CANCELLED: _l("Cancelled"),
+    RegistrationStatus.REJECTED: _l("Not accepted"),
+}
+
+
+@blueprint.app_template_global()
+def event_kind_label(kind: str) -> str:
+    return str(KIND_LABELS[EventKind(kind)])
+
+
+@blueprint.app_template_global()
+def event_language_label(language: str) -> str:
+    return str(LANGUAGE_LABELS[EventLanguage(language)])
+
+
+@blueprint.app_template_global()
+def registration_status_label(status: str) -> str:
+    return str(REGISTRATION_STATUS_LABELS[RegistrationStatus(status)])
+
+
+@blueprint.app_template_global()
+def price_reason(reason: dict) -> str:
+    return pricing.describe_reason(reason)
+
+
+@blueprint.app_template_global()
+def qr_code_svg(code: str) -> Markup:
+    return Markup(calendar.qr_svg(code))  # noqa: S704 - segno's own SVG, no user input but the code
+
+
+def viewer_zone(viewer) -> str | None:  # noqa: ANN001 - Person or None
+    """The zone to show the viewer times in: their own setting, else their home organization's."""
+    if viewer is None:
+        return None
+    if viewer.timezone:
+        return viewer.timezone
+    for membership in viewer.memberships:
+        return membership.organization.timezone
+    return None
+
+
+def _visible_event(slug: str, viewer) -> Event:  # noqa: ANN001
+    event = queries.event_by_slug(slug)
+    if event is None or not pricing.can_see(viewer, event):
+        abort(404)
+    return event
+
+
+@blueprint.get("/")
+def index() -> str:
+    viewer = queries.viewer_with_memberships(current_user)
+    filters = queries.EventFilters(
+        partner=request.args.get("partner") or None,
+        kind=request.args.get("kind") if request.args.get("kind") in set(EventKind) else None,
+        month=request.args.get("month") or None,
+        language=request.args.get("language")
+        if request.args.get("language") in ("ja", "en")
+        else None,
+    )
+    page = queries.upcoming_events(viewer, filters, page=request.args.get("page", 1, type=int))
+    counts = queries.seat_counts([e.id for e in page.items])
+    return render_template(
+        "events/index.html",
+        page=page,
+        filters=filters,
+        counts=counts,
+        held_seats=queries.held_seats,
+        partners=db.session.scalars(db.select(Organization).order_by(Organization.id)).all(),
+        kinds=list(EventKind),
+        viewer_zone=viewer_zone(viewer),
+    )
+
+
+@blueprint.get("/<slug>")
+def detail(slug: str) -> str:
+    viewer = queries.viewer_with_memberships(current_user)
+    event = _visible_event(slug, viewer)
+    offers = pricing.offers_for(viewer, event)
+    registration = services.live_registration(viewer, event) if viewer else None
+    counts = queries.live_counts(event)
+    form = registration_form_for(event, offers) if viewer and not registration else None
+    return render_template(
+        "events/detail.html",
+        event=event,
+        offers=offers,
+        registration=registration,
+        counts=counts,
+        form=form,
+        open_now=event.registration_open_at(utcnow()),
+        viewer_zone=viewer_zone(viewer),
+        waitlist_position=queries.waitlist_position(registration) if registration else None,
+    )
+
+
+@blueprint.post("/<slug>/register")
+@login_required
+@limiter.limit("20 per minute")
+def register(slug: str) -> BaseResponse:
+    viewer = queries.viewer_with_memberships(current_user)
+    event = _visible_event(slug, viewer)
+    offers = pricing.offers_for(viewer, event)
+    form = registration_form_for(event, offers)
+    if not form.validate_on_submit():
+        for errors in form.errors.values():
+            for error in errors:
+                flash(str(error), "error")
+        return redirect(url_for("events.detail", slug=slug))
+    try:
+        registration = services.register(
+            viewer, event, ticket_type_id=form.ticket_type.data, answers=form.answers()
+        )
+    except NotFound:
+        abort(404)
+    except DomainError as error:
+        flash(error.message, "error")
+        return redirect(url_for("events.detail", slug=slug))
+    messages = {
+        RegistrationStatus.CONFIRMED: _("You are registered. Your ticket is below."),
+        RegistrationStatus.AWAITING_PAYMENT: _("A seat is held for you. Please pay to confirm it."),
+        RegistrationStatus.WAITLISTED: _("The event is full: you are on the waitlist."),
+        RegistrationStatus.PENDING_APPROVAL: _(
+            "Your registration awaits the organizers' approval."
+        ),
+    }
+    flash(messages.get(RegistrationStatus(registration.status), _("Registered.")), "success")
+    return redirect(url_for("events.ticket", registration_id=registration.id))
+
+
+@blueprint.get("/<slug>.ics")
+def ics(slug: str) -> Response:
+    viewer = queries.viewer_with_memberships(current_user)
+    event = _visible_event(slug, viewer)
+    registration = services.live_registration(viewer, event) if viewer else None
+    return Response(
+        calendar.event_ics(event, registration),
+        mimetype="text/calendar",
+        headers={"Content-Disposition": f'attachment; filename="{event.slug}.ics"'},
+    )
+
+
+@blueprint.get("/mine")
+@login_required
+def my_registrations() -> str:
+    return render_template(
+        "events/mine.html",
+        registrations=queries.my_registrations(current_user),
+        feed_url=url_for(
+            "calendar.feed", token=services.ensure_calendar_token(current_user), _external=True
+        ),
+    )
+
+
+@blueprint.get("/tickets/<int:registration_id>")
+@login_required
+def ticket(registration_id: int) -> str:
+    registration = queries.own_registration(current_user, registration_id) or abort(404)
+    event = registration.event
+    return render_template(
+        "events/ticket.html",
+        registration=registration,
+        event=event,
+        cancel_form=CancelRegistrationForm(),
+        can_cancel=registration.is_live and utcnow() < services.cancellation_deadline(event),
+        waitlist_position=queries.waitlist_position(registration),
+        viewer_zone=viewer_zone(queries.viewer_with_memberships(current_user)),
+    )
+
+
+@blueprint.post("/tickets/<int:registration_id>/cancel")
+@login_required
+def cancel(registration_id: int) -> BaseResponse:
+    registration = queries.own_registration(current_user, registration_id) or abort(404)
+    form = CancelRegistrationForm()
+    if form.validate_on_submit():
+        try:
+            services.cancel_registration(registration, actor=current_user._get_current_object())
+        except DomainError as error:
+            flash(error.message, "error")
+        else:
+            flash(_("Your registration is cancelled."), "success")
+    return redirect(url_for("events.ticket", registration_id=registration_id))
+
+
+@calendar_blueprint.get("/calendar/<token>.ics")
+def feed(token: str) -> Response:
+    person = queries.person_by_calendar_token(token) or abort(404)
+    return Response(
+        calendar.feed_ics(queries.feed_registrations(person)),
+        mimetype="text/calendar",
+        headers={"Cache-Control": "private, max-age=900"},
+    )

@@ -1,0 +1,27 @@
+"""Money: integers in the currency's minor unit (DOMAIN rule 5), formatted per locale."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from babel.numbers import format_currency, format_decimal, get_currency_precision
+from flask_babel import get_locale
+
+
+def minor_digits(currency: str) -> int:
+    """Decimal places of the currency's minor unit: JPY 0, USD/EUR/GBP 2 (ISO 4217)."""
+    return get_currency_precision(currency.upper())
+
+
+def to_decimal(amount: int, currency: str) -> Decimal:
+    return Decimal(amount).scaleb(-minor_digits(currency))
+
+
+def format_money(amount: int, currency: str) -> str:
+    """¥5,000 in English and 5,000円 in Japanese; $50.00; €12.50; £8.00."""
+    locale = get_locale() or "en"
+    value = to_decimal(amount, currency)
+    if currency.upper() == "JPY" and str(locale).startswith("ja"):
+        # Japanese writes yen after the number, as on receipts and invoices.
+        return f"{format_decimal(value, locale=locale)}円"
+    return format_currency(value, currency.upper(), locale=locale)

@@ -1,0 +1,149 @@
+"""Never oversold (DOMAIN rule 1): simultaneous registrations from several processes.
+
+Each worker is a separate process with its own app and database connection, released at
+the same instant by a barrier. The control test first shows the race is real: with the lock
+disabled (and a pause between counting and inserting, to make the race certain) the event
+is oversold. Then, with the lock, exactly the capacity is confirmed and everyone else is
+waitlisted, in the order they got the lock.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from portal.events.models import Registration
+from portal.extensions import db
+from tests.accounts.conftest import add_person
+from tests.events.conftest import add_event, ticket
+
+pytestmark = pytest.mark.usefixtures("network")
+
+PROCESSES = 6
+PER_PROCESS = 8
+CAPACITY = 20
+
+
+def _worker(
+    database_url: str,
+    instance: str,
+    event_id: int,
+    ticket_type_id: int,
+    person_ids: list[int],
+    barrier: multiprocessing.synchronize.Barrier,
+    results: multiprocessing.Queue,
+    without_lock: bool,
+) -> None:
+    os.environ["PORTAL_INSTANCE_PATH"] = instance
+    import time
+
+    from portal import create_app
+    from portal.accounts.models import Person
+    from portal.events import services
+    from portal.events.models import Event
+
+    if without_lock:
+        counted = services.seats_left
+
+        def slow_seats_left(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+            left = counted(*args, **kwargs)
+            time.sleep(0.05)  # widen the window between counting and inserting
+            return left
+
+        services.lock_rows = lambda *args, **kwargs: None
+        services.seats_left = slow_seats_left
+
+    app = create_app({"SQLALCHEMY_DATABASE_URI": database_url, "TESTING": True})
+    with app.app_context():
+        people = [db.session.get(Person, i) for i in person_ids]
+        barrier.wait(timeout=60)
+        for person in people:
+            event = db.session.get(Event, event_id)
+            for attempt in range(20):
+                try:
+                    registration = services.register(person, event, ticket_type_id=ticket_type_id)
+                    results.put((person.id, registration.status))
+                    break
+                except services.DomainError as error:  # Busy: the lock timed out; try again
+                    db.session.rollback()
+                    if attempt == 19:
+                        results.put((person.id, f"error: {error.message}"))
+                except Exception as error:  # noqa: BLE001 - report, do not hang the parent
+                    db.session.rollback()
+                    results.put((person.id, f"error: {type(error).__name__}: {error}"))
+                    break
+        db.engine.dispose()
+
+
+def _burst(
+    database_url: str, tmp_path: Path, *, without_lock: bool
+) -> tuple[list[Registration], Counter]:
+    event = add_event(
+        capacity=CAPACITY,
+        tickets=({"audience": "non_member", "price": 0},),
+    )
+    people = [add_person() for _ in range(PROCESSES * PER_PROCESS)]
+    chosen = ticket(event, "non_member").id
+    db.session.commit()
+
+    context = multiprocessing.get_context("spawn")
+    barrier = context.Barrier(PROCESSES)
+    results: multiprocessing.Queue = context.Queue()
+    workers = [
+        context.Process(
+            target=_worker,
+            args=(
+                database_url,
+                str(tmp_path),
+                event.id,
+                chosen,
+                [p.id for p in people[i * PER_PROCESS : (i + 1) * PER_PROCESS]],
+                barrier,
+                results,
+                without_lock,
+            ),
+        )
+        for i in range(PROCESSES)
+    ]
+    for worker in workers:
+        worker.start()
+    outcomes = [results.get(timeout=180) for _ in range(PROCESSES * PER_PROCESS)]
+    for worker in workers:
+        worker.join(timeout=60)
+    db.session.expire_all()
+    stored = list(
+        db.session.scalars(
+            select(Registration).where(Registration.event_id == event.id).order_by(Registration.id)
+        )
+    )
+    return stored, Counter(status for _, status in outcomes)
+
+
+def test_control_without_the_lock_the_event_is_oversold(database_url: str, tmp_path: Path) -> None:
+    stored, outcomes = _burst(database_url, tmp_path, without_lock=True)
+
+    confirmed = sum(1 for r in stored if r.status == "confirmed")
+    # SQLite may also refuse some writers outright ("database is locked"); what matters is
+    # that the count-then-insert race lets more than the capacity through.
+    assert confirmed > CAPACITY, outcomes
+
+
+def test_simultaneous_registrations_confirm_exactly_the_capacity_in_order(
+    database_url: str, tmp_path: Path
+) -> None:
+    stored, outcomes = _burst(database_url, tmp_path, without_lock=False)
+
+    assert not [s for s in outcomes if s.startswith("error")], outcomes
+    assert outcomes == Counter(
+        {"confirmed": CAPACITY, "waitlisted": PROCESSES * PER_PROCESS - CAPACITY}
+    )
+    statuses = [r.status for r in stored]
+    # Registrations are written under the lock, so id order is arrival order: the first
+    # CAPACITY to get the lock hold the seats, everyone after them waits.
+    assert statuses == ["confirmed"] * CAPACITY + ["waitlisted"] * (len(stored) - CAPACITY)
+    assert len({r.person_id for r in stored}) == len(stored)

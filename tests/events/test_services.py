@@ -1,0 +1,748 @@
+"""Events: prices and who may register, capacity and the waitlist, check-in, reminders."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from icalendar import Calendar
+from sqlalchemy import func, select
+
+from portal.accounts.models import Role
+from portal.audit.models import AuditEntry
+from portal.errors import InvalidInput, InvalidTransition, NotFound
+from portal.events import calendar, pricing, services
+from portal.events.models import Audience, EventStatus, Registration, Visibility
+from portal.events.services import EventData, RegistrationClosed, TicketTypeData
+from portal.extensions import db
+from portal.notifications.models import OutboxMessage
+from portal.organizations.models import Agreement
+from tests.accounts.conftest import add_person, add_role, org
+from tests.events.conftest import add_event, later, member_of, registrations, ticket
+
+pytestmark = pytest.mark.usefixtures("network")
+
+
+def _kinds() -> list[str]:
+    return list(db.session.scalars(select(OutboxMessage.kind).order_by(OutboxMessage.id)))
+
+
+# --- prices and eligibility (rule 3) ---
+
+
+def test_biocom_member_gets_the_partner_rate_under_the_linkj_biocom_mou() -> None:
+    event = add_event(host="ibri", cohosts=("link-j",), agreements=("link-j-biocom-2016",))
+    person = member_of("biocom")
+
+    offers = pricing.offers_for(person, event)
+
+    assert offers[0].ticket_type.audience == Audience.PARTNER_MEMBER
+    assert offers[0].reason == {
+        "audience": "partner_member",
+        "organization": "biocom",
+        "agreement": "link-j-biocom-2016",
+    }
+    assert pricing.describe_reason(offers[0].reason) == (
+        "Partner-member rate under the LINK-J–BIOCOM MOU"
+    )
+
+
+def test_partner_rate_needs_the_partners_mou_to_be_in_force() -> None:
+    event = add_event()
+    person = member_of("biocom")
+    agreement = db.session.scalar(select(Agreement).where(Agreement.slug == "link-j-biocom-2016"))
+    agreement.status = "suspended"
+    db.session.commit()
+
+    audiences = {o.ticket_type.audience for o in pricing.offers_for(person, event)}
+
+    assert audiences == {"non_member"}
+
+
+def test_partner_rate_is_only_for_the_mous_the_event_runs_under() -> None:
+    event = add_event(agreements=("link-j-ucsd-2016",))
+
+    audiences = {o.ticket_type.audience for o in pricing.offers_for(member_of("biocom"), event)}
+
+    assert audiences == {"non_member"}
+
+
+def test_pending_membership_gives_no_member_rate() -> None:
+    event = add_event()
+    person = add_person()
+    from tests.accounts.conftest import add_membership
+
+    add_membership(person, "link-j", status="pending")
+    db.session.refresh(person)
+
+    assert [o.ticket_type.audience for o in pricing.offers_for(person, event)] == ["non_member"]
+
+
+def test_expired_membership_gives_no_member_rate() -> None:
+    event = add_event()
+    person = add_person()
+    from tests.accounts.conftest import add_membership
+
+    add_membership(person, "link-j", status="verified", valid_until=later(days=-2).date())
+    db.session.refresh(person)
+
+    assert [o.ticket_type.audience for o in pricing.offers_for(person, event)] == ["non_member"]
+
+
+def test_linkj_member_gets_the_linkj_rate_cheapest_first() -> None:
+    event = add_event()
+
+    offers = pricing.offers_for(member_of("link-j"), event)
+
+    assert [o.ticket_type.audience for o in offers] == ["linkj_member", "non_member"]
+
+
+def test_linkj_only_event_is_hidden_from_partner_members_and_anonymous() -> None:
+    event = add_event(visibility=Visibility.LINKJ.value)
+
+    assert pricing.can_see(member_of("link-j"), event)
+    assert not pricing.can_see(member_of("biocom"), event)
+    assert not pricing.can_see(None, event)
+
+
+def test_network_event_is_for_linkj_and_partner_members() -> None:
+    event = add_event(visibility=Visibility.NETWORK.value)
+
+    assert pricing.can_see(member_of("one-nucleus"), event)
+    assert not pricing.can_see(add_person(), event)
+
+
+def test_registering_for_a_hidden_event_answers_not_found() -> None:
+    event = add_event(visibility=Visibility.LINKJ.value)
+    person = member_of("biocom")
+
+    with pytest.raises(NotFound):
+        services.register(person, event, ticket_type_id=ticket(event, "non_member").id)
+
+    assert registrations(event) == []
+
+
+def test_a_ticket_type_not_open_to_the_person_is_refused() -> None:
+    event = add_event()
+    person = add_person()
+
+    with pytest.raises(InvalidInput, match="not open to you"):
+        services.register(person, event, ticket_type_id=ticket(event, "linkj_member").id)
+
+    assert registrations(event) == []
+
+
+# --- registering ---
+
+
+def test_free_registration_is_confirmed_with_ticket_mail_qr_and_ics() -> None:
+    event = add_event()
+    person = member_of("link-j")
+
+    registration = services.register(person, event, ticket_type_id=ticket(event, "linkj_member").id)
+
+    assert registration.status == "confirmed"
+    assert registration.price == 0 and registration.confirmed_at is not None
+    [mail] = db.session.scalars(select(OutboxMessage)).all()
+    assert mail.kind == "events/registration_confirmed"
+    assert registration.code in mail.body_text
+    assert {a["filename"] for a in mail.attachments} == {"event.ics", "ticket-qr.png"}
+
+
+def test_paid_ticket_holds_the_seat_while_awaiting_payment() -> None:
+    event = add_event()
+
+    registration = services.register(
+        add_person(), event, ticket_type_id=ticket(event, "non_member").id
+    )
+
+    assert registration.status == "awaiting_payment"
+    assert registration.price == 5000 and registration.currency == "JPY"
+    assert registration.hold_expires_at is not None
+    assert later(minutes=29) < registration.hold_expires_at < later(minutes=31)
+
+
+def test_registering_twice_returns_the_same_registration() -> None:
+    event = add_event()
+    person = member_of("link-j")
+    chosen = ticket(event, "linkj_member").id
+
+    first = services.register(person, event, ticket_type_id=chosen)
+    second = services.register(person, event, ticket_type_id=chosen)
+
+    assert first.id == second.id
+    assert len(registrations(event)) == 1
+
+
+def test_the_database_refuses_a_second_live_registration() -> None:
+    event = add_event()
+    person = member_of("link-j")
+    services.register(person, event, ticket_type_id=ticket(event, "linkj_member").id)
+
+    from sqlalchemy.exc import IntegrityError
+
+    db.session.add(
+        Registration(
+            event_id=event.id,
+            person_id=person.id,
+            ticket_type_id=ticket(event, "linkj_member").id,
+            status="waitlisted",
+            code="X" * 20,
+        )
+    )
+    with pytest.raises(IntegrityError):
+        db.session.commit()
+    db.session.rollback()
+
+
+def test_after_cancelling_a_person_may_register_again() -> None:
+    event = add_event()
+    person = member_of("link-j")
+    first = services.register(person, event, ticket_type_id=ticket(event, "linkj_member").id)
+    services.cancel_registration(first, actor=person)
+
+    again = services.register(person, event, ticket_type_id=ticket(event, "linkj_member").id)
+
+    assert again.id != first.id and again.status == "confirmed"
+
+
+def test_registration_closed_is_refused_and_changes_nothing() -> None:
+    event = add_event(registration_closes_at=later(days=-1), starts_in=timedelta(days=5))
+
+    with pytest.raises(RegistrationClosed, match="not open"):
+        services.register(
+            member_of("link-j"), event, ticket_type_id=ticket(event, "linkj_member").id
+        )
+
+    assert registrations(event) == [] and _kinds() == []
+
+
+def test_registration_not_yet_open_is_refused() -> None:
+    event = add_event(registration_opens_at=later(days=3))
+
+    with pytest.raises(RegistrationClosed):
+        services.register(
+            member_of("link-j"), event, ticket_type_id=ticket(event, "linkj_member").id
+        )
+
+
+def test_draft_event_takes_no_registrations() -> None:
+    event = add_event(status=EventStatus.DRAFT.value)
+
+    with pytest.raises(NotFound):
+        services.register(
+            member_of("link-j"), event, ticket_type_id=ticket(event, "linkj_member").id
+        )
+
+
+def test_a_required_answer_missing_is_refused() -> None:
+    event = add_event(
+        questions=(
+            {
+                "kind": "single",
+                "label_en": "Lunch",
+                "required": True,
+                "options": [
+                    {"value": "veg", "label_en": "Vegetarian"},
+                    {"value": "any", "label_en": "Any"},
+                ],
+            },
+        )
+    )
+    person = member_of("link-j")
+
+    with pytest.raises(InvalidInput, match="Please answer “Lunch”"):
+        services.register(
+            person, event, ticket_type_id=ticket(event, "linkj_member").id, answers={}
+        )
+    with pytest.raises(InvalidInput, match="offered answers"):
+        services.register(
+            person,
+            event,
+            ticket_type_id=ticket(event, "linkj_member").id,
+            answers={str(event.questions[0].id): "fish"},
+        )
+
+    assert registrations(event) == []
+
+
+def test_answers_are_kept_with_the_registration() -> None:
+    event = add_event(
+        questions=(
+            {"kind": "text", "label_en": "Your research field"},
+            {
+                "kind": "multiple",
+                "label_en": "Sessions",
+                "options": [{"value": "a", "label_en": "A"}, {"value": "b", "label_en": "B"}],
+            },
+        )
+    )
+    text_q, multi_q = event.questions
+
+    registration = services.register(
+        member_of("link-j"),
+        event,
+        ticket_type_id=ticket(event, "linkj_member").id,
+        answers={str(text_q.id): " iPS cells ", str(multi_q.id): ["a", "b"]},
+    )
+
+    assert registration.answers == {str(text_q.id): "iPS cells", str(multi_q.id): ["a", "b"]}
+
+
+# --- capacity and the waitlist (rule 1) ---
+
+
+def test_full_event_waitlists_the_next_person_in_order() -> None:
+    event = add_event(capacity=2)
+    people = [member_of("link-j") for _ in range(4)]
+
+    results = [
+        services.register(p, event, ticket_type_id=ticket(event, "linkj_member").id).status
+        for p in people
+    ]
+
+    assert results == ["confirmed", "confirmed", "waitlisted", "waitlisted"]
+    assert _kinds()[-1] == "events/registration_waitlisted"
+
+
+def test_a_ticket_types_own_capacity_is_kept() -> None:
+    event = add_event(
+        capacity=10,
+        tickets=(
+            {"audience": "non_member", "price": 0, "capacity": 1},
+            {"audience": "student", "price": 0},
+        ),
+    )
+
+    first = services.register(add_person(), event, ticket_type_id=ticket(event, "non_member").id)
+    second = services.register(add_person(), event, ticket_type_id=ticket(event, "non_member").id)
+    student = services.register(add_person(), event, ticket_type_id=ticket(event, "student").id)
+
+    assert (first.status, second.status, student.status) == ("confirmed", "waitlisted", "confirmed")
+
+
+def test_awaiting_payment_counts_against_capacity() -> None:
+    event = add_event(capacity=1)
+
+    paying = services.register(add_person(), event, ticket_type_id=ticket(event, "non_member").id)
+    next_one = services.register(
+        member_of("link-j"), event, ticket_type_id=ticket(event, "linkj_member").id
+    )
+
+    assert (paying.status, next_one.status) == ("awaiting_payment", "waitlisted")
+
+
+def test_cancelling_frees_the_seat_for_the_first_on_the_waitlist() -> None:
+    event = add_event(capacity=1)
+    first, second, third = (member_of("link-j") for _ in range(3))
+    chosen = ticket(event, "linkj_member").id
+    seat = services.register(first, event, ticket_type_id=chosen)
+    waiting_1 = services.register(second, event, ticket_type_id=chosen)
+    waiting_2 = services.register(third, event, ticket_type_id=chosen)
+
+    services.cancel_registration(seat, actor=first)
+
+    states = {r.id: r.status for r in registrations(event)}
+    assert states == {seat.id: "cancelled", waiting_1.id: "confirmed", waiting_2.id: "waitlisted"}
+    assert "events/registration_promoted" in _kinds()
+
+
+def test_promoted_paid_ticket_gets_a_time_limited_hold() -> None:
+    event = add_event(capacity=1)
+    seat = services.register(
+        member_of("link-j"), event, ticket_type_id=ticket(event, "linkj_member").id
+    )
+    payer = add_person()
+    waiting = services.register(payer, event, ticket_type_id=ticket(event, "non_member").id)
+    assert waiting.status == "waitlisted"
+
+    services.cancel_registration(seat, actor=seat.person)
+
+    db.session.refresh(waiting)
+    assert waiting.status == "awaiting_payment" and waiting.hold_expires_at is not None
+
+
+def test_lapsed_hold_releases_the_seat_to_the_waitlist() -> None:
+    event = add_event(capacity=1)
+    payer = services.register(add_person(), event, ticket_type_id=ticket(event, "non_member").id)
+    waiting = services.register(
+        member_of("link-j"), event, ticket_type_id=ticket(event, "linkj_member").id
+    )
+
+    released = services.release_expired_holds(now=later(minutes=31))
+
+    assert released == 1
+    states = {r.id: r.status for r in registrations(event)}
+    assert states == {payer.id: "cancelled", waiting.id: "confirmed"}
+
+
+def test_hold_not_yet_lapsed_is_kept() -> None:
+    event = add_event(capacity=1)
+    payer = services.register(add_person(), event, ticket_type_id=ticket(event, "non_member").id)
+
+    assert services.release_expired_holds(now=later(minutes=10)) == 0
+    db.session.refresh(payer)
+    assert payer.status == "awaiting_payment"
+
+
+def test_payment_confirms_a_held_seat_once() -> None:
+    event = add_event()
+    payer = services.register(add_person(), event, ticket_type_id=ticket(event, "non_member").id)
+
+    assert services.confirm_paid(payer) is True
+    db.session.commit()
+    assert services.confirm_paid(payer) is False
+    db.session.refresh(payer)
+    assert payer.status == "confirmed"
+
+
+def test_member_cannot_cancel_after_the_deadline() -> None:
+    event = add_event(cancellation_closes_at=later(days=-1), starts_in=timedelta(days=3))
+    person = member_of("link-j")
+    registration = services.register(person, event, ticket_type_id=ticket(event, "linkj_member").id)
+
+    with pytest.raises(InvalidTransition, match="deadline has passed"):
+        services.cancel_registration(registration, actor=person)
+
+    db.session.refresh(registration)
+    assert registration.status == "confirmed"
+
+
+def test_someone_else_cannot_cancel_my_registration() -> None:
+    event = add_event()
+    registration = services.register(
+        member_of("link-j"), event, ticket_type_id=ticket(event, "linkj_member").id
+    )
+
+    with pytest.raises(NotFound):
+        services.cancel_registration(registration, actor=member_of("link-j"))
+
+
+def test_organizer_cancels_with_a_reason_in_the_audit_log(organizer) -> None:
+    event = add_event()
+    registration = services.register(
+        member_of("link-j"), event, ticket_type_id=ticket(event, "linkj_member").id
+    )
+
+    services.cancel_registration(
+        registration, actor=organizer, reason="Duplicate of another booking"
+    )
+
+    entry = db.session.scalars(
+        select(AuditEntry).where(AuditEntry.action == "registration.cancel")
+    ).one()
+    assert entry.actor_id == organizer.id and entry.reason == "Duplicate of another booking"
+
+
+# --- approval ---
+
+
+def test_event_needing_approval_holds_no_seat_until_approved(organizer) -> None:
+    event = add_event(capacity=1, requires_approval=True)
+    first = services.register(
+        member_of("link-j"), event, ticket_type_id=ticket(event, "linkj_member").id
+    )
+    second = services.register(
+        member_of("link-j"), event, ticket_type_id=ticket(event, "linkj_member").id
+    )
+    assert (first.status, second.status) == ("pending_approval", "pending_approval")
+
+    services.approve_registration(second, actor=organizer)
+    services.approve_registration(first, actor=organizer)
+
+    db.session.refresh(first)
+    db.session.refresh(second)
+    assert (second.status, first.status) == ("confirmed", "waitlisted")
+
+
+def test_rejecting_needs_a_reason(organizer) -> None:
+    event = add_event(requires_approval=True)
+    registration = services.register(
+        member_of("link-j"), event, ticket_type_id=ticket(event, "linkj_member").id
+    )
+
+    with pytest.raises(InvalidInput):
+        services.reject_registration(registration, actor=organizer, reason=" ")
+    services.reject_registration(registration, actor=organizer, reason="Members of the press only")
+
+    db.session.refresh(registration)
+    assert registration.status == "rejected"
+
+
+def test_partner_admin_of_a_cohost_manages_the_event_but_not_others() -> None:
+    cohosted = add_event(host="ibri", cohosts=("link-j",))
+    elsewhere = add_event(host="ucsd")
+    ibri_admin = add_role(add_person(), Role.PARTNER_ADMIN, org("ibri"))
+
+    assert services.can_manage_event(ibri_admin, cohosted)
+    assert not services.can_manage_event(ibri_admin, elsewhere)
+    registration = services.register(
+        member_of("link-j"), elsewhere, ticket_type_id=ticket(elsewhere, "linkj_member").id
+    )
+    with pytest.raises(NotFound):
+        services.cancel_registration(registration, actor=ibri_admin, reason="x")
+
+
+def test_staff_move_someone_off_the_waitlist_only_when_a_seat_is_free(organizer) -> None:
+    event = add_event(capacity=1)
+    services.register(member_of("link-j"), event, ticket_type_id=ticket(event, "linkj_member").id)
+    waiting = services.register(
+        member_of("link-j"), event, ticket_type_id=ticket(event, "linkj_member").id
+    )
+
+    with pytest.raises(InvalidTransition, match="No seat is free"):
+        services.move_off_waitlist(waiting, actor=organizer)
+    db.session.refresh(waiting)
+    assert waiting.status == "waitlisted"
+
+
+# --- check-in -------------------------------------------------------------------------------------------
+
+
+def test_check_in_by_code_then_twice_says_when(organizer) -> None:
+    event = add_event()
+    registration = services.register(
+        member_of("link-j"), event, ticket_type_id=ticket(event, "linkj_member").id
+    )
+
+    checked = services.check_in(event, calendar.qr_payload(registration.code), actor=organizer)
+    assert checked.status == "checked_in" and checked.checked_in_by_id == organizer.id
+
+    with pytest.raises(InvalidTransition, match="Already checked in at"):
+        services.check_in(event, registration.code.lower(), actor=organizer)
+    assert (
+        db.session.scalar(
+            select(func.count(AuditEntry.id)).where(AuditEntry.action == "registration.check_in")
+        )
+        == 1
+    )
+
+
+def test_a_forged_code_is_refused(organizer) -> None:
+    event = add_event()
+    other = add_event()
+    registration = services.register(
+        member_of("link-j"), other, ticket_type_id=ticket(other, "linkj_member").id
+    )
+
+    with pytest.raises(NotFound, match="No ticket of this event"):
+        services.check_in(event, "AAAAAAAAAAAAAAAAAAAA", actor=organizer)
+    with pytest.raises(NotFound):
+        services.check_in(event, registration.code, actor=organizer)
+
+
+def test_a_waitlisted_ticket_cannot_be_checked_in(organizer) -> None:
+    event = add_event(capacity=1)
+    services.register(member_of("link-j"), event, ticket_type_id=ticket(event, "linkj_member").id)
+    waiting = services.register(
+        member_of("link-j"), event, ticket_type_id=ticket(event, "linkj_member").id
+    )
+
+    with pytest.raises(InvalidTransition, match="not confirmed"):
+        services.check_in(event, waiting.code, actor=organizer)
+
+
+# --- reminders, mass mail, cancelling the event ---
+
+
+def test_reminders_go_once_however_often_the_command_runs() -> None:
+    event = add_event(starts_in=timedelta(hours=20), reminder_hours_before=24)
+    person = member_of("link-j")
+    services.register(person, event, ticket_type_id=ticket(event, "linkj_member").id)
+    far = add_event(starts_in=timedelta(days=5), reminder_hours_before=24)
+    services.register(person, far, ticket_type_id=ticket(far, "linkj_member").id)
+
+    assert services.send_reminders() == 1
+    assert services.send_reminders() == 0
+    assert _kinds().count("events/reminder") == 1
+
+
+def test_cancelling_the_event_tells_every_registrant(organizer) -> None:
+    event = add_event(capacity=1)
+    services.register(member_of("link-j"), event, ticket_type_id=ticket(event, "linkj_member").id)
+    services.register(member_of("link-j"), event, ticket_type_id=ticket(event, "linkj_member").id)
+
+    told = services.cancel_event(event, actor=organizer, reason="Typhoon warning for Tokyo")
+
+    assert told == 2
+    assert {r.status for r in registrations(event)} == {"cancelled"}
+    assert _kinds().count("events/event_cancelled") == 2
+
+
+def test_mail_to_registrants_is_queued_one_each(organizer) -> None:
+    event = add_event()
+    for _ in range(3):
+        services.register(
+            member_of("link-j"), event, ticket_type_id=ticket(event, "linkj_member").id
+        )
+
+    sent = services.mail_registrants(
+        event, actor=organizer, subject="Room change", body="Room 301", statuses=["confirmed"]
+    )
+
+    assert sent == 3 and _kinds().count("events/message") == 3
+
+
+# --- editing events ---
+
+
+def _data(**changes) -> EventData:
+    start = later(days=40).replace(microsecond=0)
+    fields = dict(
+        slug="kobe-seminar",
+        kind="seminar",
+        title_en="Kobe seminar",
+        title_ja="神戸セミナー",
+        host_id=org("ibri").id,
+        starts_at=start,
+        ends_at=start + timedelta(hours=2),
+        timezone="Asia/Tokyo",
+        capacity=50,
+        ticket_types=[
+            TicketTypeData(audience="non_member", name_en="General", name_ja="一般", price=3000)
+        ],
+    )
+    fields.update(changes)
+    return EventData(**fields)
+
+
+def test_staff_create_an_event(organizer) -> None:
+    event = services.save_event(None, _data(cohost_ids=[org("link-j").id]), actor=organizer)
+
+    assert event.status == "draft" and event.ticket_types[0].price == 3000
+    assert [o.slug for o in event.cohosts] == ["link-j"]
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"title_en": "", "title_ja": ""}, "title"),
+        ({"capacity": 0}, "capacity"),
+        ({"timezone": "Mars/Olympus"}, "time zone"),
+        ({"ticket_types": []}, "ticket type"),
+    ],
+)
+def test_bad_event_input_is_refused_and_changes_nothing(organizer, changes, message) -> None:
+    with pytest.raises(InvalidInput, match=message):
+        services.save_event(None, _data(**changes), actor=organizer)
+    assert db.session.scalar(select(func.count()).select_from(Registration)) == 0
+
+
+def test_an_end_before_the_start_is_refused(organizer) -> None:
+    data = _data()
+    data.ends_at = data.starts_at - timedelta(hours=1)
+
+    with pytest.raises(InvalidInput, match="end must be after the start"):
+        services.save_event(None, data, actor=organizer)
+
+
+def test_capacity_cannot_go_below_the_seats_held(organizer) -> None:
+    event = services.save_event(None, _data(capacity=5), actor=organizer)
+    services.publish_event(event, actor=organizer)
+    for _ in range(3):
+        services.register(add_person(), event, ticket_type_id=event.ticket_types[0].id)
+
+    with pytest.raises(InvalidInput, match="3 seats are already held"):
+        services.save_event(
+            event,
+            _data(
+                capacity=2,
+                ticket_types=[
+                    TicketTypeData(
+                        id=event.ticket_types[0].id,
+                        audience="non_member",
+                        name_en="General",
+                        name_ja="一般",
+                        price=3000,
+                    )
+                ],
+            ),
+            actor=organizer,
+        )
+
+    db.session.refresh(event)
+    assert event.capacity == 5
+
+
+def test_raising_capacity_promotes_the_waitlist(organizer) -> None:
+    event = services.save_event(
+        None,
+        _data(
+            capacity=1,
+            ticket_types=[
+                TicketTypeData(audience="non_member", name_en="General", name_ja="一般", price=0)
+            ],
+        ),
+        actor=organizer,
+    )
+    services.publish_event(event, actor=organizer)
+    services.register(add_person(), event, ticket_type_id=event.ticket_types[0].id)
+    waiting = services.register(add_person(), event, ticket_type_id=event.ticket_types[0].id)
+
+    services.save_event(
+        event,
+        _data(
+            capacity=2,
+            ticket_types=[
+                TicketTypeData(
+                    id=event.ticket_types[0].id,
+                    audience="non_member",
+                    name_en="General",
+                    name_ja="一般",
+                    price=0,
+                )
+            ],
+        ),
+        actor=organizer,
+    )
+
+    db.session.refresh(waiting)
+    assert waiting.status == "confirmed"
+
+
+def test_partner_admin_cannot_create_an_event_for_another_host() -> None:
+    biocom_admin = add_role(add_person(), Role.PARTNER_ADMIN, org("biocom"))
+
+    with pytest.raises(NotFound):
+        services.save_event(None, _data(), actor=biocom_admin)
+
+
+# --- calendars and times (rule 9) ---
+
+
+def test_ics_parses_back_with_the_event_in_utc_and_no_link_for_strangers() -> None:
+    event = add_event(online_url="https://meet.example/forum")
+
+    parsed = Calendar.from_ical(calendar.event_ics(event))
+
+    [entry] = parsed.walk("VEVENT")
+    assert entry.decoded("dtstart") == event.starts_at
+    assert "再生医療産業化フォーラム" in str(entry.get("summary"))
+    assert "meet.example" not in str(entry.get("description"))
+
+
+def test_ics_for_a_confirmed_attendee_carries_the_online_link() -> None:
+    event = add_event(online_url="https://meet.example/forum")
+    registration = services.register(
+        member_of("link-j"), event, ticket_type_id=ticket(event, "linkj_member").id
+    )
+
+    [entry] = Calendar.from_ical(calendar.event_ics(event, registration)).walk("VEVENT")
+
+    assert str(entry.get("url")) == "https://meet.example/forum"
+
+
+def test_times_show_in_the_events_own_zone() -> None:
+    from datetime import UTC, datetime
+
+    from flask_babel import force_locale
+
+    from portal.i18n import format_datetime_in
+
+    moment = datetime(2027, 3, 1, 1, 0, tzinfo=UTC)
+    with force_locale("en"):
+        kobe = format_datetime_in(moment, "Asia/Tokyo", "short")
+        san_diego = format_datetime_in(moment, "America/Los_Angeles", "short")
+
+    assert "10:00" in kobe  # 01:00 UTC is 10:00 in Japan
+    assert "5:00" in san_diego  # and 17:00 the day before in San Diego (PST)
