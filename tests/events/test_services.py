@@ -496,7 +496,7 @@ def test_staff_move_someone_off_the_waitlist_only_when_a_seat_is_free(organizer)
     assert waiting.status == "waitlisted"
 
 
-# --- check-in -------------------------------------------------------------------------------------------
+# --- check-in ---
 
 
 def test_check_in_by_code_then_twice_says_when(organizer) -> None:
