@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import os
 from pathlib import Path
 from typing import Any
@@ -88,14 +89,20 @@ def register_blueprints(app: Flask) -> None:
     from portal import health
     from portal.accounts import views as accounts
     from portal.admin import views as admin
+
+    # These modules add their routes to the admin blueprint; import them before registering it.
+    for module in ("events", "payments"):
+        importlib.import_module(f"portal.admin.{module}")
     from portal.events import views as events
     from portal.organizations import views as organizations
+    from portal.payments import views as payments
 
     for blueprint in (
         organizations.blueprint,
         accounts.blueprint,
         events.blueprint,
         events.calendar_blueprint,
+        payments.blueprint,
         admin.blueprint,
         health.blueprint,
         i18n.blueprint,

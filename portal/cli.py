@@ -117,7 +117,18 @@ def check_command() -> None:
 
 def register(app: Flask) -> None:
     from portal.accounts.cli import memberships_group, users
+    from portal.events.cli import events_group
     from portal.notifications.cli import outbox
+    from portal.payments.cli import payments_group
 
-    for command in (seed_command, demo_command, check_command, users, memberships_group, outbox):
+    for command in (
+        seed_command,
+        demo_command,
+        check_command,
+        users,
+        memberships_group,
+        outbox,
+        events_group,
+        payments_group,
+    ):
         app.cli.add_command(command)

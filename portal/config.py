@@ -7,6 +7,7 @@ developer's machine: a generated secret key or a SQLite file.
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from datetime import timedelta
 from pathlib import Path
@@ -58,6 +59,9 @@ def load_settings(
         raise ConfigurationError("SECRET_KEY must be set when PORTAL_ENV=production")
     if production and not database_url:
         raise ConfigurationError("DATABASE_URL must be set when PORTAL_ENV=production")
+    registration_number = environ.get("INVOICE_REGISTRATION_NUMBER")
+    if registration_number and not re.fullmatch(r"T\d{13}", registration_number):
+        raise ConfigurationError("INVOICE_REGISTRATION_NUMBER must be T followed by 13 digits")
     if not database_url:
         instance_path.mkdir(parents=True, exist_ok=True)
         database_url = f"sqlite:///{instance_path / 'portal.sqlite3'}"
@@ -102,4 +106,20 @@ def load_settings(
         "STRIPE_PUBLISHABLE_KEY": environ.get("STRIPE_PUBLISHABLE_KEY") or None,
         "STRIPE_WEBHOOK_SECRET": environ.get("STRIPE_WEBHOOK_SECRET") or None,
         "STRIPE_API_BASE": environ.get("STRIPE_API_BASE") or None,
+        #: Stripe.js must come from Stripe; tests point it at localstripe's copy.
+        "STRIPE_JS_URL": environ.get("STRIPE_JS_URL", "https://js.stripe.com/v3/"),
+        "PAYMENT_HOLD_MINUTES": int(environ.get("PAYMENT_HOLD_MINUTES", "30")),
+        "INVOICE_ISSUER_NAME": environ.get(
+            "INVOICE_ISSUER_NAME",
+            "一般社団法人ライフサイエンス・イノベーション・ネットワーク・ジャパン",
+        ),
+        #: 適格請求書発行事業者登録番号, "T" and 13 digits; invoices are refused without it.
+        #: A placeholder outside production so the demo can issue invoices.
+        "INVOICE_REGISTRATION_NUMBER": environ.get("INVOICE_REGISTRATION_NUMBER")
+        or (None if production else "T0000000000000"),
+        "INVOICE_ISSUER_ADDRESS": environ.get(
+            "INVOICE_ISSUER_ADDRESS", "〒103-0023 東京都中央区日本橋本町"
+        ),
+        "INVOICE_BANK_ACCOUNT": environ.get("INVOICE_BANK_ACCOUNT", ""),
+        "INVOICE_DUE_DAYS": int(environ.get("INVOICE_DUE_DAYS", "14")),
     }

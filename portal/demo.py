@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from portal.accounts import memberships, services
 from portal.accounts.models import Company, Role
+from portal.events.demo import load_demo_events
 from portal.extensions import db
 from portal.organizations.models import Organization
 
@@ -116,6 +117,8 @@ def load_demo_data() -> list[str]:
             primary_contact=contact,
         )
 
+    event_lines = load_demo_events()
+
     partner_lines = [f"  partner admin of {slug:<12} {email}" for slug, email in PARTNER_ADMINS]
     return [
         "Demo data: the LINK-J network with its six partners and their MOUs, and these",
@@ -126,5 +129,7 @@ def load_demo_data() -> list[str]:
         "  verified LINK-J member    member@link-j.example",
         "  pending BIOCOM member     member@biocom.example",
         "  corporate primary contact contact@nihonbashi-pharma.example",
+        *event_lines,
+        "Card payment is off (no Stripe keys): paid tickets are paid by invoice, which works.",
         "Mail (confirmation and reset links) is printed here as it is sent.",
     ]

@@ -14,6 +14,14 @@ from portal.audit.models import AuditEntry
 from portal.events.models import Event, EventSession, Question, Registration, TicketType
 from portal.notifications.models import OutboxMessage
 from portal.organizations.models import Agreement, Organization, ReciprocalService
+from portal.payments.models import (
+    Invoice,
+    InvoiceCounter,
+    InvoiceLine,
+    Payment,
+    Refund,
+    StripeEvent,
+)
 
 __all__ = [
     "Agreement",
@@ -23,15 +31,21 @@ __all__ = [
     "Event",
     "EventSession",
     "Invitation",
+    "Invoice",
+    "InvoiceCounter",
+    "InvoiceLine",
     "Membership",
     "Organization",
     "OutboxMessage",
+    "Payment",
     "Person",
     "Question",
     "ReciprocalService",
+    "Refund",
     "Registration",
     "RoleGrant",
     "RosterEntry",
     "RosterUpload",
+    "StripeEvent",
     "TicketType",
 ]

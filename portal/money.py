@@ -25,3 +25,12 @@ def format_money(amount: int, currency: str) -> str:
         # Japanese writes yen after the number, as on receipts and invoices.
         return f"{format_decimal(value, locale=locale)}円"
     return format_currency(value, currency.upper(), locale=locale)
+
+
+def to_minor(value: Decimal, currency: str) -> int:
+    """An amount typed in the major unit (50.00 dollars, 5000 yen) as an integer of minor
+    units; ValueError if it has more decimals than the currency allows (¥0.5, $1.005)."""
+    scaled = value.scaleb(minor_digits(currency))
+    if scaled != scaled.to_integral_value():
+        raise ValueError(f"{value} has too many decimals for {currency}")
+    return int(scaled)

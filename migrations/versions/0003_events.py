@@ -35,6 +35,7 @@ def upgrade():
     sa.Column('timezone', sa.String(length=64), nullable=False),
     sa.Column('starts_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('ends_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('starts_on_local', sa.Date(), nullable=False),
     sa.Column('registration_opens_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('registration_closes_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('cancellation_closes_at', sa.DateTime(timezone=True), nullable=True),
@@ -61,6 +62,7 @@ def upgrade():
     with op.batch_alter_table('event', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_event_host_id'), ['host_id'], unique=False)
         batch_op.create_index('ix_event_status_starts_at', ['status', 'starts_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_event_starts_on_local'), ['starts_on_local'], unique=False)
 
     op.create_table('event_agreement',
     sa.Column('event_id', sa.Integer(), nullable=False),
@@ -201,6 +203,7 @@ def downgrade():
     op.drop_table('event_cohost')
     op.drop_table('event_agreement')
     with op.batch_alter_table('event', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_event_starts_on_local'))
         batch_op.drop_index('ix_event_status_starts_at')
         batch_op.drop_index(batch_op.f('ix_event_host_id'))
 

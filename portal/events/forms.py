@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import RadioField, SelectMultipleField, StringField, TextAreaField, widgets
@@ -48,7 +49,11 @@ def registration_form_for(event: Event, offers: list[TicketOffer]) -> Registrati
 
     for question in event.questions:
         label = localized(question, "label")
-        validators: list[Any] = [DataRequired()] if question.required else [Optional()]
+        validators: list[Any] = (
+            [DataRequired(message=gettext("Please answer “%(question)s”.", question=label))]
+            if question.required
+            else [Optional()]
+        )
         choices = [SelectChoice(o["value"], _option_label(o)) for o in question.options]
         if question.kind == QuestionKind.SINGLE:
             field: Any = RadioField(label, choices=choices, validators=validators)

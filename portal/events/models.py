@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import enum
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
     JSON,
@@ -18,6 +19,7 @@ from sqlalchemy import (
     UniqueConstraint,
     text,
 )
+from sqlalchemy import event as sa_event
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.db import TimestampMixin, UTCDateTime, utcnow
@@ -153,6 +155,8 @@ class Event(TimestampMixin, db.Model):
     timezone: Mapped[str] = mapped_column(String(64), default="Asia/Tokyo")
     starts_at: Mapped[datetime] = mapped_column(UTCDateTime())
     ends_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    #: The start's date on the event's own calendar, for filtering by month (set on save).
+    starts_on_local: Mapped[date] = mapped_column(index=True)
     #: Empty: open as soon as published.
     registration_opens_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     #: Empty: open until the event starts.
@@ -229,6 +233,7 @@ class TicketType(db.Model):
         CheckConstraint("price >= 0", name="price"),
         CheckConstraint("length(currency) = 3", name="currency"),
         CheckConstraint("capacity IS NULL OR capacity >= 1", name="capacity"),
+        CheckConstraint("tax_rate IN (0, 8, 10)", name="tax_rate"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -243,6 +248,8 @@ class TicketType(db.Model):
     #: Integer in the currency's minor unit (JPY: yen) — rule 5.
     price: Mapped[int] = mapped_column(default=0)
     currency: Mapped[str] = mapped_column(String(3), default="JPY")
+    #: Japanese consumption tax included in the price, in percent (10, 8, or 0: not taxable).
+    tax_rate: Mapped[int] = mapped_column(default=0)
     #: Seats of this type; empty: only the event's capacity limits it.
     capacity: Mapped[int | None]
     position: Mapped[int] = mapped_column(default=0)
@@ -327,3 +334,10 @@ class Registration(db.Model):
     @property
     def is_live(self) -> bool:
         return self.status in LIVE_STATES
+
+
+@sa_event.listens_for(Event, "before_insert")
+@sa_event.listens_for(Event, "before_update")
+def _keep_local_start_date(mapper: object, connection: object, event: Event) -> None:
+    # One place keeps the local date right, whoever saves the event (rule 9).
+    event.starts_on_local = event.starts_at.astimezone(ZoneInfo(event.timezone)).date()

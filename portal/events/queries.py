@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 
 from flask_sqlalchemy.pagination import Pagination
-from sqlalchemy import Select, and_, extract, func, or_, select
+from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from portal.accounts.models import Membership, MembershipStatus, Person
@@ -108,13 +109,11 @@ def upcoming_events(viewer: Person | None, filters: EventFilters, *, page: int =
         query = query.where(Event.language.in_([filters.language, "both"]))
     if filters.month:
         year, _, month = filters.month.partition("-")
-        if year.isdigit() and month.isdigit():
-            query = query.where(
-                and_(
-                    extract("year", Event.starts_at) == int(year),
-                    extract("month", Event.starts_at) == int(month),
-                )
-            )
+        if year.isdigit() and month.isdigit() and 1 <= int(month) <= 12:
+            first = date(int(year), int(month), 1)
+            after = date(first.year + first.month // 12, first.month % 12 + 1, 1)
+            # The month on the event's own calendar, not UTC's (rule 9).
+            query = query.where(Event.starts_on_local >= first, Event.starts_on_local < after)
     return db.paginate(query, page=page, per_page=EVENTS_PAGE_SIZE, error_out=False)
 
 
@@ -241,6 +240,7 @@ def viewable_registrations_query(actor: Person, event: Event) -> Select:
             select(Membership.person_id).where(
                 Membership.organization_id == organization_id,
                 Membership.status == MembershipStatus.VERIFIED.value,
+                or_(Membership.valid_until.is_(None), Membership.valid_until >= utcnow().date()),
             )
         )
     )

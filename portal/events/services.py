@@ -360,30 +360,51 @@ def cancel_registration(
 
 
 def release_expired_holds(*, now: datetime | None = None) -> int:
-    """Cancel unpaid registrations whose hold lapsed and give their seats to the waitlist."""
+    """Cancel unpaid registrations whose hold lapsed and give their seats to the waitlist.
+
+    Each one is released by a conditional UPDATE, so a payment confirmed a moment before
+    keeps its seat; a payment arriving after the release goes to ``reinstate_paid``.
+    """
     moment = now or utcnow()
-    lapsed = db.session.scalars(
-        select(Registration)
+    lapsed_ids = db.session.scalars(
+        select(Registration.id)
         .where(
             Registration.status == RegistrationStatus.AWAITING_PAYMENT.value,
             Registration.hold_expires_at < moment,
         )
-        .options(joinedload(Registration.event))
         .order_by(Registration.event_id, Registration.id)
     ).all()
     events: dict[int, Event] = {}
-    for registration in lapsed:
-        registration.status = RegistrationStatus.CANCELLED.value
-        registration.cancelled_at = moment
-        registration.decision_reason = "payment hold expired"
+    released = 0
+    for registration_id in lapsed_ids:
+        result = db.session.execute(
+            update(Registration)
+            .where(
+                Registration.id == registration_id,
+                Registration.status == RegistrationStatus.AWAITING_PAYMENT.value,
+                Registration.hold_expires_at < moment,
+            )
+            .values(
+                status=RegistrationStatus.CANCELLED.value,
+                cancelled_at=moment,
+                decision_reason="payment hold expired",
+            )
+            .execution_options(synchronize_session=False)
+        )
+        if result.rowcount != 1:
+            continue  # paid (or cancelled) in the meantime
+        registration = db.session.get(Registration, registration_id)
+        assert registration is not None
+        db.session.refresh(registration)
         _tell_registrant(registration, "events/registration_hold_expired")
         events[registration.event_id] = registration.event
-    db.session.flush()
+        released += 1
+        db.session.commit()
     for event in sorted(events.values(), key=lambda e: e.id):
         _lock(event, event.ticket_types)
         _promote(event, moment)
-    db.session.commit()
-    return len(lapsed)
+        db.session.commit()
+    return released
 
 
 def confirm_paid(registration: Registration, *, now: datetime | None = None) -> bool:
@@ -407,6 +428,27 @@ def confirm_paid(registration: Registration, *, now: datetime | None = None) -> 
     if result.rowcount != 1:
         return False
     db.session.refresh(registration)
+    _tell_registrant(registration)
+    return True
+
+
+def reinstate_paid(registration: Registration, *, now: datetime | None = None) -> bool:
+    """A payment arrived after the hold lapsed: give the seat back if one is still free.
+
+    False when the seat has gone (the caller refunds) or the person registered again.
+    """
+    event = registration.event
+    _lock(event, [registration.ticket_type])
+    if registration.status != RegistrationStatus.CANCELLED:
+        return False
+    if live_registration(registration.person, event) is not None:
+        return False
+    if seats_left(event, registration.ticket_type) <= 0:
+        return False
+    registration.status = RegistrationStatus.CONFIRMED.value
+    registration.confirmed_at = now or utcnow()
+    registration.cancelled_at = None
+    registration.decision_reason = ""
     _tell_registrant(registration)
     return True
 
@@ -671,6 +713,8 @@ class TicketTypeData:
     agreement_id: int | None = None
     id: int | None = None
     active: bool = True
+    #: Japanese consumption tax in the price, percent: 10, 8 or 0 (only for JPY prices).
+    tax_rate: int = 0
 
 
 @dataclass
@@ -742,6 +786,8 @@ def _validate(data: EventData) -> None:
         and (data.registration_closes_at <= data.registration_opens_at)
     ):
         raise InvalidInput(_("Registration must close after it opens."))
+    if data.online_url and not data.online_url.strip().lower().startswith(("https://", "http://")):
+        raise InvalidInput(_("Enter a web address starting with https://."))
     if data.registration_closes_at and data.registration_closes_at > data.ends_at:
         raise InvalidInput(_("Registration cannot close after the event ends."))
     try:
@@ -761,6 +807,8 @@ def _validate(data: EventData) -> None:
             raise InvalidInput(_("A price cannot be negative."))
         if ticket.currency not in SUPPORTED_CURRENCIES:
             raise InvalidInput(_("Prices are in JPY, USD, EUR or GBP."))
+        if ticket.tax_rate not in (0, 8, 10) or (ticket.tax_rate and ticket.currency != "JPY"):
+            raise InvalidInput(_("Consumption tax applies to yen prices only, at 10% or 8%."))
         if ticket.capacity is not None and ticket.capacity < 1:
             raise InvalidInput(_("A ticket type's capacity must be at least 1, or empty."))
         try:

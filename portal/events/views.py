@@ -13,6 +13,7 @@ from portal.db import utcnow
 from portal.errors import DomainError, NotFound
 from portal.events import calendar, pricing, queries, services
 from portal.events.forms import CancelRegistrationForm, registration_form_for
+from portal.events.labels import registration_status_label
 from portal.events.models import Event, EventKind, EventLanguage, RegistrationStatus
 from portal.extensions import db, limiter
 from portal.organizations.models import Organization
@@ -33,15 +34,6 @@ LANGUAGE_LABELS = {
     EventLanguage.EN: _l("English"),
     EventLanguage.BOTH: _l("Japanese and English"),
 }
-REGISTRATION_STATUS_LABELS = {
-    RegistrationStatus.PENDING_APPROVAL: _l("Awaiting approval"),
-    RegistrationStatus.AWAITING_PAYMENT: _l("Seat held, awaiting payment"),
-    RegistrationStatus.CONFIRMED: _l("Confirmed"),
-    RegistrationStatus.CHECKED_IN: _l("Checked in"),
-    RegistrationStatus.WAITLISTED: _l("On the waitlist"),
-    RegistrationStatus.CANCELLED: _l("Cancelled"),
-    RegistrationStatus.REJECTED: _l("Not accepted"),
-}
 
 
 @blueprint.app_template_global()
@@ -54,9 +46,7 @@ def event_language_label(language: str) -> str:
     return str(LANGUAGE_LABELS[EventLanguage(language)])
 
 
-@blueprint.app_template_global()
-def registration_status_label(status: str) -> str:
-    return str(REGISTRATION_STATUS_LABELS[RegistrationStatus(status)])
+blueprint.add_app_template_global(registration_status_label)
 
 
 @blueprint.app_template_global()

@@ -8,14 +8,11 @@ browser setup cannot pass silently.
 from __future__ import annotations
 
 import os
-import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
 import pytest
-from flask import Flask
-from werkzeug.serving import make_server
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, BrowserContext, Page, Playwright
@@ -52,20 +49,6 @@ def browser_unavailable(reason: str, details: str = "") -> NoReturn:
         message = f"{reason} (PORTAL_REQUIRE_BROWSER=1, so this is an error)"
         pytest.fail(f"{message}\n{details}".rstrip(), pytrace=False)
     pytest.skip(f"{reason}; set PORTAL_REQUIRE_BROWSER=1 to make this an error")
-
-
-@pytest.fixture(scope="session")
-def live_server(app: Flask) -> Iterator[str]:
-    """Base URL of the session's app, served by Werkzeug in a daemon thread."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="e2e-live-server", daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=10)
 
 
 @pytest.fixture(scope="session")

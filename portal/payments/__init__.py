@@ -1,0 +1,1 @@
+"""Payments: card payments through Stripe, invoices paid by bank transfer, refunds."""

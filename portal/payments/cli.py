@@ -1,0 +1,26 @@
+"""``portal payments …``: the scheduled jobs of the payments area."""
+
+from __future__ import annotations
+
+import click
+from flask.cli import AppGroup
+
+from portal.payments import services
+
+payments_group = AppGroup("payments", help="Payments upkeep.")
+
+
+@payments_group.command("reconcile")
+@click.option("--older-than-minutes", default=10, show_default=True)
+def reconcile(older_than_minutes: int) -> None:
+    """Settle card payments whose webhook never arrived, asking Stripe (every few minutes)."""
+    from datetime import timedelta
+
+    settled = services.reconcile(older_than=timedelta(minutes=older_than_minutes))
+    click.echo(f"{settled} payments settled.")
+
+
+@payments_group.command("remind-overdue")
+def remind_overdue() -> None:
+    """Mail the payers of overdue invoices (at most once a week each; run daily)."""
+    click.echo(f"{services.remind_overdue()} reminders queued.")

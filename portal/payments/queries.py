@@ -1,0 +1,117 @@
+"""Read-only queries for the staff's payment pages, in a fixed number of statements."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask_sqlalchemy.pagination import Pagination
+from sqlalchemy import Select, func, or_, select
+from sqlalchemy.orm import joinedload
+
+from portal.accounts.models import Person
+from portal.events.models import Registration
+from portal.extensions import db
+from portal.payments.models import Invoice, Payment, PaymentStatus
+
+PAGE_SIZE = 50
+
+
+@dataclass(frozen=True)
+class PaymentFilters:
+    status: str = ""
+    method: str = ""
+    currency: str = ""
+    search: str = ""
+
+
+def _filtered(filters: PaymentFilters) -> Select:
+    query = select(Payment)
+    if filters.status:
+        query = query.where(Payment.status == filters.status)
+    if filters.method:
+        query = query.where(Payment.method == filters.method)
+    if filters.currency:
+        query = query.where(Payment.currency == filters.currency.upper())
+    if filters.search.strip():
+        like = f"%{filters.search.strip().lower()}%"
+        query = (
+            query.outerjoin(Person, Payment.person_id == Person.id)
+            .outerjoin(Invoice, Invoice.payment_id == Payment.id)
+            .where(
+                or_(
+                    Person.email_normalized.like(like),
+                    func.lower(Person.family_name).like(like),
+                    func.lower(Invoice.number).like(like),
+                    func.lower(Invoice.recipient_company).like(like),
+                    func.lower(Payment.stripe_payment_intent_id).like(like),
+                )
+            )
+        )
+    return query
+
+
+def _options() -> tuple:
+    return (
+        joinedload(Payment.person),
+        joinedload(Payment.invoice),
+        joinedload(Payment.registration).joinedload(Registration.event),
+    )
+
+
+def payments_page(filters: PaymentFilters, *, page: int = 1) -> Pagination:
+    query = (
+        _filtered(filters)
+        .options(*_options())
+        .order_by(Payment.created_at.desc(), Payment.id.desc())
+    )
+    return db.paginate(query, page=page, per_page=PAGE_SIZE, error_out=False)
+
+
+def all_payments(filters: PaymentFilters) -> list[Payment]:
+    query = _filtered(filters).options(*_options()).order_by(Payment.created_at, Payment.id)
+    return list(db.session.scalars(query))
+
+
+def totals_by_currency(filters: PaymentFilters) -> list[tuple[str, int, int, int]]:
+    """Per currency: number of payments, amount received (paid ones), amount refunded."""
+    subquery = _filtered(filters).subquery()
+    received = func.sum(subquery.c.amount).filter(
+        subquery.c.status.in_(
+            [
+                PaymentStatus.PAID.value,
+                PaymentStatus.PARTIALLY_REFUNDED.value,
+                PaymentStatus.REFUNDED.value,
+            ]
+        )
+    )
+    rows = db.session.execute(
+        select(
+            subquery.c.currency,
+            func.count(subquery.c.id),
+            func.coalesce(received, 0),
+            func.coalesce(func.sum(subquery.c.refunded_amount), 0),
+        )
+        .group_by(subquery.c.currency)
+        .order_by(subquery.c.currency)
+    ).all()
+    return [(currency, count, int(paid), int(refunded)) for currency, count, paid, refunded in rows]
+
+
+def payment_detail(payment_id: int) -> Payment | None:
+    return db.session.scalar(
+        select(Payment)
+        .where(Payment.id == payment_id)
+        .options(*_options(), joinedload(Payment.refunds))
+    )
+
+
+def unpaid_invoices() -> list[Invoice]:
+    return list(
+        db.session.scalars(
+            select(Invoice)
+            .join(Invoice.payment)
+            .where(Payment.status == PaymentStatus.PENDING.value)
+            .options(joinedload(Invoice.payment).joinedload(Payment.person))
+            .order_by(Invoice.due_on, Invoice.id)
+        )
+    )

@@ -1,0 +1,249 @@
+"""Paying for a held seat (card or invoice), invoices and receipts, and Stripe's webhook."""
+
+from __future__ import annotations
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
+from werkzeug.wrappers import Response as BaseResponse
+
+from portal.errors import DomainError
+from portal.events.models import Registration
+from portal.extensions import csrf, db
+from portal.i18n import current_language, person_name
+from portal.payments import documents, services
+from portal.payments.forms import InvoiceRequestForm
+from portal.payments.models import Invoice, Payment, PaymentMethod, PaymentStatus
+from portal.payments.stripe_gateway import card_payments_enabled
+
+blueprint = Blueprint("payments", __name__, url_prefix="/payments")
+
+
+def _own_registration(registration_id: int) -> Registration:
+    registration = db.session.get(Registration, registration_id)
+    if registration is None or registration.person_id != current_user.id:
+        abort(404)
+    return registration
+
+
+@blueprint.get("/registrations/<int:registration_id>")
+@login_required
+def pay(registration_id: int) -> str:
+    registration = _own_registration(registration_id)
+    return render_template(
+        "payments/pay.html",
+        registration=registration,
+        event=registration.event,
+        card_enabled=card_payments_enabled(),
+        open_payment=services.open_payment(registration),
+        invoice_form=InvoiceRequestForm(recipient_name=person_name(current_user)),
+    )
+
+
+@blueprint.post("/registrations/<int:registration_id>/card")
+@login_required
+def card(registration_id: int) -> str | BaseResponse:
+    registration = _own_registration(registration_id)
+    try:
+        checkout = services.start_card_payment(
+            registration, person=current_user._get_current_object()
+        )
+    except DomainError as error:
+        flash(error.message, "error")
+        return redirect(url_for("payments.pay", registration_id=registration_id))
+    stripe_js = current_app.config["STRIPE_JS_URL"]
+    response = current_app.make_response(
+        render_template(
+            "payments/card.html",
+            registration=registration,
+            event=registration.event,
+            payment=checkout.payment,
+            client_secret=checkout.client_secret,
+            publishable_key=current_app.config["STRIPE_PUBLISHABLE_KEY"],
+            stripe_js=stripe_js,
+            return_url=url_for(
+                "payments.card_return", registration_id=registration_id, _external=True
+            ),
+        )
+    )
+    origin = "/".join(stripe_js.split("/")[:3])
+    # Only this page may load Stripe.js and its card frame; every other page stays self-only.
+    response.headers["Content-Security-Policy"] = "; ".join(
+        [
+            "default-src 'self'",
+            f"script-src 'self' {origin}",
+            f"frame-src {origin} https://hooks.stripe.com",
+            f"connect-src 'self' {origin} https://api.stripe.com",
+            "img-src 'self' data: https://*.stripe.com",
+            "object-src 'none'",
+            "base-uri 'self'",
+            "form-action 'self'",
+            "frame-ancestors 'none'",
+        ]
+    )
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@blueprint.get("/registrations/<int:registration_id>/return")
+@login_required
+def card_return(registration_id: int) -> BaseResponse:
+    registration = _own_registration(registration_id)
+    # The browser's word is no evidence: ask Stripe how the payment stands (rule 6).
+    try:
+        payment = services.confirm_from_return(
+            registration, person=current_user._get_current_object()
+        )
+    except DomainError as error:
+        flash(error.message, "error")
+        return redirect(url_for("payments.pay", registration_id=registration_id))
+    db.session.refresh(registration)
+    if payment is not None and payment.status == PaymentStatus.PAID:
+        flash(_("Thank you: your payment is received and your seat confirmed."), "success")
+    elif payment is not None and payment.status == PaymentStatus.FAILED:
+        flash(
+            _(
+                "The card was declined (%(reason)s). Try another card.",
+                reason=payment.failure_reason,
+            ),
+            "error",
+        )
+        return redirect(url_for("payments.pay", registration_id=registration_id))
+    else:
+        flash(
+            _("Your payment is being processed; this page will show it once Stripe confirms."),
+            "info",
+        )
+    return redirect(url_for("events.ticket", registration_id=registration_id))
+
+
+@blueprint.post("/registrations/<int:registration_id>/invoice")
+@login_required
+def request_invoice(registration_id: int) -> BaseResponse:
+    registration = _own_registration(registration_id)
+    form = InvoiceRequestForm()
+    if not form.validate_on_submit():
+        flash(_("Enter the company or institution the invoice is addressed to."), "error")
+        return redirect(url_for("payments.pay", registration_id=registration_id))
+    try:
+        invoice = services.request_invoice(
+            registration,
+            person=current_user._get_current_object(),
+            company=form.company.data,
+            recipient_name=form.recipient_name.data or "",
+        )
+    except DomainError as error:
+        flash(error.message, "error")
+        return redirect(url_for("payments.pay", registration_id=registration_id))
+    flash(
+        _(
+            "Invoice %(number)s is issued. Your seat stays held until it is paid.",
+            number=invoice.number,
+        ),
+        "success",
+    )
+    return redirect(url_for("payments.invoice", invoice_number=invoice.number))
+
+
+def _visible_invoice(invoice_number: str) -> Invoice:
+    invoice = db.session.scalar(select(Invoice).where(Invoice.number == invoice_number))
+    if invoice is None or not (
+        current_user.is_staff or invoice.payment.person_id == current_user.id
+    ):
+        abort(404)
+    return invoice
+
+
+@blueprint.get("/invoices/<invoice_number>")
+@login_required
+def invoice(invoice_number: str) -> str:
+    invoice = _visible_invoice(invoice_number)
+    return render_template(
+        "payments/invoice.html",
+        invoice=invoice,
+        taxes=services.tax_summary(invoice.lines),
+        overdue=services.is_overdue(invoice),
+    )
+
+
+@blueprint.get("/invoices/<invoice_number>.pdf")
+@login_required
+def invoice_pdf(invoice_number: str) -> Response:
+    invoice = _visible_invoice(invoice_number)
+    return Response(
+        documents.invoice_pdf(invoice, current_language()),
+        mimetype="application/pdf",
+        headers={"Content-Disposition": f'attachment; filename="{invoice.number}.pdf"'},
+    )
+
+
+@blueprint.get("/receipts/<int:payment_id>.pdf")
+@login_required
+def receipt_pdf(payment_id: int) -> Response:
+    payment = db.session.get(Payment, payment_id)
+    if payment is None or not (current_user.is_staff or payment.person_id == current_user.id):
+        abort(404)
+    if payment.status not in (
+        PaymentStatus.PAID,
+        PaymentStatus.PARTIALLY_REFUNDED,
+        PaymentStatus.REFUNDED,
+    ):
+        abort(404)
+    registration = payment.registration
+    description = ""
+    if registration is not None:
+        from portal.i18n import localized
+
+        description = localized(registration.event, "title")
+    payer = (
+        payment.invoice.recipient_company
+        if payment.method == PaymentMethod.INVOICE and payment.invoice
+        else person_name(payment.person)
+    )
+    return Response(
+        documents.receipt_pdf(
+            payment, payer=payer, description=description, language=current_language()
+        ),
+        mimetype="application/pdf",
+        headers={"Content-Disposition": f'attachment; filename="receipt-{payment.id}.pdf"'},
+    )
+
+
+@blueprint.post("/stripe/webhook")
+@csrf.exempt
+def stripe_webhook() -> tuple[str, int]:
+    """Stripe's webhook: 400 for anything not signed by Stripe, 2xx once the event is
+    recorded (duplicates and ignored types too), 5xx when busy so Stripe retries."""
+    try:
+        outcome = services.handle_webhook(
+            request.get_data(), request.headers.get("Stripe-Signature", "")
+        )
+    except services.WebhookRejected:
+        return "invalid signature", 400
+    except (OperationalError, DomainError):
+        db.session.rollback()
+        return "busy, retry", 503
+    return outcome, 200
+
+
+@blueprint.app_template_global()
+def payment_for(registration: Registration) -> Payment | None:
+    """The registration's latest payment, for ticket pages."""
+    return db.session.scalar(
+        select(Payment)
+        .where(Payment.registration_id == registration.id)
+        .order_by(Payment.id.desc())
+        .limit(1)
+    )
