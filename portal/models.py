@@ -11,12 +11,15 @@ from portal.accounts.models import (
     RosterUpload,
 )
 from portal.audit.models import AuditEntry
+from portal.benefits.models import BenefitClaim, BenefitCode
 from portal.notifications.models import OutboxMessage
 from portal.organizations.models import Agreement, Organization, ReciprocalService
 
 __all__ = [
     "Agreement",
     "AuditEntry",
+    "BenefitClaim",
+    "BenefitCode",
     "Company",
     "EmailDomainRule",
     "Invitation",
