@@ -87,12 +87,15 @@ def _configure_login(app: Flask) -> None:
 def register_blueprints(app: Flask) -> None:
     from portal import health
     from portal.accounts import views as accounts
+    from portal.admin import benefits as admin_benefits  # noqa: F401 - routes on admin's blueprint
     from portal.admin import views as admin
+    from portal.benefits import views as benefits
     from portal.organizations import views as organizations
 
     for blueprint in (
         organizations.blueprint,
         accounts.blueprint,
+        benefits.blueprint,
         admin.blueprint,
         health.blueprint,
         i18n.blueprint,

@@ -66,7 +66,8 @@ def upgrade():
     with op.batch_alter_table('benefit_code', schema=None) as batch_op:
         batch_op.create_index('ix_benefit_code_service_claim', ['service_id', 'claim_id'], unique=False)
 
-    # Existing clauses keep today's behaviour: granted on request, no limit, instructions only.
+    # Existing clauses: no limit, instructions only; the claimable ones (the seed's member
+    # services, publications, visits: promised "on request") wait for the provider's decision.
     with op.batch_alter_table('reciprocal_service', schema=None) as batch_op:
         batch_op.add_column(sa.Column('requires_approval', sa.Boolean(), nullable=False, server_default=sa.false()))
         batch_op.add_column(sa.Column('limit_per_member', sa.Integer(), nullable=True))
@@ -84,6 +85,7 @@ def upgrade():
         batch_op.create_check_constraint(op.f('ck_reciprocal_service_validity_order'), 'valid_from IS NULL OR valid_until IS NULL OR valid_until >= valid_from')
         batch_op.create_check_constraint(op.f('ck_reciprocal_service_redemption'), "redemption IN ('instructions', 'shared_code', 'code_pool')")
         batch_op.create_check_constraint(op.f('ck_reciprocal_service_shared_code_given'), "redemption <> 'shared_code' OR (shared_code IS NOT NULL AND shared_code <> '')")
+    op.execute(sa.text('UPDATE reciprocal_service SET requires_approval = claimable'))
 
     # ### end Alembic commands ###
 
