@@ -13,6 +13,7 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
 from portal.organizations.models import LimitPeriod, Redemption
@@ -48,14 +49,14 @@ class ServiceForm(FlaskForm):
     )
     limit_period = SelectField(
         _l("Counted"),
-        choices=[(p.value, label) for p, label in LIMIT_PERIOD_LABELS.items()],
+        choices=[SelectChoice(p.value, label) for p, label in LIMIT_PERIOD_LABELS.items()],
         default=LimitPeriod.YEAR.value,
     )
     valid_from = DateField(_l("First day to claim (optional)"), validators=[Optional()])
     valid_until = DateField(_l("Last day to claim (optional)"), validators=[Optional()])
     redemption = SelectField(
         _l("How it is redeemed"),
-        choices=[(r.value, label) for r, label in REDEMPTION_LABELS.items()],
+        choices=[SelectChoice(r.value, label) for r, label in REDEMPTION_LABELS.items()],
         default=Redemption.INSTRUCTIONS.value,
     )
     redemption_instructions_en = TextAreaField(
