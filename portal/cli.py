@@ -117,7 +117,16 @@ def check_command() -> None:
 
 def register(app: Flask) -> None:
     from portal.accounts.cli import memberships_group, users
+    from portal.benefits.cli import benefits
     from portal.notifications.cli import outbox
 
-    for command in (seed_command, demo_command, check_command, users, memberships_group, outbox):
+    for command in (
+        seed_command,
+        demo_command,
+        check_command,
+        users,
+        memberships_group,
+        benefits,
+        outbox,
+    ):
         app.cli.add_command(command)

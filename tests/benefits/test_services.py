@@ -675,3 +675,46 @@ def test_the_database_keeps_codes_unique_within_a_service(story: Story) -> None:
 def test_deciders_are_the_providers_admins(story: Story) -> None:
     assert [p.id for p in services.deciders(story.one_nucleus)] == [story.one_nucleus_admin.id]
     assert {p.id for p in services.deciders(story.hub)} == {story.staff.id, story.admin.id}
+
+
+# --- the member's own data ------------------------------------------------------------------
+
+
+def test_my_data_export_lists_my_claims_and_codes(story: Story) -> None:
+    from portal.accounts import services as accounts
+
+    services.claim_benefit(story.taro, story.digest)
+
+    [claim] = accounts.export_personal_data(story.taro)["benefit_claims"]
+    assert (claim["service"], claim["provider"], claim["status"], claim["code"]) == (
+        "UCSD research digest",
+        "ucsd",
+        "approved",
+        "UCSD-LINKJ",
+    )
+
+
+def test_deleting_an_account_withdraws_its_open_claims_and_keeps_decided_ones(
+    story: Story,
+) -> None:
+    from portal.accounts import services as accounts
+    from portal.accounts.models import Membership
+    from tests.accounts.conftest import PASSWORD, add_person
+
+    person = add_person("leaving@nihonbashi-pharma.example")
+    db.session.add(
+        Membership(
+            person=person,
+            organization=story.hub,
+            status="verified",
+            valid_until=today(story.hub) + timedelta(days=30),
+        )
+    )
+    db.session.commit()
+    waiting = services.claim_benefit(person, story.member_rate)
+    granted = services.claim_benefit(person, story.introductions)
+
+    accounts.delete_account(person, password=PASSWORD)
+
+    assert fresh(waiting).status == ClaimStatus.CANCELLED
+    assert fresh(granted).status == ClaimStatus.APPROVED  # still counted in the report
