@@ -91,8 +91,9 @@ def register_blueprints(app: Flask) -> None:
     from portal.admin import views as admin
 
     # These modules add their routes to the admin blueprint; import them before registering it.
-    for module in ("events", "payments"):
+    for module in ("benefits", "events", "payments"):
         importlib.import_module(f"portal.admin.{module}")
+    from portal.benefits import views as benefits
     from portal.events import views as events
     from portal.organizations import views as organizations
     from portal.payments import views as payments
@@ -103,6 +104,7 @@ def register_blueprints(app: Flask) -> None:
         events.blueprint,
         events.calendar_blueprint,
         payments.blueprint,
+        benefits.blueprint,
         admin.blueprint,
         health.blueprint,
         i18n.blueprint,

@@ -117,6 +117,7 @@ def check_command() -> None:
 
 def register(app: Flask) -> None:
     from portal.accounts.cli import memberships_group, users
+    from portal.benefits.cli import benefits
     from portal.events.cli import events_group
     from portal.notifications.cli import outbox
     from portal.payments.cli import payments_group
@@ -127,6 +128,7 @@ def register(app: Flask) -> None:
         check_command,
         users,
         memberships_group,
+        benefits,
         outbox,
         events_group,
         payments_group,

@@ -5,13 +5,17 @@ Idempotent: accounts that exist are left alone. Never run against production dat
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import select
 
 from portal.accounts import memberships, services
-from portal.accounts.models import Company, Role
+from portal.accounts.models import Company, Person, Role
+from portal.benefits import services as benefit_services
 from portal.events.demo import load_demo_events
 from portal.extensions import db
-from portal.organizations.models import Organization
+from portal.organizations import services as network_services
+from portal.organizations.models import Agreement, Organization, ReciprocalService, Redemption
 
 DEMO_PASSWORD = "linkj-demo-2026"  # noqa: S105 - printed for the demo on purpose
 
@@ -117,6 +121,7 @@ def load_demo_data() -> list[str]:
             primary_contact=contact,
         )
 
+    _load_demo_benefits(staff)
     event_lines = load_demo_events()
 
     partner_lines = [f"  partner admin of {slug:<12} {email}" for slug, email in PARTNER_ADMINS]
@@ -130,6 +135,103 @@ def load_demo_data() -> list[str]:
         "  pending BIOCOM member     member@biocom.example",
         "  corporate primary contact contact@nihonbashi-pharma.example",
         *event_lines,
+        "Benefits: member@link-j.example can claim One Nucleus's member rate (needs One",
+        "Nucleus's approval, then a code from a pool), BIOCOM introductions (granted at once)",
+        "and UC San Diego's research digest; One Nucleus members get LINK-J's desk day.",
         "Card payment is off (no Stripe keys): paid tickets are paid by invoice, which works.",
         "Mail (confirmation and reset links) is printed here as it is sent.",
     ]
+
+
+#: (agreement slug, provider slug, terms) of the demo's claimable services.
+DEMO_SERVICES: tuple[tuple[str, str, dict[str, Any]], ...] = (
+    (
+        "link-j-one-nucleus-2017",
+        "one-nucleus",
+        {
+            "category": "member_services",
+            "title_en": "Member rate at One Nucleus Genesis and BioPartnering Europe",
+            "title_ja": "One Nucleus主催 Genesis・BioPartnering Europe の会員価格",
+            "description_en": "LINK-J members register at One Nucleus member rates.",
+            "description_ja": "LINK-J会員はOne Nucleus会員と同じ価格で参加登録できます。",
+            "requires_approval": True,
+            "limit_per_member": 1,
+            "limit_period": "year",
+            "redemption": "code_pool",
+            "redemption_instructions_en": "Enter the code at checkout on onenucleus.com.",
+            "redemption_instructions_ja": (
+                "onenucleus.com のお支払い画面でコードを入力してください。"
+            ),
+        },
+    ),
+    (
+        "link-j-biocom-2016",
+        "biocom",
+        {
+            "category": "member_services",
+            "title_en": "Introductions to BIOCOM member companies",
+            "title_ja": "BIOCOM会員企業の紹介",
+            "description_en": "BIOCOM's team introduces you to member companies in San Diego.",
+            "description_ja": "BIOCOMがサンディエゴの会員企業をご紹介します。",
+            "limit_per_member": 2,
+            "limit_period": "year",
+            "redemption_instructions_en": "Write to intros@biocom.example with your interests.",
+            "redemption_instructions_ja": (
+                "ご関心の分野を添えて intros@biocom.example へご連絡ください。"
+            ),
+        },
+    ),
+    (
+        "link-j-ucsd-2016",
+        "ucsd",
+        {
+            "category": "publications",
+            "title_en": "UC San Diego research digest",
+            "title_ja": "UCサンディエゴ研究ダイジェスト",
+            "redemption": "shared_code",
+            "shared_code": "UCSD-LINKJ-2026",
+            "redemption_instructions_en": "Sign up at the digest page with this code.",
+            "redemption_instructions_ja": (
+                "ダイジェストのページでこのコードを入力して登録してください。"
+            ),
+        },
+    ),
+    (
+        "link-j-one-nucleus-2017",
+        "link-j",
+        {
+            "category": "member_services",
+            "title_en": "A desk day at LINK-J's Nihonbashi offices",
+            "title_ja": "LINK-J日本橋オフィスのデスク利用（1日）",
+            "requires_approval": True,
+            "limit_per_member": 1,
+            "limit_period": "quarter",
+            "redemption_instructions_en": "LINK-J's secretariat will write to agree a day.",
+            "redemption_instructions_ja": "LINK-J事務局より日程調整のご連絡を差し上げます。",
+        },
+    ),
+)
+
+
+def _load_demo_benefits(staff: Person) -> None:
+    """Claimable services with and without approval and a code pool (idempotent)."""
+    for agreement_slug, provider_slug, terms in DEMO_SERVICES:
+        agreement = db.session.scalar(select(Agreement).where(Agreement.slug == agreement_slug))
+        if agreement is None:
+            continue
+        exists = db.session.scalar(
+            select(ReciprocalService.id).where(
+                ReciprocalService.agreement_id == agreement.id,
+                ReciprocalService.title_en == terms["title_en"],
+            )
+        )
+        if exists is not None:
+            continue
+        service = network_services.create_service(
+            agreement,
+            network_services.ServiceTerms(provider_id=_organization(provider_slug).id, **terms),
+            actor=staff,
+        )
+        if service.redemption == Redemption.CODE_POOL:
+            codes = "code\n" + "\n".join(f"ON-LINKJ-{n:04d}" for n in range(1, 21))
+            benefit_services.import_codes(service, codes.encode(), actor=staff, filename="demo.csv")

@@ -16,7 +16,15 @@ class NotFound(DomainError):
 
 
 class InvalidInput(DomainError):
-    """The input breaks a rule; nothing was changed (rule 10)."""
+    """The input breaks a rule; nothing was changed (rule 10).
+
+    ``field`` names the form field at fault, when there is one, so a page can show the
+    message beside it.
+    """
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
 
 
 class InvalidTransition(DomainError):

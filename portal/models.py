@@ -11,6 +11,7 @@ from portal.accounts.models import (
     RosterUpload,
 )
 from portal.audit.models import AuditEntry
+from portal.benefits.models import BenefitClaim, BenefitCode
 from portal.events.models import Event, EventSession, Question, Registration, TicketType
 from portal.notifications.models import OutboxMessage
 from portal.organizations.models import Agreement, Organization, ReciprocalService
@@ -26,6 +27,8 @@ from portal.payments.models import (
 __all__ = [
     "Agreement",
     "AuditEntry",
+    "BenefitClaim",
+    "BenefitCode",
     "Company",
     "EmailDomainRule",
     "Event",

@@ -12,7 +12,7 @@ from typing import Any
 
 from email_validator import EmailNotValidError, validate_email
 from flask_babel import gettext as _
-from sqlalchemy import delete, func, or_, select
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from portal.accounts import passwords, tokens
@@ -26,6 +26,7 @@ from portal.accounts.models import (
     RoleGrant,
 )
 from portal.audit.services import record
+from portal.benefits.models import BenefitClaim, ClaimStatus
 from portal.db import utcnow
 from portal.errors import DomainError, InvalidInput, InvalidTransition, NotFound
 from portal.extensions import db
@@ -501,6 +502,22 @@ def export_personal_data(person: Person) -> dict[str, Any]:
             {"role": g.role, "organization": g.organization.slug if g.organization else None}
             for g in person.role_grants
         ],
+        "benefit_claims": [
+            {
+                "service": c.service.title_en or c.service.title_ja,
+                "provider": c.service.provider.slug,
+                "status": c.status,
+                "claimed_at": when(c.created_at),
+                "decided_at": when(c.decided_at),
+                "decision_note": c.decision_note,
+                "code": c.code,
+            }
+            for c in db.session.scalars(
+                select(BenefitClaim)
+                .where(BenefitClaim.person_id == person.id)
+                .order_by(BenefitClaim.id)
+            )
+        ],
         "messages": [
             {"subject": m.subject, "queued_at": when(m.created_at), "status": m.status}
             for m in db.session.scalars(
@@ -526,6 +543,16 @@ def delete_account(person: Person, *, password: str) -> None:
                 "Ask LINK-J staff to name another contact first."
             )
         )
+    # Open benefit claims are withdrawn; decided ones stay, without a name, for the report.
+    db.session.execute(
+        update(BenefitClaim)
+        .where(
+            BenefitClaim.person_id == person.id,
+            BenefitClaim.status == ClaimStatus.REQUESTED.value,
+        )
+        .values(status=ClaimStatus.CANCELLED.value, cancelled_at=utcnow()),
+        execution_options={"synchronize_session": False},
+    )
     db.session.execute(delete(Membership).where(Membership.person_id == person.id))
     db.session.execute(delete(RoleGrant).where(RoleGrant.person_id == person.id))
     # Invitations and some mail name the person only by address: find them by it too.

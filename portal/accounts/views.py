@@ -24,6 +24,7 @@ from wtforms.fields.choices import SelectChoice
 
 from portal.accounts import forms, memberships, queries, services
 from portal.accounts.models import MembershipKind, MembershipStatus, Person
+from portal.benefits import queries as benefit_queries
 from portal.errors import DomainError, InvalidTransition, NotFound
 from portal.extensions import db, limiter
 from portal.forms import ConfirmForm
@@ -234,6 +235,7 @@ def dashboard() -> str:
         person=person,
         opened=queries.services_opened_by(person),
         company=queries.company_of_primary_contact(person),
+        claims=benefit_queries.claims_of(person, limit=5),
         confirm_form=ConfirmForm(),
     )
 

@@ -69,6 +69,19 @@ AUDIT_ACTION_LABELS = {
     "invitation.create": _l("Colleague invited"),
     "invitation.accept": _l("Invitation accepted"),
     "person.delete": _l("Account deleted"),
+    "organization.create": _l("Organization added"),
+    "organization.update": _l("Organization edited"),
+    "agreement.create": _l("MOU recorded"),
+    "agreement.update": _l("MOU edited"),
+    "service.create": _l("Service added"),
+    "service.update": _l("Service edited"),
+    "service.delete": _l("Service deleted"),
+    "benefit_codes.import": _l("Codes uploaded"),
+    "benefit_claim.request": _l("Benefit claimed"),
+    "benefit_claim.approve": _l("Claim approved"),
+    "benefit_claim.reject": _l("Claim refused"),
+    "benefit_claim.cancel": _l("Claim cancelled by the member"),
+    "benefit_claim.fulfil": _l("Claim fulfilled"),
 }
 
 VERIFICATION_SOURCE_LABELS = {
@@ -172,8 +185,24 @@ def admin_template_helpers() -> dict[str, Any]:
 
 @blueprint.get("/")
 def index() -> str:
+    from portal.benefits import queries as benefit_queries
+    from portal.benefits import report
+    from portal.organizations.queries import get_hub
+
+    actor = _actor()
+    hub = get_hub()
+    this_year = report.reciprocity_report(
+        benefit_queries.agreements_for_admin(actor),
+        kind="quarter",
+        year=memberships.today(hub).year,
+        timezone=hub.timezone if hub else DEFAULT_TIMEZONE,
+    )
     return render_template(
-        "admin/index.html", organizations=queries.organizations_for_admin(_actor())
+        "admin/index.html",
+        organizations=queries.organizations_for_admin(actor),
+        open_claims=benefit_queries.open_claims_count(actor),
+        report=this_year,
+        chart=report.chart(this_year),
     )
 
 

@@ -25,6 +25,7 @@ from portal.audit.services import record
 from portal.db import utcnow
 from portal.errors import DomainError, InvalidInput, InvalidTransition, NotFound
 from portal.events import calendar, pricing
+from portal.events.labels import registration_status_label
 from portal.events.models import (
     LIVE_STATES,
     SEAT_STATES,
@@ -575,7 +576,10 @@ def check_in(
         )
     if registration.status != RegistrationStatus.CONFIRMED:
         raise InvalidTransition(
-            _("This ticket is not confirmed (%(status)s).", status=registration.status)
+            _(
+                "This ticket is not confirmed (%(status)s).",
+                status=registration_status_label(registration.status),
+            )
         )
     result = db.session.execute(
         update(Registration)
@@ -808,7 +812,9 @@ def _validate(data: EventData) -> None:
         if ticket.currency not in SUPPORTED_CURRENCIES:
             raise InvalidInput(_("Prices are in JPY, USD, EUR or GBP."))
         if ticket.tax_rate not in (0, 8, 10) or (ticket.tax_rate and ticket.currency != "JPY"):
-            raise InvalidInput(_("Consumption tax applies to yen prices only, at 10% or 8%."))
+            raise InvalidInput(
+                _("Consumption tax applies to yen prices only, at a rate of 10 or 8 percent.")
+            )
         if ticket.capacity is not None and ticket.capacity < 1:
             raise InvalidInput(_("A ticket type's capacity must be at least 1, or empty."))
         try:

@@ -38,6 +38,23 @@ class ServiceCategory(enum.StrEnum):
     PERSONNEL_EXCHANGE = "personnel_exchange"
 
 
+class LimitPeriod(enum.StrEnum):
+    """The window a per-member limit counts in: a calendar period where the provider is."""
+
+    YEAR = "year"
+    QUARTER = "quarter"
+    MONTH = "month"
+    EVER = "ever"
+
+
+class Redemption(enum.StrEnum):
+    """How a granted benefit is used: instructions only, one code for all, or a code each."""
+
+    INSTRUCTIONS = "instructions"
+    SHARED_CODE = "shared_code"
+    CODE_POOL = "code_pool"
+
+
 class Organization(TimestampMixin, db.Model):
     __tablename__ = "organization"
     __table_args__ = (
@@ -155,9 +172,19 @@ class ReciprocalService(TimestampMixin, db.Model):
         CheckConstraint(f"category IN ({_values(ServiceCategory)})", name="category"),
         CheckConstraint("provider_id <> beneficiary_id", name="distinct_parties"),
         CheckConstraint("title_en <> '' OR title_ja <> ''", name="has_title"),
-        UniqueConstraint(
-            "agreement_id", "provider_id", "category", name="uq_reciprocal_service_clause"
+        CheckConstraint("limit_per_member IS NULL OR limit_per_member >= 1", name="limit_positive"),
+        CheckConstraint(f"limit_period IN ({_values(LimitPeriod)})", name="limit_period"),
+        CheckConstraint(
+            "valid_from IS NULL OR valid_until IS NULL OR valid_until >= valid_from",
+            name="validity_order",
         ),
+        CheckConstraint(f"redemption IN ({_values(Redemption)})", name="redemption"),
+        CheckConstraint(
+            "redemption <> 'shared_code' OR (shared_code IS NOT NULL AND shared_code <> '')",
+            name="shared_code_given",
+        ),
+        # No unique (agreement, provider, category): one clause of the document ("services for
+        # members") may become several concrete offers, each claimable on its own terms.
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -178,6 +205,21 @@ class ReciprocalService(TimestampMixin, db.Model):
     claimable: Mapped[bool] = mapped_column(default=False)
     #: Order within the MOU, following the document's list.
     position: Mapped[int] = mapped_column(default=0)
+    #: A claim waits for the provider's decision; otherwise it is granted on request.
+    requires_approval: Mapped[bool] = mapped_column(default=False)
+    #: Claims a member may make per ``limit_period`` (requested, approved and fulfilled ones
+    #: count); empty for no limit.
+    limit_per_member: Mapped[int | None]
+    limit_period: Mapped[str] = mapped_column(String(16), default=LimitPeriod.YEAR.value)
+    #: First and last day it can be claimed, in the provider's time zone; empty for open.
+    valid_from: Mapped[date | None]
+    valid_until: Mapped[date | None]
+    redemption: Mapped[str] = mapped_column(String(16), default=Redemption.INSTRUCTIONS.value)
+    #: Shown to the member once a claim is granted (how to book, whom to write to…).
+    redemption_instructions_en: Mapped[str] = mapped_column(Text, default="")
+    redemption_instructions_ja: Mapped[str] = mapped_column(Text, default="")
+    #: For ``shared_code``: the one code every granted member is shown.
+    shared_code: Mapped[str | None] = mapped_column(String(200))
 
     agreement: Mapped[Agreement] = relationship(back_populates="services")
     provider: Mapped[Organization] = relationship(foreign_keys=[provider_id])

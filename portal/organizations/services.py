@@ -2,13 +2,32 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, replace
+from datetime import date
+from zoneinfo import available_timezones
 
+from babel import Locale
+from babel.numbers import list_currencies
+from flask_babel import gettext as _
 from sqlalchemy import select
 
+from portal.accounts.models import Person, Role
+from portal.audit.services import record
+from portal.benefits.models import BenefitClaim
+from portal.errors import InvalidInput, InvalidTransition, NotFound
 from portal.extensions import db
 from portal.organizations import network
-from portal.organizations.models import Agreement, Organization, ReciprocalService
+from portal.organizations.models import (
+    Agreement,
+    AgreementStatus,
+    LimitPeriod,
+    Organization,
+    OrganizationKind,
+    ReciprocalService,
+    Redemption,
+    ServiceCategory,
+)
 
 
 @dataclass
@@ -89,8 +108,434 @@ def _seed_clauses(
                     description_en=text.description_en.format(**names),
                     description_ja=text.description_ja.format(**names),
                     claimable=text.claimable,
+                    # The document promises these "on request": the provider decides each.
+                    requires_approval=text.claimable,
                     position=position,
                 )
             )
             created += 1
     return created
+
+
+# --- staff and partner admins editing the network ------------------------------------------
+
+
+def can_manage_network(actor: Person | None) -> bool:
+    """Staff create and edit organizations and MOUs."""
+    return actor is not None and actor.is_staff
+
+
+def can_manage_service(actor: Person | None, service: ReciprocalService) -> bool:
+    """Staff edit every service; a partner admin the services their organization provides."""
+    return can_manage_services_of(actor, service.provider_id)
+
+
+def can_manage_services_of(actor: Person | None, provider_id: int) -> bool:
+    if actor is None:
+        return False
+    return actor.is_staff or actor.has_role(Role.PARTNER_ADMIN, provider_id)
+
+
+def _require_staff(actor: Person) -> None:
+    if not can_manage_network(actor):
+        raise NotFound(_("Not found."))
+
+
+_SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$")
+_URL = re.compile(r"^https?://[^\s/$.?#][^\s]*$", re.IGNORECASE)
+
+
+def _check_url(value: str | None, message: str, field: str) -> str | None:
+    value = (value or "").strip()
+    if not value:
+        return None
+    if not _URL.match(value) or len(value) > 500:
+        raise InvalidInput(message, field=field)
+    return value
+
+
+@dataclass
+class OrganizationDetails:
+    """What staff type about an organization (a partner; the hub exists once)."""
+
+    slug: str
+    short_name: str
+    name_en: str
+    name_ja: str
+    country: str
+    city_en: str = ""
+    city_ja: str = ""
+    website: str | None = None
+    timezone: str = "Asia/Tokyo"
+    default_currency: str = "JPY"
+    membership_year_end_month: int = 3
+    description_en: str = ""
+    description_ja: str = ""
+
+
+def _clean_organization(details: OrganizationDetails) -> dict[str, object]:
+    slug = details.slug.strip().lower()
+    if not _SLUG.match(slug):
+        raise InvalidInput(
+            _("The URL name uses lower-case letters, digits and hyphens, such as one-nucleus."),
+            field="slug",
+        )
+    short_name = details.short_name.strip()
+    if not short_name:
+        raise InvalidInput(_("Enter a short name, such as BIOCOM."), field="short_name")
+    name_en, name_ja = details.name_en.strip(), details.name_ja.strip()
+    if not name_en and not name_ja:
+        raise InvalidInput(
+            _("Enter the organization's name in Japanese or English."), field="name_en"
+        )
+    country = details.country.strip().upper()
+    if len(country) != 2 or country not in Locale("en").territories:
+        raise InvalidInput(
+            _("Enter the country as a two-letter ISO code, such as JP or GB."), field="country"
+        )
+    timezone = details.timezone.strip()
+    if timezone not in available_timezones():
+        raise InvalidInput(
+            _("Enter a time zone such as Asia/Tokyo or Europe/London."), field="timezone"
+        )
+    currency = details.default_currency.strip().upper()
+    if currency not in list_currencies():
+        raise InvalidInput(
+            _("Enter the currency as a three-letter ISO code, such as JPY."),
+            field="default_currency",
+        )
+    if not 1 <= details.membership_year_end_month <= 12:
+        raise InvalidInput(
+            _("The membership year ends in a month from 1 to 12."),
+            field="membership_year_end_month",
+        )
+    return {
+        "slug": slug,
+        "short_name": short_name[:40],
+        "name_en": name_en or name_ja,
+        "name_ja": name_ja or name_en,
+        "country": country,
+        "city_en": details.city_en.strip(),
+        "city_ja": details.city_ja.strip(),
+        "website": _check_url(
+            details.website,
+            _("Enter the website as an address starting with https://."),
+            "website",
+        ),
+        "timezone": timezone,
+        "default_currency": currency,
+        "membership_year_end_month": details.membership_year_end_month,
+        "description_en": details.description_en.strip(),
+        "description_ja": details.description_ja.strip(),
+    }
+
+
+def _slug_taken(model: type[Organization] | type[Agreement], slug: str, own_id: int | None) -> bool:
+    found = db.session.scalar(select(model.id).where(model.slug == slug))
+    return found is not None and found != own_id
+
+
+def create_organization(details: OrganizationDetails, *, actor: Person) -> Organization:
+    """Staff add a partner organization. Raises InvalidInput for bad or taken values."""
+    _require_staff(actor)
+    values = _clean_organization(details)
+    if _slug_taken(Organization, str(values["slug"]), None):
+        raise InvalidInput(_("Another organization already uses this URL name."), field="slug")
+    organization = Organization(kind=OrganizationKind.PARTNER.value, **values)
+    db.session.add(organization)
+    db.session.flush()
+    record(
+        "organization.create",
+        actor=actor,
+        subject_type="organization",
+        subject_id=organization.id,
+        organization_id=organization.id,
+    )
+    db.session.commit()
+    return organization
+
+
+def update_organization(
+    organization: Organization, details: OrganizationDetails, *, actor: Person
+) -> None:
+    """Staff edit an organization. Its URL name stays: published links keep working."""
+    _require_staff(actor)
+    values = _clean_organization(replace(details, slug=organization.slug))
+    changed = sorted(k for k, v in values.items() if getattr(organization, k) != v)
+    for key, value in values.items():
+        setattr(organization, key, value)
+    record(
+        "organization.update",
+        actor=actor,
+        subject_type="organization",
+        subject_id=organization.id,
+        organization_id=organization.id,
+        changed=changed,
+    )
+    db.session.commit()
+
+
+@dataclass
+class AgreementDetails:
+    partner_id: int
+    signed_on: date
+    status: str = AgreementStatus.ACTIVE.value
+    valid_until: date | None = None
+    document_url: str | None = None
+    summary_en: str = ""
+    summary_ja: str = ""
+
+
+def _clean_agreement(details: AgreementDetails) -> dict[str, object]:
+    if details.status not in set(AgreementStatus):
+        raise InvalidInput(_("Choose the MOU's status from the list."), field="status")
+    if details.valid_until is not None and details.valid_until < details.signed_on:
+        raise InvalidInput(
+            _("The MOU cannot end before the day it was signed."), field="valid_until"
+        )
+    return {
+        "signed_on": details.signed_on,
+        "status": details.status,
+        "valid_until": details.valid_until,
+        "document_url": _check_url(
+            details.document_url,
+            _("Enter the document link as an address starting with https://."),
+            "document_url",
+        ),
+        "summary_en": details.summary_en.strip(),
+        "summary_ja": details.summary_ja.strip(),
+    }
+
+
+def create_agreement(details: AgreementDetails, *, actor: Person) -> Agreement:
+    """Staff record an MOU between LINK-J and a partner; its services are added next.
+
+    Raises InvalidInput for an unknown partner, an end before the signature, or a second MOU
+    of the partner signed the same day.
+    """
+    _require_staff(actor)
+    values = _clean_agreement(details)
+    hub = db.session.scalar(select(Organization).where(Organization.kind == OrganizationKind.HUB))
+    partner = db.session.get(Organization, details.partner_id)
+    if hub is None or partner is None or partner.kind != OrganizationKind.PARTNER:
+        raise InvalidInput(_("Choose the partner from the list."), field="partner")
+    taken = db.session.scalar(
+        select(Agreement.id).where(
+            Agreement.partner_id == partner.id, Agreement.signed_on == details.signed_on
+        )
+    )
+    if taken is not None:
+        raise InvalidInput(
+            _("This partner already has an MOU signed on that day."), field="signed_on"
+        )
+    base = f"{hub.slug}-{partner.slug}-{details.signed_on.year}"
+    slug, n = base, 1
+    while _slug_taken(Agreement, slug, None):
+        n += 1
+        slug = f"{base}-{n}"
+    agreement = Agreement(slug=slug, hub=hub, partner=partner, **values)
+    db.session.add(agreement)
+    db.session.flush()
+    record(
+        "agreement.create",
+        actor=actor,
+        subject_type="agreement",
+        subject_id=agreement.id,
+        organization_id=partner.id,
+        status=agreement.status,
+    )
+    db.session.commit()
+    return agreement
+
+
+def update_agreement(agreement: Agreement, details: AgreementDetails, *, actor: Person) -> None:
+    """Staff edit an MOU's dates, status, document and summaries (not its parties)."""
+    _require_staff(actor)
+    values = _clean_agreement(details)
+    if details.signed_on != agreement.signed_on:
+        taken = db.session.scalar(
+            select(Agreement.id).where(
+                Agreement.partner_id == agreement.partner_id,
+                Agreement.signed_on == details.signed_on,
+                Agreement.id != agreement.id,
+            )
+        )
+        if taken is not None:
+            raise InvalidInput(
+                _("This partner already has an MOU signed on that day."), field="signed_on"
+            )
+    changed = sorted(k for k, v in values.items() if getattr(agreement, k) != v)
+    for key, value in values.items():
+        setattr(agreement, key, value)
+    record(
+        "agreement.update",
+        actor=actor,
+        subject_type="agreement",
+        subject_id=agreement.id,
+        organization_id=agreement.partner_id,
+        changed=changed,
+        status=agreement.status,
+    )
+    db.session.commit()
+
+
+@dataclass
+class ServiceTerms:
+    """What staff or the provider's admin type about one service of an MOU."""
+
+    provider_id: int
+    category: str
+    title_en: str = ""
+    title_ja: str = ""
+    description_en: str = ""
+    description_ja: str = ""
+    claimable: bool = True
+    requires_approval: bool = False
+    limit_per_member: int | None = None
+    limit_period: str = LimitPeriod.YEAR.value
+    valid_from: date | None = None
+    valid_until: date | None = None
+    redemption: str = Redemption.INSTRUCTIONS.value
+    redemption_instructions_en: str = ""
+    redemption_instructions_ja: str = ""
+    shared_code: str | None = None
+    position: int | None = None
+
+
+def _clean_terms(agreement: Agreement, terms: ServiceTerms, actor: Person) -> dict[str, object]:
+    if terms.provider_id not in agreement.party_ids():
+        raise InvalidInput(_("The provider must be a party to this MOU."), field="provider")
+    if not can_manage_services_of(actor, terms.provider_id):
+        raise NotFound(_("Not found."))
+    if terms.category not in set(ServiceCategory):
+        raise InvalidInput(_("Choose a category from the list."), field="category")
+    title_en, title_ja = terms.title_en.strip(), terms.title_ja.strip()
+    if not title_en and not title_ja:
+        raise InvalidInput(_("Give the service a title in Japanese or English."), field="title_en")
+    if max(len(title_en), len(title_ja)) > 200:
+        raise InvalidInput(_("A title has at most 200 characters."), field="title_en")
+    if terms.limit_per_member is not None and terms.limit_per_member < 1:
+        raise InvalidInput(
+            _("A limit is at least 1 claim per member; leave it empty for no limit."),
+            field="limit_per_member",
+        )
+    if terms.limit_period not in set(LimitPeriod):
+        raise InvalidInput(
+            _("Choose the period the limit counts in from the list."), field="limit_period"
+        )
+    if terms.valid_from and terms.valid_until and terms.valid_until < terms.valid_from:
+        raise InvalidInput(
+            _("The last day to claim cannot be before the first day."), field="valid_until"
+        )
+    if terms.redemption not in set(Redemption):
+        raise InvalidInput(
+            _("Choose how the service is redeemed from the list."), field="redemption"
+        )
+    shared_code = (terms.shared_code or "").strip() or None
+    if terms.redemption == Redemption.SHARED_CODE and not shared_code:
+        raise InvalidInput(_("Enter the code every granted member is shown."), field="shared_code")
+    if shared_code and len(shared_code) > 200:
+        raise InvalidInput(_("A code has at most 200 characters."), field="shared_code")
+    party_a, party_b = agreement.party_ids()
+    return {
+        "provider_id": terms.provider_id,
+        "beneficiary_id": party_b if terms.provider_id == party_a else party_a,
+        "category": terms.category,
+        "title_en": title_en,
+        "title_ja": title_ja,
+        "description_en": terms.description_en.strip(),
+        "description_ja": terms.description_ja.strip(),
+        "claimable": terms.claimable,
+        "requires_approval": terms.requires_approval,
+        "limit_per_member": terms.limit_per_member,
+        "limit_period": terms.limit_period,
+        "valid_from": terms.valid_from,
+        "valid_until": terms.valid_until,
+        "redemption": terms.redemption,
+        "redemption_instructions_en": terms.redemption_instructions_en.strip(),
+        "redemption_instructions_ja": terms.redemption_instructions_ja.strip(),
+        "shared_code": shared_code if terms.redemption == Redemption.SHARED_CODE else None,
+    }
+
+
+def create_service(
+    agreement: Agreement, terms: ServiceTerms, *, actor: Person
+) -> ReciprocalService:
+    """Add a service to an MOU, in the direction its provider gives.
+
+    Staff add either direction; a partner admin only what their organization provides
+    (NotFound otherwise). InvalidInput for no title, a limit below 1, an end before the
+    start, a shared code missing.
+    """
+    values = _clean_terms(agreement, terms, actor)
+    position = terms.position
+    if position is None:
+        position = 1 + max((s.position for s in agreement.services), default=-1)
+    service = ReciprocalService(agreement_id=agreement.id, position=position, **values)
+    db.session.add(service)
+    db.session.flush()
+    record(
+        "service.create",
+        actor=actor,
+        subject_type="reciprocal_service",
+        subject_id=service.id,
+        organization_id=service.provider_id,
+        agreement=agreement.id,
+    )
+    db.session.commit()
+    return service
+
+
+def update_service(service: ReciprocalService, terms: ServiceTerms, *, actor: Person) -> None:
+    """Change a service's terms; claims already made keep what they were given."""
+    if not can_manage_service(actor, service):
+        raise NotFound(_("Not found."))
+    values = _clean_terms(service.agreement, terms, actor)
+    if values["provider_id"] != service.provider_id and db.session.scalar(
+        select(BenefitClaim.id).where(BenefitClaim.service_id == service.id).limit(1)
+    ):
+        raise InvalidInput(
+            _("Members have claimed this service; its direction can no longer change."),
+            field="provider",
+        )
+    changed = sorted(k for k, v in values.items() if getattr(service, k) != v)
+    for key, value in values.items():
+        setattr(service, key, value)
+    if terms.position is not None:
+        service.position = terms.position
+    record(
+        "service.update",
+        actor=actor,
+        subject_type="reciprocal_service",
+        subject_id=service.id,
+        organization_id=service.provider_id,
+        changed=changed,
+    )
+    db.session.commit()
+
+
+def delete_service(service: ReciprocalService, *, actor: Person) -> None:
+    """Remove a service nobody has claimed. One with claims stays, for their history and the
+    report: end it with a last day to claim, or make it not claimable (InvalidTransition)."""
+    if not can_manage_service(actor, service):
+        raise NotFound(_("Not found."))
+    if db.session.scalar(
+        select(BenefitClaim.id).where(BenefitClaim.service_id == service.id).limit(1)
+    ):
+        raise InvalidTransition(
+            _(
+                "Members have claimed this service, so it stays for their history and the "
+                "report. To withdraw it, set a last day to claim or make it not claimable."
+            )
+        )
+    record(
+        "service.delete",
+        actor=actor,
+        subject_type="reciprocal_service",
+        subject_id=service.id,
+        organization_id=service.provider_id,
+        agreement=service.agreement_id,
+        title=service.title_en or service.title_ja,
+    )
+    db.session.delete(service)
+    db.session.commit()

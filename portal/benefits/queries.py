@@ -1,0 +1,251 @@
+"""Read-only queries of the benefit pages, scoped to the actor (rule 4).
+
+Each loads what its page shows in a fixed number of statements, whatever the row count.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask_sqlalchemy.pagination import Pagination
+from sqlalchemy import func, select
+from sqlalchemy.orm import joinedload, selectinload
+
+from portal.accounts.models import Membership, Person
+from portal.audit.models import AuditEntry
+from portal.benefits.models import BenefitClaim, ClaimStatus
+from portal.benefits.services import (
+    Eligibility,
+    can_view_claims,
+    eligibility,
+    load_facts,
+    visible_providers,
+)
+from portal.extensions import db
+from portal.organizations.models import (
+    Agreement,
+    AgreementStatus,
+    Organization,
+    ReciprocalService,
+)
+from portal.organizations.services import can_manage_service
+
+PAGE_SIZE = 50
+
+_service_with_parties = (
+    joinedload(ReciprocalService.agreement).joinedload(Agreement.hub),
+    joinedload(ReciprocalService.agreement).joinedload(Agreement.partner),
+    joinedload(ReciprocalService.provider),
+    joinedload(ReciprocalService.beneficiary),
+)
+
+
+# --- the member's catalogue and claims ------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Offer:
+    service: ReciprocalService
+    eligibility: Eligibility
+
+
+@dataclass(frozen=True)
+class Direction:
+    provider: Organization
+    beneficiary: Organization
+    offers: list[Offer]
+
+
+@dataclass(frozen=True)
+class CatalogueSection:
+    agreement: Agreement
+    directions: list[Direction]
+
+
+def catalogue(person: Person) -> list[CatalogueSection]:
+    """The claimable services of live MOUs for the organizations the person is a member of
+    (any state: a pending member sees what verification will open), each with its
+    eligibility; every claimable service when the person has no membership at all.
+    Grouped by MOU, then by provider. Five statements, however many services."""
+    member_of = set(
+        db.session.scalars(
+            select(Membership.organization_id).where(Membership.person_id == person.id)
+        )
+    )
+    query = (
+        select(ReciprocalService)
+        .join(ReciprocalService.agreement)
+        .where(
+            ReciprocalService.claimable.is_(True),
+            Agreement.status.in_([AgreementStatus.ACTIVE.value, AgreementStatus.SUSPENDED.value]),
+        )
+        .options(*_service_with_parties)
+        .order_by(
+            Agreement.signed_on,
+            Agreement.id,
+            ReciprocalService.provider_id,
+            ReciprocalService.position,
+            ReciprocalService.id,
+        )
+    )
+    if member_of:
+        query = query.where(ReciprocalService.beneficiary_id.in_(member_of))
+    services = list(db.session.scalars(query).unique())
+    facts = load_facts(person, services)
+    sections: dict[int, CatalogueSection] = {}
+    for service in services:
+        section = sections.setdefault(service.agreement_id, CatalogueSection(service.agreement, []))
+        if not section.directions or section.directions[-1].provider.id != service.provider_id:
+            section.directions.append(Direction(service.provider, service.beneficiary, []))
+        section.directions[-1].offers.append(
+            Offer(service, eligibility(person, service, facts=facts))
+        )
+    return list(sections.values())
+
+
+def claims_of(person: Person, *, limit: int | None = None) -> list[BenefitClaim]:
+    """The person's claims, newest first, with their services and providers."""
+    query = (
+        select(BenefitClaim)
+        .where(BenefitClaim.person_id == person.id)
+        .options(joinedload(BenefitClaim.service).options(*_service_with_parties))
+        .order_by(BenefitClaim.created_at.desc(), BenefitClaim.id.desc())
+    )
+    if limit is not None:
+        query = query.limit(limit)
+    return list(db.session.scalars(query).unique())
+
+
+def own_claim(person: Person, claim_id: int) -> BenefitClaim | None:
+    """The claim, if it is the person's; None (→ 404) otherwise."""
+    return db.session.scalar(
+        select(BenefitClaim).where(BenefitClaim.id == claim_id, BenefitClaim.person_id == person.id)
+    )
+
+
+def service_for_member(service_id: int) -> ReciprocalService | None:
+    return db.session.scalar(
+        select(ReciprocalService)
+        .where(ReciprocalService.id == service_id)
+        .options(*_service_with_parties)
+    )
+
+
+# --- providers deciding claims --------------------------------------------------------------
+
+CLAIM_FILTERS = ("requested", "approved", "fulfilled", "rejected", "cancelled", "all")
+
+
+def claims_for_admin(actor: Person, *, status: str, page: int = 1) -> Pagination:
+    """One page of the claims on services the actor may see: open ones oldest first."""
+    query = (
+        select(BenefitClaim)
+        .join(BenefitClaim.service)
+        .where(visible_providers(actor))
+        .options(
+            joinedload(BenefitClaim.person),
+            joinedload(BenefitClaim.service).options(*_service_with_parties),
+        )
+    )
+    if status != "all":
+        query = query.where(BenefitClaim.status == ClaimStatus(status).value)
+    if status == "requested":
+        query = query.order_by(BenefitClaim.created_at, BenefitClaim.id)
+    else:
+        query = query.order_by(BenefitClaim.created_at.desc(), BenefitClaim.id.desc())
+    return db.paginate(query, page=page, per_page=PAGE_SIZE, error_out=False)
+
+
+def open_claims_count(actor: Person) -> int:
+    return (
+        db.session.scalar(
+            select(func.count(BenefitClaim.id))
+            .join(BenefitClaim.service)
+            .where(visible_providers(actor), BenefitClaim.status == ClaimStatus.REQUESTED.value)
+        )
+        or 0
+    )
+
+
+def claim_for_admin(actor: Person, claim_id: int) -> BenefitClaim | None:
+    """The claim, if the actor may see its provider's claims; None (→ 404) otherwise."""
+    claim = db.session.scalar(
+        select(BenefitClaim)
+        .where(BenefitClaim.id == claim_id)
+        .options(
+            joinedload(BenefitClaim.person),
+            joinedload(BenefitClaim.membership),
+            joinedload(BenefitClaim.decided_by),
+            joinedload(BenefitClaim.service).options(*_service_with_parties),
+        )
+    )
+    if claim is None or not can_view_claims(actor, claim.service.provider):
+        return None
+    return claim
+
+
+def claim_history(claim: BenefitClaim) -> list[AuditEntry]:
+    return list(
+        db.session.scalars(
+            select(AuditEntry)
+            .where(AuditEntry.subject_type == "benefit_claim", AuditEntry.subject_id == claim.id)
+            .options(joinedload(AuditEntry.actor))
+            .order_by(AuditEntry.occurred_at, AuditEntry.id)
+        )
+    )
+
+
+# --- MOUs and services in the admin area ----------------------------------------------------
+
+
+def agreements_for_admin(actor: Person) -> list[Agreement]:
+    """Staff see every MOU; a partner admin their own organization's (rule 4)."""
+    query = (
+        select(Agreement)
+        .options(joinedload(Agreement.hub), joinedload(Agreement.partner))
+        .order_by(Agreement.signed_on, Agreement.id)
+    )
+    if not actor.is_staff:
+        query = query.where(Agreement.partner_id == actor.administered_organization_id)
+    return list(db.session.scalars(query))
+
+
+def agreement_for_admin(actor: Person, slug: str) -> Agreement | None:
+    """The MOU with its services, if the actor may see it; None (→ 404) otherwise."""
+    agreement = db.session.scalar(
+        select(Agreement)
+        .where(Agreement.slug == slug)
+        .options(
+            joinedload(Agreement.hub),
+            joinedload(Agreement.partner),
+            selectinload(Agreement.services).joinedload(ReciprocalService.provider),
+            selectinload(Agreement.services).joinedload(ReciprocalService.beneficiary),
+        )
+    )
+    if agreement is None:
+        return None
+    if not actor.is_staff and agreement.partner_id != actor.administered_organization_id:
+        return None
+    return agreement
+
+
+def service_for_admin(actor: Person, service_id: int) -> ReciprocalService | None:
+    """The service, if the actor may edit it (staff, or its provider's admin); else None."""
+    service = db.session.scalar(
+        select(ReciprocalService)
+        .where(ReciprocalService.id == service_id)
+        .options(*_service_with_parties)
+    )
+    if service is None or not can_manage_service(actor, service):
+        return None
+    return service
+
+
+def organizations() -> list[Organization]:
+    return list(
+        db.session.scalars(select(Organization).order_by(Organization.kind, Organization.id))
+    )
+
+
+def organization_by_slug(slug: str) -> Organization | None:
+    return db.session.scalar(select(Organization).where(Organization.slug == slug))

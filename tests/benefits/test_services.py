@@ -1,0 +1,720 @@
+"""Eligibility, claims, decisions and code pools, called as the pages and commands call them.
+
+Each test reads the database afterwards: the claim's state, the code it holds, the audit
+entries (rule 7) and the mail queued with the change (rule 8). A refusal must raise the
+right DomainError with a clear message and change nothing (rule 10).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from portal.accounts.memberships import today
+from portal.accounts.models import MembershipStatus
+from portal.benefits import services
+from portal.benefits.models import BenefitClaim, BenefitCode, ClaimStatus
+from portal.benefits.services import NotEligible, Reason
+from portal.errors import InvalidInput, InvalidTransition, NotFound
+from portal.extensions import db
+from portal.organizations.models import AgreementStatus, LimitPeriod
+from tests.accounts.conftest import audit, count, outbox
+from tests.benefits.conftest import (
+    Story,
+    add_claim,
+    add_codes,
+    add_service,
+    agreement,
+    fresh,
+    member_of,
+)
+
+pytestmark = pytest.mark.usefixtures("english")
+
+
+def claims_of(person_id: int) -> list[BenefitClaim]:
+    db.session.expire_all()
+    return list(
+        db.session.scalars(
+            select(BenefitClaim)
+            .where(BenefitClaim.person_id == person_id)
+            .order_by(BenefitClaim.id)
+        )
+    )
+
+
+def nothing_written() -> bool:
+    return count(BenefitClaim) == 0 and not audit() and not outbox()
+
+
+# --- eligibility ----------------------------------------------------------------------------
+
+
+def test_a_verified_member_may_claim_and_the_membership_that_grants_it_is_named(
+    story: Story,
+) -> None:
+    verdict = services.eligibility(story.taro, story.member_rate)
+
+    assert verdict.eligible
+    assert verdict.reason == Reason.ELIGIBLE
+    assert verdict.membership is not None and verdict.membership.id == story.taro_membership.id
+
+
+def test_a_person_without_membership_of_the_beneficiary_is_told_whose_members_it_is_for(
+    story: Story,
+) -> None:
+    # Alice is a One Nucleus member: One Nucleus's own service is for LINK-J's members.
+    verdict = services.eligibility(story.alice, story.member_rate)
+
+    assert verdict.reason == Reason.NO_MEMBERSHIP
+    assert verdict.message == "It is for verified LINK-J members."
+
+
+def test_a_pending_membership_does_not_open_services_yet(story: Story) -> None:
+    verdict = services.eligibility(story.pending_member, story.member_rate)
+
+    assert verdict.reason == Reason.MEMBERSHIP_PENDING
+    assert "waiting to be verified" in verdict.message
+
+
+def test_a_membership_that_ended_yesterday_no_longer_counts(story: Story) -> None:
+    person, _ = member_of("link-j", valid_until=today(story.hub) - timedelta(days=1))
+
+    verdict = services.eligibility(person, story.member_rate)
+
+    assert verdict.reason == Reason.MEMBERSHIP_EXPIRED
+    assert verdict.message == "Your LINK-J membership has expired."
+
+
+def test_a_membership_counts_through_its_last_day_in_the_members_organization(
+    story: Story,
+) -> None:
+    person, _ = member_of("link-j", valid_until=date(2027, 3, 31))
+
+    assert services.eligibility(person, story.introductions, on=date(2027, 3, 31)).eligible
+    verdict = services.eligibility(person, story.introductions, on=date(2027, 4, 1))
+    assert verdict.reason == Reason.MEMBERSHIP_EXPIRED
+
+
+@pytest.mark.parametrize("status", [MembershipStatus.REVOKED, MembershipStatus.REJECTED])
+def test_revoked_or_rejected_memberships_open_nothing(
+    story: Story, status: MembershipStatus
+) -> None:
+    person, _ = member_of("link-j", status=status)
+
+    assert services.eligibility(person, story.member_rate).reason == Reason.NO_MEMBERSHIP
+
+
+@pytest.mark.parametrize("status", [AgreementStatus.SUSPENDED, AgreementStatus.ENDED])
+def test_services_close_while_the_mou_is_not_active(story: Story, status: AgreementStatus) -> None:
+    agreement("link-j-one-nucleus-2017").status = status.value
+    db.session.commit()
+
+    verdict = services.eligibility(story.taro, story.member_rate)
+
+    assert verdict.reason == Reason.AGREEMENT_NOT_IN_FORCE
+    assert "not in force" in verdict.message
+
+
+def test_services_close_after_the_mou_has_run_out(story: Story) -> None:
+    agreement("link-j-one-nucleus-2017").valid_until = today(story.hub) - timedelta(days=1)
+    db.session.commit()
+
+    assert services.eligibility(story.taro, story.member_rate).reason == (
+        Reason.AGREEMENT_NOT_IN_FORCE
+    )
+
+
+def test_an_undertaking_between_organizations_is_not_claimable(story: Story) -> None:
+    story.member_rate.claimable = False
+    db.session.commit()
+
+    assert services.eligibility(story.taro, story.member_rate).reason == Reason.NOT_CLAIMABLE
+
+
+def test_before_its_first_day_a_service_says_when_it_opens(story: Story) -> None:
+    story.introductions.valid_from = date(2031, 4, 1)
+    db.session.commit()
+
+    verdict = services.eligibility(story.taro, story.introductions)
+
+    assert verdict.reason == Reason.NOT_YET_VALID
+    assert verdict.message == "It can be claimed from April 1, 2031."
+
+
+def test_after_its_last_day_a_service_says_until_when_it_was_open(story: Story) -> None:
+    story.introductions.valid_until = date(2020, 3, 31)
+    db.session.commit()
+
+    verdict = services.eligibility(story.taro, story.introductions)
+
+    assert verdict.reason == Reason.NO_LONGER_VALID
+    assert verdict.message == "It could be claimed until March 31, 2020."
+
+
+def test_the_validity_window_includes_its_first_and_last_days(story: Story) -> None:
+    story.introductions.valid_from = date(2026, 6, 1)
+    story.introductions.valid_until = date(2026, 6, 30)
+    db.session.commit()
+    person, _ = member_of("link-j", valid_until=date(2027, 3, 31))
+
+    for day, open_ in [
+        (date(2026, 5, 31), False),
+        (date(2026, 6, 1), True),
+        (date(2026, 6, 30), True),
+        (date(2026, 7, 1), False),
+    ]:
+        assert services.eligibility(person, story.introductions, on=day).eligible is open_, day
+
+
+def test_an_open_claim_blocks_a_second_one(story: Story) -> None:
+    add_claim(story.taro, story.member_rate)
+
+    verdict = services.eligibility(story.taro, story.member_rate)
+
+    assert verdict.reason == Reason.ALREADY_REQUESTED
+
+
+def test_the_limit_counts_granted_and_open_claims_of_the_current_year_only(story: Story) -> None:
+    now = datetime.now(UTC)
+    add_claim(story.taro, story.introductions, status=ClaimStatus.APPROVED)
+    add_claim(story.taro, story.introductions, status=ClaimStatus.REJECTED)
+    add_claim(story.taro, story.introductions, status=ClaimStatus.CANCELLED)
+    add_claim(
+        story.taro,
+        story.introductions,
+        status=ClaimStatus.FULFILLED,
+        created_at=now - timedelta(days=400),
+    )
+
+    verdict = services.eligibility(story.taro, story.introductions)
+    assert verdict.eligible and verdict.used == 1
+
+    add_claim(story.taro, story.introductions, status=ClaimStatus.FULFILLED)
+    verdict = services.eligibility(story.taro, story.introductions)
+    assert verdict.reason == Reason.LIMIT_REACHED
+    assert verdict.message == "You have used it as often as allowed (2 claims per year)."
+
+
+def test_a_limit_ever_counts_every_year(story: Story) -> None:
+    story.introductions.limit_per_member = 1
+    story.introductions.limit_period = LimitPeriod.EVER.value
+    db.session.commit()
+    add_claim(
+        story.taro,
+        story.introductions,
+        status=ClaimStatus.APPROVED,
+        created_at=datetime.now(UTC) - timedelta(days=3000),
+    )
+
+    assert services.eligibility(story.taro, story.introductions).reason == Reason.LIMIT_REACHED
+
+
+def test_limit_periods_are_calendar_periods_where_the_provider_is(story: Story) -> None:
+    # 2025-12-31 23:30 UTC is already New Year's Day in Tokyo, still New Year's Eve in London.
+    late_on_new_years_eve = datetime(2025, 12, 31, 23, 30, tzinfo=UTC)
+    person, _ = member_of("one-nucleus", valid_until=date(2027, 3, 31))
+    add_claim(person, story.desk_day, status=ClaimStatus.APPROVED, created_at=late_on_new_years_eve)
+    add_claim(
+        story.taro, story.member_rate, status=ClaimStatus.APPROVED, created_at=late_on_new_years_eve
+    )
+    taro_day = date(2026, 1, 5)
+
+    # LINK-J's desk day (Tokyo, once a quarter): the claim fell in 2026's first quarter.
+    assert services.eligibility(person, story.desk_day, on=taro_day).reason == (
+        Reason.LIMIT_REACHED
+    )
+    # One Nucleus's member rate (London, once a year): the claim fell in 2025.
+    assert services.eligibility(story.taro, story.member_rate, on=taro_day).eligible
+    # Looking back at a day of 2025, the desk day claim belongs to a later quarter.
+    assert services.eligibility(person, story.desk_day, on=date(2025, 12, 15)).eligible
+
+
+def test_an_empty_code_pool_closes_the_service(story: Story) -> None:
+    db.session.execute(
+        BenefitCode.__table__.delete().where(BenefitCode.service_id == story.member_rate.id)
+    )
+    db.session.commit()
+
+    verdict = services.eligibility(story.taro, story.member_rate)
+
+    assert verdict.reason == Reason.NO_CODES_LEFT
+    assert verdict.message == "All codes have been given out."
+
+
+@pytest.mark.parametrize(
+    ("period", "day", "bounds"),
+    [
+        ("year", date(2026, 7, 15), (date(2026, 1, 1), date(2027, 1, 1))),
+        ("quarter", date(2026, 3, 31), (date(2026, 1, 1), date(2026, 4, 1))),
+        ("quarter", date(2026, 11, 2), (date(2026, 10, 1), date(2027, 1, 1))),
+        ("month", date(2026, 12, 31), (date(2026, 12, 1), date(2027, 1, 1))),
+        ("month", date(2026, 2, 10), (date(2026, 2, 1), date(2026, 3, 1))),
+        ("ever", date(2026, 2, 10), None),
+    ],
+)
+def test_period_bounds(period: str, day: date, bounds: tuple[date, date] | None) -> None:
+    assert services.period_bounds(period, day) == bounds
+
+
+# --- claiming -------------------------------------------------------------------------------
+
+
+def test_a_claim_without_approval_is_granted_at_once_and_told_by_mail(story: Story) -> None:
+    claim = services.claim_benefit(story.taro, story.introductions)
+
+    claim = fresh(claim)
+    assert claim.status == ClaimStatus.APPROVED
+    assert claim.decided_by_id is None and claim.decided_at is not None
+    assert claim.membership_id == story.taro_membership.id
+    assert claim.code is None
+    assert [(e.action, e.actor_id) for e in audit()] == [
+        ("benefit_claim.request", story.taro.id),
+        ("benefit_claim.approve", None),
+    ]
+    assert audit("benefit_claim.approve")[0].details["automatic"] is True
+    assert audit()[0].organization_id == story.biocom.id  # the provider's log shows it
+    [mail] = outbox()
+    assert mail.kind == "benefits/claim_approved"
+    assert mail.to_address == story.taro.email
+    assert "Write to intros@biocom.example." in mail.body_text
+
+
+def test_a_shared_code_is_shown_to_every_granted_member(story: Story) -> None:
+    first = services.claim_benefit(story.taro, story.digest)
+    other, _ = member_of("link-j")
+    second = services.claim_benefit(other, story.digest)
+
+    assert fresh(first).code == fresh(second).code == "UCSD-LINKJ"
+    assert "UCSD-LINKJ" in outbox()[0].body_text
+
+
+def test_a_pool_service_without_approval_gives_each_claim_its_own_code(story: Story) -> None:
+    story.member_rate.requires_approval = False
+    db.session.commit()
+    people = [story.taro] + [member_of("link-j")[0] for _ in range(2)]
+
+    claims = [services.claim_benefit(person, story.member_rate) for person in people]
+
+    assert [fresh(c).code for c in claims] == ["ON-0001", "ON-0002", "ON-0003"]
+    given = dict(
+        db.session.execute(
+            select(BenefitCode.code, BenefitCode.claim_id).where(
+                BenefitCode.service_id == story.member_rate.id
+            )
+        ).all()
+    )
+    assert given == {"ON-0001": claims[0].id, "ON-0002": claims[1].id, "ON-0003": claims[2].id}
+    fourth, _ = member_of("link-j")
+    with pytest.raises(NotEligible) as refused:
+        services.claim_benefit(fourth, story.member_rate)
+    assert refused.value.reason == Reason.NO_CODES_LEFT
+
+
+def test_a_claim_needing_approval_waits_and_the_providers_admins_are_told(story: Story) -> None:
+    claim = services.claim_benefit(story.taro, story.member_rate)
+
+    claim = fresh(claim)
+    assert claim.status == ClaimStatus.REQUESTED
+    assert claim.code is None and claim.decided_at is None
+    assert [e.action for e in audit()] == ["benefit_claim.request"]
+    [mail] = outbox()
+    assert mail.kind == "benefits/claim_to_decide"
+    assert mail.to_address == story.one_nucleus_admin.email  # not BIOCOM's, not LINK-J's staff
+    assert f"/admin/claims/{claim.id}" in mail.body_text
+    assert (
+        count(BenefitCode) == 3
+        and db.session.scalar(select(BenefitCode.id).where(BenefitCode.claim_id.is_not(None)))
+        is None
+    )
+
+
+def test_claims_on_link_js_services_go_to_link_js_staff(story: Story) -> None:
+    services.claim_benefit(story.alice, story.desk_day)
+
+    assert sorted(m.to_address for m in outbox()) == sorted([story.staff.email, story.admin.email])
+
+
+def test_a_refused_claim_writes_nothing(story: Story) -> None:
+    with pytest.raises(NotEligible) as refused:
+        services.claim_benefit(story.pending_member, story.member_rate)
+
+    assert refused.value.reason == Reason.MEMBERSHIP_PENDING
+    assert refused.value.message == "Your LINK-J membership is waiting to be verified."
+    assert nothing_written()
+
+
+def test_a_second_claim_while_the_first_waits_is_refused(story: Story) -> None:
+    services.claim_benefit(story.taro, story.member_rate)
+
+    with pytest.raises(NotEligible) as refused:
+        services.claim_benefit(story.taro, story.member_rate)
+
+    assert refused.value.reason == Reason.ALREADY_REQUESTED
+    assert len(claims_of(story.taro.id)) == 1
+
+
+def test_a_third_introduction_in_a_year_is_refused(story: Story) -> None:
+    services.claim_benefit(story.taro, story.introductions)
+    services.claim_benefit(story.taro, story.introductions)
+
+    with pytest.raises(NotEligible) as refused:
+        services.claim_benefit(story.taro, story.introductions)
+
+    assert refused.value.reason == Reason.LIMIT_REACHED
+    assert len(claims_of(story.taro.id)) == 2
+
+
+def test_the_database_keeps_one_open_claim_per_person_and_service(story: Story) -> None:
+    add_claim(story.taro, story.member_rate)
+    db.session.add(
+        BenefitClaim(person_id=story.taro.id, service_id=story.member_rate.id, status="requested")
+    )
+    with pytest.raises(IntegrityError):
+        db.session.commit()
+    db.session.rollback()
+
+
+# --- approving ------------------------------------------------------------------------------
+
+
+def test_the_provider_approves_and_the_member_receives_a_code_from_the_pool(story: Story) -> None:
+    claim = services.claim_benefit(story.taro, story.member_rate)
+    outbox_before = len(outbox())
+
+    services.approve_claim(claim, actor=story.one_nucleus_admin, note="See you in London.")
+
+    claim = fresh(claim)
+    assert claim.status == ClaimStatus.APPROVED
+    assert claim.code == "ON-0001"
+    assert claim.decided_by_id == story.one_nucleus_admin.id
+    assert claim.decision_note == "See you in London."
+    code = db.session.scalar(select(BenefitCode).where(BenefitCode.code == "ON-0001"))
+    assert code is not None and code.claim_id == claim.id and code.assigned_at is not None
+    [entry] = audit("benefit_claim.approve")
+    assert entry.actor_id == story.one_nucleus_admin.id
+    assert entry.organization_id == story.one_nucleus.id
+    assert entry.reason == "See you in London."
+    mails = outbox()[outbox_before:]
+    assert [m.kind for m in mails] == ["benefits/claim_approved"]
+    assert "ON-0001" in mails[0].body_text
+    assert "Enter the code at checkout." in mails[0].body_text
+
+
+def test_approval_in_japanese_mail_for_a_japanese_member(story: Story) -> None:
+    story.taro.preferred_locale = "ja"
+    db.session.commit()
+    claim = services.claim_benefit(story.taro, story.member_rate)
+
+    services.approve_claim(claim, actor=story.one_nucleus_admin)
+
+    mail = outbox("benefits/claim_approved")[0]
+    assert "Genesis会員価格" in mail.subject
+    assert "お支払い画面でコードを入力してください。" in mail.body_text
+
+
+@pytest.mark.parametrize("who", ["biocom_admin", "ucsd_admin", "staff", "admin"])
+def test_only_the_providers_admin_decides_its_claims(story: Story, who: str) -> None:
+    claim = services.claim_benefit(story.taro, story.member_rate)
+    actor = getattr(story, who)
+
+    with pytest.raises(NotFound):
+        services.approve_claim(claim, actor=actor)
+    with pytest.raises(NotFound):
+        services.reject_claim(claim, actor=actor, reason="No.")
+
+    assert fresh(claim).status == ClaimStatus.REQUESTED
+    assert not audit("benefit_claim.approve") and not audit("benefit_claim.reject")
+
+
+def test_staff_decide_claims_on_link_js_services_and_partner_admins_do_not(story: Story) -> None:
+    claim = services.claim_benefit(story.alice, story.desk_day)
+
+    with pytest.raises(NotFound):
+        services.approve_claim(claim, actor=story.one_nucleus_admin)
+    services.approve_claim(claim, actor=story.staff)
+
+    assert fresh(claim).status == ClaimStatus.APPROVED
+    assert audit("benefit_claim.approve")[0].actor_id == story.staff.id
+
+
+def test_a_membership_that_expired_while_the_claim_waited_blocks_the_approval(
+    story: Story,
+) -> None:
+    claim = services.claim_benefit(story.taro, story.member_rate)
+    story.taro_membership.valid_until = today(story.hub) - timedelta(days=1)
+    db.session.commit()
+    mails_before = len(outbox())
+
+    with pytest.raises(NotEligible) as refused:
+        services.approve_claim(claim, actor=story.one_nucleus_admin)
+
+    assert refused.value.reason == Reason.MEMBERSHIP_EXPIRED
+    assert refused.value.message == (
+        "This claim cannot be approved: The claimant's LINK-J membership has expired. "
+        "Reject it with a reason instead."
+    )
+    claim = fresh(claim)
+    assert claim.status == ClaimStatus.REQUESTED and claim.code is None
+    assert not audit("benefit_claim.approve")
+    assert len(outbox()) == mails_before
+    assert (
+        db.session.scalar(select(BenefitCode.id).where(BenefitCode.claim_id.is_not(None))) is None
+    )
+
+
+def test_a_revoked_membership_blocks_the_approval(story: Story) -> None:
+    claim = services.claim_benefit(story.taro, story.member_rate)
+    story.taro_membership.status = MembershipStatus.REVOKED.value
+    db.session.commit()
+
+    with pytest.raises(NotEligible):
+        services.approve_claim(claim, actor=story.one_nucleus_admin)
+
+    assert fresh(claim).status == ClaimStatus.REQUESTED
+
+
+def test_an_mou_suspended_while_the_claim_waited_blocks_the_approval(story: Story) -> None:
+    claim = services.claim_benefit(story.taro, story.member_rate)
+    agreement("link-j-one-nucleus-2017").status = AgreementStatus.SUSPENDED.value
+    db.session.commit()
+
+    with pytest.raises(NotEligible) as refused:
+        services.approve_claim(claim, actor=story.one_nucleus_admin)
+
+    assert refused.value.reason == Reason.AGREEMENT_NOT_IN_FORCE
+    assert fresh(claim).status == ClaimStatus.REQUESTED
+
+
+def test_an_empty_pool_blocks_the_approval_until_codes_are_added(story: Story) -> None:
+    claim = services.claim_benefit(story.taro, story.member_rate)
+    db.session.execute(
+        BenefitCode.__table__.delete().where(BenefitCode.service_id == story.member_rate.id)
+    )
+    db.session.commit()
+
+    with pytest.raises(NotEligible) as refused:
+        services.approve_claim(claim, actor=story.one_nucleus_admin)
+    assert "Upload more codes first." in refused.value.message
+    assert fresh(claim).status == ClaimStatus.REQUESTED
+
+    add_codes(story.member_rate, "ON-0100")
+    services.approve_claim(claim, actor=story.one_nucleus_admin)
+    assert fresh(claim).code == "ON-0100"
+
+
+def test_a_claim_is_approved_once(story: Story) -> None:
+    claim = services.claim_benefit(story.taro, story.member_rate)
+    services.approve_claim(claim, actor=story.one_nucleus_admin)
+
+    with pytest.raises(InvalidTransition):
+        services.approve_claim(claim, actor=story.one_nucleus_admin)
+
+    assert len(audit("benefit_claim.approve")) == 1
+    assert db.session.scalar(select(BenefitCode.code).where(BenefitCode.claim_id.is_not(None)))
+    assert count(BenefitCode) == 3
+    assert (
+        len(db.session.scalars(select(BenefitCode).where(BenefitCode.claim_id.is_not(None))).all())
+        == 1
+    )
+
+
+# --- rejecting, cancelling, fulfilling ------------------------------------------------------
+
+
+def test_the_provider_rejects_with_a_reason_the_member_reads(story: Story) -> None:
+    claim = services.claim_benefit(story.taro, story.member_rate)
+
+    services.reject_claim(claim, actor=story.one_nucleus_admin, reason="Genesis is sold out.")
+
+    claim = fresh(claim)
+    assert claim.status == ClaimStatus.REJECTED
+    assert claim.decision_note == "Genesis is sold out."
+    assert claim.code is None
+    [entry] = audit("benefit_claim.reject")
+    assert entry.reason == "Genesis is sold out." and entry.actor_id == story.one_nucleus_admin.id
+    [mail] = outbox("benefits/claim_rejected")
+    assert "Genesis is sold out." in mail.body_text
+    # A refused claim does not use up the limit.
+    assert services.eligibility(story.taro, story.member_rate).eligible
+
+
+def test_a_rejection_without_a_reason_changes_nothing(story: Story) -> None:
+    claim = services.claim_benefit(story.taro, story.member_rate)
+
+    with pytest.raises(InvalidInput) as refused:
+        services.reject_claim(claim, actor=story.one_nucleus_admin, reason="   ")
+
+    assert refused.value.message == "Give a reason; the member will see it."
+    assert fresh(claim).status == ClaimStatus.REQUESTED
+    assert not audit("benefit_claim.reject") and not outbox("benefits/claim_rejected")
+
+
+def test_the_member_cancels_a_claim_before_it_is_decided_and_may_claim_again(story: Story) -> None:
+    claim = services.claim_benefit(story.taro, story.member_rate)
+
+    services.cancel_claim(claim, person=story.taro)
+
+    claim = fresh(claim)
+    assert claim.status == ClaimStatus.CANCELLED and claim.cancelled_at is not None
+    assert audit("benefit_claim.cancel")[0].actor_id == story.taro.id
+    assert services.eligibility(story.taro, story.member_rate).eligible
+
+
+def test_a_decided_claim_can_no_longer_be_cancelled(story: Story) -> None:
+    claim = services.claim_benefit(story.taro, story.introductions)
+
+    with pytest.raises(InvalidTransition):
+        services.cancel_claim(claim, person=story.taro)
+
+    assert fresh(claim).status == ClaimStatus.APPROVED
+
+
+def test_nobody_cancels_someone_elses_claim(story: Story) -> None:
+    claim = services.claim_benefit(story.taro, story.member_rate)
+    other, _ = member_of("link-j")
+
+    with pytest.raises(NotFound):
+        services.cancel_claim(claim, person=other)
+
+    assert fresh(claim).status == ClaimStatus.REQUESTED
+
+
+def test_the_provider_marks_a_granted_claim_fulfilled(story: Story) -> None:
+    claim = services.claim_benefit(story.taro, story.introductions)
+
+    services.fulfil_claim(claim, actor=story.biocom_admin, note="Met three companies.")
+
+    claim = fresh(claim)
+    assert claim.status == ClaimStatus.FULFILLED and claim.fulfilled_at is not None
+    assert audit("benefit_claim.fulfil")[0].reason == "Met three companies."
+    with pytest.raises(NotFound):
+        services.fulfil_claim(claim, actor=story.one_nucleus_admin)
+
+
+def test_only_granted_claims_are_fulfilled(story: Story) -> None:
+    claim = services.claim_benefit(story.taro, story.member_rate)
+
+    with pytest.raises(InvalidTransition):
+        services.fulfil_claim(claim, actor=story.one_nucleus_admin)
+
+    assert fresh(claim).status == ClaimStatus.REQUESTED
+
+
+# --- code pools -----------------------------------------------------------------------------
+
+
+def test_codes_upload_from_excel_csv_with_a_bom_and_a_title_row(story: Story) -> None:
+    content = "\ufeffcode\r\nON-0101\r\nON-0102\r\n\r\n".encode()
+
+    added = services.import_codes(
+        story.member_rate, content, actor=story.one_nucleus_admin, filename="codes.csv"
+    )
+
+    assert added == 2
+    assert count(BenefitCode) == 5
+    [entry] = audit("benefit_codes.import")
+    assert entry.details["codes"] == 2 and entry.organization_id == story.one_nucleus.id
+
+
+def test_codes_from_japanese_excel_in_shift_jis(story: Story) -> None:
+    content = "コード\r\nクーポン-1\r\n".encode("cp932")
+
+    assert services.import_codes(story.member_rate, content, actor=story.staff) == 1
+    assert db.session.scalar(select(BenefitCode.id).where(BenefitCode.code == "クーポン-1"))
+
+
+def test_a_file_with_a_code_twice_imports_nothing_and_names_it(story: Story) -> None:
+    content = b"ON-0201\nON-0202\nON-0201\n"
+
+    with pytest.raises(InvalidInput) as refused:
+        services.import_codes(story.member_rate, content, actor=story.one_nucleus_admin)
+
+    assert refused.value.message == ("Nothing was imported. Codes listed more than once: ON-0201.")
+    assert count(BenefitCode) == 3
+    assert not audit()
+
+
+def test_codes_already_in_the_pool_import_nothing(story: Story) -> None:
+    with pytest.raises(InvalidInput) as refused:
+        services.import_codes(story.member_rate, b"ON-0300\nON-0002\n", actor=story.staff)
+
+    assert "Codes already in the pool: ON-0002." in refused.value.message
+    assert count(BenefitCode) == 3
+
+
+def test_an_empty_codes_file_is_refused(story: Story) -> None:
+    with pytest.raises(InvalidInput) as refused:
+        services.import_codes(story.member_rate, b"code\n\n", actor=story.staff)
+
+    assert refused.value.message == "The file has no codes."
+
+
+def test_codes_go_only_to_pool_services_and_only_by_their_managers(story: Story) -> None:
+    with pytest.raises(InvalidTransition):
+        services.import_codes(story.introductions, b"X-1\n", actor=story.biocom_admin)
+    with pytest.raises(NotFound):
+        services.import_codes(story.member_rate, b"X-1\n", actor=story.biocom_admin)
+
+    assert count(BenefitCode) == 3
+
+
+def test_the_database_keeps_codes_unique_within_a_service(story: Story) -> None:
+    other = add_service("link-j-one-nucleus-2017", "one-nucleus", redemption="code_pool")
+    add_codes(other, "ON-0001")  # the same text in another service's pool is fine
+
+    db.session.add(BenefitCode(service_id=story.member_rate.id, code="ON-0001"))
+    with pytest.raises(IntegrityError):
+        db.session.commit()
+    db.session.rollback()
+
+
+def test_deciders_are_the_providers_admins(story: Story) -> None:
+    assert [p.id for p in services.deciders(story.one_nucleus)] == [story.one_nucleus_admin.id]
+    assert {p.id for p in services.deciders(story.hub)} == {story.staff.id, story.admin.id}
+
+
+# --- the member's own data ------------------------------------------------------------------
+
+
+def test_my_data_export_lists_my_claims_and_codes(story: Story) -> None:
+    from portal.accounts import services as accounts
+
+    services.claim_benefit(story.taro, story.digest)
+
+    [claim] = accounts.export_personal_data(story.taro)["benefit_claims"]
+    assert (claim["service"], claim["provider"], claim["status"], claim["code"]) == (
+        "UCSD research digest",
+        "ucsd",
+        "approved",
+        "UCSD-LINKJ",
+    )
+
+
+def test_deleting_an_account_withdraws_its_open_claims_and_keeps_decided_ones(
+    story: Story,
+) -> None:
+    from portal.accounts import services as accounts
+    from portal.accounts.models import Membership
+    from tests.accounts.conftest import PASSWORD, add_person
+
+    person = add_person("leaving@nihonbashi-pharma.example")
+    db.session.add(
+        Membership(
+            person=person,
+            organization=story.hub,
+            status="verified",
+            valid_until=today(story.hub) + timedelta(days=30),
+        )
+    )
+    db.session.commit()
+    waiting = services.claim_benefit(person, story.member_rate)
+    granted = services.claim_benefit(person, story.introductions)
+
+    accounts.delete_account(person, password=PASSWORD)
+
+    assert fresh(waiting).status == ClaimStatus.CANCELLED
+    assert fresh(granted).status == ClaimStatus.APPROVED  # still counted in the report

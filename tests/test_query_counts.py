@@ -1,0 +1,361 @@
+"""Each key page answers in a small number of SQL statements, whatever the amount of data.
+
+For every page: one request with 10 rows of the data it lists, one with 1,000 rows, the
+statements counted with an ``after_cursor_execute`` listener (Indico's ``count_queries``).
+The counts must be equal and small. A count that grows with the data is an N+1: a query
+run once per row shown. Rows are bulk-inserted, so the 1,000-row case stays fast.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import date, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from flask.testing import FlaskClient
+from sqlalchemy import event, insert, select
+
+from portal.accounts.models import Membership, Person, Role
+from portal.db import utcnow
+from portal.events.models import Event, Registration, TicketType, event_agreement, event_cohost
+from portal.extensions import db
+from portal.organizations.models import Agreement
+from portal.payments.models import Invoice, Payment
+from tests.accounts.conftest import add_membership, add_person, add_role, org
+from tests.admin.conftest import login
+from tests.events.conftest import add_event, member_of, ticket
+
+#: No page needs more statements than this, at any size.
+LIMIT = 15
+SIZES = (10, 1_000)
+TOKYO = ZoneInfo("Asia/Tokyo")
+
+_numbers = itertools.count(1)
+
+
+# --- counting ---------------------------------------------------------------------------------
+
+
+@contextmanager
+def recorded_statements() -> Iterator[list[str]]:
+    statements: list[str] = []
+
+    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        statements.append(statement)
+
+    event.listen(db.engine, "after_cursor_execute", record)
+    try:
+        yield statements
+    finally:
+        event.remove(db.engine, "after_cursor_execute", record)
+
+
+def statements_for(client: FlaskClient, path: str) -> list[str]:
+    """The statements of one GET of ``path`` (after a first GET, so no cache is cold)."""
+    assert client.get(path).status_code == 200
+    with recorded_statements() as statements:
+        response = client.get(path)
+    assert response.status_code == 200, f"{path} answered {response.status_code}"
+    return statements
+
+
+def _first_line(statement: str) -> str:
+    return " ".join(statement.split())[:160]
+
+
+def assert_constant(page: str, by_size: dict[int, list[str]]) -> None:
+    """Equal counts at every size, and at most LIMIT; else name the statements that grew."""
+    small, large = (by_size[size] for size in SIZES)
+    grown = Counter(map(_first_line, large)) - Counter(map(_first_line, small))
+    repeated = "\n".join(f"  +{n}× {text}" for text, n in grown.most_common(5))
+    assert len(small) == len(large), (
+        f"{page}: {len(small)} statements with {SIZES[0]} rows, {len(large)} with {SIZES[1]}; "
+        f"repeated per row:\n{repeated}"
+    )
+    assert len(large) <= LIMIT, f"{page}: {len(large)} statements (limit {LIMIT})"
+
+
+def measure(
+    client: FlaskClient, path: str | Callable[[], str], grow_to: Callable[[int], None]
+) -> dict[int, list[str]]:
+    by_size = {}
+    for size in SIZES:
+        grow_to(size)
+        by_size[size] = statements_for(client, path() if callable(path) else path)
+    return by_size
+
+
+# --- data, in bulk ----------------------------------------------------------------------------
+
+
+def bulk_people(count: int) -> list[int]:
+    """``count`` confirmed people, inserted in one statement; their ids in order."""
+    now = utcnow()
+    rows = []
+    for _ in range(count):
+        n = next(_numbers)
+        rows.append(
+            {
+                "email": f"bulk{n}@example.org",
+                "email_normalized": f"bulk{n}@example.org",
+                "email_confirmed_at": now,
+                "family_name": "佐藤",
+                "given_name": f"花子{n}",
+                "family_name_kana": "サトウ",
+                "given_name_kana": "ハナコ",
+                "affiliation": "Nihonbashi Therapeutics",
+                "preferred_locale": "en",
+            }
+        )
+    ids = db.session.scalars(
+        insert(Person).returning(Person.id, sort_by_parameter_order=True), rows
+    ).all()
+    db.session.commit()
+    return list(ids)
+
+
+def bulk_registrations(event_: Event, count: int, *, audience: str = "non_member") -> list[int]:
+    chosen = ticket(event_, audience)
+    rows = [
+        {
+            "event_id": event_.id,
+            "person_id": person_id,
+            "ticket_type_id": chosen.id,
+            "status": "confirmed" if n % 7 else "waitlisted",
+            "price": chosen.price,
+            "currency": chosen.currency,
+            "price_reason": {"audience": audience},
+            "answers": {str(q.id): "Vegetarian" for q in event_.questions},
+            "code": f"BULK{next(_numbers):016d}",
+            "confirmed_at": utcnow(),
+        }
+        for n, person_id in enumerate(bulk_people(count))
+    ]
+    ids = db.session.scalars(
+        insert(Registration).returning(Registration.id, sort_by_parameter_order=True), rows
+    ).all()
+    db.session.commit()
+    return list(ids)
+
+
+class Growing:
+    """Adds rows up to a total: ``grow_to(10)`` then ``grow_to(1000)`` adds 990 more."""
+
+    def __init__(self, add: Callable[[int], Any]) -> None:
+        self.add = add
+        self.total = 0
+
+    def __call__(self, size: int) -> None:
+        self.add(size - self.total)
+        self.total = size
+
+
+def popular_event() -> Event:
+    """A LINK-J forum co-hosted by BIOCOM under their MOU, with questions and a program."""
+    return add_event(
+        cohosts=("biocom",),
+        agreements=("link-j-biocom-2016",),
+        capacity=5_000,
+        tickets=(
+            {"audience": "linkj_member", "price": 0},
+            {"audience": "partner_member", "price": 5000, "tax_rate": 10},
+            {"audience": "non_member", "price": 15000, "tax_rate": 10},
+        ),
+        questions=(
+            {"kind": "text", "label_en": "Dietary requirements"},
+            {
+                "kind": "single",
+                "label_en": "How did you hear of it?",
+                "options": [{"value": "web", "label_en": "Web"}, {"value": "mail"}],
+            },
+        ),
+    )
+
+
+# --- the pages --------------------------------------------------------------------------------
+
+
+def test_event_list_for_anonymous_visitors(client: FlaskClient, network: None) -> None:
+    agreement = db.session.scalar(select(Agreement).where(Agreement.slug == "link-j-ucsd-2016"))
+    assert agreement is not None
+
+    def add_events(count: int) -> None:
+        starts = utcnow() + timedelta(days=10)
+        rows = [
+            {
+                "slug": f"bulk-event-{next(_numbers)}",
+                "title_en": "Digital Health Seminar",
+                "host_id": org("link-j" if n % 2 else "ucsd").id,
+                "status": "published",
+                "visibility": "public",
+                "starts_at": starts + timedelta(hours=n),
+                "ends_at": starts + timedelta(hours=n + 2),
+                # Bulk inserts skip the model's before_insert hook that sets it.
+                "starts_on_local": (starts + timedelta(hours=n)).astimezone(TOKYO).date(),
+                "capacity": 50,
+            }
+            for n in range(count)
+        ]
+        ids = db.session.scalars(
+            insert(Event).returning(Event.id, sort_by_parameter_order=True), rows
+        ).all()
+        db.session.execute(
+            insert(TicketType),
+            [
+                {"event_id": i, "audience": audience, "name_en": audience, "price": price}
+                for i in ids
+                for audience, price in (("linkj_member", 0), ("non_member", 5000))
+            ],
+        )
+        biocom = org("biocom").id
+        db.session.execute(
+            insert(event_cohost), [{"event_id": i, "organization_id": biocom} for i in ids]
+        )
+        db.session.execute(
+            insert(event_agreement), [{"event_id": i, "agreement_id": agreement.id} for i in ids]
+        )
+        db.session.commit()
+        for event_id in ids[:3]:
+            bulk_registrations(db.session.get(Event, event_id), 2)  # type: ignore[arg-type]
+
+    assert_constant("event list", measure(client, "/events/", Growing(add_events)))
+
+
+def test_event_page_for_a_verified_partner_member(client: FlaskClient, network: None) -> None:
+    forum = popular_event()
+    login(client, member_of("biocom"))
+    by_size = measure(
+        client, f"/events/{forum.slug}", Growing(lambda n: bulk_registrations(forum, n))
+    )
+    assert_constant("event page (partner member)", by_size)
+
+
+def test_member_dashboard(client: FlaskClient, network: None) -> None:
+    """A long-standing member: every year's expired membership stays in their history."""
+    member = member_of("biocom")
+    add_membership(member, "link-j", status="verified", valid_until=date.today() + timedelta(300))
+    login(client, member)
+
+    def add_history(count: int) -> None:
+        db.session.execute(
+            insert(Membership),
+            [
+                {
+                    "person_id": member.id,
+                    "organization_id": org(("ucsd", "krp", "ibri")[n % 3]).id,
+                    "status": "expired",
+                    "valid_until": date.today() - timedelta(days=365 + n),
+                }
+                for n in range(count)
+            ],
+        )
+        db.session.commit()
+
+    assert_constant("member dashboard", measure(client, "/account", Growing(add_history)))
+
+
+def test_partner_admin_verification_queue(client: FlaskClient, network: None) -> None:
+    admin = add_role(add_person("admin@biocom.org"), Role.PARTNER_ADMIN, org("biocom"))
+    login(client, admin)
+
+    def add_claims(count: int) -> None:
+        db.session.execute(
+            insert(Membership),
+            [
+                {
+                    "person_id": person_id,
+                    "organization_id": org("biocom").id,
+                    "member_number": f"B-{person_id}",
+                    "status": "pending",
+                }
+                for person_id in bulk_people(count)
+            ],
+        )
+        db.session.commit()
+
+    by_size = measure(client, "/admin/organizations/biocom/memberships", Growing(add_claims))
+    assert_constant("verification queue", by_size)
+
+
+@pytest.fixture
+def staff(network: None) -> Person:
+    return add_role(add_person("events@link-j.org"), Role.STAFF)
+
+
+def test_staff_registrations_list(client: FlaskClient, staff: Person) -> None:
+    forum = popular_event()
+    login(client, staff)
+    by_size = measure(
+        client,
+        f"/admin/events/{forum.slug}/registrations",
+        Growing(lambda n: bulk_registrations(forum, n)),
+    )
+    assert_constant("staff registrations list", by_size)
+
+
+def test_registrations_csv_export(client: FlaskClient, staff: Person) -> None:
+    forum = popular_event()
+    login(client, staff)
+    by_size = measure(
+        client,
+        f"/admin/events/{forum.slug}/registrations.csv",
+        Growing(lambda n: bulk_registrations(forum, n)),
+    )
+    assert_constant("registrations CSV", by_size)
+
+
+def test_staff_payments_list(client: FlaskClient, staff: Person) -> None:
+    forum = popular_event()
+    login(client, staff)
+
+    def add_payments(count: int) -> None:
+        registrations = bulk_registrations(forum, count)
+        people = dict(
+            db.session.execute(
+                select(Registration.id, Registration.person_id).where(
+                    Registration.id.in_(registrations)
+                )
+            ).all()
+        )
+        ids = db.session.scalars(
+            insert(Payment).returning(Payment.id, sort_by_parameter_order=True),
+            [
+                {
+                    "registration_id": registration_id,
+                    "person_id": people[registration_id],
+                    "method": "invoice" if n % 5 == 0 else "card",
+                    "status": "paid",
+                    "amount": 15000,
+                    "currency": "JPY",
+                    "refunded_amount": 5000 if n % 9 == 0 else 0,
+                    "paid_at": utcnow(),
+                }
+                for n, registration_id in enumerate(registrations)
+            ],
+        ).all()
+        db.session.execute(
+            insert(Invoice),
+            [
+                {
+                    "payment_id": payment_id,
+                    "number": f"LJ-BULK-{payment_id:06d}",
+                    "issued_on": date.today(),
+                    "due_on": date.today() + timedelta(days=14),
+                    "issuer_name": "LINK-J",
+                    "issuer_registration_number": "T0000000000000",
+                    "recipient_company": "日本橋製薬株式会社",
+                    "currency": "JPY",
+                    "total": 15000,
+                }
+                for n, payment_id in enumerate(ids)
+                if n % 5 == 0
+            ],
+        )
+        db.session.commit()
+
+    assert_constant("payments list", measure(client, "/admin/payments", Growing(add_payments)))
