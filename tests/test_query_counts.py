@@ -21,10 +21,11 @@ from flask.testing import FlaskClient
 from sqlalchemy import event, insert, select
 
 from portal.accounts.models import Membership, Person, Role
+from portal.benefits.models import BenefitClaim
 from portal.db import utcnow
 from portal.events.models import Event, Registration, TicketType, event_agreement, event_cohost
 from portal.extensions import db
-from portal.organizations.models import Agreement
+from portal.organizations.models import Agreement, ReciprocalService
 from portal.payments.models import Invoice, Payment
 from tests.accounts.conftest import add_membership, add_person, add_role, org
 from tests.admin.conftest import login
@@ -236,10 +237,15 @@ def test_event_page_for_a_verified_partner_member(client: FlaskClient, network: 
 
 
 def test_member_dashboard(client: FlaskClient, network: None) -> None:
-    """A long-standing member: every year's expired membership stays in their history."""
+    """A long-standing member: every year's expired membership stays in their history, and
+    every benefit they ever claimed (the dashboard shows the latest few)."""
     member = member_of("biocom")
     add_membership(member, "link-j", status="verified", valid_until=date.today() + timedelta(300))
     login(client, member)
+    services = db.session.scalars(
+        select(ReciprocalService.id).where(ReciprocalService.beneficiary_id == org("biocom").id)
+    ).all()
+    assert services
 
     def add_history(count: int) -> None:
         db.session.execute(
@@ -250,6 +256,19 @@ def test_member_dashboard(client: FlaskClient, network: None) -> None:
                     "organization_id": org(("ucsd", "krp", "ibri")[n % 3]).id,
                     "status": "expired",
                     "valid_until": date.today() - timedelta(days=365 + n),
+                }
+                for n in range(count)
+            ],
+        )
+        db.session.execute(
+            insert(BenefitClaim),
+            [
+                {
+                    "service_id": services[n % len(services)],
+                    "person_id": member.id,
+                    "status": "fulfilled",
+                    "decided_at": utcnow(),
+                    "fulfilled_at": utcnow(),
                 }
                 for n in range(count)
             ],
@@ -359,3 +378,25 @@ def test_staff_payments_list(client: FlaskClient, staff: Person) -> None:
         db.session.commit()
 
     assert_constant("payments list", measure(client, "/admin/payments", Growing(add_payments)))
+
+
+def test_partner_admin_claims_queue(client: FlaskClient, network: None) -> None:
+    """BIOCOM's admin decides the claims on the services BIOCOM provides."""
+    admin = add_role(add_person("claims@biocom.org"), Role.PARTNER_ADMIN, org("biocom"))
+    login(client, admin)
+    services = db.session.scalars(
+        select(ReciprocalService.id).where(ReciprocalService.provider_id == org("biocom").id)
+    ).all()
+    assert services
+
+    def add_claims(count: int) -> None:
+        db.session.execute(
+            insert(BenefitClaim),
+            [
+                {"service_id": services[n % len(services)], "person_id": person_id}
+                for n, person_id in enumerate(bulk_people(count))
+            ],
+        )
+        db.session.commit()
+
+    assert_constant("claims queue", measure(client, "/admin/claims", Growing(add_claims)))

@@ -11,7 +11,7 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from portal.db import utcnow
 from portal.errors import DomainError, NotFound
-from portal.events import calendar, pricing, queries, services
+from portal.events import calendar, pricing, queries, report, services
 from portal.events.forms import CancelRegistrationForm, registration_form_for
 from portal.events.labels import registration_status_label
 from portal.events.models import Event, EventKind, EventLanguage, RegistrationStatus
@@ -19,6 +19,8 @@ from portal.extensions import db, limiter
 from portal.organizations.models import Organization
 
 blueprint = Blueprint("events", __name__, url_prefix="/events")
+# The reciprocity report counts the other side's members at each side's events.
+report.register()
 calendar_blueprint = Blueprint("calendar", __name__)
 
 KIND_LABELS = {

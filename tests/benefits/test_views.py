@@ -691,7 +691,9 @@ def test_the_csv_opens_in_excel(client: FlaskClient, cast: Cast) -> None:
     from_one_nucleus = [
         r for r in rows[1:] if r[1] == "One Nucleus" and r[3] == f"{year}-Q{quarter}"
     ]
-    assert from_one_nucleus == [[MOU, "One Nucleus", "LINK-J", f"{year}-Q{quarter}", "2", "1", "0"]]
+    assert from_one_nucleus == [
+        [MOU, "One Nucleus", "LINK-J", f"{year}-Q{quarter}", "2", "1", "0", "0"]
+    ]
 
 
 def test_the_report_page_has_a_table_and_a_chart_without_scripts(

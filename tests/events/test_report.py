@@ -1,0 +1,60 @@
+"""The reciprocity report counts the other side's members at each side's events."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from portal.benefits.report import REGISTRATION_COUNTERS, reciprocity_report
+from portal.db import utcnow
+from portal.events import services
+from portal.events.report import registrations_by_direction
+from portal.extensions import db
+from portal.organizations.models import Agreement
+from tests.events.conftest import add_event, member_of, ticket
+
+pytestmark = pytest.mark.usefixtures("network")
+
+
+def _biocom_rows():  # noqa: ANN202
+    agreement = db.session.scalar(select(Agreement).where(Agreement.slug == "link-j-biocom-2016"))
+    report = reciprocity_report([agreement], kind="year", year=utcnow().year, timezone="Asia/Tokyo")
+    return {
+        (row.provider.slug, row.beneficiary.slug): row.per_period[-1].registrations
+        for row in report.rows
+    }
+
+
+def test_the_events_area_registers_its_counter(app) -> None:  # noqa: ANN001
+    assert registrations_by_direction in REGISTRATION_COUNTERS
+
+
+def test_members_of_each_side_at_the_other_sides_events_are_counted() -> None:
+    linkj_event = add_event(host="link-j")
+    biocom_event = add_event(host="biocom", tickets=({"audience": "non_member", "price": 0},))
+    ucsd_event = add_event(
+        host="ucsd", cohosts=("biocom",), tickets=({"audience": "non_member", "price": 0},)
+    )
+    for _ in range(2):
+        services.register(
+            member_of("biocom"),
+            linkj_event,
+            ticket_type_id=ticket(linkj_event, "partner_member").id,
+        )
+    services.register(
+        member_of("link-j"), biocom_event, ticket_type_id=ticket(biocom_event, "non_member").id
+    )
+    services.register(
+        member_of("link-j"), ucsd_event, ticket_type_id=ticket(ucsd_event, "non_member").id
+    )
+    # Not counted: LINK-J's own members at LINK-J's event, and a cancelled registration.
+    services.register(
+        member_of("link-j"), linkj_event, ticket_type_id=ticket(linkj_event, "linkj_member").id
+    )
+    leaver = member_of("biocom")
+    gone = services.register(
+        leaver, linkj_event, ticket_type_id=ticket(linkj_event, "partner_member").id
+    )
+    services.cancel_registration(gone, actor=leaver)
+
+    assert _biocom_rows() == {("link-j", "biocom"): 2, ("biocom", "link-j"): 2}
