@@ -130,13 +130,14 @@ def test_the_demo_needs_a_staff_account() -> None:
     assert _events() == []
 
 
-# --- a bug for the lead: a payment confirmed while the release job runs is overwritten ----------
+# --- a payment confirmed while the release job runs keeps its seat ---------------------------
 
 
 @pytest.mark.usefixtures("postgres_only")
 def test_a_payment_confirmed_while_holds_are_released_is_kept(
     app: Flask, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from sqlalchemy import event as sa_event
     from sqlalchemy import text
 
     event = add_event(capacity=1)
@@ -146,24 +147,29 @@ def test_a_payment_confirmed_while_holds_are_released_is_kept(
         ticket_type_id=ticket(event, "non_member").id,
         now=utcnow() - timedelta(hours=1),
     )
-    told = services._tell_registrant
+    webhook_done = []
 
-    def webhook_arrives_meanwhile(registration, template=None):  # noqa: ANN001, ANN202
-        # Another process (the payment webhook) confirms the seat and commits: what
-        # confirm_paid's conditional UPDATE does, on its own connection.
-        if template == "events/registration_hold_expired":
-            with db.engine.begin() as other:
-                other.execute(
-                    text(
-                        "UPDATE registration SET status = 'confirmed', hold_expires_at = NULL "
-                        "WHERE id = :id AND status = 'awaiting_payment'"
-                    ),
-                    {"id": registration.id},
-                )
-        return told(registration, template)
+    def webhook_arrives_meanwhile(conn, cursor, statement, parameters, context, executemany):  # noqa: ANN001, ANN202, PLR0913
+        # Between the job finding the lapsed hold and releasing it, the payment webhook
+        # confirms the seat on its own connection and commits.
+        if webhook_done or not statement.startswith("UPDATE registration SET status"):
+            return
+        webhook_done.append(True)
+        with db.engine.connect() as other:
+            other.execute(
+                text(
+                    "UPDATE registration SET status = 'confirmed', hold_expires_at = NULL "
+                    "WHERE id = :id AND status = 'awaiting_payment'"
+                ),
+                {"id": payer.id},
+            )
+            other.commit()
 
-    monkeypatch.setattr(services, "_tell_registrant", webhook_arrives_meanwhile)
+    sa_event.listen(db.engine, "before_cursor_execute", webhook_arrives_meanwhile)
+    try:
+        run(app, "release-holds")
+    finally:
+        sa_event.remove(db.engine, "before_cursor_execute", webhook_arrives_meanwhile)
 
-    run(app, "release-holds")
-
+    assert webhook_done
     assert [r.status for r in registrations(event)] == ["confirmed"], payer.id
