@@ -89,7 +89,8 @@ def test_invoice_carries_every_qualified_invoice_field() -> None:
     assert invoice.total == 11000 and invoice.payment.status == "pending"
     db.session.refresh(registration)
     assert registration.status == "awaiting_payment" and registration.hold_expires_at is None
-    assert db.session.scalars(select(OutboxMessage.kind)).all()[-1] == "payments/invoice_issued"
+    kinds = db.session.scalars(select(OutboxMessage.kind).order_by(OutboxMessage.id)).all()
+    assert kinds[-1] == "payments/invoice_issued"
 
 
 def _lines(*items: tuple[int, int, int]) -> list[InvoiceLine]:
