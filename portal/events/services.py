@@ -73,6 +73,19 @@ def _require_manager(actor: Person, event: Event) -> None:
         raise NotFound(_("Not found."))
 
 
+def _audit(action: str, registration: Registration, actor: Person, **details: Any) -> None:
+    """An organizer's decision on a registration, in the audit log (rule 7)."""
+    record(
+        f"registration.{action}",
+        actor=actor,
+        subject_type="registration",
+        subject_id=registration.id,
+        organization_id=registration.event.host_id,
+        event=registration.event_id,
+        **details,
+    )
+
+
 # --- registering ---
 
 
@@ -343,15 +356,7 @@ def cancel_registration(
     registration.decision_reason = reason.strip()
     if not own:
         registration.decided_by_id = actor.id
-        record(
-            "registration.cancel",
-            actor=actor,
-            subject_type="registration",
-            subject_id=registration.id,
-            organization_id=event.host_id,
-            reason=reason,
-            event=event.id,
-        )
+        _audit("cancel", registration, actor, reason=reason)
     _tell_registrant(registration)
     db.session.flush()
     if freed:
@@ -472,15 +477,7 @@ def approve_registration(
         raise InvalidTransition(_("Only pending registrations can be approved."))
     _allocate(registration, event, registration.ticket_type, moment)
     registration.decided_by_id = actor.id
-    record(
-        "registration.approve",
-        actor=actor,
-        subject_type="registration",
-        subject_id=registration.id,
-        organization_id=event.host_id,
-        event=event.id,
-        result=registration.status,
-    )
+    _audit("approve", registration, actor, result=registration.status)
     _tell_registrant(registration)
     db.session.commit()
 
@@ -495,15 +492,7 @@ def reject_registration(registration: Registration, *, actor: Person, reason: st
     registration.status = RegistrationStatus.REJECTED.value
     registration.decision_reason = reason.strip()
     registration.decided_by_id = actor.id
-    record(
-        "registration.reject",
-        actor=actor,
-        subject_type="registration",
-        subject_id=registration.id,
-        organization_id=event.host_id,
-        reason=reason,
-        event=event.id,
-    )
+    _audit("reject", registration, actor, reason=reason)
     _tell_registrant(registration)
     db.session.commit()
 
@@ -524,14 +513,7 @@ def move_off_waitlist(
         )
     _allocate(registration, event, registration.ticket_type, now or utcnow())
     registration.decided_by_id = actor.id
-    record(
-        "registration.promote",
-        actor=actor,
-        subject_type="registration",
-        subject_id=registration.id,
-        organization_id=event.host_id,
-        event=event.id,
-    )
+    _audit("promote", registration, actor)
     _tell_registrant(registration, "events/registration_promoted")
     db.session.commit()
 
@@ -598,14 +580,7 @@ def check_in(
         # Two phones scanned the same ticket at the same moment; the other one won.
         db.session.rollback()
         return check_in(event, code, actor=actor, now=now)
-    record(
-        "registration.check_in",
-        actor=actor,
-        subject_type="registration",
-        subject_id=registration.id,
-        organization_id=event.host_id,
-        event=event.id,
-    )
+    _audit("check_in", registration, actor)
     db.session.commit()
     db.session.refresh(registration)
     return registration
