@@ -206,6 +206,8 @@ class Membership(TimestampMixin, db.Model):
         ),
         # The verification queue: an organization's memberships in a state, oldest first.
         Index("ix_membership_queue", "organization_id", "status", "created_at"),
+        # A person's memberships, loaded on every signed-in page (uq_membership_live is partial).
+        Index("ix_membership_person", "person_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -119,9 +119,9 @@ def verification_queue(
     organization: Organization, *, status: str, search: str = "", page: int = 1
 ) -> Pagination:
     """One page of an organization's memberships: pending ones oldest first, others newest."""
+    # No join for the page count unless searching: joinedload fetches the people per page.
     query = (
         select(Membership)
-        .join(Membership.person)
         .where(Membership.organization_id == organization.id)
         .options(joinedload(Membership.person), joinedload(Membership.company))
     )
@@ -134,7 +134,7 @@ def verification_queue(
         query = query.where(Membership.status == MembershipStatus(status).value)
     if search.strip():
         like = f"%{search.strip().lower()}%"
-        query = query.where(
+        query = query.join(Membership.person).where(
             or_(
                 Person.email_normalized.like(like),
                 func.lower(Person.family_name).like(like),

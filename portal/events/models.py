@@ -130,8 +130,8 @@ class Event(TimestampMixin, db.Model):
             name="registration_window",
         ),
         CheckConstraint("reminder_hours_before >= 0", name="reminder_hours"),
-        # The public list: published events by start.
-        Index("ix_event_status_starts_at", "status", "starts_at"),
+        # The public list: published events not yet ended (a few hundred among years of them).
+        Index("ix_event_status_ends_at", "status", "ends_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -293,6 +293,8 @@ class Registration(db.Model):
         # Capacity counts and the waitlist order: an event's registrations by state and age.
         Index("ix_registration_event_status", "event_id", "status", "id"),
         Index("ix_registration_person", "person_id", "created_at"),
+        # The staff list of an event's registrations, oldest first.
+        Index("ix_registration_event_created", "event_id", "created_at", "id"),
         UniqueConstraint("code", name="uq_registration_code"),
     )
 

@@ -253,16 +253,15 @@ def can_view_registrations(actor: Person, event: Event) -> bool:
 def registrations_page(
     actor: Person, event: Event, *, status: str = "", search: str = "", page: int = 1
 ) -> Pagination:
-    query = (
-        viewable_registrations_query(actor, event)
-        .join(Registration.person)
-        .options(joinedload(Registration.person), joinedload(Registration.ticket_type))
+    # No join for the page count unless searching: joinedload fetches the people per page.
+    query = viewable_registrations_query(actor, event).options(
+        joinedload(Registration.person), joinedload(Registration.ticket_type)
     )
     if status:
         query = query.where(Registration.status == status)
     if search.strip():
         like = f"%{search.strip().lower()}%"
-        query = query.where(
+        query = query.join(Registration.person).where(
             or_(
                 Person.email_normalized.like(like),
                 func.lower(Person.family_name).like(like),

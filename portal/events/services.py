@@ -599,6 +599,7 @@ def send_reminders(*, now: datetime | None = None) -> int:
         .join(Event, Registration.event_id == Event.id)
         .where(
             Event.status == EventStatus.PUBLISHED.value,
+            Event.ends_at > moment,  # uses the list's index; starts_at narrows it below
             Event.starts_at > moment,
             Event.starts_at <= moment + timedelta(days=14),
             Registration.status == RegistrationStatus.CONFIRMED.value,
