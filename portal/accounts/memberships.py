@@ -242,28 +242,37 @@ def verify_memberships(
     return len(pending)
 
 
-def reject_membership(membership: Membership, *, actor: Person, reason: str) -> None:
-    """Reject a pending claim with a reason the person sees."""
-    _require_decider(actor, membership.organization)
-    if membership.status != MembershipStatus.PENDING:
-        raise InvalidTransition(_("Only pending memberships can be rejected."))
+def _end_with_reason(
+    membership: Membership, *, actor: Person, reason: str, target: MembershipStatus, action: str
+) -> None:
+    """A decision the person is told the reason for (reject, revoke): audited and mailed."""
     reason = reason.strip()
     if not reason:
         raise InvalidInput(_("Give a reason; the person will see it."))
-    membership.status = MembershipStatus.REJECTED.value
+    membership.status = target.value
     membership.decided_by_id = actor.id
     membership.decided_at = utcnow()
     membership.decision_reason = reason
     record(
-        "membership.reject",
+        f"membership.{action}",
         actor=actor,
         subject_type="membership",
         subject_id=membership.id,
         organization_id=membership.organization_id,
         reason=reason,
     )
-    _tell(membership, "membership_rejected")
+    _tell(membership, f"membership_{target.value}")
     db.session.commit()
+
+
+def reject_membership(membership: Membership, *, actor: Person, reason: str) -> None:
+    """Reject a pending claim with a reason the person sees."""
+    _require_decider(actor, membership.organization)
+    if membership.status != MembershipStatus.PENDING:
+        raise InvalidTransition(_("Only pending memberships can be rejected."))
+    _end_with_reason(
+        membership, actor=actor, reason=reason, target=MembershipStatus.REJECTED, action="reject"
+    )
 
 
 def revoke_membership(membership: Membership, *, actor: Person, reason: str) -> None:
@@ -271,23 +280,9 @@ def revoke_membership(membership: Membership, *, actor: Person, reason: str) -> 
     _require_decider(actor, membership.organization)
     if membership.status != MembershipStatus.VERIFIED:
         raise InvalidTransition(_("Only verified memberships can be revoked."))
-    reason = reason.strip()
-    if not reason:
-        raise InvalidInput(_("Give a reason; the person will see it."))
-    membership.status = MembershipStatus.REVOKED.value
-    membership.decided_by_id = actor.id
-    membership.decided_at = utcnow()
-    membership.decision_reason = reason
-    record(
-        "membership.revoke",
-        actor=actor,
-        subject_type="membership",
-        subject_id=membership.id,
-        organization_id=membership.organization_id,
-        reason=reason,
+    _end_with_reason(
+        membership, actor=actor, reason=reason, target=MembershipStatus.REVOKED, action="revoke"
     )
-    _tell(membership, "membership_revoked")
-    db.session.commit()
 
 
 def expire_memberships(*, on: date | None = None) -> int:
