@@ -31,7 +31,6 @@ from portal.accounts.models import (
     MembershipKind,
     MembershipStatus,
     Person,
-    Role,
     RosterEntry,
     RosterUpload,
     VerificationSource,
@@ -58,11 +57,7 @@ def today(organization: Organization | None = None) -> date:
 
 def can_decide_memberships(actor: Person | None, organization: Organization) -> bool:
     """Partner admins decide their own organization's memberships; staff decide LINK-J's."""
-    if actor is None:
-        return False
-    if organization.kind == OrganizationKind.HUB:
-        return actor.is_staff
-    return actor.has_role(Role.PARTNER_ADMIN, organization.id)
+    return actor is not None and actor.acts_for(organization)
 
 
 def can_view_memberships(actor: Person | None, organization: Organization) -> bool:

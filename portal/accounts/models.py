@@ -126,6 +126,12 @@ class Person(UserMixin, TimestampMixin, db.Model):
     def is_admin(self) -> bool:
         return self.has_role(Role.ADMIN)
 
+    def acts_for(self, organization: Organization) -> bool:
+        """Decides for this organization: its partner admins, or staff for LINK-J (the hub)."""
+        if organization.is_hub:
+            return self.is_staff
+        return self.has_role(Role.PARTNER_ADMIN, organization.id)
+
     @property
     def administered_organization_id(self) -> int | None:
         """The one organization this person is partner admin of, if any."""

@@ -65,11 +65,7 @@ class NotEligible(DomainError):
 
 def can_decide_claims(actor: Person | None, provider: Organization) -> bool:
     """The provider's partner admins decide claims on its services; staff decide LINK-J's."""
-    if actor is None:
-        return False
-    if provider.kind == OrganizationKind.HUB:
-        return actor.is_staff
-    return actor.has_role(Role.PARTNER_ADMIN, provider.id)
+    return actor is not None and actor.acts_for(provider)
 
 
 def can_view_claims(actor: Person | None, provider: Organization) -> bool:
