@@ -12,7 +12,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.wrappers import Response
 
-from portal import i18n
+from portal import i18n, pagecache
 from portal.config import load_settings
 from portal.extensions import babel, csrf, db, limiter, login_manager, migrate
 
@@ -66,6 +66,7 @@ def register_extensions(app: Flask) -> None:
     limiter.init_app(app)
     login_manager.init_app(app)
     i18n.init_app(app)
+    pagecache.init_app(app)
     _configure_login(app)
     # Models must be imported for Alembic and relationships to see every table.
     import portal.models  # noqa: F401

@@ -115,6 +115,25 @@ def check_command() -> None:
     click.echo("ok")
 
 
+@click.group("cache")
+def cache_group() -> None:
+    """The page cache."""
+
+
+@cache_group.command("clear")
+@with_appcontext
+def cache_clear_command() -> None:
+    """Forget every cached page (run after a deploy: templates may have changed)."""
+    from portal.pagecache import current_store
+
+    store = current_store()
+    if store is None:
+        click.echo("the page cache is off (PAGE_CACHE_URL)")
+        return
+    store.clear()
+    click.echo("page cache cleared")
+
+
 def register(app: Flask) -> None:
     from portal.accounts.cli import memberships_group, users
     from portal.benefits.cli import benefits
@@ -132,5 +151,6 @@ def register(app: Flask) -> None:
         outbox,
         events_group,
         payments_group,
+        cache_group,
     ):
         app.cli.add_command(command)

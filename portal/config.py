@@ -66,6 +66,13 @@ def load_settings(
         instance_path.mkdir(parents=True, exist_ok=True)
         database_url = f"sqlite:///{instance_path / 'portal.sqlite3'}"
     redis_url = environ.get("REDIS_URL") or None
+    # Several processes must agree on page-cache generations: Redis when there is one; the
+    # single-process embedded default keeps them in memory; production without Redis: none.
+    page_cache_url = environ.get("PAGE_CACHE_URL")
+    if page_cache_url is None:
+        page_cache_url = redis_url or ("" if production else "memory://")
+    if page_cache_url.strip().lower() in ("", "off", "none", "0"):
+        page_cache_url = ""
 
     return {
         "PORTAL_ENV": env,
@@ -74,6 +81,10 @@ def load_settings(
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         "REDIS_URL": redis_url,
         "RATELIMIT_STORAGE_URI": redis_url or "memory://",
+        "PAGE_CACHE_URL": page_cache_url,
+        #: Seconds a cached page may live: bounds what only time changes (a membership lapsing).
+        "PAGE_CACHE_TTL": int(environ.get("PAGE_CACHE_TTL", "60")),
+        "PAGE_CACHE_CHECK_SCOPES": False,
         "RATELIMIT_HEADERS_ENABLED": True,
         "RATELIMIT_KEY_PREFIX": "portal",
         #: Uploads (rosters, code pools) are read into memory: refuse anything larger.

@@ -8,10 +8,20 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from typing import Any
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_datetime, format_skeleton
-from flask import Blueprint, Flask, current_app, has_request_context, redirect, request, url_for
+from flask import (
+    Blueprint,
+    Flask,
+    abort,
+    current_app,
+    has_request_context,
+    redirect,
+    request,
+    url_for,
+)
 from flask_babel import get_locale, gettext
 from werkzeug.wrappers import Response
 
@@ -93,6 +103,12 @@ def safe_next(target: str | None, fallback_endpoint: str = "organizations.home")
 
 @blueprint.post("/language")
 def switch_language() -> Response:
+    # No CSRF token: the form is on every page, and a token would give every anonymous visitor
+    # a session cookie, which makes public pages uncacheable. Forging this request could only
+    # change a display preference; a cross-site browser request still says where it came from.
+    origin = request.headers.get("Origin")
+    if origin and urlsplit(origin).netloc != request.host:
+        abort(403)
     language = request.form.get("language", "")
     response = redirect(safe_next(request.form.get("next")))
     if language in current_app.config["PORTAL_LOCALES"]:
@@ -108,6 +124,9 @@ def switch_language() -> Response:
 
 
 def init_app(app: Flask) -> None:
+    from portal.extensions import csrf
+
+    csrf.exempt(switch_language)
     app.jinja_env.globals.update(
         localized=localized,
         current_language=current_language,

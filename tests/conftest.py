@@ -66,6 +66,10 @@ def app(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator
             "SQLALCHEMY_DATABASE_URI": database_url,
             "WTF_CSRF_ENABLED": False,
             "SERVER_NAME": None,
+            # The whole suite runs with the page cache on: every test that changes something
+            # and then reads a page also shows that the change reached the cached page.
+            "PAGE_CACHE_URL": "memory://",
+            "PAGE_CACHE_CHECK_SCOPES": True,
         }
     )
     app.test_client_class = PortalTestClient
@@ -86,6 +90,15 @@ def _clean_database(app: Flask) -> Iterator[None]:
         db.session.execute(delete(table))
     db.session.commit()
     db.session.remove()
+
+
+@pytest.fixture
+def no_page_cache(app: Flask) -> Iterator[None]:
+    """Render every page afresh (to count what rendering costs, not what a cache hit costs)."""
+    store = app.extensions["pagecache"]
+    app.extensions["pagecache"] = None
+    yield
+    app.extensions["pagecache"] = store
 
 
 @pytest.fixture

@@ -105,11 +105,40 @@ def test_switcher_ignores_an_unknown_language(client: FlaskClient) -> None:
     assert client.get_cookie(LANGUAGE_COOKIE) is None
 
 
-def test_switcher_needs_a_csrf_token(client: FlaskClient, csrf_enabled: None) -> None:
-    response = client.post("/language", data={"language": "ja", "next": "/"})
+def test_switcher_refuses_a_request_from_another_site(
+    client: FlaskClient, csrf_enabled: None
+) -> None:
+    response = client.post(
+        "/language",
+        data={"language": "ja", "next": "/"},
+        headers={"Origin": "https://evil.example"},
+    )
 
-    assert response.status_code == 400
+    assert response.status_code == 403
     assert client.get_cookie(LANGUAGE_COOKIE) is None
+
+
+def test_switcher_works_from_the_portals_own_pages_without_a_session(
+    client: FlaskClient, csrf_enabled: None, network: None
+) -> None:
+    response = client.post(
+        "/language",
+        data={"language": "ja", "next": "/partners"},
+        headers={"Origin": "http://localhost"},
+    )
+
+    assert response.status_code == 302
+    assert client.get_cookie(LANGUAGE_COOKIE).value == "ja"  # type: ignore[union-attr]
+
+
+def test_public_pages_give_an_anonymous_visitor_no_session_cookie(
+    client: FlaskClient, csrf_enabled: None, network: None
+) -> None:
+    # A cookie on every public page would make them uncacheable (and track visitors).
+    for path in ("/", "/partners", "/events/"):
+        response = client.get(path)
+        assert response.status_code == 200
+        assert "Set-Cookie" not in response.headers, path
 
 
 @pytest.mark.parametrize(("language", "expected"), [("en", "May 2016"), ("ja", "2016年5月")])

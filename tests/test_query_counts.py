@@ -4,6 +4,9 @@ For every page: one request with 10 rows of the data it lists, one with 1,000 ro
 statements counted with an ``after_cursor_execute`` listener (Indico's ``count_queries``).
 The counts must be equal and small. A count that grows with the data is an N+1: a query
 run once per row shown. Rows are bulk-inserted, so the 1,000-row case stays fast.
+
+The page cache is off here: these are the statements of rendering a page. What a page costs
+when it comes from the cache is counted in ``tests/test_pagecache.py``.
 """
 
 from __future__ import annotations
@@ -30,6 +33,8 @@ from portal.payments.models import Invoice, Payment
 from tests.accounts.conftest import add_membership, add_person, add_role, org
 from tests.admin.conftest import login
 from tests.events.conftest import add_event, member_of, ticket
+
+pytestmark = pytest.mark.usefixtures("no_page_cache")
 
 #: No page needs more statements than this, at any size.
 LIMIT = 15

@@ -22,6 +22,7 @@ from sqlalchemy import select
 from werkzeug.wrappers import Response as BaseResponse
 from wtforms.fields.choices import SelectChoice
 
+from portal import pagecache
 from portal.accounts import forms, memberships, queries, services
 from portal.accounts.models import MembershipKind, MembershipStatus, Person
 from portal.benefits import queries as benefit_queries
@@ -227,6 +228,9 @@ def reset_password(token: str) -> str | BaseResponse | tuple[str, int]:
 
 @blueprint.get("/account")
 @login_required
+@pagecache.cached_page(
+    tables=("organization", "agreement", "reciprocal_service", "company"), viewer=True
+)
 def dashboard() -> str:
     person = queries.person_with_memberships(current_user.id)
     assert person is not None

@@ -24,6 +24,7 @@ from sqlalchemy import select
 from werkzeug.wrappers import Response
 from wtforms.fields.choices import SelectChoice
 
+from portal import pagecache
 from portal.accounts.models import Membership, MembershipStatus, Person
 from portal.admin import event_forms as forms
 from portal.admin.views import _actor, _page, _refused, blueprint
@@ -360,6 +361,10 @@ def _render_registrations(
 
 
 @blueprint.get("/events/<slug>/registrations")
+@pagecache.cached_page(
+    tables=("person", "membership", "payment", "role_grant", "organization", "agreement"),
+    entities=pagecache.by_slug("event", Event),
+)
 def event_registrations(slug: str) -> tuple[str, int]:
     event, organizer = _readable_event(slug)
     return _render_registrations(event, organizer)

@@ -21,6 +21,7 @@ from flask_login import current_user
 from werkzeug.wrappers import Response
 from wtforms.fields.choices import SelectChoice
 
+from portal import pagecache
 from portal.accounts import memberships, queries, services
 from portal.accounts.models import (
     Membership,
@@ -241,6 +242,10 @@ def _render_queue(
 
 
 @blueprint.get("/organizations/<slug>/memberships")
+@pagecache.cached_page(
+    tables=("person", "organization", "role_grant"),
+    entities=pagecache.by_slug("org", Organization),
+)
 def queue(slug: str) -> str:
     return _render_queue(_organization(slug))
 

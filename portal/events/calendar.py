@@ -27,7 +27,9 @@ def _text(event: Event, field: str) -> str:
     return ja or en
 
 
-def _calendar_event(event: Event, registration: Registration | None) -> CalendarEvent:
+def _calendar_event(
+    event: Event, registration: Registration | None, *, confirmed: bool = False
+) -> CalendarEvent:
     entry = CalendarEvent()
     host = current_app.config["PORTAL_BASE_URL"].split("://")[-1].split("/")[0] or "portal"
     entry.add("uid", f"event-{event.id}@{host}")
@@ -36,7 +38,9 @@ def _calendar_event(event: Event, registration: Registration | None) -> Calendar
     entry.add("dtend", event.ends_at)
     entry.add("summary", _text(event, "title"))
     description = _text(event, "description")
-    confirmed = registration is not None and registration.status in ("confirmed", "checked_in")
+    confirmed = confirmed or (
+        registration is not None and registration.status in ("confirmed", "checked_in")
+    )
     if confirmed and event.online_url:
         description = f"{description}\n\n{event.online_url}".strip()
     entry.add("description", description)
@@ -58,10 +62,12 @@ def _calendar(name: str) -> Calendar:
     return calendar
 
 
-def event_ics(event: Event, registration: Registration | None = None) -> bytes:
+def event_ics(
+    event: Event, registration: Registration | None = None, *, confirmed: bool = False
+) -> bytes:
     """One event as an .ics file; the online link only for a confirmed attendee."""
     calendar = _calendar(_text(event, "title"))
-    calendar.add_component(_calendar_event(event, registration))
+    calendar.add_component(_calendar_event(event, registration, confirmed=confirmed))
     return calendar.to_ical()
 
 

@@ -212,6 +212,10 @@ def register(
         return existing
 
     ticket = offer.ticket_type
+    code = _new_code()
+    # Built before the lock: a QR code and a calendar file take milliseconds that everybody
+    # registering for the same event would otherwise wait for, one after another.
+    ticket_mail = _ticket_attachments(event, code)
     _lock(event, [ticket])
     # Look again under the lock: the first click of a double click may have just committed.
     existing = live_registration(person, event)
@@ -226,7 +230,7 @@ def register(
         currency=ticket.currency,
         price_reason=offer.reason,
         answers=cleaned,
-        code=_new_code(),
+        code=code,
         created_at=moment,
         status=RegistrationStatus.PENDING_APPROVAL.value,
     )
@@ -242,12 +246,25 @@ def register(
         if existing is None:
             raise
         return existing
-    _tell_registrant(registration)
+    _tell_registrant(registration, ticket_mail=ticket_mail)
     db.session.commit()
     return registration
 
 
-def _tell_registrant(registration: Registration, template: str | None = None) -> None:
+def _ticket_attachments(event: Event, code: str) -> tuple[Attachment, ...]:
+    """What a confirmed registrant's mail carries: the calendar entry and the ticket's QR."""
+    return (
+        Attachment("event.ics", "text/calendar", calendar.event_ics(event, confirmed=True)),
+        Attachment("ticket-qr.png", "image/png", calendar.qr_png(code)),
+    )
+
+
+def _tell_registrant(
+    registration: Registration,
+    template: str | None = None,
+    *,
+    ticket_mail: tuple[Attachment, ...] | None = None,
+) -> None:
     """Mail the registrant about their registration's current state (rule 8)."""
     person = registration.person or db.session.get(Person, registration.person_id)
     status = RegistrationStatus(registration.status)
@@ -264,12 +281,7 @@ def _tell_registrant(registration: Registration, template: str | None = None) ->
     )
     attachments: tuple[Attachment, ...] = ()
     if status == RegistrationStatus.CONFIRMED:
-        attachments = (
-            Attachment(
-                "event.ics", "text/calendar", calendar.event_ics(registration.event, registration)
-            ),
-            Attachment("ticket-qr.png", "image/png", calendar.qr_png(registration.code)),
-        )
+        attachments = ticket_mail or _ticket_attachments(registration.event, registration.code)
     queue_mail(
         to=person.email,
         template=template,

@@ -9,6 +9,7 @@ from flask_login import current_user, login_required
 from markupsafe import Markup
 from werkzeug.wrappers import Response as BaseResponse
 
+from portal import pagecache
 from portal.db import utcnow
 from portal.errors import DomainError, NotFound
 from portal.events import calendar, pricing, queries, report, services
@@ -80,6 +81,18 @@ def _visible_event(slug: str, viewer) -> Event:  # noqa: ANN001
 
 
 @blueprint.get("/")
+@pagecache.cached_page(
+    tables=(
+        "event",
+        "event_cohost",
+        "event_agreement",
+        "ticket_type",
+        "registration",  # seats left on each card
+        "agreement",
+        "organization",
+    ),
+    viewer=True,
+)
 def index() -> str:
     viewer = queries.viewer_with_memberships(current_user)
     filters = queries.EventFilters(
@@ -92,6 +105,9 @@ def index() -> str:
     )
     page = queries.upcoming_events(viewer, filters, page=request.args.get("page", 1, type=int))
     counts = queries.seat_counts([e.id for e in page.items])
+    now = utcnow()
+    for event in page.items:
+        pagecache.expire_at(event.next_change_after(now))
     return render_template(
         "events/index.html",
         page=page,
@@ -105,6 +121,9 @@ def index() -> str:
 
 
 @blueprint.get("/<slug>")
+@pagecache.cached_page(
+    tables=("agreement", "organization"), entities=pagecache.by_slug("event", Event), viewer=True
+)
 def detail(slug: str) -> str:
     viewer = queries.viewer_with_memberships(current_user)
     event = _visible_event(slug, viewer)
@@ -112,6 +131,8 @@ def detail(slug: str) -> str:
     registration = services.live_registration(viewer, event) if viewer else None
     counts = queries.live_counts(event)
     form = registration_form_for(event, offers) if viewer and not registration else None
+    now = utcnow()
+    pagecache.expire_at(event.next_change_after(now))
     return render_template(
         "events/detail.html",
         event=event,
@@ -119,7 +140,7 @@ def detail(slug: str) -> str:
         registration=registration,
         counts=counts,
         form=form,
-        open_now=event.registration_open_at(utcnow()),
+        open_now=event.registration_open_at(now),
         viewer_zone=viewer_zone(viewer),
         waitlist_position=queries.waitlist_position(registration) if registration else None,
     )

@@ -1007,7 +1007,7 @@ def count_queries() -> Iterator[list[str]]:
 
 
 def test_the_queue_costs_the_same_queries_for_many_rows_as_for_few(
-    client: FlaskClient, cast: Cast, count_queries: list[str]
+    client: FlaskClient, cast: Cast, count_queries: list[str], no_page_cache: None
 ) -> None:
     login(client, cast.biocom_admin)
     url = "/admin/organizations/biocom/memberships?status=all"

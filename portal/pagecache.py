@@ -1,0 +1,375 @@
+"""Whole-page cache for the busiest pages, invalidated exactly when what they show changes.
+
+A cached page is stored under a key made of the address, the viewer (person id and session
+version, or anonymous), the language, and the *generations* of the scopes it depends on.
+A scope is either a whole table (``t:event``) or one entity (``event:42``, ``person:7``,
+``org:3``). Every commit that touched a row bumps the generations of that row's table and
+of the entities the row belongs to (``ENTITY_SCOPES``); a bulk UPDATE/DELETE through the
+session, whose rows are unknown, bumps the table and ``all:<kind>`` for each kind the table
+feeds, which every entity scope of that kind also depends on. A changed generation means a
+new key, so a stale page can never be served after the commit that changed its data; old
+entries simply age out. This is pretix's versioned per-event cache, applied per viewer.
+
+Generations are read *before* the page queries anything, so a page rendered from data older
+than a concurrent commit is filed under the older generation, which that commit's bump makes
+unreachable. Time alone changes some pages (registration opens at 10:00): entries live at most
+``PAGE_CACHE_TTL`` seconds, and a view may shorten that with ``expire_at``.
+
+Generations and pages live in Redis when several processes serve the portal (they must agree
+on generations); the embedded single-process default keeps them in memory. Pages that carry
+a flash message are neither served from nor stored in the cache, and the CSRF token in a
+cached page is replaced by a fresh one for every response.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+import time
+from collections.abc import Callable, Iterable
+from datetime import datetime
+from functools import wraps
+from typing import Any, Protocol
+
+from flask import Flask, current_app, g, has_app_context, request, session
+from flask_login import current_user
+from flask_wtf.csrf import generate_csrf
+from sqlalchemy import Table, event, select
+from sqlalchemy.orm import ORMExecuteState, Session
+from sqlalchemy.sql import util as sql_util
+from werkzeug.wrappers import Response
+
+from portal.db import utcnow
+from portal.i18n import current_language
+
+#: Which entities a row belongs to: table → {scope kind: column holding that entity's id}.
+#: A page that declares ``event:42`` is told about every change to these tables' rows of
+#: event 42; everything else it reads must be declared as a whole table.
+ENTITY_SCOPES: dict[str, dict[str, str]] = {
+    "person": {"person": "id"},
+    "membership": {"person": "person_id", "org": "organization_id"},
+    "role_grant": {"person": "person_id"},
+    "benefit_claim": {"person": "person_id"},
+    "event": {"event": "id"},
+    "event_cohost": {"event": "event_id"},
+    "event_agreement": {"event": "event_id"},
+    "ticket_type": {"event": "event_id"},
+    "question": {"event": "event_id"},
+    "event_session": {"event": "event_id"},
+    "registration": {"event": "event_id", "person": "person_id"},
+}
+#: Bumped by ``portal cache clear`` (after a deploy): every page depends on it.
+EPOCH = "epoch"
+CSRF_PLACEHOLDER = "<csrf-token>"  # a "<" can never come from escaped page content
+PENDING = "pagecache_scopes"
+
+
+class ScopeError(AssertionError):
+    """A cached page read a table its declaration does not cover (raised in tests)."""
+
+
+class Store(Protocol):
+    def generations(self, scopes: list[str]) -> list[int]: ...
+    def bump(self, scopes: Iterable[str]) -> None: ...
+    def get(self, key: str) -> bytes | None: ...
+    def put(self, key: str, value: bytes, ttl: int) -> None: ...
+    def clear(self) -> None: ...
+
+
+class MemoryStore:
+    """One process's cache: the embedded default and tests."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._generations: dict[str, int] = {}
+        self._pages: dict[str, tuple[float, bytes]] = {}
+
+    def generations(self, scopes: list[str]) -> list[int]:
+        with self._lock:
+            return [self._generations.get(s, 0) for s in scopes]
+
+    def bump(self, scopes: Iterable[str]) -> None:
+        with self._lock:
+            for scope in scopes:
+                self._generations[scope] = self._generations.get(scope, 0) + 1
+
+    def get(self, key: str) -> bytes | None:
+        with self._lock:
+            found = self._pages.get(key)
+        if found is None or found[0] < time.monotonic():
+            return None
+        return found[1]
+
+    def put(self, key: str, value: bytes, ttl: int) -> None:
+        with self._lock:
+            if len(self._pages) > 2_000:  # a bound, not an LRU: the dev server's memory
+                self._pages.clear()
+            self._pages[key] = (time.monotonic() + ttl, value)
+
+    def clear(self) -> None:
+        self.bump([EPOCH])
+
+
+class RedisStore:
+    """Shared by every process and machine serving the portal."""
+
+    def __init__(self, url: str, prefix: str = "portal:pc:") -> None:
+        import redis
+
+        self._redis = redis.Redis.from_url(url, socket_timeout=0.5, socket_connect_timeout=0.5)
+        self._prefix = prefix
+
+    def generations(self, scopes: list[str]) -> list[int]:
+        values = self._redis.mget([f"{self._prefix}g:{s}" for s in scopes])
+        return [int(v) if v is not None else 0 for v in values]
+
+    def bump(self, scopes: Iterable[str]) -> None:
+        pipe = self._redis.pipeline(transaction=False)
+        for scope in scopes:
+            pipe.incr(f"{self._prefix}g:{scope}")
+        pipe.execute()
+
+    def get(self, key: str) -> bytes | None:
+        value = self._redis.get(f"{self._prefix}p:{key}")
+        return value if isinstance(value, bytes) else None
+
+    def put(self, key: str, value: bytes, ttl: int) -> None:
+        self._redis.set(f"{self._prefix}p:{key}", value, ex=ttl)
+
+    def clear(self) -> None:
+        self.bump([EPOCH])
+
+
+def store_for(url: str | None, database_uri: str = "") -> Store | None:
+    if not url:
+        return None
+    if url == "memory://":
+        return MemoryStore()
+    # Portals on different databases may share one Redis: their generations must not mix.
+    database = hashlib.blake2b(database_uri.encode(), digest_size=6).hexdigest()
+    return RedisStore(url, prefix=f"portal:pc:{database}:")
+
+
+def current_store() -> Store | None:
+    return current_app.extensions.get("pagecache")  # type: ignore[no-any-return]
+
+
+def init_app(app: Flask) -> None:
+    app.extensions["pagecache"] = store_for(
+        app.config.get("PAGE_CACHE_URL"), str(app.config.get("SQLALCHEMY_DATABASE_URI"))
+    )
+    _listen_once()
+
+
+# --- what a commit changed ----------------------------------------------------------------
+
+
+def _row_scopes(table: str, values: Callable[[str], Iterable[Any]]) -> set[str]:
+    scopes = {f"t:{table}"}
+    for kind, column in ENTITY_SCOPES.get(table, {}).items():
+        scopes.update(f"{kind}:{v}" for v in values(column) if v is not None)
+    return scopes
+
+
+def _instance_scopes(instance: Any) -> set[str]:
+    from sqlalchemy import inspect
+
+    state = inspect(instance)
+    table = state.mapper.local_table.name
+
+    def values(column: str) -> list[Any]:
+        # Both the old and the new value: a row that moves leaves one entity for another.
+        history = state.attrs[column].history
+        return [*history.added, *history.unchanged, *history.deleted] or [
+            getattr(instance, column, None)
+        ]
+
+    return _row_scopes(table, values)
+
+
+def _after_flush(session: Session, flush_context: Any) -> None:
+    pending = session.info.setdefault(PENDING, set())
+    for instance in (*session.new, *session.dirty, *session.deleted):
+        pending.update(_instance_scopes(instance))
+
+
+def _do_orm_execute(state: ORMExecuteState) -> None:
+    if state.is_select:
+        _record_read(state)
+        return
+    if not (state.is_update or state.is_delete or state.is_insert):
+        return
+    if state.execution_options.get("pagecache_skip"):
+        return
+    pending = state.session.info.setdefault(PENDING, set())
+    for table in sql_util.find_tables(state.statement):
+        pending.add(f"t:{table.name}")
+        pending.update(f"all:{kind}" for kind in ENTITY_SCOPES.get(table.name, {}))
+
+
+def _after_commit(session: Session) -> None:
+    # Scopes flushed in a transaction that was rolled back stay pending and are bumped with
+    # the next commit: needless but harmless, and a rolled-back savepoint cannot lose them.
+    scopes = session.info.pop(PENDING, None)
+    if not scopes or not has_app_context():
+        return
+    store = current_store()
+    if store is not None:
+        store.bump(scopes)
+
+
+_listening = False
+
+
+def _listen_once() -> None:
+    global _listening
+    if _listening:
+        return
+    event.listen(Session, "after_flush", _after_flush)
+    event.listen(Session, "do_orm_execute", _do_orm_execute)
+    event.listen(Session, "after_commit", _after_commit)
+    _listening = True
+
+
+# --- serving pages --------------------------------------------------------------------------
+
+
+def _record_read(state: ORMExecuteState) -> None:
+    if not has_app_context():
+        return
+    tables = g.get("pagecache_reads")
+    if tables is not None:
+        tables.update(
+            t.name for t in sql_util.find_tables(state.statement) if isinstance(t, Table)
+        )
+
+
+def expire_at(moment: datetime | None) -> None:
+    """The page shown changes at ``moment`` without any write (registration opens)."""
+    if moment is None or not has_app_context():
+        return
+    earliest = g.get("pagecache_expires")
+    if earliest is None or moment < earliest:
+        g.pagecache_expires = moment
+
+
+def _scopes_for(tables: Iterable[str], entities: Iterable[str]) -> list[str]:
+    scopes = {EPOCH, *(f"t:{t}" for t in tables)}
+    for scope in entities:
+        scopes.add(scope)
+        scopes.add(f"all:{scope.split(':', 1)[0]}")
+    return sorted(scopes)
+
+
+def _check_covered(read: set[str], tables: Iterable[str], entities: Iterable[str]) -> None:
+    kinds = {scope.split(":", 1)[0] for scope in entities}
+    declared = set(tables)
+    missing = sorted(
+        table
+        for table in read
+        if table not in declared and not kinds & set(ENTITY_SCOPES.get(table, {}))
+    )
+    if missing:
+        raise ScopeError(f"{request.endpoint} reads {', '.join(missing)} without declaring it")
+
+
+def _viewer_key() -> str:
+    if current_user.is_authenticated:
+        return f"p{current_user.get_id()}"
+    return "anon"
+
+
+def cached_page(
+    *,
+    tables: Iterable[str] = (),
+    entities: Callable[..., Iterable[str] | None] | None = None,
+    viewer: bool = False,
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Serve a GET page from the cache while nothing it depends on has changed.
+
+    ``tables``: the tables the page reads as a whole. ``entities(**view_args)``: the entity
+    scopes it reads (``event:42``); returning None serves the page uncached (e.g. not found).
+    ``viewer``: the page reads the signed-in person's own rows (memberships, registrations);
+    a page listing other people's rows must declare those tables whole instead.
+    A signed-in viewer's ``person`` scope is always part of the key: the header shows roles.
+    """
+    tables = tuple(tables)
+
+    def decorator(view: Callable[..., Any]) -> Callable[..., Any]:
+        @wraps(view)
+        def wrapper(**kwargs: Any) -> Any:
+            store = current_store()
+            if store is None or "_flashes" in session:
+                return view(**kwargs)
+            declared = list(entities(**kwargs) or ()) if entities else []
+            if entities and not declared:
+                return view(**kwargs)
+            covering = list(declared)
+            if current_user.is_authenticated:
+                declared.append(f"person:{current_user.id}")
+                if viewer:
+                    covering.append(f"person:{current_user.id}")
+            scopes = _scopes_for(tables, declared)
+            generations = store.generations(scopes)
+            key = hashlib.blake2b(
+                json.dumps(
+                    [request.full_path, _viewer_key(), current_language(), scopes, generations]
+                ).encode(),
+                digest_size=20,
+            ).hexdigest()
+            found = store.get(key)
+            if found is not None:
+                expires, body = found.split(b"\n", 1)
+                if float(expires) > utcnow().timestamp():
+                    return _response(body.decode())
+            g.pagecache_reads = set()
+            g.pagecache_expires = None
+            try:
+                result = view(**kwargs)
+            finally:
+                read = g.pop("pagecache_reads")
+            body = result[0] if isinstance(result, tuple) and result[1:] == (200,) else result
+            if not isinstance(body, str) or "_flashes" in session:
+                return result
+            if current_app.config.get("PAGE_CACHE_CHECK_SCOPES"):
+                _check_covered(read, tables, covering)
+            _store(store, key, body)
+            return result
+
+        return wrapper
+
+    return decorator
+
+
+def by_slug(kind: str, model: Any) -> Callable[[str], list[str] | None]:
+    """Entity scopes for a view addressed by ``slug``: one indexed lookup of the id."""
+
+    def scopes(slug: str, **_: Any) -> list[str] | None:
+        from portal.extensions import db
+
+        found = db.session.scalar(select(model.id).where(model.slug == slug))
+        return None if found is None else [f"{kind}:{found}"]
+
+    return scopes
+
+
+def _store(store: Store, key: str, body: str) -> None:
+    ttl = int(current_app.config.get("PAGE_CACHE_TTL", 60))
+    now = utcnow().timestamp()
+    expires = now + ttl
+    changes: datetime | None = g.pop("pagecache_expires", None)
+    if changes is not None:
+        expires = min(expires, changes.timestamp())
+    if expires <= now:
+        return
+    token = g.get("csrf_token")
+    if token:
+        body = body.replace(token, CSRF_PLACEHOLDER)
+    store.put(key, f"{expires}\n{body}".encode(), max(1, int(expires - now) + 1))
+
+
+def _response(body: str) -> Response:
+    if CSRF_PLACEHOLDER in body:
+        body = body.replace(CSRF_PLACEHOLDER, generate_csrf())
+    return Response(body, mimetype="text/html")

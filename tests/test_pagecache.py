@@ -1,0 +1,320 @@
+"""The page cache: a hit costs almost nothing, and no change is ever hidden behind it.
+
+The whole suite runs with the cache on (tests/conftest.py), so every test that changes
+something and reads a page again checks invalidation too; these tests pin the rules down.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import textwrap
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import event, update
+
+from portal import pagecache
+from portal.accounts.memberships import verify_membership
+from portal.accounts.models import Role
+from portal.events.models import Event
+from portal.extensions import db
+from tests.accounts.conftest import add_membership, add_person, add_role, org
+from tests.admin.conftest import login
+from tests.events.conftest import add_event, later, member_of, ticket
+
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+
+
+@pytest.fixture
+def statements(app: Flask) -> Iterator[list[str]]:
+    recorded: list[str] = []
+
+    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        recorded.append(statement)
+
+    event.listen(db.engine, "after_cursor_execute", record)
+    yield recorded
+    event.remove(db.engine, "after_cursor_execute", record)
+
+
+def titled_event(title: str, **fields: Any) -> Event:
+    forum = add_event(**fields)
+    forum.title_en = title
+    db.session.commit()
+    return forum
+
+
+def html(client: FlaskClient, path: str, **kwargs: Any) -> str:
+    response = client.get(path, **kwargs)
+    assert response.status_code == 200, response.status_code
+    return response.get_data(as_text=True)
+
+
+def test_a_repeated_anonymous_event_list_runs_no_sql_and_sets_no_cookie(
+    client: FlaskClient, network: None, statements: list[str]
+) -> None:
+    titled_event("Digital Health Forum")
+    assert "Digital Health Forum" in html(client, "/events/")
+    statements.clear()
+
+    response = client.get("/events/")
+
+    assert "Digital Health Forum" in response.get_data(as_text=True)
+    assert statements == []
+    assert "Set-Cookie" not in response.headers
+
+
+def test_a_signed_in_hit_costs_only_the_sign_in_and_the_address_lookup(
+    client: FlaskClient, network: None, statements: list[str]
+) -> None:
+    forum = add_event(agreements=("link-j-biocom-2016",))
+    login(client, member_of("biocom"))
+    html(client, f"/events/{forum.slug}")
+    statements.clear()
+
+    page = html(client, f"/events/{forum.slug}")
+
+    assert "Partner" in page
+    # The person (Flask-Login) and the event's id for its slug; nothing else.
+    assert len(statements) == 2, statements
+
+
+def test_an_edited_event_shows_at_once_on_its_page_and_in_the_list(
+    client: FlaskClient, network: None
+) -> None:
+    forum = titled_event("Old title")
+    login(client, member_of("biocom"))
+    assert "Old title" in html(client, f"/events/{forum.slug}")
+    assert "Old title" in html(client, "/events/")
+
+    forum.title_en = "New title"
+    db.session.commit()
+
+    assert "New title" in html(client, f"/events/{forum.slug}")
+    assert "New title" in html(client, "/events/")
+
+
+def test_a_bulk_update_reaches_every_cached_page_it_may_touch(
+    client: FlaskClient, network: None
+) -> None:
+    forum = titled_event("Old title")
+    login(client, member_of("biocom"))
+    assert "Old title" in html(client, f"/events/{forum.slug}")
+
+    db.session.execute(update(Event).where(Event.id == forum.id).values(title_en="Bulk title"))
+    db.session.commit()
+
+    assert "Bulk title" in html(client, f"/events/{forum.slug}")
+
+
+def test_a_membership_decision_reaches_the_members_cached_dashboard(
+    client: FlaskClient, network: None
+) -> None:
+    member = add_person("pending@example.jp")
+    membership = add_membership(member, "biocom")
+    admin = add_role(add_person("admin@biocom.example"), Role.PARTNER_ADMIN, org("biocom"))
+    login(client, member)
+    assert "Pending" in html(client, "/account")
+
+    verify_membership(membership, actor=admin, valid_until=later(days=100).date())
+
+    page = html(client, "/account")
+    assert "Pending" not in page
+    assert "Verified" in page
+
+
+def test_each_viewer_and_each_language_has_its_own_page(
+    app: Flask, network: None
+) -> None:
+    first, second = app.test_client(), app.test_client()
+    login(first, add_person(family_name="Firstperson"))
+    login(second, add_person(family_name="Secondperson"))
+
+    assert "Firstperson" in html(first, "/account")
+    page = html(second, "/account")
+    assert "Secondperson" in page and "Firstperson" not in page
+
+    english = html(first, "/events/", headers={"Accept-Language": "en"})
+    japanese = html(first, "/events/", headers={"Accept-Language": "ja"})
+    assert '<html lang="en">' in english
+    assert '<html lang="ja">' in japanese
+
+
+def test_a_cached_page_carries_a_fresh_csrf_token_that_works(
+    client: FlaskClient, network: None, csrf_enabled: None
+) -> None:
+    forum = add_event(agreements=("link-j-biocom-2016",))
+    login(client, member_of("biocom"))
+    html(client, f"/events/{forum.slug}")
+
+    page = html(client, f"/events/{forum.slug}")  # from the cache
+
+    assert pagecache.CSRF_PLACEHOLDER not in page
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page)
+    assert token is not None
+    response = client.post(
+        f"/events/{forum.slug}/register",
+        data={
+            "csrf_token": token.group(1),
+            "ticket_type": ticket(forum, "partner_member").id,
+        },
+    )
+    assert response.status_code == 302
+    assert "/events/tickets/" in response.headers["Location"]
+
+
+def test_a_page_with_a_message_is_neither_served_from_nor_kept_in_the_cache(
+    client: FlaskClient, network: None
+) -> None:
+    forum = add_event(agreements=("link-j-biocom-2016",))
+    login(client, member_of("biocom"))
+    html(client, f"/events/{forum.slug}")
+    with client.session_transaction() as session:
+        session["_flashes"] = [("info", "A message for this one page")]
+
+    assert "A message for this one page" in html(client, f"/events/{forum.slug}")
+    assert "A message for this one page" not in html(client, f"/events/{forum.slug}")
+
+
+def test_a_page_cached_before_registration_opens_is_not_served_after(
+    client: FlaskClient, network: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    forum = add_event(
+        agreements=("link-j-biocom-2016",),
+        registration_opens_at=later(minutes=30).replace(microsecond=0),
+    )
+    login(client, member_of("biocom"))
+    assert 'name="ticket_type"' not in html(client, f"/events/{forum.slug}")
+
+    opened = later(minutes=31)
+    monkeypatch.setattr("portal.pagecache.utcnow", lambda: opened)
+    monkeypatch.setattr("portal.events.views.utcnow", lambda: opened)
+
+    assert 'name="ticket_type"' in html(client, f"/events/{forum.slug}")
+
+
+def test_a_page_must_declare_every_table_it_reads(app: Flask) -> None:
+    with app.test_request_context("/somewhere"):
+        pagecache._check_covered({"event", "registration"}, ["registration"], ["event:1"])
+        pagecache._check_covered({"membership"}, [], ["org:3"])
+        with pytest.raises(pagecache.ScopeError, match="payment"):
+            pagecache._check_covered({"event", "payment"}, [], ["event:1"])
+        with pytest.raises(pagecache.ScopeError, match="person"):
+            pagecache._check_covered({"person"}, [], ["event:1"])
+
+
+def test_portal_cache_clear_forgets_every_page(
+    app: Flask, client: FlaskClient, network: None, statements: list[str]
+) -> None:
+    add_event()
+    html(client, "/events/")
+    html(client, "/events/")
+    statements.clear()
+
+    result = app.test_cli_runner().invoke(args=["cache", "clear"])
+
+    assert result.exit_code == 0, result.output
+    html(client, "/events/")
+    assert statements, "the page was rendered again"
+
+
+# --- several processes --------------------------------------------------------------------
+
+WORKER = textwrap.dedent(
+    """
+    import sys
+    from datetime import timedelta
+    from flask_migrate import upgrade
+    from sqlalchemy import event, select
+    from portal import create_app
+    from portal.db import utcnow
+    from portal.events.models import Event
+    from portal.extensions import db
+
+    database, redis_url, action = sys.argv[1:4]
+    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": database,
+                      "PAGE_CACHE_URL": redis_url})
+    with app.app_context():
+        if action == "setup":
+            upgrade()
+            from portal.organizations.services import seed_network
+            seed_network()
+            from portal.organizations.models import Organization
+            hub = db.session.scalar(select(Organization).where(Organization.slug == "link-j"))
+            starts = utcnow() + timedelta(days=20)
+            db.session.add(Event(slug="shared", title_en="ShownBeforeRename", host=hub, capacity=5,
+                                 status="published", starts_at=starts, timezone="Asia/Tokyo",
+                                 ends_at=starts + timedelta(hours=2)))
+            db.session.commit()
+        elif action == "rename":
+            db.session.scalar(select(Event).where(Event.slug == "shared")).title_en = "ShownAfterRename"
+            db.session.commit()
+    if action == "read":
+        statements = []
+        with app.app_context():
+            event.listen(db.engine, "after_cursor_execute",
+                         lambda *args: statements.append(args[2]))
+        page = app.test_client().get("/events/shared").get_data(as_text=True)
+        title = "After" if "ShownAfterRename" in page else "Before"
+        print(title if "ShownBeforeRename" in page or title == "After" else "none",
+              len(statements))
+    """
+)
+
+
+def _redis_available() -> bool:
+    try:
+        import redis
+
+        return bool(redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1).ping())
+    except Exception:  # noqa: BLE001 - any failure means "not available here"
+        return False
+
+
+def _run(database: str, action: str, instance: Path) -> str:
+    result = subprocess.run(
+        [sys.executable, "-c", WORKER, database, REDIS_URL, action],
+        env={**os.environ, "PORTAL_INSTANCE_PATH": str(instance)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    return result.stdout.strip()
+
+
+def test_a_change_in_one_process_reaches_the_pages_another_process_cached(
+    tmp_path: Path,
+) -> None:
+    if not _redis_available():
+        if os.environ.get("PORTAL_REQUIRE_REDIS"):
+            pytest.fail(f"Redis is required in CI but not reachable at {REDIS_URL}")
+        pytest.skip(f"needs Redis at {REDIS_URL}")
+    database = f"sqlite:///{tmp_path / 'shared.db'}"
+    _run(database, "setup", tmp_path)
+
+    first_title, first_statements = _run(database, "read", tmp_path).split()
+    second_title, second_statements = _run(database, "read", tmp_path).split()
+    _run(database, "rename", tmp_path)
+    third_title, third_statements = _run(database, "read", tmp_path).split()
+
+    assert (first_title, second_title, third_title) == ("Before", "Before", "After")
+    assert int(first_statements) > 0
+    # Only the lookup of the event's id for its address: the page came from Redis.
+    assert int(second_statements) == 1, "another process's page came from Redis"
+    assert int(third_statements) > 1, "the rename in a third process made it stale"
+
+
+def test_start_time_bounds_pages_of_events_starting_soon(network: None) -> None:
+    forum = add_event(starts_in=timedelta(minutes=5))
+    assert forum.next_change_after(later()) == forum.starts_at
+    assert forum.next_change_after(forum.starts_at) == forum.ends_at
+    assert forum.next_change_after(forum.ends_at) is None
