@@ -255,7 +255,8 @@ WORKER = textwrap.dedent(
                                  ends_at=starts + timedelta(hours=2)))
             db.session.commit()
         elif action == "rename":
-            db.session.scalar(select(Event).where(Event.slug == "shared")).title_en = "ShownAfterRename"
+            shared = db.session.scalar(select(Event).where(Event.slug == "shared"))
+            shared.title_en = "ShownAfterRename"
             db.session.commit()
     if action == "read":
         statements = []
