@@ -40,7 +40,11 @@ def lock_rows(table: Table, ids: Iterable[int]) -> None:
     dialect = session.get_bind().dialect.name
     try:
         if dialect == "postgresql":
-            session.execute(text(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'"))
+            transaction = session().get_transaction()
+            if session.info.get("lock_timeout_set_in") is not transaction:
+                # Once per transaction: SET LOCAL lasts until it ends.
+                session.execute(text(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'"))
+                session.info["lock_timeout_set_in"] = transaction
             session.execute(
                 select(table.c.id)
                 .where(table.c.id.in_(wanted))
@@ -50,7 +54,8 @@ def lock_rows(table: Table, ids: Iterable[int]) -> None:
         else:
             session.execute(
                 update(table).where(table.c.id.in_(wanted)).values(id=table.c.id),
-                execution_options={"synchronize_session": False},
+                # Changes nothing a page shows: no cached page need be forgotten.
+                execution_options={"synchronize_session": False, "pagecache_skip": True},
             )
     except OperationalError as error:
         session.rollback()

@@ -28,6 +28,7 @@ import json
 import threading
 import time
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import datetime
 from functools import wraps
 from typing import Any, Protocol
@@ -240,9 +241,7 @@ def _record_read(state: ORMExecuteState) -> None:
         return
     tables = g.get("pagecache_reads")
     if tables is not None:
-        tables.update(
-            t.name for t in sql_util.find_tables(state.statement) if isinstance(t, Table)
-        )
+        tables.update(t.name for t in sql_util.find_tables(state.statement) if isinstance(t, Table))
 
 
 def expire_at(moment: datetime | None) -> None:
@@ -274,6 +273,15 @@ def _check_covered(read: set[str], tables: Iterable[str], entities: Iterable[str
         raise ScopeError(f"{request.endpoint} reads {', '.join(missing)} without declaring it")
 
 
+def _declared(resolved: Resolved | Iterable[str] | None) -> tuple[list[str], tuple[str, ...]]:
+    """The entity scopes a view declared, and any table scope they were resolved through."""
+    if resolved is None:
+        return [], ()
+    if isinstance(resolved, Resolved):
+        return list(resolved.scopes), (resolved.table_scope.removeprefix("t:"),)
+    return list(resolved), ()
+
+
 def _viewer_key() -> str:
     if current_user.is_authenticated:
         return f"p{current_user.get_id()}"
@@ -283,7 +291,7 @@ def _viewer_key() -> str:
 def cached_page(
     *,
     tables: Iterable[str] = (),
-    entities: Callable[..., Iterable[str] | None] | None = None,
+    entities: Callable[..., Resolved | Iterable[str] | None] | None = None,
     viewer: bool = False,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Serve a GET page from the cache while nothing it depends on has changed.
@@ -302,16 +310,28 @@ def cached_page(
             store = current_store()
             if store is None or "_flashes" in session:
                 return view(**kwargs)
-            declared = list(entities(**kwargs) or ()) if entities else []
-            if entities and not declared:
+            resolved = entities(**kwargs) if entities else None
+            if entities and not resolved:
                 return view(**kwargs)
-            covering = list(declared)
-            if current_user.is_authenticated:
-                declared.append(f"person:{current_user.id}")
-                if viewer:
-                    covering.append(f"person:{current_user.id}")
-            scopes = _scopes_for(tables, declared)
-            generations = store.generations(scopes)
+            while True:
+                declared, extra = _declared(resolved)
+                covering = list(declared)
+                if current_user.is_authenticated:
+                    declared.append(f"person:{current_user.id}")
+                    if viewer:
+                        covering.append(f"person:{current_user.id}")
+                scopes = _scopes_for((*tables, *extra), declared)
+                generations = store.generations(scopes)
+                if not isinstance(resolved, Resolved):
+                    break
+                current = generations[scopes.index(resolved.table_scope)]
+                if current == resolved.generation:
+                    break
+                # The remembered id may be stale: look it up again at the current generation.
+                assert isinstance(entities, by_slug)
+                resolved = entities.look_up(request.view_args["slug"], current)  # type: ignore[index]
+                if resolved is None:
+                    return view(**kwargs)
             key = hashlib.blake2b(
                 json.dumps(
                     [request.full_path, _viewer_key(), current_language(), scopes, generations]
@@ -342,16 +362,50 @@ def cached_page(
     return decorator
 
 
-def by_slug(kind: str, model: Any) -> Callable[[str], list[str] | None]:
-    """Entity scopes for a view addressed by ``slug``: one indexed lookup of the id."""
+@dataclass(frozen=True)
+class Resolved:
+    """Entity scopes found from an address, and the table generation they were found at."""
 
-    def scopes(slug: str, **_: Any) -> list[str] | None:
+    scopes: list[str]
+    table_scope: str
+    generation: int
+
+
+class by_slug:  # noqa: N801 - used like a function in view decorators
+    """Entity scopes for a view addressed by ``slug``.
+
+    Each process remembers slug → id, and trusts it only while the table's generation is the
+    one it was found at (any edit, rename or deletion of a row bumps it), so a hit asks the
+    database nothing. The generation travels in the same Redis call as the page's others.
+    """
+
+    def __init__(self, kind: str, model: Any) -> None:
+        self.kind = kind
+        self.model = model
+        self.table_scope = f"t:{model.__tablename__}"
+        self._known: dict[str, tuple[int, int]] = {}
+
+    def __call__(self, slug: str, **_: Any) -> Resolved | None:
+        known = self._known.get(slug)
+        if known is None:
+            return self.look_up(slug)
+        return Resolved([f"{self.kind}:{known[0]}"], self.table_scope, known[1])
+
+    def look_up(self, slug: str, generation: int | None = None) -> Resolved | None:
         from portal.extensions import db
 
-        found = db.session.scalar(select(model.id).where(model.slug == slug))
-        return None if found is None else [f"{kind}:{found}"]
-
-    return scopes
+        store = current_store()
+        if generation is None and store is not None:
+            [generation] = store.generations([self.table_scope])
+        # The generation is read before the row: a rename committed in between bumps it again.
+        found = db.session.scalar(select(self.model.id).where(self.model.slug == slug))
+        if found is None:
+            self._known.pop(slug, None)
+            return None
+        if len(self._known) > 10_000:
+            self._known.clear()
+        self._known[slug] = (found, generation or 0)
+        return Resolved([f"{self.kind}:{found}"], self.table_scope, generation or 0)
 
 
 def _store(store: Store, key: str, body: str) -> None:

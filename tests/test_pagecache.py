@@ -72,7 +72,7 @@ def test_a_repeated_anonymous_event_list_runs_no_sql_and_sets_no_cookie(
     assert "Set-Cookie" not in response.headers
 
 
-def test_a_signed_in_hit_costs_only_the_sign_in_and_the_address_lookup(
+def test_a_signed_in_hit_costs_one_statement_the_sign_in(
     client: FlaskClient, network: None, statements: list[str]
 ) -> None:
     forum = add_event(agreements=("link-j-biocom-2016",))
@@ -83,8 +83,32 @@ def test_a_signed_in_hit_costs_only_the_sign_in_and_the_address_lookup(
     page = html(client, f"/events/{forum.slug}")
 
     assert "Partner" in page
-    # The person (Flask-Login) and the event's id for its slug; nothing else.
-    assert len(statements) == 2, statements
+    # The person and their roles (Flask-Login); the event's id for its address is remembered.
+    assert len(statements) == 1, statements
+    assert "FROM person" in statements[0]
+
+
+def test_a_renamed_address_is_not_served_from_what_was_remembered(
+    client: FlaskClient, network: None
+) -> None:
+    first = titled_event("First event")
+    second = titled_event("Second event")
+    login(client, member_of("biocom"))
+    old_slug = first.slug
+    assert "First event" in html(client, f"/events/{old_slug}")
+
+    first.slug = "renamed"
+    db.session.commit()
+    assert client.get(f"/events/{old_slug}").status_code == 404
+    assert "First event" in html(client, "/events/renamed")
+
+    second.slug = old_slug  # the old address now names another event
+    db.session.commit()
+    page = html(client, f"/events/{old_slug}")
+    assert "Second event" in page and "First event" not in page
+    second.title_en = "Second event, edited"
+    db.session.commit()
+    assert "Second event, edited" in html(client, f"/events/{old_slug}")
 
 
 def test_an_edited_event_shows_at_once_on_its_page_and_in_the_list(
@@ -131,9 +155,7 @@ def test_a_membership_decision_reaches_the_members_cached_dashboard(
     assert "Verified" in page
 
 
-def test_each_viewer_and_each_language_has_its_own_page(
-    app: Flask, network: None
-) -> None:
+def test_each_viewer_and_each_language_has_its_own_page(app: Flask, network: None) -> None:
     first, second = app.test_client(), app.test_client()
     login(first, add_person(family_name="Firstperson"))
     login(second, add_person(family_name="Secondperson"))

@@ -14,6 +14,7 @@ from email_validator import EmailNotValidError, validate_email
 from flask_babel import gettext as _
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
 
 from portal.accounts import passwords, tokens
 from portal.accounts.models import (
@@ -196,7 +197,8 @@ def load_person_for_session(session_id: str) -> Person | None:
     person_id, _sep, version = session_id.partition(":")
     if not person_id.isdigit() or not version.isdigit():
         return None
-    person = db.session.get(Person, int(person_id))
+    # Roles in the same statement: the header and every admin page ask for them.
+    person = db.session.get(Person, int(person_id), options=[joinedload(Person.role_grants)])
     if person is None or person.deleted_at or person.session_version != int(version):
         return None
     return person

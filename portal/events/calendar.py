@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
@@ -12,6 +11,7 @@ from icalendar import Calendar
 from icalendar import Event as CalendarEvent
 
 from portal.db import utcnow
+from portal.notifications.services import qr_code_png
 
 if TYPE_CHECKING:
     from portal.events.models import Event, Registration
@@ -84,9 +84,7 @@ def qr_payload(code: str) -> str:
 
 
 def qr_png(code: str) -> bytes:
-    buffer = io.BytesIO()
-    segno.make(qr_payload(code), error="m").save(buffer, kind="png", scale=8, border=2)
-    return buffer.getvalue()
+    return qr_code_png(qr_payload(code))
 
 
 def qr_svg(code: str) -> str:

@@ -117,12 +117,11 @@ def upcoming_events(viewer: Person | None, filters: EventFilters, *, page: int =
     return db.paginate(query, page=page, per_page=EVENTS_PAGE_SIZE, error_out=False)
 
 
-def event_by_slug(slug: str) -> Event | None:
-    return db.session.scalar(
-        select(Event)
-        .where(Event.slug == slug)
-        .options(*_event_options(), selectinload(Event.questions), selectinload(Event.sessions))
-    )
+def event_by_slug(slug: str, *, with_sessions: bool = True) -> Event | None:
+    options = [*_event_options(), selectinload(Event.questions)]
+    if with_sessions:
+        options.append(selectinload(Event.sessions))
+    return db.session.scalar(select(Event).where(Event.slug == slug).options(*options))
 
 
 def seat_counts(event_ids: list[int]) -> dict[int, dict[str, int]]:

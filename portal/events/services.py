@@ -44,7 +44,12 @@ from portal.events.models import (
 )
 from portal.extensions import db
 from portal.locking import lock_rows
-from portal.notifications.services import Attachment, external_url, queue_mail
+from portal.notifications.services import (
+    Attachment,
+    QRCodeAttachment,
+    external_url,
+    queue_mail,
+)
 from portal.organizations.models import Agreement, Organization
 
 #: Minutes a seat stays held while a paid ticket waits for payment (the issue's example).
@@ -114,9 +119,11 @@ def seats_left(event: Event, ticket_type: TicketType | None = None) -> int:
 
 
 def _lock(event: Event, ticket_types: Iterable[TicketType] = ()) -> None:
-    """Event first, then its ticket types by id: the same order everywhere, no deadlock."""
+    """Event first, then its ticket types by id: the same order everywhere, no deadlock.
+
+    Only ticket types with seats of their own are counted apart, so only they are locked."""
     lock_rows(Event.__table__, [event.id])
-    lock_rows(TicketType.__table__, [t.id for t in ticket_types])
+    lock_rows(TicketType.__table__, [t.id for t in ticket_types if t.capacity is not None])
 
 
 def _hold_minutes() -> int:
@@ -207,17 +214,13 @@ def register(
     if offer is None:
         raise InvalidInput(_("This ticket type is not open to you. Choose one of those offered."))
     cleaned = clean_answers(event, answers or {})
-    existing = live_registration(person, event)
-    if existing is not None:
-        return existing
-
     ticket = offer.ticket_type
     code = _new_code()
     # Built before the lock: a QR code and a calendar file take milliseconds that everybody
     # registering for the same event would otherwise wait for, one after another.
     ticket_mail = _ticket_attachments(event, code)
     _lock(event, [ticket])
-    # Look again under the lock: the first click of a double click may have just committed.
+    # Under the lock: the first click of a double click may have just committed.
     existing = live_registration(person, event)
     if existing is not None:
         db.session.rollback()
@@ -251,11 +254,11 @@ def register(
     return registration
 
 
-def _ticket_attachments(event: Event, code: str) -> tuple[Attachment, ...]:
+def _ticket_attachments(event: Event, code: str) -> tuple[Attachment | QRCodeAttachment, ...]:
     """What a confirmed registrant's mail carries: the calendar entry and the ticket's QR."""
     return (
         Attachment("event.ics", "text/calendar", calendar.event_ics(event, confirmed=True)),
-        Attachment("ticket-qr.png", "image/png", calendar.qr_png(code)),
+        QRCodeAttachment("ticket-qr.png", calendar.qr_payload(code)),
     )
 
 
@@ -263,7 +266,7 @@ def _tell_registrant(
     registration: Registration,
     template: str | None = None,
     *,
-    ticket_mail: tuple[Attachment, ...] | None = None,
+    ticket_mail: tuple[Attachment | QRCodeAttachment, ...] | None = None,
 ) -> None:
     """Mail the registrant about their registration's current state (rule 8)."""
     person = registration.person or db.session.get(Person, registration.person_id)
@@ -279,7 +282,7 @@ def _tell_registrant(
             RegistrationStatus.REJECTED: "events/registration_rejected",
         }[status]
     )
-    attachments: tuple[Attachment, ...] = ()
+    attachments: tuple[Attachment | QRCodeAttachment, ...] = ()
     if status == RegistrationStatus.CONFIRMED:
         attachments = ticket_mail or _ticket_attachments(registration.event, registration.code)
     queue_mail(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import io
 import smtplib
 import ssl
 from collections.abc import Callable
@@ -12,6 +13,7 @@ from email.message import EmailMessage
 from email.utils import make_msgid
 from typing import Any
 
+import segno
 from flask import current_app, render_template
 from flask_babel import force_locale
 from sqlalchemy import select
@@ -31,6 +33,35 @@ class Attachment:
     content: bytes
 
 
+@dataclass(frozen=True)
+class QRCodeAttachment:
+    """A PNG QR code of ``text``, drawn when the message is sent: drawing takes milliseconds
+    that a registration, holding its event's lock, should not spend."""
+
+    filename: str
+    text: str
+
+
+def qr_code_png(text: str) -> bytes:
+    buffer = io.BytesIO()
+    segno.make(text, error="m").save(buffer, kind="png", scale=8, border=2)
+    return buffer.getvalue()
+
+
+def _stored(attachment: Attachment | QRCodeAttachment) -> dict[str, str]:
+    if isinstance(attachment, QRCodeAttachment):
+        return {
+            "filename": attachment.filename,
+            "content_type": "image/png",
+            "qr_text": attachment.text,
+        }
+    return {
+        "filename": attachment.filename,
+        "content_type": attachment.content_type,
+        "content_b64": base64.b64encode(attachment.content).decode("ascii"),
+    }
+
+
 def external_url(endpoint: str, **values: Any) -> str:
     """An absolute link for mail, built from PORTAL_BASE_URL (no request needed)."""
     base = current_app.config["PORTAL_BASE_URL"].rstrip("/")
@@ -48,7 +79,7 @@ def queue_mail(
     template: str,
     locale: str | None,
     person_id: int | None = None,
-    attachments: tuple[Attachment, ...] = (),
+    attachments: tuple[Attachment | QRCodeAttachment, ...] = (),
     **context: Any,
 ) -> OutboxMessage:
     """Render ``templates/email/<template>.txt`` in the recipient's language and queue it.
@@ -65,14 +96,7 @@ def queue_mail(
         subject=subject.removeprefix("Subject:").strip(),
         body_text=body.strip() + "\n",
         kind=template,
-        attachments=[
-            {
-                "filename": a.filename,
-                "content_type": a.content_type,
-                "content_b64": base64.b64encode(a.content).decode("ascii"),
-            }
-            for a in attachments
-        ],
+        attachments=[_stored(a) for a in attachments],
     )
     db.session.add(message)
     return message
@@ -87,8 +111,13 @@ def build_email(message: OutboxMessage, sender: str) -> EmailMessage:
     email.set_content(message.body_text)
     for attachment in message.attachments:
         maintype, _, subtype = attachment["content_type"].partition("/")
+        content = (
+            qr_code_png(attachment["qr_text"])
+            if "qr_text" in attachment
+            else base64.b64decode(attachment["content_b64"])
+        )
         email.add_attachment(
-            base64.b64decode(attachment["content_b64"]),
+            content,
             maintype=maintype,
             subtype=subtype,
             filename=attachment["filename"],

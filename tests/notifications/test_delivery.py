@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 from aiosmtpd.controller import Controller
 from flask import Flask
-from sqlalchemy import event
+from sqlalchemy import event, select
 from sqlalchemy.exc import OperationalError
 
 from portal.accounts import services
@@ -30,7 +30,9 @@ from portal.notifications.models import OutboxMessage, OutboxStatus
 from portal.notifications.services import (
     MAX_ATTEMPTS,
     Attachment,
+    QRCodeAttachment,
     deliver_due,
+    qr_code_png,
     queue_mail,
     smtp_transport,
 )
@@ -258,6 +260,22 @@ def test_attachments_arrive_byte_for_byte(smtp: SmtpServer) -> None:
         "ticket.ics": ("text/calendar", ics),
         "領収書.pdf": ("application/pdf", pdf),
     }
+
+
+def test_a_qr_code_is_drawn_when_the_message_is_sent(smtp: SmtpServer) -> None:
+    queue_invitation(attachments=(QRCodeAttachment("ticket-qr.png", "LINKJ-TICKET:AB12CD"),))
+    db.session.commit()
+    [stored] = db.session.scalars(select(OutboxMessage)).all()
+    assert "content_b64" not in stored.attachments[0]  # nothing drawn while queueing
+
+    deliver()
+
+    [received] = smtp.inbox.messages
+    [part] = received.iter_attachments()
+    png = part.get_payload(decode=True)
+    assert part.get_content_type() == "image/png"
+    assert png == qr_code_png("LINKJ-TICKET:AB12CD")
+    assert png.startswith(b"\x89PNG\r\n")
 
 
 # --- a mail server that is down loses nothing -----------------------------------------------
