@@ -160,6 +160,9 @@ def init_app(app: Flask) -> None:
     app.extensions["pagecache"] = store_for(
         app.config.get("PAGE_CACHE_URL"), str(app.config.get("SQLALCHEMY_DATABASE_URI"))
     )
+    # App-level hooks run before any blueprint's (the admin area's role check): a hit is
+    # answered before anything loads the signed-in person.
+    app.before_request(serve_from_cache)
     _listen_once()
 
 
@@ -282,10 +285,92 @@ def _declared(resolved: Resolved | Iterable[str] | None) -> tuple[list[str], tup
     return list(resolved), ()
 
 
-def _viewer_key() -> str:
-    if current_user.is_authenticated:
-        return f"p{current_user.get_id()}"
-    return "anon"
+@dataclass(frozen=True)
+class Page:
+    """What a cached view declared (see ``cached_page``)."""
+
+    tables: tuple[str, ...]
+    entities: Callable[..., Resolved | Iterable[str] | None] | None
+    viewer: bool
+    signed_in_only: bool
+
+
+@dataclass
+class Lookup:
+    key: str
+    session_user: str | None
+    tables: tuple[str, ...]
+    covering: list[str]
+
+
+def _session_user() -> str | None:
+    """The ``id:version`` Flask-Login keeps in the signed session (not yet checked)."""
+    value = session.get("_user_id")
+    return value if isinstance(value, str) else None
+
+
+def _look_up(page: Page, store: Store) -> Lookup | None:
+    user = _session_user()
+    person = user.partition(":")[0] if user else None
+    kwargs = request.view_args or {}
+    resolved = page.entities(**kwargs) if page.entities else None
+    if page.entities and not resolved:
+        return None
+    while True:
+        declared, extra = _declared(resolved)
+        covering = list(declared)
+        if person:
+            declared.append(f"person:{person}")
+            if page.viewer:
+                covering.append(f"person:{person}")
+        tables = (*page.tables, *extra)
+        scopes = _scopes_for(tables, declared)
+        generations = store.generations(scopes)
+        if not isinstance(resolved, Resolved):
+            break
+        current = generations[scopes.index(resolved.table_scope)]
+        if current == resolved.generation:
+            break
+        # The remembered id may be stale: look it up again at the current generation.
+        assert isinstance(page.entities, by_slug)
+        resolved = page.entities.look_up(kwargs["slug"], current)
+        if resolved is None:
+            return None
+    key = hashlib.blake2b(
+        json.dumps(
+            [request.full_path, user or "anon", current_language(), scopes, generations]
+        ).encode(),
+        digest_size=20,
+    ).hexdigest()
+    return Lookup(key, user, tables, covering)
+
+
+def serve_from_cache() -> Response | None:
+    """Before any other check of the request: a cached page for this exact viewer, if any.
+
+    A page is stored only after Flask-Login accepted the session and the view (and the admin
+    area's role check) served it, under the session's ``id:version`` and the generation of
+    that person's scope. Any change to the person (a new session version, a role removed,
+    the account deleted) bumps that generation, so a hit needs no query to be trusted.
+    """
+    if request.method != "GET":
+        return None
+    page: Page | None = getattr(current_app.view_functions.get(request.endpoint), "_page", None)
+    store = current_store()
+    if page is None or store is None or "_flashes" in session:
+        return None
+    if page.signed_in_only and _session_user() is None:
+        return None  # let login_required send them to the login page
+    lookup = _look_up(page, store)
+    if lookup is None:
+        return None
+    g.pagecache_lookup = lookup
+    found = store.get(lookup.key)
+    if found is not None:
+        expires, body = found.split(b"\n", 1)
+        if float(expires) > utcnow().timestamp():
+            return _response(body.decode())
+    return None
 
 
 def cached_page(
@@ -293,6 +378,7 @@ def cached_page(
     tables: Iterable[str] = (),
     entities: Callable[..., Resolved | Iterable[str] | None] | None = None,
     viewer: bool = False,
+    signed_in_only: bool = False,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Serve a GET page from the cache while nothing it depends on has changed.
 
@@ -301,48 +387,18 @@ def cached_page(
     ``viewer``: the page reads the signed-in person's own rows (memberships, registrations);
     a page listing other people's rows must declare those tables whole instead.
     A signed-in viewer's ``person`` scope is always part of the key: the header shows roles.
+    ``signed_in_only``: the view requires a signed-in person (``login_required``).
     """
-    tables = tuple(tables)
+    page = Page(tuple(tables), entities, viewer, signed_in_only)
 
     def decorator(view: Callable[..., Any]) -> Callable[..., Any]:
         @wraps(view)
         def wrapper(**kwargs: Any) -> Any:
+            # serve_from_cache found nothing: render, and keep the page if it may be kept.
+            lookup: Lookup | None = g.pop("pagecache_lookup", None)
             store = current_store()
-            if store is None or "_flashes" in session:
+            if lookup is None or store is None:
                 return view(**kwargs)
-            resolved = entities(**kwargs) if entities else None
-            if entities and not resolved:
-                return view(**kwargs)
-            while True:
-                declared, extra = _declared(resolved)
-                covering = list(declared)
-                if current_user.is_authenticated:
-                    declared.append(f"person:{current_user.id}")
-                    if viewer:
-                        covering.append(f"person:{current_user.id}")
-                scopes = _scopes_for((*tables, *extra), declared)
-                generations = store.generations(scopes)
-                if not isinstance(resolved, Resolved):
-                    break
-                current = generations[scopes.index(resolved.table_scope)]
-                if current == resolved.generation:
-                    break
-                # The remembered id may be stale: look it up again at the current generation.
-                assert isinstance(entities, by_slug)
-                resolved = entities.look_up(request.view_args["slug"], current)  # type: ignore[index]
-                if resolved is None:
-                    return view(**kwargs)
-            key = hashlib.blake2b(
-                json.dumps(
-                    [request.full_path, _viewer_key(), current_language(), scopes, generations]
-                ).encode(),
-                digest_size=20,
-            ).hexdigest()
-            found = store.get(key)
-            if found is not None:
-                expires, body = found.split(b"\n", 1)
-                if float(expires) > utcnow().timestamp():
-                    return _response(body.decode())
             g.pagecache_reads = set()
             g.pagecache_expires = None
             try:
@@ -352,11 +408,15 @@ def cached_page(
             body = result[0] if isinstance(result, tuple) and result[1:] == (200,) else result
             if not isinstance(body, str) or "_flashes" in session:
                 return result
+            viewer_id = current_user.get_id() if current_user.is_authenticated else None
+            if viewer_id != lookup.session_user:
+                return result  # the session named someone Flask-Login did not accept
             if current_app.config.get("PAGE_CACHE_CHECK_SCOPES"):
-                _check_covered(read, tables, covering)
-            _store(store, key, body)
+                _check_covered(read, lookup.tables, lookup.covering)
+            _store(store, lookup.key, body)
             return result
 
+        wrapper._page = page  # type: ignore[attr-defined]
         return wrapper
 
     return decorator

@@ -72,7 +72,7 @@ def test_a_repeated_anonymous_event_list_runs_no_sql_and_sets_no_cookie(
     assert "Set-Cookie" not in response.headers
 
 
-def test_a_signed_in_hit_costs_one_statement_the_sign_in(
+def test_a_signed_in_hit_runs_no_sql(
     client: FlaskClient, network: None, statements: list[str]
 ) -> None:
     forum = add_event(agreements=("link-j-biocom-2016",))
@@ -83,9 +83,52 @@ def test_a_signed_in_hit_costs_one_statement_the_sign_in(
     page = html(client, f"/events/{forum.slug}")
 
     assert "Partner" in page
-    # The person and their roles (Flask-Login); the event's id for its address is remembered.
-    assert len(statements) == 1, statements
-    assert "FROM person" in statements[0]
+    # The signed session names person and session version; the page was stored under them
+    # and the person's generation after Flask-Login accepted them: nothing to ask the database.
+    assert statements == []
+
+
+def test_a_session_ended_elsewhere_gets_no_cached_page(
+    client: FlaskClient, network: None
+) -> None:
+    member = member_of("biocom")
+    login(client, member)
+    assert html(client, "/account")
+
+    member.session_version += 1  # what a password change or "log out everywhere" does
+    db.session.commit()
+
+    response = client.get("/account")
+    assert response.status_code == 302
+    assert "/login" in response.headers["Location"]
+
+
+def test_a_removed_role_closes_the_cached_admin_page_at_once(
+    client: FlaskClient, network: None
+) -> None:
+    admin = add_role(add_person("admin@biocom.example"), Role.PARTNER_ADMIN, org("biocom"))
+    login(client, admin)
+    queue = "/admin/organizations/biocom/memberships"
+    assert client.get(queue).status_code == 200
+    assert client.get(queue).status_code == 200  # from the cache
+
+    for grant in list(admin.role_grants):
+        db.session.delete(grant)
+    db.session.commit()
+
+    assert client.get(queue).status_code == 403
+
+
+def test_another_persons_cached_page_is_never_served(app: Flask, network: None) -> None:
+    admin = add_role(add_person("admin@biocom.example"), Role.PARTNER_ADMIN, org("biocom"))
+    member = member_of("biocom")
+    queue = "/admin/organizations/biocom/memberships"
+    first, second = app.test_client(), app.test_client()
+    login(first, admin)
+    login(second, member)
+    assert first.get(queue).status_code == 200
+
+    assert second.get(queue).status_code == 403
 
 
 def test_a_renamed_address_is_not_served_from_what_was_remembered(

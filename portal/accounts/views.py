@@ -229,7 +229,9 @@ def reset_password(token: str) -> str | BaseResponse | tuple[str, int]:
 @blueprint.get("/account")
 @login_required
 @pagecache.cached_page(
-    tables=("organization", "agreement", "reciprocal_service", "company"), viewer=True
+    tables=("organization", "agreement", "reciprocal_service", "company"),
+    viewer=True,
+    signed_in_only=True,
 )
 def dashboard() -> str:
     person = queries.person_with_memberships(current_user.id)

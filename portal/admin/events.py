@@ -364,6 +364,7 @@ def _render_registrations(
 @pagecache.cached_page(
     tables=("person", "membership", "payment", "role_grant", "organization", "agreement"),
     entities=pagecache.by_slug("event", Event),
+    signed_in_only=True,
 )
 def event_registrations(slug: str) -> tuple[str, int]:
     event, organizer = _readable_event(slug)

@@ -245,6 +245,7 @@ def _render_queue(
 @pagecache.cached_page(
     tables=("person", "organization", "role_grant"),
     entities=pagecache.by_slug("org", Organization),
+    signed_in_only=True,
 )
 def queue(slug: str) -> str:
     return _render_queue(_organization(slug))

@@ -714,7 +714,7 @@ def test_registrations_are_paged(client: FlaskClient, scene: Scene) -> None:
 
 
 def test_the_registrations_page_loads_in_a_fixed_number_of_queries(
-    client: FlaskClient, scene: Scene
+    client: FlaskClient, scene: Scene, no_page_cache: None
 ) -> None:
     login(client, scene.cast.staff)
 
