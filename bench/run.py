@@ -104,7 +104,9 @@ class Server:
         return ""
 
 
-def start_server(name: str, app: str, env: dict[str, str], log_dir: Path, workers: int) -> Server:
+def start_server(
+    name: str, app: str, env: dict[str, str], log_dir: Path, workers: int, threads: int = 1
+) -> Server:
     port = free_port()
     log = log_dir / f"{name}.log"
     command = [
@@ -113,8 +115,8 @@ def start_server(name: str, app: str, env: dict[str, str], log_dir: Path, worker
         "gunicorn",
         "--workers",
         str(workers),
-        "--worker-class",
-        "sync",
+        *(["--worker-class", "gthread", "--threads", str(threads)] if threads > 1 else []),
+        *(["--worker-class", "sync"] if threads == 1 else []),
         "--bind",
         f"127.0.0.1:{port}",
         "--timeout",
@@ -525,7 +527,8 @@ def print_report(report: Report) -> None:
     floors = [f.rps for f in report.floor]
     print()
     print(
-        f"LINK-J portal benchmark — {s['workers']} gunicorn sync workers per server, "
+        f"LINK-J portal benchmark — {s['workers']} gunicorn {s['worker_kind']} workers per server, "
+        f"page cache {s['page_cache']}, "
         f"wrk -t{s['threads']} -c{s['connections']} -d{s['duration']:g}s, "
         f"{s['cpus']} CPUs, {s['started']}"
     )
@@ -649,6 +652,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--threads", type=int, default=2, help="wrk threads")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers per server")
+    parser.add_argument(
+        "--worker-threads",
+        type=int,
+        default=1,
+        help="threads per worker for both servers (1: sync workers; more: gthread)",
+    )
+    parser.add_argument(
+        "--page-cache",
+        choices=("on", "off"),
+        default="on",
+        help="off: every page is rendered afresh (what a page costs right after a change)",
+    )
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/11")
     parser.add_argument("--pages", default=",".join(PAGE_KEYS), help="which read pages")
     parser.add_argument("--export-times", type=int, default=5)
@@ -679,6 +694,10 @@ def main(argv: list[str] | None = None) -> int:
     report = Report(
         settings={
             "workers": args.workers,
+            "worker_kind": "sync"
+            if args.worker_threads == 1
+            else f"gthread ×{args.worker_threads} threads",
+            "page_cache": args.page_cache,
             "threads": args.threads,
             "connections": args.connections,
             "duration": args.duration,
@@ -695,9 +714,16 @@ def main(argv: list[str] | None = None) -> int:
         try:
             instance = work / "instance"
             env = server_env(database_url, args.redis_url, secret_key, instance, trust_proxy)
-            portal = start_server("portal", args.portal_app, env, work, args.workers)
+            if args.page_cache == "off":
+                env["PAGE_CACHE_URL"] = "off"
+            portal = start_server(
+                "portal", args.portal_app, env, work, args.workers, args.worker_threads
+            )
             servers.append(portal)
-            floor = start_server("floor", "bench.floor_app:create_app()", env, work, args.workers)
+            floor_app_name = "bench.floor_app:create_app()"
+            floor = start_server(
+                "floor", floor_app_name, env, work, args.workers, args.worker_threads
+            )
             servers.append(floor)
             for server in servers:
                 wait_healthy(server)

@@ -88,9 +88,7 @@ def test_a_signed_in_hit_runs_no_sql(
     assert statements == []
 
 
-def test_a_session_ended_elsewhere_gets_no_cached_page(
-    client: FlaskClient, network: None
-) -> None:
+def test_a_session_ended_elsewhere_gets_no_cached_page(client: FlaskClient, network: None) -> None:
     member = member_of("biocom")
     login(client, member)
     assert html(client, "/account")

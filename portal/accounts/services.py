@@ -33,7 +33,7 @@ from portal.errors import DomainError, InvalidInput, InvalidTransition, NotFound
 from portal.extensions import db
 from portal.notifications.models import OutboxMessage, OutboxStatus
 from portal.notifications.services import external_url, queue_mail
-from portal.organizations.models import Organization, OrganizationKind
+from portal.organizations.models import Agreement, Organization, OrganizationKind
 
 
 def normalize_email(email: str) -> str:
@@ -197,8 +197,20 @@ def load_person_for_session(session_id: str) -> Person | None:
     person_id, _sep, version = session_id.partition(":")
     if not person_id.isdigit() or not version.isdigit():
         return None
-    # Roles in the same statement: the header and every admin page ask for them.
-    person = db.session.get(Person, int(person_id), options=[joinedload(Person.role_grants)])
+    # Roles, memberships and their organizations' MOUs in the same statement: the header,
+    # the admin area, prices and visibility all ask for them, and a person has a few of each.
+    # (Pages served from the page cache never get here.)
+    person = db.session.get(
+        Person,
+        int(person_id),
+        options=[
+            joinedload(Person.role_grants),
+            joinedload(Person.memberships)
+            .joinedload(Membership.organization)
+            .joinedload(Organization.agreements_as_partner)
+            .joinedload(Agreement.partner),
+        ],
+    )
     if person is None or person.deleted_at or person.session_version != int(version):
         return None
     return person

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from flask_sqlalchemy.pagination import Pagination
-from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy import Select, and_, func, inspect, or_, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from portal.accounts.models import Membership, MembershipStatus, Person
@@ -33,16 +33,23 @@ def viewer_with_memberships(person: Person | None) -> Person | None:
     """The signed-in person with memberships and their MOUs loaded (for pricing)."""
     if person is None or not person.is_authenticated:
         return None
-    return db.session.scalar(
-        select(Person)
-        .where(Person.id == person.id)
-        .options(
-            selectinload(Person.memberships)
-            .joinedload(Membership.organization)
-            .selectinload(Organization.agreements_as_partner)
-            .joinedload(Agreement.partner),
-            selectinload(Person.role_grants),
+    person = getattr(person, "_get_current_object", lambda: person)()  # current_user's object
+    if "memberships" in inspect(person).dict:
+        return person  # the session's loader brought them (see load_person_for_session)
+    # One statement: a person has a few memberships, each organization a few MOUs.
+    return (
+        db.session.execute(
+            select(Person)
+            .where(Person.id == person.id)
+            .options(
+                joinedload(Person.memberships)
+                .joinedload(Membership.organization)
+                .joinedload(Organization.agreements_as_partner)
+                .joinedload(Agreement.partner),
+            )
         )
+        .unique()
+        .scalar_one_or_none()
     )
 
 
@@ -118,10 +125,18 @@ def upcoming_events(viewer: Person | None, filters: EventFilters, *, page: int =
 
 
 def event_by_slug(slug: str, *, with_sessions: bool = True) -> Event | None:
-    options = [*_event_options(), selectinload(Event.questions)]
+    options = [
+        joinedload(Event.host),
+        # Co-hosts and MOUs are one to three each: joined into the event's own statement.
+        joinedload(Event.cohosts),
+        joinedload(Event.agreements).joinedload(Agreement.partner),
+        selectinload(Event.ticket_types),
+        selectinload(Event.questions),
+    ]
     if with_sessions:
         options.append(selectinload(Event.sessions))
-    return db.session.scalar(select(Event).where(Event.slug == slug).options(*options))
+    statement = select(Event).where(Event.slug == slug).options(*options)
+    return db.session.execute(statement).unique().scalar_one_or_none()
 
 
 def seat_counts(event_ids: list[int]) -> dict[int, dict[str, int]]:
