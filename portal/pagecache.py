@@ -112,34 +112,61 @@ class MemoryStore:
         self.bump([EPOCH])
 
 
+class StoreUnavailable(Exception):
+    """Redis did not answer: pages are rendered afresh until it does."""
+
+
 class RedisStore:
-    """Shared by every process and machine serving the portal."""
+    """Shared by every process and machine serving the portal.
+
+    Redis being away never takes the portal down: generations cannot be read, so nothing is
+    served from or kept in the cache. A bump lost that way leaves pages cached before the
+    outage visible for at most ``PAGE_CACHE_TTL`` after it (a restarted Redis has none).
+    """
 
     def __init__(self, url: str, prefix: str = "portal:pc:") -> None:
         import redis
 
+        self._errors = (redis.RedisError, OSError)
         self._redis = redis.Redis.from_url(url, socket_timeout=0.5, socket_connect_timeout=0.5)
         self._prefix = prefix
 
     def generations(self, scopes: list[str]) -> list[int]:
-        values = self._redis.mget([f"{self._prefix}g:{s}" for s in scopes])
+        try:
+            values = self._redis.mget([f"{self._prefix}g:{s}" for s in scopes])
+        except self._errors as error:
+            raise StoreUnavailable(str(error)) from error
         return [int(v) if v is not None else 0 for v in values]
 
     def bump(self, scopes: Iterable[str]) -> None:
         pipe = self._redis.pipeline(transaction=False)
         for scope in scopes:
             pipe.incr(f"{self._prefix}g:{scope}")
-        pipe.execute()
+        try:
+            pipe.execute()
+        except self._errors as error:
+            _warn(f"page cache: generations not bumped ({error})")
 
     def get(self, key: str) -> bytes | None:
-        value = self._redis.get(f"{self._prefix}p:{key}")
+        try:
+            value = self._redis.get(f"{self._prefix}p:{key}")
+        except self._errors:
+            return None
         return value if isinstance(value, bytes) else None
 
     def put(self, key: str, value: bytes, ttl: int) -> None:
-        self._redis.set(f"{self._prefix}p:{key}", value, ex=ttl)
+        try:
+            self._redis.set(f"{self._prefix}p:{key}", value, ex=ttl)
+        except self._errors as error:
+            _warn(f"page cache: page not kept ({error})")
 
     def clear(self) -> None:
         self.bump([EPOCH])
+
+
+def _warn(message: str) -> None:
+    if has_app_context():
+        current_app.logger.warning(message)
 
 
 def store_for(url: str | None, database_uri: str = "") -> Store | None:
@@ -361,7 +388,11 @@ def serve_from_cache() -> Response | None:
         return None
     if page.signed_in_only and _session_user() is None:
         return None  # let login_required send them to the login page
-    lookup = _look_up(page, store)
+    try:
+        lookup = _look_up(page, store)
+    except StoreUnavailable as error:
+        _warn(f"page cache: Redis unavailable, rendering afresh ({error})")
+        return None
     if lookup is None:
         return None
     g.pagecache_lookup = lookup

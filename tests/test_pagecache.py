@@ -289,6 +289,22 @@ def test_portal_cache_clear_forgets_every_page(
     assert statements, "the page was rendered again"
 
 
+def test_without_redis_pages_are_rendered_and_changes_still_commit(
+    app: Flask, client: FlaskClient, network: None
+) -> None:
+    forum = titled_event("Old title")
+    saved = app.extensions["pagecache"]
+    app.extensions["pagecache"] = pagecache.RedisStore("redis://127.0.0.1:9/0")  # nobody there
+    try:
+        assert "Old title" in html(client, f"/events/{forum.slug}")
+        forum.title_en = "New title"
+        db.session.commit()
+        assert "New title" in html(client, f"/events/{forum.slug}")
+        assert "New title" in html(client, "/events/")
+    finally:
+        app.extensions["pagecache"] = saved
+
+
 # --- several processes --------------------------------------------------------------------
 
 WORKER = textwrap.dedent(
