@@ -19,6 +19,7 @@ from flask_babel import gettext as _
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from portal.accounts.models import Person
 from portal.audit.services import record
@@ -250,7 +251,11 @@ def register(
             raise
         return existing
     _tell_registrant(registration, ticket_mail=ticket_mail)
+    known = {"id": registration.id, "status": registration.status}
     db.session.commit()
+    # What the next page needs, kept instead of read back (commit expires every attribute).
+    for name, value in known.items():
+        set_committed_value(registration, name, value)
     return registration
 
 
