@@ -386,8 +386,11 @@ def serve_from_cache() -> Response | None:
     store = current_store()
     if page is None or store is None or "_flashes" in session:
         return None
-    if page.signed_in_only and _session_user() is None:
-        return None  # let login_required send them to the login page
+    if _session_user() is None:
+        if page.signed_in_only:
+            return None  # let login_required send them to the login page
+        if current_app.config.get("REMEMBER_COOKIE_NAME", "remember_token") in request.cookies:
+            return None  # "remember me": Flask-Login restores the session on this request
     try:
         lookup = _look_up(page, store)
     except StoreUnavailable as error:

@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from flask_login.utils import encode_cookie
 from sqlalchemy import event, update
 
 from portal import pagecache
@@ -99,6 +100,24 @@ def test_a_session_ended_elsewhere_gets_no_cached_page(client: FlaskClient, netw
     response = client.get("/account")
     assert response.status_code == 302
     assert "/login" in response.headers["Location"]
+
+
+def test_a_remembered_visitor_is_signed_in_not_shown_the_anonymous_page(
+    app: Flask, network: None
+) -> None:
+    titled_event("Digital Health Forum")
+    assert "Log in" in html(app.test_client(), "/events/")  # the anonymous page, now cached
+    member = member_of("biocom")
+    client = app.test_client()  # no session yet, only "remember me"
+    with app.test_request_context():
+        client.set_cookie(
+            app.config.get("REMEMBER_COOKIE_NAME", "remember_token"),
+            encode_cookie(member.get_id()),
+        )
+
+    page = html(client, "/events/")
+
+    assert "Log out" in page and "Log in" not in page
 
 
 def test_a_removed_role_closes_the_cached_admin_page_at_once(
