@@ -124,13 +124,13 @@ def cache_group() -> None:
 @with_appcontext
 def cache_clear_command() -> None:
     """Forget every cached page (run after a deploy: templates may have changed)."""
-    from portal.pagecache import current_store
+    from portal.pagecache import clear, current_store
 
     store = current_store()
     if store is None:
         click.echo("the page cache is off (PAGE_CACHE_URL)")
         return
-    store.clear()
+    clear(store)
     click.echo("page cache cleared")
 
 

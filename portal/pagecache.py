@@ -36,7 +36,7 @@ from typing import Any, Protocol
 from flask import Flask, current_app, g, has_app_context, request, session
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
-from sqlalchemy import Table, event, select
+from sqlalchemy import Table, event, inspect, select
 from sqlalchemy.orm import ORMExecuteState, Session
 from sqlalchemy.sql import util as sql_util
 from werkzeug.wrappers import Response
@@ -75,7 +75,6 @@ class Store(Protocol):
     def bump(self, scopes: Iterable[str]) -> None: ...
     def get(self, key: str) -> bytes | None: ...
     def put(self, key: str, value: bytes, ttl: int) -> None: ...
-    def clear(self) -> None: ...
 
 
 class MemoryStore:
@@ -107,9 +106,6 @@ class MemoryStore:
             if len(self._pages) > 2_000:  # a bound, not an LRU: the dev server's memory
                 self._pages.clear()
             self._pages[key] = (time.monotonic() + ttl, value)
-
-    def clear(self) -> None:
-        self.bump([EPOCH])
 
 
 class StoreUnavailable(Exception):
@@ -160,9 +156,6 @@ class RedisStore:
         except self._errors as error:
             _warn(f"page cache: page not kept ({error})")
 
-    def clear(self) -> None:
-        self.bump([EPOCH])
-
 
 def _warn(message: str) -> None:
     if has_app_context():
@@ -177,6 +170,11 @@ def store_for(url: str | None, database_uri: str = "") -> Store | None:
     # Portals on different databases may share one Redis: their generations must not mix.
     database = hashlib.blake2b(database_uri.encode(), digest_size=6).hexdigest()
     return RedisStore(url, prefix=f"portal:pc:{database}:")
+
+
+def clear(store: Store) -> None:
+    """Forget every cached page: every key depends on the epoch."""
+    store.bump([EPOCH])
 
 
 def current_store() -> Store | None:
@@ -196,27 +194,16 @@ def init_app(app: Flask) -> None:
 # --- what a commit changed ----------------------------------------------------------------
 
 
-def _row_scopes(table: str, values: Callable[[str], Iterable[Any]]) -> set[str]:
-    scopes = {f"t:{table}"}
-    for kind, column in ENTITY_SCOPES.get(table, {}).items():
-        scopes.update(f"{kind}:{v}" for v in values(column) if v is not None)
-    return scopes
-
-
 def _instance_scopes(instance: Any) -> set[str]:
-    from sqlalchemy import inspect
-
     state = inspect(instance)
     table = state.mapper.local_table.name
-
-    def values(column: str) -> list[Any]:
+    scopes = {f"t:{table}"}
+    for kind, column in ENTITY_SCOPES.get(table, {}).items():
         # Both the old and the new value: a row that moves leaves one entity for another.
         history = state.attrs[column].history
-        return [*history.added, *history.unchanged, *history.deleted] or [
-            getattr(instance, column, None)
-        ]
-
-    return _row_scopes(table, values)
+        values = [*history.added, *history.unchanged, *history.deleted]
+        scopes.update(f"{kind}:{v}" for v in values or [getattr(instance, column)] if v is not None)
+    return scopes
 
 
 def _after_flush(session: Session, flush_context: Any) -> None:
@@ -303,21 +290,12 @@ def _check_covered(read: set[str], tables: Iterable[str], entities: Iterable[str
         raise ScopeError(f"{request.endpoint} reads {', '.join(missing)} without declaring it")
 
 
-def _declared(resolved: Resolved | Iterable[str] | None) -> tuple[list[str], tuple[str, ...]]:
-    """The entity scopes a view declared, and any table scope they were resolved through."""
-    if resolved is None:
-        return [], ()
-    if isinstance(resolved, Resolved):
-        return list(resolved.scopes), (resolved.table_scope.removeprefix("t:"),)
-    return list(resolved), ()
-
-
 @dataclass(frozen=True)
 class Page:
     """What a cached view declared (see ``cached_page``)."""
 
     tables: tuple[str, ...]
-    entities: Callable[..., Resolved | Iterable[str] | None] | None
+    entity: SlugEntity | None
     viewer: bool
     signed_in_only: bool
 
@@ -339,30 +317,30 @@ def _session_user() -> str | None:
 def _look_up(page: Page, store: Store) -> Lookup | None:
     user = _session_user()
     person = user.partition(":")[0] if user else None
-    kwargs = request.view_args or {}
-    resolved = page.entities(**kwargs) if page.entities else None
-    if page.entities and not resolved:
+    slug = (request.view_args or {}).get("slug", "")
+    resolved = page.entity.remembered(slug) if page.entity else None
+    if page.entity and resolved is None:
         return None
-    while True:
-        declared, extra = _declared(resolved)
-        covering = list(declared)
+
+    def scopes_and_generations() -> tuple[list[str], list[int], tuple[str, ...], list[str]]:
+        entities = [resolved.scope] if resolved else []
+        tables = (*page.tables, resolved.table) if resolved else page.tables
+        covering = list(entities)
         if person:
-            declared.append(f"person:{person}")
+            entities.append(f"person:{person}")
             if page.viewer:
                 covering.append(f"person:{person}")
-        tables = (*page.tables, *extra)
-        scopes = _scopes_for(tables, declared)
-        generations = store.generations(scopes)
-        if not isinstance(resolved, Resolved):
-            break
-        current = generations[scopes.index(resolved.table_scope)]
-        if current == resolved.generation:
-            break
+        scopes = _scopes_for(tables, entities)
+        return scopes, store.generations(scopes), tables, covering
+
+    scopes, generations, tables, covering = scopes_and_generations()
+    if resolved and generations[scopes.index(f"t:{resolved.table}")] != resolved.generation:
         # The remembered id may be stale: look it up again at the current generation.
-        assert isinstance(page.entities, by_slug)
-        resolved = page.entities.look_up(kwargs["slug"], current)
+        assert page.entity is not None
+        resolved = page.entity.look_up(slug, generations[scopes.index(f"t:{resolved.table}")])
         if resolved is None:
             return None
+        scopes, generations, tables, covering = scopes_and_generations()
     key = hashlib.blake2b(
         json.dumps(
             [request.full_path, user or "anon", current_language(), scopes, generations]
@@ -410,20 +388,21 @@ def serve_from_cache() -> Response | None:
 def cached_page(
     *,
     tables: Iterable[str] = (),
-    entities: Callable[..., Resolved | Iterable[str] | None] | None = None,
+    entity: SlugEntity | None = None,
     viewer: bool = False,
     signed_in_only: bool = False,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Serve a GET page from the cache while nothing it depends on has changed.
 
-    ``tables``: the tables the page reads as a whole. ``entities(**view_args)``: the entity
-    scopes it reads (``event:42``); returning None serves the page uncached (e.g. not found).
+    ``tables``: the tables the page reads as a whole. ``entity``: the one entity the page is
+    about, named by the ``slug`` in its address (``event:42``); an unknown slug is served
+    uncached (it is a 404).
     ``viewer``: the page reads the signed-in person's own rows (memberships, registrations);
     a page listing other people's rows must declare those tables whole instead.
     A signed-in viewer's ``person`` scope is always part of the key: the header shows roles.
     ``signed_in_only``: the view requires a signed-in person (``login_required``).
     """
-    page = Page(tuple(tables), entities, viewer, signed_in_only)
+    page = Page(tuple(tables), entity, viewer, signed_in_only)
 
     def decorator(view: Callable[..., Any]) -> Callable[..., Any]:
         @wraps(view)
@@ -433,19 +412,20 @@ def cached_page(
             store = current_store()
             if lookup is None or store is None:
                 return view(**kwargs)
-            g.pagecache_reads = set()
+            if current_app.config.get("PAGE_CACHE_CHECK_SCOPES"):
+                g.pagecache_reads = set()
             g.pagecache_expires = None
             try:
                 result = view(**kwargs)
             finally:
-                read = g.pop("pagecache_reads")
+                read = g.pop("pagecache_reads", None)
             body = result[0] if isinstance(result, tuple) and result[1:] == (200,) else result
             if not isinstance(body, str) or "_flashes" in session:
                 return result
             viewer_id = current_user.get_id() if current_user.is_authenticated else None
             if viewer_id != lookup.session_user:
                 return result  # the session named someone Flask-Login did not accept
-            if current_app.config.get("PAGE_CACHE_CHECK_SCOPES"):
+            if read is not None:
                 _check_covered(read, lookup.tables, lookup.covering)
             _store(store, lookup.key, body)
             return result
@@ -458,15 +438,15 @@ def cached_page(
 
 @dataclass(frozen=True)
 class Resolved:
-    """Entity scopes found from an address, and the table generation they were found at."""
+    """An entity's scope found from its slug, and its table's generation when it was found."""
 
-    scopes: list[str]
-    table_scope: str
+    scope: str
+    table: str
     generation: int
 
 
-class by_slug:  # noqa: N801 - used like a function in view decorators
-    """Entity scopes for a view addressed by ``slug``.
+class SlugEntity:
+    """The entity a page is about, named by the ``slug`` in its address.
 
     Each process remembers slug → id, and trusts it only while the table's generation is the
     one it was found at (any edit, rename or deletion of a row bumps it), so a hit asks the
@@ -476,21 +456,20 @@ class by_slug:  # noqa: N801 - used like a function in view decorators
     def __init__(self, kind: str, model: Any) -> None:
         self.kind = kind
         self.model = model
-        self.table_scope = f"t:{model.__tablename__}"
+        self.table = model.__tablename__
         self._known: dict[str, tuple[int, int]] = {}
 
-    def __call__(self, slug: str, **_: Any) -> Resolved | None:
+    def remembered(self, slug: str) -> Resolved | None:
         known = self._known.get(slug)
         if known is None:
             return self.look_up(slug)
-        return Resolved([f"{self.kind}:{known[0]}"], self.table_scope, known[1])
+        return Resolved(f"{self.kind}:{known[0]}", self.table, known[1])
 
     def look_up(self, slug: str, generation: int | None = None) -> Resolved | None:
         from portal.extensions import db
 
-        store = current_store()
-        if generation is None and store is not None:
-            [generation] = store.generations([self.table_scope])
+        if generation is None:
+            [generation] = current_store().generations([f"t:{self.table}"])  # type: ignore[union-attr]
         # The generation is read before the row: a rename committed in between bumps it again.
         found = db.session.scalar(select(self.model.id).where(self.model.slug == slug))
         if found is None:
@@ -498,8 +477,8 @@ class by_slug:  # noqa: N801 - used like a function in view decorators
             return None
         if len(self._known) > 10_000:
             self._known.clear()
-        self._known[slug] = (found, generation or 0)
-        return Resolved([f"{self.kind}:{found}"], self.table_scope, generation or 0)
+        self._known[slug] = (found, generation)
+        return Resolved(f"{self.kind}:{found}", self.table, generation)
 
 
 def _store(store: Store, key: str, body: str) -> None:

@@ -363,7 +363,7 @@ def _render_registrations(
 @blueprint.get("/events/<slug>/registrations")
 @pagecache.cached_page(
     tables=("person", "membership", "payment", "role_grant", "organization", "agreement"),
-    entities=pagecache.by_slug("event", Event),
+    entity=pagecache.SlugEntity("event", Event),
     signed_in_only=True,
 )
 def event_registrations(slug: str) -> tuple[str, int]:

@@ -244,7 +244,7 @@ def _render_queue(
 @blueprint.get("/organizations/<slug>/memberships")
 @pagecache.cached_page(
     tables=("person", "organization", "role_grant"),
-    entities=pagecache.by_slug("org", Organization),
+    entity=pagecache.SlugEntity("org", Organization),
     signed_in_only=True,
 )
 def queue(slug: str) -> str:

@@ -122,7 +122,7 @@ def index() -> str:
 
 @blueprint.get("/<slug>")
 @pagecache.cached_page(
-    tables=("agreement", "organization"), entities=pagecache.by_slug("event", Event), viewer=True
+    tables=("agreement", "organization"), entity=pagecache.SlugEntity("event", Event), viewer=True
 )
 def detail(slug: str) -> str:
     viewer = queries.viewer_with_memberships(current_user)
