@@ -11,6 +11,7 @@ from datetime import date
 from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm.strategy_options import _AbstractLoad
 
 from portal.accounts.memberships import can_decide_memberships, can_view_memberships, today
 from portal.accounts.models import (
@@ -27,6 +28,18 @@ from portal.audit.models import AuditEntry
 from portal.db import utcnow
 from portal.extensions import db
 from portal.organizations.models import Agreement, Organization, ReciprocalService
+
+
+def memberships_and_their_mous() -> _AbstractLoad:
+    """Load option: a person's memberships, their organizations and those organizations' MOUs
+    (prices and what may be seen depend on them), joined: a person has a few of each."""
+    return (
+        joinedload(Person.memberships)
+        .joinedload(Membership.organization)
+        .joinedload(Organization.agreements_as_partner)
+        .joinedload(Agreement.partner)
+    )
+
 
 QUEUE_PAGE_SIZE = 50
 

@@ -26,6 +26,7 @@ from portal.accounts.models import (
     Role,
     RoleGrant,
 )
+from portal.accounts.queries import memberships_and_their_mous
 from portal.audit.services import record
 from portal.benefits.models import BenefitClaim, ClaimStatus
 from portal.db import utcnow
@@ -33,7 +34,7 @@ from portal.errors import DomainError, InvalidInput, InvalidTransition, NotFound
 from portal.extensions import db
 from portal.notifications.models import OutboxMessage, OutboxStatus
 from portal.notifications.services import external_url, queue_mail
-from portal.organizations.models import Agreement, Organization, OrganizationKind
+from portal.organizations.models import Organization, OrganizationKind
 
 
 def normalize_email(email: str) -> str:
@@ -203,13 +204,7 @@ def load_person_for_session(session_id: str) -> Person | None:
     person = db.session.get(
         Person,
         int(person_id),
-        options=[
-            joinedload(Person.role_grants),
-            joinedload(Person.memberships)
-            .joinedload(Membership.organization)
-            .joinedload(Organization.agreements_as_partner)
-            .joinedload(Agreement.partner),
-        ],
+        options=[joinedload(Person.role_grants), memberships_and_their_mous()],
     )
     if person is None or person.deleted_at or person.session_version != int(version):
         return None

@@ -10,6 +10,7 @@ from sqlalchemy import Select, and_, func, inspect, or_, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from portal.accounts.models import Membership, MembershipStatus, Person
+from portal.accounts.queries import memberships_and_their_mous
 from portal.db import utcnow
 from portal.events import pricing
 from portal.events.models import (
@@ -39,14 +40,7 @@ def viewer_with_memberships(person: Person | None) -> Person | None:
     # One statement: a person has a few memberships, each organization a few MOUs.
     return (
         db.session.execute(
-            select(Person)
-            .where(Person.id == person.id)
-            .options(
-                joinedload(Person.memberships)
-                .joinedload(Membership.organization)
-                .joinedload(Organization.agreements_as_partner)
-                .joinedload(Agreement.partner),
-            )
+            select(Person).where(Person.id == person.id).options(memberships_and_their_mous())
         )
         .unique()
         .scalar_one_or_none()
