@@ -22,7 +22,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from flask_migrate import upgrade
-from sqlalchemy import delete
+from sqlalchemy import delete, event
 from werkzeug.serving import make_server
 from werkzeug.test import TestResponse
 
@@ -90,6 +90,34 @@ def _clean_database(app: Flask) -> Iterator[None]:
         db.session.execute(delete(table))
     db.session.commit()
     db.session.remove()
+
+
+@pytest.fixture
+def count_queries(app: Flask) -> Iterator[list[str]]:
+    """The SQL statements the database receives while the test runs."""
+    statements: list[str] = []
+
+    def before_execute(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        statements.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", before_execute)
+    yield statements
+    event.remove(db.engine, "before_cursor_execute", before_execute)
+
+
+@pytest.fixture
+def redis_url() -> str:
+    """A Redis for tests of what several processes share; CI must have one."""
+    url = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+    try:
+        import redis
+
+        redis.Redis.from_url(url, socket_connect_timeout=1).ping()
+    except Exception:  # noqa: BLE001 - any failure means "not available here"
+        if os.environ.get("PORTAL_REQUIRE_REDIS"):
+            pytest.fail(f"Redis is required in CI but not reachable at {url}")
+        pytest.skip(f"needs Redis at {url}")
+    return url
 
 
 @pytest.fixture

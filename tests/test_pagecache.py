@@ -11,7 +11,6 @@ import re
 import subprocess
 import sys
 import textwrap
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -20,7 +19,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from flask_login.utils import encode_cookie
-from sqlalchemy import event, update
+from sqlalchemy import update
 
 from portal import pagecache
 from portal.accounts.memberships import verify_membership
@@ -30,20 +29,6 @@ from portal.extensions import db
 from tests.accounts.conftest import add_membership, add_person, add_role, org
 from tests.admin.conftest import login
 from tests.events.conftest import add_event, later, member_of, ticket
-
-REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
-
-
-@pytest.fixture
-def statements(app: Flask) -> Iterator[list[str]]:
-    recorded: list[str] = []
-
-    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        recorded.append(statement)
-
-    event.listen(db.engine, "after_cursor_execute", record)
-    yield recorded
-    event.remove(db.engine, "after_cursor_execute", record)
 
 
 def titled_event(title: str, **fields: Any) -> Event:
@@ -60,33 +45,33 @@ def html(client: FlaskClient, path: str, **kwargs: Any) -> str:
 
 
 def test_a_repeated_anonymous_event_list_runs_no_sql_and_sets_no_cookie(
-    client: FlaskClient, network: None, statements: list[str]
+    client: FlaskClient, network: None, count_queries: list[str]
 ) -> None:
     titled_event("Digital Health Forum")
     assert "Digital Health Forum" in html(client, "/events/")
-    statements.clear()
+    count_queries.clear()
 
     response = client.get("/events/")
 
     assert "Digital Health Forum" in response.get_data(as_text=True)
-    assert statements == []
+    assert count_queries == []
     assert "Set-Cookie" not in response.headers
 
 
 def test_a_signed_in_hit_runs_no_sql(
-    client: FlaskClient, network: None, statements: list[str]
+    client: FlaskClient, network: None, count_queries: list[str]
 ) -> None:
     forum = add_event(agreements=("link-j-biocom-2016",))
     login(client, member_of("biocom"))
     html(client, f"/events/{forum.slug}")
-    statements.clear()
+    count_queries.clear()
 
     page = html(client, f"/events/{forum.slug}")
 
     assert "Partner" in page
     # The signed session names person and session version; the page was stored under them
     # and the person's generation after Flask-Login accepted them: nothing to ask the database.
-    assert statements == []
+    assert count_queries == []
 
 
 def test_a_session_ended_elsewhere_gets_no_cached_page(client: FlaskClient, network: None) -> None:
@@ -294,18 +279,18 @@ def test_a_page_must_declare_every_table_it_reads(app: Flask) -> None:
 
 
 def test_portal_cache_clear_forgets_every_page(
-    app: Flask, client: FlaskClient, network: None, statements: list[str]
+    app: Flask, client: FlaskClient, network: None, count_queries: list[str]
 ) -> None:
     add_event()
     html(client, "/events/")
     html(client, "/events/")
-    statements.clear()
+    count_queries.clear()
 
     result = app.test_cli_runner().invoke(args=["cache", "clear"])
 
     assert result.exit_code == 0, result.output
     html(client, "/events/")
-    assert statements, "the page was rendered again"
+    assert count_queries, "the page was rendered again"
 
 
 def test_without_redis_pages_are_rendered_and_changes_still_commit(
@@ -369,18 +354,9 @@ WORKER = textwrap.dedent(
 )
 
 
-def _redis_available() -> bool:
-    try:
-        import redis
-
-        return bool(redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1).ping())
-    except Exception:  # noqa: BLE001 - any failure means "not available here"
-        return False
-
-
-def _run(database: str, action: str, instance: Path) -> str:
+def _run(database: str, action: str, instance: Path, redis_url: str) -> str:
     result = subprocess.run(
-        [sys.executable, "-c", WORKER, database, REDIS_URL, action],
+        [sys.executable, "-c", WORKER, database, redis_url, action],
         env={**os.environ, "PORTAL_INSTANCE_PATH": str(instance)},
         capture_output=True,
         text=True,
@@ -391,19 +367,15 @@ def _run(database: str, action: str, instance: Path) -> str:
 
 
 def test_a_change_in_one_process_reaches_the_pages_another_process_cached(
-    tmp_path: Path,
+    tmp_path: Path, redis_url: str
 ) -> None:
-    if not _redis_available():
-        if os.environ.get("PORTAL_REQUIRE_REDIS"):
-            pytest.fail(f"Redis is required in CI but not reachable at {REDIS_URL}")
-        pytest.skip(f"needs Redis at {REDIS_URL}")
     database = f"sqlite:///{tmp_path / 'shared.db'}"
-    _run(database, "setup", tmp_path)
+    _run(database, "setup", tmp_path, redis_url)
 
-    first_title, first_statements = _run(database, "read", tmp_path).split()
-    second_title, second_statements = _run(database, "read", tmp_path).split()
-    _run(database, "rename", tmp_path)
-    third_title, third_statements = _run(database, "read", tmp_path).split()
+    first_title, first_statements = _run(database, "read", tmp_path, redis_url).split()
+    second_title, second_statements = _run(database, "read", tmp_path, redis_url).split()
+    _run(database, "rename", tmp_path, redis_url)
+    third_title, third_statements = _run(database, "read", tmp_path, redis_url).split()
 
     assert (first_title, second_title, third_title) == ("Before", "Before", "After")
     assert int(first_statements) > 0

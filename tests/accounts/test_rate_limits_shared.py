@@ -9,10 +9,6 @@ import textwrap
 import uuid
 from pathlib import Path
 
-import pytest
-
-REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
-
 ATTEMPT = textwrap.dedent(
     """
     import sys
@@ -35,19 +31,10 @@ ATTEMPT = textwrap.dedent(
 )
 
 
-def _redis_available() -> bool:
-    try:
-        import redis
-
-        return bool(redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1).ping())
-    except Exception:  # noqa: BLE001 - any failure means "not available here"
-        return False
-
-
-def _attempts(database: str, prefix: str, count: int, instance: Path) -> list[int]:
+def _attempts(database: str, prefix: str, count: int, instance: Path, redis_url: str) -> list[int]:
     result = subprocess.run(
         [sys.executable, "-c", ATTEMPT, database, prefix, str(count)],
-        env={**os.environ, "REDIS_URL": REDIS_URL, "PORTAL_INSTANCE_PATH": str(instance)},
+        env={**os.environ, "REDIS_URL": redis_url, "PORTAL_INSTANCE_PATH": str(instance)},
         capture_output=True,
         text=True,
         timeout=120,
@@ -56,16 +43,12 @@ def _attempts(database: str, prefix: str, count: int, instance: Path) -> list[in
     return [int(code) for code in result.stdout.split()]
 
 
-def test_login_limit_is_shared_between_two_processes(tmp_path: Path) -> None:
-    if not _redis_available():
-        if os.environ.get("PORTAL_REQUIRE_REDIS"):
-            pytest.fail(f"Redis is required in CI but not reachable at {REDIS_URL}")
-        pytest.skip(f"needs Redis at {REDIS_URL}")
+def test_login_limit_is_shared_between_two_processes(tmp_path: Path, redis_url: str) -> None:
     database = f"sqlite:///{tmp_path / 'shared.db'}"
     prefix = f"test-{uuid.uuid4().hex}"
 
-    first_process = _attempts(database, prefix, 5, tmp_path)
-    second_process = _attempts(database, prefix, 1, tmp_path)
+    first_process = _attempts(database, prefix, 5, tmp_path, redis_url)
+    second_process = _attempts(database, prefix, 1, tmp_path, redis_url)
 
     assert first_process == [200] * 5
     assert second_process == [429]

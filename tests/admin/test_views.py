@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 
 import pytest
 from flask.testing import FlaskClient
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 from werkzeug.test import TestResponse
 
 from portal.accounts import memberships
@@ -992,18 +992,6 @@ def test_the_cast_aims_at_biocom_records_in_the_right_states(cast: Cast) -> None
 
 
 # --- query count ------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def count_queries() -> Iterator[list[str]]:
-    statements: list[str] = []
-
-    def before_execute(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        statements.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", before_execute)
-    yield statements
-    event.remove(db.engine, "before_cursor_execute", before_execute)
 
 
 def test_the_queue_costs_the_same_queries_for_many_rows_as_for_few(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 
 import pytest
 from flask.testing import FlaskClient
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 from werkzeug.test import TestResponse
 
 from portal.accounts.memberships import today
@@ -716,18 +716,6 @@ def test_an_unknown_mou_in_the_report_is_not_found(client: FlaskClient, cast: Ca
 
 
 # --- query counts ---------------------------------------------------------------------------
-
-
-@pytest.fixture
-def count_queries() -> Iterator[list[str]]:
-    statements: list[str] = []
-
-    def before_execute(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        statements.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", before_execute)
-    yield statements
-    event.remove(db.engine, "before_cursor_execute", before_execute)
 
 
 def _more_services_and_claims(cast: Cast, n: int) -> None:
