@@ -115,8 +115,11 @@ def start_server(
         "gunicorn",
         "--workers",
         str(workers),
-        *(["--worker-class", "gthread", "--threads", str(threads)] if threads > 1 else []),
-        *(["--worker-class", "sync"] if threads == 1 else []),
+        *(
+            ["--worker-class", "gthread", "--threads", str(threads)]
+            if threads > 1
+            else ["--worker-class", "sync"]
+        ),
         "--bind",
         f"127.0.0.1:{port}",
         "--timeout",
