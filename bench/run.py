@@ -43,7 +43,7 @@ import threading
 import time
 import urllib.parse
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -87,15 +87,10 @@ class Server:
         """Gunicorn's workers: the children of the master process."""
         pids = []
         for entry in Path("/proc").iterdir():
-            if not entry.name.isdigit():
-                continue
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue
-            # The command name may hold spaces or parentheses: the ppid follows the last ")".
-            if int(stat.rsplit(")", 1)[1].split()[1]) == self.process.pid:
-                pids.append(int(entry.name))
+            if entry.name.isdigit():
+                stat = _proc_stat(entry)
+                if stat is not None and int(stat[1][1]) == self.process.pid:
+                    pids.append(int(entry.name))
         return sorted(pids)
 
     def log_tail(self, lines: int = 30) -> str:
@@ -166,6 +161,38 @@ def stop_server(server: Server) -> None:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(server.process.pid, signal.SIGKILL)
         server.process.wait(timeout=5)
+
+
+def _proc_stat(entry: Path) -> tuple[str, list[str]] | None:
+    """(command name, the fields after it) of /proc/<pid>/stat, or None if it ended."""
+    try:
+        stat = (entry / "stat").read_text()
+    except OSError:
+        return None
+    # The command name may hold spaces or parentheses: the fields follow the last ")".
+    name, rest = stat.rsplit(")", 1)
+    return name.split("(", 1)[1], rest.split()
+
+
+def cpu_seconds(pids: Iterable[int]) -> float:
+    """User + system CPU time the processes have used so far."""
+    ticks = 0
+    for pid in pids:
+        stat = _proc_stat(Path(f"/proc/{pid}"))
+        if stat is not None:
+            ticks += int(stat[1][11]) + int(stat[1][12])  # utime, stime
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def database_pids() -> list[int]:
+    """PostgreSQL's processes on this machine (the server and its backends)."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            stat = _proc_stat(entry)
+            if stat is not None and stat[0] in ("postgres", "postmaster"):
+                pids.append(int(entry.name))
+    return pids
 
 
 def memory_mb(pid: int) -> tuple[float, float]:
@@ -359,6 +386,8 @@ class BurstResult:
     duplicates: int
     p50_ms: float
     max_ms: float
+    #: CPU milliseconds per attempt, by whom: the portal's workers, PostgreSQL, this client.
+    cpu_ms: dict[str, float] = field(default_factory=dict)
 
     @property
     def registered(self) -> int:
@@ -436,6 +465,7 @@ def registration_burst(
     *,
     attempts: int,
     distinct_addresses: bool,
+    worker_pids: list[int],
 ) -> BurstResult:
     """``attempts`` people press Register at the same moment; count what the database kept."""
     reset_burst_event(database_url, handles)
@@ -490,9 +520,12 @@ def registration_burst(
     threads = [threading.Thread(target=attempt, args=(n,)) for n in range(len(requests))]
     for thread in threads:
         thread.start()
+    database = database_pids()
+    cpu_before = (cpu_seconds(worker_pids), cpu_seconds(database), time.process_time())
     barrier.wait()
     for thread in threads:
         thread.join()
+    cpu_after = (cpu_seconds(worker_pids), cpu_seconds(database), time.process_time())
     seconds = max(ended) - min(s for s in started if s)
     latencies = sorted((e - s) * 1000 for s, e in zip(started, ended, strict=True) if s)
     with psycopg.connect(libpq_url(database_url)) as conn:
@@ -515,6 +548,12 @@ def registration_burst(
         duplicates=int(duplicates[0]) if duplicates else -1,
         p50_ms=statistics.median(latencies) if latencies else 0.0,
         max_ms=latencies[-1] if latencies else 0.0,
+        cpu_ms={
+            who: (after - before) * 1000 / len(requests)
+            for who, before, after in zip(
+                ("portal workers", "PostgreSQL", "this client"), cpu_before, cpu_after, strict=True
+            )
+        },
     )
 
 
@@ -576,6 +615,9 @@ def print_report(report: Report) -> None:
         )
         print(f"  answers: {outcomes}")
         print(f"  in the database: {statuses}; duplicate people: {burst.duplicates}")
+        if burst.cpu_ms:
+            spent = ", ".join(f"{who} {ms:.1f}" for who, ms in burst.cpu_ms.items())
+            print(f"  CPU per attempt (ms): {spent}")
         print(
             f"  exactly {burst.seats} confirmed: {_yes(exact)}; "
             f"≥ {TARGET_BURST_RPS:.0f} registrations/s: {_yes(burst.rate >= TARGET_BURST_RPS)}"
@@ -817,6 +859,7 @@ def main(argv: list[str] | None = None) -> int:
                     sessions,
                     attempts=args.burst,
                     distinct_addresses=trust_proxy,
+                    worker_pids=portal.worker_pids(),
                 )
             for server in servers:
                 report.memory[server.name] = [

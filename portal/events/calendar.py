@@ -11,7 +11,8 @@ from icalendar import Calendar
 from icalendar import Event as CalendarEvent
 
 from portal.db import utcnow
-from portal.notifications.services import qr_code_png
+from portal.extensions import db
+from portal.notifications.services import DrawnAttachment, attachment_drawer, qr_code_png
 
 if TYPE_CHECKING:
     from portal.events.models import Event, Registration
@@ -69,6 +70,23 @@ def event_ics(
     calendar = _calendar(_text(event, "title"))
     calendar.add_component(_calendar_event(event, registration, confirmed=confirmed))
     return calendar.to_ical()
+
+
+@attachment_drawer("confirmed-event-ics")
+def _confirmed_event_ics(event_id: str) -> bytes | None:
+    from portal.events.models import Event  # the models import this module's neighbours
+
+    event = db.session.get(Event, int(event_id))
+    return event_ics(event, confirmed=True) if event is not None else None
+
+
+def ticket_attachments(event: Event, code: str) -> tuple[DrawnAttachment, ...]:
+    """What a confirmed registrant's mail carries, drawn by the mail worker when it sends:
+    the event's calendar entry (as the event is then) and the ticket's QR code."""
+    return (
+        DrawnAttachment("event.ics", "text/calendar", "confirmed-event-ics", str(event.id)),
+        DrawnAttachment.qr_code("ticket-qr.png", qr_payload(code)),
+    )
 
 
 def feed_ics(registrations: Iterable[Registration]) -> bytes:

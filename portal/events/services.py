@@ -45,12 +45,7 @@ from portal.events.models import (
 )
 from portal.extensions import db
 from portal.locking import lock_rows
-from portal.notifications.services import (
-    Attachment,
-    QRCodeAttachment,
-    external_url,
-    queue_mail,
-)
+from portal.notifications.services import external_url, queue_mail
 from portal.organizations.models import Agreement, Organization
 
 #: Minutes a seat stays held while a paid ticket waits for payment (the issue's example).
@@ -217,9 +212,6 @@ def register(
     cleaned = clean_answers(event, answers or {})
     ticket = offer.ticket_type
     code = _new_code()
-    # Built before the lock: a QR code and a calendar file take milliseconds that everybody
-    # registering for the same event would otherwise wait for, one after another.
-    ticket_mail = _ticket_attachments(event, code)
     _lock(event, [ticket])
     # Under the lock: the first click of a double click may have just committed.
     existing = live_registration(person, event)
@@ -250,7 +242,7 @@ def register(
         if existing is None:
             raise
         return existing
-    _tell_registrant(registration, ticket_mail=ticket_mail)
+    _tell_registrant(registration)
     known = {"id": registration.id, "status": registration.status}
     db.session.commit()
     # What the next page needs, kept instead of read back (commit expires every attribute).
@@ -259,19 +251,9 @@ def register(
     return registration
 
 
-def _ticket_attachments(event: Event, code: str) -> tuple[Attachment | QRCodeAttachment, ...]:
-    """What a confirmed registrant's mail carries: the calendar entry and the ticket's QR."""
-    return (
-        Attachment("event.ics", "text/calendar", calendar.event_ics(event, confirmed=True)),
-        QRCodeAttachment("ticket-qr.png", calendar.qr_payload(code)),
-    )
-
-
 def _tell_registrant(
     registration: Registration,
     template: str | None = None,
-    *,
-    ticket_mail: tuple[Attachment | QRCodeAttachment, ...] | None = None,
 ) -> None:
     """Mail the registrant about their registration's current state (rule 8)."""
     person = registration.person or db.session.get(Person, registration.person_id)
@@ -287,9 +269,11 @@ def _tell_registrant(
             RegistrationStatus.REJECTED: "events/registration_rejected",
         }[status]
     )
-    attachments: tuple[Attachment | QRCodeAttachment, ...] = ()
-    if status == RegistrationStatus.CONFIRMED:
-        attachments = ticket_mail or _ticket_attachments(registration.event, registration.code)
+    attachments = (
+        calendar.ticket_attachments(registration.event, registration.code)
+        if status == RegistrationStatus.CONFIRMED
+        else ()
+    )
     queue_mail(
         to=person.email,
         template=template,

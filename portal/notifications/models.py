@@ -34,8 +34,9 @@ class OutboxMessage(db.Model):
     to_address: Mapped[str] = mapped_column(String(320))
     subject: Mapped[str] = mapped_column(String(300))
     body_text: Mapped[str] = mapped_column(Text)
-    #: ``[{"filename", "content_type", "content_b64"}]`` (tickets' .ics, receipts), or
-    #: ``{"filename", "content_type", "qr_text"}`` for a QR code drawn at sending.
+    #: ``[{"filename", "content_type", "content_b64"}]`` (receipts), or
+    #: ``{"filename", "content_type", "drawer", "argument"}`` for one drawn at sending
+    #: (a ticket's QR code and calendar file: ``DrawnAttachment``).
     attachments: Mapped[list[dict[str, str]]] = mapped_column(JSON, default=list)
     #: Template name, for tests and for the staff's view of what went out.
     kind: Mapped[str] = mapped_column(String(64))

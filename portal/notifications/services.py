@@ -34,26 +34,56 @@ class Attachment:
 
 
 @dataclass(frozen=True)
-class QRCodeAttachment:
-    """A PNG QR code of ``text``, drawn when the message is sent: drawing takes milliseconds
-    that a registration, holding its event's lock, should not spend."""
+class DrawnAttachment:
+    """An attachment made by the mail worker when the message is sent, from a short argument.
+
+    A QR code or a calendar file takes milliseconds to make that a registration (holding a
+    web worker, in a burst) should not spend; the outbox keeps only what to draw, and how."""
 
     filename: str
-    text: str
+    content_type: str
+    #: The name an area registered its drawing function under (``attachment_drawer``).
+    drawer: str
+    argument: str
+
+    @classmethod
+    def qr_code(cls, filename: str, text: str) -> DrawnAttachment:
+        return cls(filename, "image/png", "qr-code", text)
 
 
+#: Drawing functions by name: argument → content, or None when what it shows is gone.
+_DRAWERS: dict[str, Callable[[str], bytes | None]] = {}
+
+
+def attachment_drawer(
+    name: str,
+) -> Callable[[Callable[[str], bytes | None]], Callable[[str], bytes | None]]:
+    """Register how the mail worker draws attachments named ``name``."""
+
+    def register(draw: Callable[[str], bytes | None]) -> Callable[[str], bytes | None]:
+        _DRAWERS[name] = draw
+        return draw
+
+    return register
+
+
+@attachment_drawer("qr-code")
 def qr_code_png(text: str) -> bytes:
     buffer = io.BytesIO()
     segno.make(text, error="m").save(buffer, kind="png", scale=8, border=2)
     return buffer.getvalue()
 
 
-def _stored(attachment: Attachment | QRCodeAttachment) -> dict[str, str]:
-    if isinstance(attachment, QRCodeAttachment):
+MailAttachment = Attachment | DrawnAttachment
+
+
+def _stored(attachment: MailAttachment) -> dict[str, str]:
+    if isinstance(attachment, DrawnAttachment):
         return {
             "filename": attachment.filename,
-            "content_type": "image/png",
-            "qr_text": attachment.text,
+            "content_type": attachment.content_type,
+            "drawer": attachment.drawer,
+            "argument": attachment.argument,
         }
     return {
         "filename": attachment.filename,
@@ -79,7 +109,7 @@ def queue_mail(
     template: str,
     locale: str | None,
     person_id: int | None = None,
-    attachments: tuple[Attachment | QRCodeAttachment, ...] = (),
+    attachments: tuple[MailAttachment, ...] = (),
     **context: Any,
 ) -> OutboxMessage:
     """Render ``templates/email/<template>.txt`` in the recipient's language and queue it.
@@ -111,11 +141,9 @@ def build_email(message: OutboxMessage, sender: str) -> EmailMessage:
     email.set_content(message.body_text)
     for attachment in message.attachments:
         maintype, _, subtype = attachment["content_type"].partition("/")
-        content = (
-            qr_code_png(attachment["qr_text"])
-            if "qr_text" in attachment
-            else base64.b64decode(attachment["content_b64"])
-        )
+        content = _content(attachment)
+        if content is None:
+            continue
         email.add_attachment(
             content,
             maintype=maintype,
@@ -123,6 +151,14 @@ def build_email(message: OutboxMessage, sender: str) -> EmailMessage:
             filename=attachment["filename"],
         )
     return email
+
+
+def _content(attachment: dict[str, str]) -> bytes | None:
+    if "drawer" in attachment:
+        return _DRAWERS[attachment["drawer"]](attachment["argument"])
+    if "qr_text" in attachment:  # queued before drawers had names
+        return qr_code_png(attachment["qr_text"])
+    return base64.b64decode(attachment["content_b64"])
 
 
 Transport = Callable[[EmailMessage], None]

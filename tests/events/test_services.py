@@ -16,6 +16,7 @@ from portal.events.models import Audience, EventStatus, Registration, Visibility
 from portal.events.services import EventData, RegistrationClosed, TicketTypeData
 from portal.extensions import db
 from portal.notifications.models import OutboxMessage
+from portal.notifications.services import build_email, qr_code_png
 from portal.organizations.models import Agreement
 from tests.accounts.conftest import add_person, add_role, org
 from tests.events.conftest import add_event, later, member_of, registrations, ticket
@@ -147,6 +148,26 @@ def test_free_registration_is_confirmed_with_ticket_mail_qr_and_ics() -> None:
     assert mail.kind == "events/registration_confirmed"
     assert registration.code in mail.body_text
     assert {a["filename"] for a in mail.attachments} == {"event.ics", "ticket-qr.png"}
+
+
+def test_the_ticket_mail_is_drawn_at_sending_with_the_event_as_it_then_is() -> None:
+    event = add_event(online_url="https://meet.example/forum")
+    person = member_of("link-j")
+    registration = services.register(person, event, ticket_type_id=ticket(event, "linkj_member").id)
+    [mail] = db.session.scalars(select(OutboxMessage)).all()
+    assert all("content_b64" not in a for a in mail.attachments)  # nothing drawn at queueing
+    event.venue_en = event.venue_ja = "Shonan iPark"  # moved before the worker sends it
+    db.session.commit()
+
+    parts = {
+        part.get_filename(): part.get_payload(decode=True)
+        for part in build_email(mail, "portal@example.org").iter_attachments()
+    }
+
+    [entry] = Calendar.from_ical(parts["event.ics"]).walk("VEVENT")
+    assert str(entry["location"]) == "Shonan iPark"
+    assert str(entry["url"]) == "https://meet.example/forum"  # a confirmed attendee's link
+    assert parts["ticket-qr.png"] == qr_code_png(calendar.qr_payload(registration.code))
 
 
 def test_paid_ticket_holds_the_seat_while_awaiting_payment() -> None:

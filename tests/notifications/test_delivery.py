@@ -30,7 +30,8 @@ from portal.notifications.models import OutboxMessage, OutboxStatus
 from portal.notifications.services import (
     MAX_ATTEMPTS,
     Attachment,
-    QRCodeAttachment,
+    DrawnAttachment,
+    attachment_drawer,
     deliver_due,
     qr_code_png,
     queue_mail,
@@ -263,7 +264,7 @@ def test_attachments_arrive_byte_for_byte(smtp: SmtpServer) -> None:
 
 
 def test_a_qr_code_is_drawn_when_the_message_is_sent(smtp: SmtpServer) -> None:
-    queue_invitation(attachments=(QRCodeAttachment("ticket-qr.png", "LINKJ-TICKET:AB12CD"),))
+    queue_invitation(attachments=(DrawnAttachment.qr_code("ticket-qr.png", "LINKJ-TICKET:AB12CD"),))
     db.session.commit()
     [stored] = db.session.scalars(select(OutboxMessage)).all()
     assert "content_b64" not in stored.attachments[0]  # nothing drawn while queueing
@@ -276,6 +277,25 @@ def test_a_qr_code_is_drawn_when_the_message_is_sent(smtp: SmtpServer) -> None:
     assert part.get_content_type() == "image/png"
     assert png == qr_code_png("LINKJ-TICKET:AB12CD")
     assert png.startswith(b"\x89PNG\r\n")
+
+
+def test_an_attachment_whose_subject_is_gone_is_left_out(smtp: SmtpServer) -> None:
+    @attachment_drawer("test-vanished")
+    def vanished(argument: str) -> bytes | None:
+        return None
+
+    queue_invitation(
+        attachments=(
+            DrawnAttachment("gone.ics", "text/calendar", "test-vanished", "1"),
+            DrawnAttachment.qr_code("ticket-qr.png", "LINKJ-TICKET:AB12CD"),
+        )
+    )
+    db.session.commit()
+
+    deliver()
+
+    [received] = smtp.inbox.messages
+    assert [p.get_filename() for p in received.iter_attachments()] == ["ticket-qr.png"]
 
 
 # --- a mail server that is down loses nothing -----------------------------------------------
