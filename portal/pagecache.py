@@ -27,11 +27,13 @@ import hashlib
 import json
 import threading
 import time
-from collections.abc import Callable, Iterable
+import weakref
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from functools import wraps
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from flask import Flask, current_app, g, has_app_context, request, session
 from flask_login import current_user
@@ -479,6 +481,61 @@ class SlugEntity:
             self._known.clear()
         self._known[slug] = (found, generation)
         return Resolved(f"{self.kind}:{found}", self.table, generation)
+
+
+Graph = TypeVar("Graph")
+
+
+class GraphMemo:
+    """Object graphs that rarely change (an event with its hosts, MOUs, ticket types and
+    questions), kept per process and trusted only while the generations of the tables they
+    were read from are unchanged: any commit writing one of those tables, in any process,
+    makes every graph read from it unreachable. A hit costs one Redis call and no SQL.
+
+    The graph is read in a session of its own on the request's connection, so it outlives
+    the request's commit, and is copied into the request's session with ``merge(load=False)``:
+    attributes it did not load still load on first use. A session holding unflushed or
+    uncommitted changes gets a fresh load, so a memo never paints over them.
+    """
+
+    def __init__(self, tables: Iterable[str], size: int = 256) -> None:
+        self.scopes = [EPOCH, *(f"t:{table}" for table in tables)]
+        self.size = size
+        # One memo per store, i.e. per app: apps on other databases never share graphs.
+        self._by_store: weakref.WeakKeyDictionary[Store, OrderedDict[Hashable, Any]] = (
+            weakref.WeakKeyDictionary()
+        )
+        self._lock = threading.Lock()
+
+    def get(self, key: Hashable, load: Callable[[Session], Graph | None]) -> Graph | None:
+        from portal.extensions import db
+
+        store = current_store()
+        session = db.session()
+        if store is None or session.new or session.dirty or session.deleted:
+            return load(session)
+        try:
+            generations = tuple(store.generations(self.scopes))
+        except StoreUnavailable as error:
+            _warn(f"page cache: Redis unavailable, reading afresh ({error})")
+            return load(session)
+        with self._lock:
+            entries = self._by_store.setdefault(store, OrderedDict())
+            entry = entries.get(key)
+            if entry is not None:
+                entries.move_to_end(key)
+        if entry is None or entry[0] != generations:
+            # The generations were read before the rows: a commit in between bumps them again.
+            with Session(bind=session.connection()) as reader:
+                graph = load(reader)
+            if graph is None:
+                return None
+            entry = (generations, graph)
+            with self._lock:
+                entries[key] = entry
+                while len(entries) > self.size:
+                    entries.popitem(last=False)
+        return session.merge(entry[1], load=False)
 
 
 def _store(store: Store, key: str, body: str) -> None:

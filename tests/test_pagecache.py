@@ -25,6 +25,8 @@ from portal import pagecache
 from portal.accounts.memberships import verify_membership
 from portal.accounts.models import Role
 from portal.events.models import Event
+from portal.events.queries import event_by_slug
+from portal.events.services import register
 from portal.extensions import db
 from tests.accounts.conftest import add_membership, add_person, add_role, org
 from tests.admin.conftest import login
@@ -309,6 +311,87 @@ def test_without_redis_pages_are_rendered_and_changes_still_commit(
         app.extensions["pagecache"] = saved
 
 
+# --- an event's definition, remembered between requests ----------------------------------
+
+
+def _fresh_request_reads(app: Flask, slug: str, count_queries: list[str]) -> tuple[Any, int]:
+    """What a new request finds for the slug (its own session), and the statements it ran."""
+    count_queries.clear()
+    with app.app_context():
+        event = event_by_slug(slug)
+        shown = (
+            event.title_en,
+            event.capacity,
+            [(t.audience, t.price) for t in event.ticket_types],
+            [q.label_en for q in event.questions],
+            [a.partner.slug for a in event.agreements],
+            event.host.slug,
+        )
+        return shown, len(count_queries)
+
+
+FORUM_QUESTIONS = ({"kind": "text", "label_en": "Affiliation", "label_ja": "所属"},)
+
+
+def test_an_events_definition_is_read_once_until_something_in_it_changes(
+    app: Flask, network: None, count_queries: list[str]
+) -> None:
+    forum = add_event(agreements=("link-j-biocom-2016",), questions=FORUM_QUESTIONS)
+    first, statements = _fresh_request_reads(app, forum.slug, count_queries)
+    assert statements > 0
+    assert first[3] == ["Affiliation"] and first[4] == ["biocom"]
+
+    again, statements = _fresh_request_reads(app, forum.slug, count_queries)
+    assert (again, statements) == (first, 0)
+
+    ticket(forum, "non_member").price = 7000
+    db.session.commit()
+    changed, statements = _fresh_request_reads(app, forum.slug, count_queries)
+    assert ("non_member", 7000) in changed[2] and statements > 0
+
+    forum.questions[0].label_en = "Organisation"
+    db.session.commit()
+    assert _fresh_request_reads(app, forum.slug, count_queries)[0][3] == ["Organisation"]
+
+    db.session.execute(update(Event).values(capacity=99))  # a bulk change, rows unknown
+    db.session.commit()
+    assert _fresh_request_reads(app, forum.slug, count_queries)[0][1] == 99
+
+
+def test_registrations_leave_the_remembered_definition_valid(
+    app: Flask, network: None, count_queries: list[str]
+) -> None:
+    forum = add_event()
+    _fresh_request_reads(app, forum.slug, count_queries)
+
+    register(member_of("link-j"), forum, ticket_type_id=ticket(forum, "linkj_member").id)
+
+    assert _fresh_request_reads(app, forum.slug, count_queries)[1] == 0
+
+
+def test_a_remembered_definition_never_paints_over_changes_in_the_session(
+    app: Flask, network: None, count_queries: list[str]
+) -> None:
+    forum = add_event()
+    _fresh_request_reads(app, forum.slug, count_queries)
+    with app.app_context():
+        editing = db.session.get(Event, forum.id)
+        editing.title_en = "Not yet saved"
+
+        assert event_by_slug(forum.slug).title_en == "Not yet saved"
+        db.session.rollback()
+
+
+def test_an_unknown_address_is_not_remembered(app: Flask, network: None) -> None:
+    with app.app_context():
+        assert event_by_slug("not-yet") is None
+    forum = add_event()
+    forum.slug = "not-yet"
+    db.session.commit()
+    with app.app_context():
+        assert event_by_slug("not-yet").id == forum.id
+
+
 # --- several processes --------------------------------------------------------------------
 
 WORKER = textwrap.dedent(
@@ -323,6 +406,7 @@ WORKER = textwrap.dedent(
     from portal.extensions import db
 
     database, redis_url, action = sys.argv[1:4]
+    slug = sys.argv[4] if len(sys.argv) > 4 else "shared"
     app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": database,
                       "PAGE_CACHE_URL": redis_url})
     with app.app_context():
@@ -338,7 +422,7 @@ WORKER = textwrap.dedent(
                                  ends_at=starts + timedelta(hours=2)))
             db.session.commit()
         elif action == "rename":
-            shared = db.session.scalar(select(Event).where(Event.slug == "shared"))
+            shared = db.session.scalar(select(Event).where(Event.slug == slug))
             shared.title_en = "ShownAfterRename"
             db.session.commit()
     if action == "read":
@@ -354,9 +438,9 @@ WORKER = textwrap.dedent(
 )
 
 
-def _run(database: str, action: str, instance: Path, redis_url: str) -> str:
+def _run(database: str, action: str, instance: Path, redis_url: str, *more: str) -> str:
     result = subprocess.run(
-        [sys.executable, "-c", WORKER, database, redis_url, action],
+        [sys.executable, "-c", WORKER, database, redis_url, action, *more],
         env={**os.environ, "PORTAL_INSTANCE_PATH": str(instance)},
         capture_output=True,
         text=True,
@@ -382,6 +466,28 @@ def test_a_change_in_one_process_reaches_the_pages_another_process_cached(
     # Only the lookup of the event's id for its address: the page came from Redis.
     assert int(second_statements) == 1, "another process's page came from Redis"
     assert int(third_statements) > 1, "the rename in a third process made it stale"
+
+
+def test_a_change_in_another_process_reaches_an_event_this_one_remembers(
+    app: Flask,
+    network: None,
+    database_url: str,
+    redis_url: str,
+    tmp_path: Path,
+    count_queries: list[str],
+) -> None:
+    saved = app.extensions["pagecache"]
+    app.extensions["pagecache"] = pagecache.store_for(redis_url, database_url)
+    try:
+        forum = titled_event("ShownBeforeRename")
+        _fresh_request_reads(app, forum.slug, count_queries)
+        assert _fresh_request_reads(app, forum.slug, count_queries)[1] == 0
+
+        _run(database_url, "rename", tmp_path, redis_url, forum.slug)
+
+        assert _fresh_request_reads(app, forum.slug, count_queries)[0][0] == "ShownAfterRename"
+    finally:
+        app.extensions["pagecache"] = saved
 
 
 def test_start_time_bounds_pages_of_events_starting_soon(network: None) -> None:

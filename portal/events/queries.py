@@ -7,8 +7,9 @@ from datetime import date
 
 from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy import Select, and_, func, inspect, or_, select
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import Session, joinedload, selectinload
 
+from portal import pagecache
 from portal.accounts.models import Membership, MembershipStatus, Person
 from portal.accounts.queries import memberships_and_their_mous
 from portal.db import utcnow
@@ -118,19 +119,42 @@ def upcoming_events(viewer: Person | None, filters: EventFilters, *, page: int =
     return db.paginate(query, page=page, per_page=EVENTS_PAGE_SIZE, error_out=False)
 
 
-def event_by_slug(slug: str, *, with_sessions: bool = True) -> Event | None:
-    options = [
-        joinedload(Event.host),
-        # Co-hosts and MOUs are one to three each: joined into the event's own statement.
-        joinedload(Event.cohosts),
-        joinedload(Event.agreements).joinedload(Agreement.partner),
-        selectinload(Event.ticket_types),
-        selectinload(Event.questions),
-    ]
-    if with_sessions:
-        options.append(selectinload(Event.sessions))
-    statement = select(Event).where(Event.slug == slug).options(*options)
-    return db.session.execute(statement).unique().scalar_one_or_none()
+#: An event's definition: what a registration or the event page needs besides the counts.
+#: Registrations do not write these tables, so a burst of them leaves the memo valid.
+_EVENT_DEFINITIONS = pagecache.GraphMemo(
+    tables=(
+        "event",
+        "event_cohost",
+        "event_agreement",
+        "ticket_type",
+        "question",
+        "event_session",
+        "agreement",
+        "organization",
+    )
+)
+
+
+def event_by_slug(slug: str) -> Event | None:
+    """The event with its hosts, MOUs, ticket types, questions and sessions loaded."""
+
+    def load(session: Session) -> Event | None:
+        statement = (
+            select(Event)
+            .where(Event.slug == slug)
+            .options(
+                joinedload(Event.host),
+                # Co-hosts and MOUs are one to three each: joined into the event's statement.
+                joinedload(Event.cohosts),
+                joinedload(Event.agreements).joinedload(Agreement.partner),
+                selectinload(Event.ticket_types),
+                selectinload(Event.questions),
+                selectinload(Event.sessions),
+            )
+        )
+        return session.execute(statement).unique().scalar_one_or_none()
+
+    return _EVENT_DEFINITIONS.get(slug, load)
 
 
 def seat_counts(event_ids: list[int]) -> dict[int, dict[str, int]]:

@@ -1,9 +1,11 @@
 """Registrations and their life cycle; events and their settings.
 
 Capacity (DOMAIN rule 1) is kept in exactly one place, ``_allocate``: it runs after
-``lock_rows`` has locked the event and the ticket type, in that order, inside the
-transaction that writes the registration, and counts what is held before taking a seat.
-Freeing a seat needs no lock; promoting from the waitlist takes the same locks.
+``lock_rows`` has locked the event's row, inside the transaction that writes the
+registration, and decides on ``SeatState``, read after the lock: the capacities as committed
+then (the event may come from the definition memo, read a moment earlier) and what is held.
+Every change to an event's seats takes the event's lock first, so it also covers the event's
+ticket types. Freeing a seat needs no lock; promoting from the waitlist takes the same lock.
 """
 
 from __future__ import annotations
@@ -106,31 +108,62 @@ def _held(event_id: int, ticket_type_id: int | None = None) -> int:
     return db.session.scalar(query) or 0
 
 
+@dataclass(frozen=True)
+class SeatState:
+    """What a seat is decided on, read in one statement (after the event's lock)."""
+
+    event_capacity: int
+    ticket_capacity: int | None
+    held: int
+    held_of_type: int
+    #: The person's live registration for the event, if asked about a person.
+    live_registration_id: int | None
+
+    @property
+    def free(self) -> int:
+        left = self.event_capacity - self.held
+        if self.ticket_capacity is not None:
+            left = min(left, self.ticket_capacity - self.held_of_type)
+        return max(left, 0)
+
+
+def _seat_state(
+    event_id: int, ticket_type_id: int | None = None, person_id: int | None = None
+) -> SeatState:
+    holds_seat = Registration.status.in_([s.value for s in SEAT_STATES])
+    is_live = Registration.status.in_([s.value for s in LIVE_STATES])
+    row = db.session.execute(
+        select(
+            select(Event.capacity).where(Event.id == event_id).scalar_subquery(),
+            select(TicketType.capacity).where(TicketType.id == ticket_type_id).scalar_subquery(),
+            func.count(Registration.id).filter(holds_seat),
+            func.count(Registration.id).filter(
+                holds_seat, Registration.ticket_type_id == ticket_type_id
+            ),
+            func.max(Registration.id).filter(is_live, Registration.person_id == person_id),
+        ).where(Registration.event_id == event_id)
+    ).one()
+    return SeatState(row[0], row[1], row[2], row[3], row[4])
+
+
 def seats_left(event: Event, ticket_type: TicketType | None = None) -> int:
     """Seats still free for this ticket type (or the event), as of this moment."""
-    left = event.capacity - _held(event.id)
-    if ticket_type is not None and ticket_type.capacity is not None:
-        left = min(left, ticket_type.capacity - _held(event.id, ticket_type.id))
-    return max(left, 0)
+    return _seat_state(event.id, ticket_type.id if ticket_type else None).free
 
 
-def _lock(event: Event, ticket_types: Iterable[TicketType] = ()) -> None:
-    """Event first, then its ticket types by id: the same order everywhere, no deadlock.
-
-    Only ticket types with seats of their own are counted apart, so only they are locked."""
+def _lock(event: Event) -> None:
+    """Lock the event's row: every change to its seats (its ticket types' too) takes it."""
     lock_rows(Event.__table__, [event.id])
-    lock_rows(TicketType.__table__, [t.id for t in ticket_types if t.capacity is not None])
 
 
 def _hold_minutes() -> int:
     return int(current_app.config.get("PAYMENT_HOLD_MINUTES", DEFAULT_PAYMENT_HOLD_MINUTES))
 
 
-def _allocate(
-    registration: Registration, event: Event, ticket: TicketType, moment: datetime
-) -> None:
-    """Give the registration a seat if one is free (caller holds the locks), else waitlist it."""
-    if seats_left(event, ticket) > 0:
+def _allocate(registration: Registration, moment: datetime, *, seat_free: bool) -> None:
+    """Give the registration a seat if one is free (the caller holds the lock and counted
+    after taking it), else waitlist it."""
+    if seat_free:
         if registration.price > 0:
             registration.status = RegistrationStatus.AWAITING_PAYMENT.value
             registration.hold_expires_at = moment + timedelta(minutes=_hold_minutes())
@@ -212,12 +245,12 @@ def register(
     cleaned = clean_answers(event, answers or {})
     ticket = offer.ticket_type
     code = _new_code()
-    _lock(event, [ticket])
+    _lock(event)
+    state = _seat_state(event.id, ticket.id, person.id)
     # Under the lock: the first click of a double click may have just committed.
-    existing = live_registration(person, event)
-    if existing is not None:
+    if state.live_registration_id is not None:
         db.session.rollback()
-        return existing
+        return db.session.get(Registration, state.live_registration_id)  # type: ignore[return-value]
     registration = Registration(
         event_id=event.id,
         person_id=person.id,
@@ -231,8 +264,7 @@ def register(
         status=RegistrationStatus.PENDING_APPROVAL.value,
     )
     if not event.requires_approval:
-        with db.session.no_autoflush:
-            _allocate(registration, event, ticket, moment)
+        _allocate(registration, moment, seat_free=state.free > 0)
     db.session.add(registration)
     try:
         db.session.flush()
@@ -307,7 +339,7 @@ def _promote(event: Event, moment: datetime) -> list[Registration]:
             break
         if seats_left(event, registration.ticket_type) <= 0:
             continue  # this type is full; someone later in line may hold another type
-        _allocate(registration, event, registration.ticket_type, moment)
+        _allocate(registration, moment, seat_free=True)
         db.session.flush()
         promoted.append(registration)
         _tell_registrant(registration, "events/registration_promoted")
@@ -318,7 +350,7 @@ def promote_waitlist(event: Event, *, now: datetime | None = None) -> list[Regis
     """Take the locks and fill free seats from the waitlist, in order; commits."""
     if event.status != EventStatus.PUBLISHED:
         return []
-    _lock(event, event.ticket_types)
+    _lock(event)
     promoted = _promote(event, now or utcnow())
     db.session.commit()
     return promoted
@@ -364,7 +396,7 @@ def cancel_registration(
     _tell_registrant(registration)
     db.session.flush()
     if freed:
-        _lock(event, event.ticket_types)
+        _lock(event)
         _promote(event, moment)
     db.session.commit()
 
@@ -411,7 +443,7 @@ def release_expired_holds(*, now: datetime | None = None) -> int:
         released += 1
         db.session.commit()
     for event in sorted(events.values(), key=lambda e: e.id):
-        _lock(event, event.ticket_types)
+        _lock(event)
         _promote(event, moment)
         db.session.commit()
     return released
@@ -448,7 +480,7 @@ def reinstate_paid(registration: Registration, *, now: datetime | None = None) -
     False when the seat has gone (the caller refunds) or the person registered again.
     """
     event = registration.event
-    _lock(event, [registration.ticket_type])
+    _lock(event)
     if registration.status != RegistrationStatus.CANCELLED:
         return False
     if live_registration(registration.person, event) is not None:
@@ -475,11 +507,11 @@ def approve_registration(
     if registration.status != RegistrationStatus.PENDING_APPROVAL:
         raise InvalidTransition(_("Only pending registrations can be approved."))
     moment = now or utcnow()
-    _lock(event, [registration.ticket_type])
+    _lock(event)
     db.session.refresh(registration)
     if registration.status != RegistrationStatus.PENDING_APPROVAL:
         raise InvalidTransition(_("Only pending registrations can be approved."))
-    _allocate(registration, event, registration.ticket_type, moment)
+    _allocate(registration, moment, seat_free=seats_left(event, registration.ticket_type) > 0)
     registration.decided_by_id = actor.id
     _audit("approve", registration, actor, result=registration.status)
     _tell_registrant(registration)
@@ -509,13 +541,13 @@ def move_off_waitlist(
     _require_manager(actor, event)
     if registration.status != RegistrationStatus.WAITLISTED:
         raise InvalidTransition(_("This person is not on the waitlist."))
-    _lock(event, [registration.ticket_type])
+    _lock(event)
     if seats_left(event, registration.ticket_type) <= 0:
         db.session.rollback()
         raise InvalidTransition(
             _("No seat is free. Raise the capacity or cancel a registration first.")
         )
-    _allocate(registration, event, registration.ticket_type, now or utcnow())
+    _allocate(registration, now or utcnow(), seat_free=True)
     registration.decided_by_id = actor.id
     _audit("promote", registration, actor)
     _tell_registrant(registration, "events/registration_promoted")
@@ -842,7 +874,7 @@ def save_event(event: Event | None, data: EventData, *, actor: Person) -> Event:
         db.session.add(event)
     else:
         # Capacity may shrink only down to what is already held: lock, then count.
-        _lock(event, event.ticket_types)
+        _lock(event)
         held = _held(event.id)
         if data.capacity < held:
             db.session.rollback()

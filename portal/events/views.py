@@ -73,8 +73,8 @@ def viewer_zone(viewer) -> str | None:  # noqa: ANN001 - Person or None
     return None
 
 
-def _visible_event(slug: str, viewer, *, with_sessions: bool = True) -> Event:  # noqa: ANN001
-    event = queries.event_by_slug(slug, with_sessions=with_sessions)
+def _visible_event(slug: str, viewer) -> Event:  # noqa: ANN001
+    event = queries.event_by_slug(slug)
     if event is None or not pricing.can_see(viewer, event):
         abort(404)
     return event
@@ -151,7 +151,7 @@ def detail(slug: str) -> str:
 @limiter.limit("20 per minute")
 def register(slug: str) -> BaseResponse:
     viewer = queries.viewer_with_memberships(current_user)
-    event = _visible_event(slug, viewer, with_sessions=False)
+    event = _visible_event(slug, viewer)
     offers = pricing.offers_for(viewer, event)
     form = registration_form_for(event, offers)
     if not form.validate_on_submit():

@@ -6,13 +6,21 @@ from datetime import timedelta
 
 import pytest
 from icalendar import Calendar
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
+from sqlalchemy.orm.attributes import set_committed_value
 
 from portal.accounts.models import Role
 from portal.audit.models import AuditEntry
 from portal.errors import InvalidInput, InvalidTransition, NotFound
 from portal.events import calendar, pricing, services
-from portal.events.models import Audience, EventStatus, Registration, Visibility
+from portal.events.models import (
+    Audience,
+    Event,
+    EventStatus,
+    Registration,
+    TicketType,
+    Visibility,
+)
 from portal.events.services import EventData, RegistrationClosed, TicketTypeData
 from portal.extensions import db
 from portal.notifications.models import OutboxMessage
@@ -340,6 +348,28 @@ def test_a_ticket_types_own_capacity_is_kept() -> None:
     student = services.register(add_person(), event, ticket_type_id=ticket(event, "student").id)
 
     assert (first.status, second.status, student.status) == ("confirmed", "waitlisted", "confirmed")
+
+
+def test_seats_are_counted_against_the_capacities_committed_when_the_lock_is_taken() -> None:
+    event = add_event(
+        capacity=1, tickets=({"audience": "non_member", "price": 0, "capacity": None},)
+    )
+    chosen = ticket(event, "non_member")
+    first, second, third = add_person(), add_person(), add_person()
+    services.register(first, event, ticket_type_id=chosen.id)
+    # The copy a registration holds may predate a change committed a moment ago (the event's
+    # definition is remembered between requests): 5 seats in the copy, 1 in the database.
+    db.session.refresh(event)
+    set_committed_value(event, "capacity", 5)
+    assert services.register(second, event, ticket_type_id=chosen.id).status == "waitlisted"
+
+    db.session.execute(update(Event).values(capacity=5))
+    db.session.execute(update(TicketType).values(capacity=1))
+    db.session.commit()
+    db.session.refresh(event)
+    db.session.refresh(chosen)
+    set_committed_value(chosen, "capacity", None)  # the copy knows no limit of the type's own
+    assert services.register(third, event, ticket_type_id=chosen.id).status == "waitlisted"
 
 
 def test_awaiting_payment_counts_against_capacity() -> None:
