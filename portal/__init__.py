@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import time
 from pathlib import Path
 from typing import Any
 
@@ -114,10 +115,16 @@ def register_blueprints(app: Flask) -> None:
 
 
 def register_errorhandlers(app: Flask) -> None:
-    def render_error(error: HTTPException) -> tuple[str, int]:
+    def render_error(error: HTTPException) -> tuple[str, int] | tuple[str, int, dict[str, str]]:
         code = error.code or 500
         template = f"errors/{code}.html" if code in (403, 404, 429, 500) else "errors/generic.html"
-        return render_template(template, error=error), code
+        page = render_template(template, error=error)
+        limit = limiter.current_limit if code == 429 else None
+        if limit is not None:
+            # Only a refused request says when to come back: X-RateLimit-* headers on every
+            # response would cost every limited request another call to Redis.
+            return page, code, {"Retry-After": str(max(1, int(limit.reset_at - time.time())))}
+        return page, code
 
     for code in (400, 403, 404, 405, 413, 429, 500):
         app.register_error_handler(code, render_error)

@@ -85,7 +85,7 @@ def load_settings(
         #: Seconds a cached page may live: bounds what only time changes (a membership lapsing).
         "PAGE_CACHE_TTL": int(environ.get("PAGE_CACHE_TTL", "60")),
         "PAGE_CACHE_CHECK_SCOPES": False,
-        "RATELIMIT_HEADERS_ENABLED": True,
+        "RATELIMIT_HEADERS_ENABLED": False,  # Retry-After on a 429 only (register_errorhandlers)
         "RATELIMIT_KEY_PREFIX": "portal",
         #: Uploads (rosters, code pools) are read into memory: refuse anything larger.
         "MAX_CONTENT_LENGTH": 4 * 1024 * 1024,

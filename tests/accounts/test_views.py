@@ -410,6 +410,7 @@ class TestRateLimits:
         )
         assert blocked.status_code == 429
         assert "Too many attempts" in blocked.get_data(as_text=True)
+        assert 0 < int(blocked.headers["Retry-After"]) <= 3600  # the hour's window ends
 
     def test_login_is_limited_per_address(self, client: FlaskClient) -> None:
         for attempt in range(10):
