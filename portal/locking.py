@@ -14,10 +14,11 @@ no other writer can commit until this transaction ends. Callers lock first, then
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 
 from flask_babel import gettext as _
-from sqlalchemy import Table, select, text, update
+from sqlalchemy import Select, Table, bindparam, select, text, update
 from sqlalchemy.exc import OperationalError
 
 from portal.errors import DomainError
@@ -29,6 +30,17 @@ LOCK_TIMEOUT = "3s"
 
 class Busy(DomainError):
     """Too many people at once; nothing was changed and the person may simply retry."""
+
+
+@functools.cache
+def _select_for_update(table: Table) -> Select:
+    # Built once per table: locking runs on every registration and claim.
+    return (
+        select(table.c.id)
+        .where(table.c.id.in_(bindparam("ids", expanding=True)))
+        .order_by(table.c.id)
+        .with_for_update()
+    )
 
 
 def lock_rows(table: Table, ids: Iterable[int]) -> None:
@@ -45,12 +57,7 @@ def lock_rows(table: Table, ids: Iterable[int]) -> None:
                 # Once per transaction: SET LOCAL lasts until it ends.
                 session.execute(text(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'"))
                 session.info["lock_timeout_set_in"] = transaction
-            session.execute(
-                select(table.c.id)
-                .where(table.c.id.in_(wanted))
-                .order_by(table.c.id)
-                .with_for_update()
-            )
+            session.execute(_select_for_update(table), {"ids": wanted})
         else:
             session.execute(
                 update(table).where(table.c.id.in_(wanted)).values(id=table.c.id),

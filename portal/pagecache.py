@@ -495,7 +495,9 @@ class GraphMemo:
     The graph is read in a session of its own on the request's connection, so it outlives
     the request's commit, and is copied into the request's session with ``merge(load=False)``:
     attributes it did not load still load on first use. A session holding unflushed or
-    uncommitted changes gets a fresh load, so a memo never paints over them.
+    uncommitted changes gets a fresh load, so a memo never paints over them. Like pages, a
+    graph is kept at most ``PAGE_CACHE_TTL`` seconds: with the in-memory store of the
+    embedded default, a command run in another process bumps no generation this one sees.
     """
 
     def __init__(self, tables: Iterable[str], size: int = 256) -> None:
@@ -524,18 +526,19 @@ class GraphMemo:
             entry = entries.get(key)
             if entry is not None:
                 entries.move_to_end(key)
-        if entry is None or entry[0] != generations:
+        now = time.monotonic()
+        if entry is None or entry[0] != generations or entry[2] < now:
             # The generations were read before the rows: a commit in between bumps them again.
             with Session(bind=session.connection()) as reader:
                 graph = load(reader)
             if graph is None:
                 return None
-            entry = (generations, graph)
+            entry = (generations, graph, now + int(current_app.config.get("PAGE_CACHE_TTL", 60)))
             with self._lock:
                 entries[key] = entry
                 while len(entries) > self.size:
                     entries.popitem(last=False)
-        return session.merge(entry[1], load=False)
+        return session.merge(entry[1], load=False)  # type: ignore[no-any-return]
 
 
 def _store(store: Store, key: str, body: str) -> None:

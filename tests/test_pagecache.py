@@ -11,6 +11,7 @@ import re
 import subprocess
 import sys
 import textwrap
+import time
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -380,6 +381,23 @@ def test_a_remembered_definition_never_paints_over_changes_in_the_session(
 
         assert event_by_slug(forum.slug).title_en == "Not yet saved"
         db.session.rollback()
+
+
+def test_a_remembered_definition_is_read_again_after_the_ttl(
+    app: Flask, network: None, count_queries: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    forum = titled_event("Before")
+    _fresh_request_reads(app, forum.slug, count_queries)
+    # Another process on the embedded default (no Redis) changes it: no generation moves here.
+    db.session.execute(
+        update(Event).values(title_en="After").execution_options(pagecache_skip=True)
+    )
+    db.session.commit()
+    assert _fresh_request_reads(app, forum.slug, count_queries)[0][0] == "Before"
+
+    later = time.monotonic() + app.config["PAGE_CACHE_TTL"] + 1
+    monkeypatch.setattr(time, "monotonic", lambda: later)
+    assert _fresh_request_reads(app, forum.slug, count_queries)[0][0] == "After"
 
 
 def test_an_unknown_address_is_not_remembered(app: Flask, network: None) -> None:

@@ -18,7 +18,7 @@ from typing import Any
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import func, select, update
+from sqlalchemy import Select, bindparam, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.attributes import set_committed_value
@@ -127,21 +127,31 @@ class SeatState:
         return max(left, 0)
 
 
+def _seat_state_statement() -> Select:
+    holds_seat = Registration.status.in_([s.value for s in SEAT_STATES])
+    is_live = Registration.status.in_([s.value for s in LIVE_STATES])
+    event_id, ticket_type_id = bindparam("event_id"), bindparam("ticket_type_id")
+    return select(
+        select(Event.capacity).where(Event.id == event_id).scalar_subquery(),
+        select(TicketType.capacity).where(TicketType.id == ticket_type_id).scalar_subquery(),
+        func.count(Registration.id).filter(holds_seat),
+        func.count(Registration.id).filter(
+            holds_seat, Registration.ticket_type_id == ticket_type_id
+        ),
+        func.max(Registration.id).filter(is_live, Registration.person_id == bindparam("person_id")),
+    ).where(Registration.event_id == event_id)
+
+
+#: Built once: every registration runs it, and building it costs more than running it.
+_SEAT_STATE = _seat_state_statement()
+
+
 def _seat_state(
     event_id: int, ticket_type_id: int | None = None, person_id: int | None = None
 ) -> SeatState:
-    holds_seat = Registration.status.in_([s.value for s in SEAT_STATES])
-    is_live = Registration.status.in_([s.value for s in LIVE_STATES])
     row = db.session.execute(
-        select(
-            select(Event.capacity).where(Event.id == event_id).scalar_subquery(),
-            select(TicketType.capacity).where(TicketType.id == ticket_type_id).scalar_subquery(),
-            func.count(Registration.id).filter(holds_seat),
-            func.count(Registration.id).filter(
-                holds_seat, Registration.ticket_type_id == ticket_type_id
-            ),
-            func.max(Registration.id).filter(is_live, Registration.person_id == person_id),
-        ).where(Registration.event_id == event_id)
+        _SEAT_STATE,
+        {"event_id": event_id, "ticket_type_id": ticket_type_id, "person_id": person_id},
     ).one()
     return SeatState(row[0], row[1], row[2], row[3], row[4])
 
