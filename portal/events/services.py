@@ -1,9 +1,9 @@
 """Registrations and their life cycle; events and their settings.
 
-Capacity (DOMAIN rule 1) is kept in exactly one place, ``_allocate``: it runs after
-``lock_rows`` has locked the event's row, inside the transaction that writes the
-registration, and decides on ``SeatState``, read after the lock: the capacities as committed
-then (the event may come from the definition memo, read a moment earlier) and what is held.
+Capacity (DOMAIN rule 1) is decided in one place, ``SeatState.free``, on what ``_seat_state``
+reads after ``lock_rows`` has locked the event's row, inside the transaction that writes the
+registration: the capacities as committed then (the event may come from the definition memo,
+read a moment earlier) and the seats held; ``_allocate`` then gives the seat or the waitlist.
 Every change to an event's seats takes the event's lock first, so it also covers the event's
 ticket types. Freeing a seat needs no lock; promoting from the waitlist takes the same lock.
 """
