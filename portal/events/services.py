@@ -98,16 +98,6 @@ def _new_code() -> str:
     return "".join(secrets.choice(alphabet) for _ in range(20))
 
 
-def _held(event_id: int, ticket_type_id: int | None = None) -> int:
-    query = select(func.count(Registration.id)).where(
-        Registration.event_id == event_id,
-        Registration.status.in_([s.value for s in SEAT_STATES]),
-    )
-    if ticket_type_id is not None:
-        query = query.where(Registration.ticket_type_id == ticket_type_id)
-    return db.session.scalar(query) or 0
-
-
 @dataclass(frozen=True)
 class SeatState:
     """What a seat is decided on, read in one statement (after the event's lock)."""
@@ -885,7 +875,7 @@ def save_event(event: Event | None, data: EventData, *, actor: Person) -> Event:
     else:
         # Capacity may shrink only down to what is already held: lock, then count.
         _lock(event)
-        held = _held(event.id)
+        held = _seat_state(event.id).held
         if data.capacity < held:
             db.session.rollback()
             raise InvalidInput(
@@ -895,7 +885,7 @@ def save_event(event: Event | None, data: EventData, *, actor: Person) -> Event:
             if (
                 ticket.id
                 and ticket.capacity is not None
-                and ticket.capacity < _held(event.id, ticket.id)
+                and ticket.capacity < _seat_state(event.id, ticket.id).held_of_type
             ):
                 db.session.rollback()
                 raise InvalidInput(
