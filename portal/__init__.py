@@ -13,7 +13,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.wrappers import Response
 
-from portal import i18n, pagecache
+from portal import i18n, locking, pagecache
 from portal.config import load_settings
 from portal.extensions import babel, csrf, db, limiter, login_manager, migrate
 
@@ -56,6 +56,14 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
 
 def register_extensions(app: Flask) -> None:
+    engine_options = dict(app.config["SQLALCHEMY_ENGINE_OPTIONS"])
+    engine_options["connect_args"] = {
+        **locking.connect_options(
+            app.config["SQLALCHEMY_DATABASE_URI"], app.config["LOCK_TIMEOUT_SECONDS"]
+        ),
+        **engine_options.get("connect_args", {}),
+    }
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options
     db.init_app(app)
     migrate.init_app(app, db, directory=str(_resource_dir("migrations")))
     babel.init_app(

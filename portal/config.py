@@ -79,6 +79,8 @@ def load_settings(
         "SECRET_KEY": secret_key or _development_secret_key(instance_path),
         "SQLALCHEMY_DATABASE_URI": normalise_database_url(database_url),
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        #: How long any statement waits for a row lock (PostgreSQL) before giving up.
+        "LOCK_TIMEOUT_SECONDS": float(environ.get("LOCK_TIMEOUT_SECONDS", "3")),
         "REDIS_URL": redis_url,
         "RATELIMIT_STORAGE_URI": redis_url or "memory://",
         "PAGE_CACHE_URL": page_cache_url,

@@ -5,8 +5,10 @@ the lock is held until that transaction commits or rolls back, so two requests c
 both take the last unit (ASVS 2.3.3; DOMAIN rule 1). Rows are locked in id order, so two
 requests locking the same rows never deadlock.
 
-PostgreSQL: ``SELECT … FOR UPDATE``, with a lock timeout after which the caller is told to
-try again. SQLite has no row locks, and pysqlite opens a transaction only at the first write
+PostgreSQL: ``SELECT … FOR UPDATE``. Every connection the portal opens carries a lock
+timeout (``connect_options``), after which the caller is told to try again: set once per
+connection rather than per transaction, where it would cost a round trip on every
+registration. SQLite has no row locks, and pysqlite opens a transaction only at the first write
 (earlier SELECTs run outside it): a no-op ``UPDATE`` of the rows opens the transaction and
 takes the database's single write lock, so every read after it sees the latest commits and
 no other writer can commit until this transaction ends. Callers lock first, then count.
@@ -18,18 +20,25 @@ import functools
 from collections.abc import Iterable
 
 from flask_babel import gettext as _
-from sqlalchemy import Select, Table, bindparam, select, text, update
+from sqlalchemy import Select, Table, bindparam, select, update
 from sqlalchemy.exc import OperationalError
 
 from portal.errors import DomainError
 from portal.extensions import db
 
-#: How long a request waits for a lock before it gives up and asks the person to retry.
-LOCK_TIMEOUT = "3s"
-
 
 class Busy(DomainError):
     """Too many people at once; nothing was changed and the person may simply retry."""
+
+
+def connect_options(database_uri: str, lock_timeout_seconds: float) -> dict[str, str]:
+    """Driver arguments for the portal's PostgreSQL connections: waits for a lock are bounded.
+
+    Bounded for every statement, not only the locks taken here: a web worker held for
+    seconds behind a lock (a migration's, a bulk change's) is worse than a clear refusal."""
+    if not database_uri.startswith("postgresql"):
+        return {}
+    return {"options": f"-c lock_timeout={round(lock_timeout_seconds * 1000)}"}
 
 
 @functools.cache
@@ -52,11 +61,6 @@ def lock_rows(table: Table, ids: Iterable[int]) -> None:
     dialect = session.get_bind().dialect.name
     try:
         if dialect == "postgresql":
-            transaction = session().get_transaction()
-            if session.info.get("lock_timeout_set_in") is not transaction:
-                # Once per transaction: SET LOCAL lasts until it ends.
-                session.execute(text(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'"))
-                session.info["lock_timeout_set_in"] = transaction
             session.execute(_select_for_update(table), {"ids": wanted})
         else:
             session.execute(

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import threading
 from collections import Counter
 from pathlib import Path
 
@@ -147,3 +148,55 @@ def test_simultaneous_registrations_confirm_exactly_the_capacity_in_order(
     # CAPACITY to get the lock hold the seats, everyone after them waits.
     assert statuses == ["confirmed"] * CAPACITY + ["waitlisted"] * (len(stored) - CAPACITY)
     assert len({r.person_id for r in stored}) == len(stored)
+
+
+@pytest.mark.usefixtures("postgres_only")
+def test_a_registration_kept_waiting_for_the_event_lock_is_refused_and_writes_nothing(
+    database_url: str,
+) -> None:
+    from portal import create_app
+    from portal.accounts.models import Person
+    from portal.events import services
+    from portal.events.models import Event
+    from portal.locking import Busy
+
+    event = add_event(capacity=5, tickets=({"audience": "non_member", "price": 0},))
+    person = add_person()
+    event_id, person_id, chosen = event.id, person.id, ticket(event, "non_member").id
+    db.session.commit()
+    impatient = create_app(
+        {"TESTING": True, "SQLALCHEMY_DATABASE_URI": database_url, "LOCK_TIMEOUT_SECONDS": 0.2}
+    )
+    # Staff saving the event hold its row for 5 s; the registration gives up after 0.2 s (a
+    # portal without the timeout would wait the 5 s and then register).
+    engine, locked, done = db.engine, threading.Event(), threading.Event()
+
+    def staff_edit() -> None:
+        with engine.connect() as connection:
+            connection.execute(select(Event.id).where(Event.id == event_id).with_for_update())
+            locked.set()
+            done.wait(5)
+            connection.rollback()
+
+    holder = threading.Thread(target=staff_edit)
+    holder.start()
+    assert locked.wait(10)
+    with impatient.app_context():
+        try:
+            with pytest.raises(Busy):
+                services.register(
+                    db.session.get(Person, person_id),
+                    db.session.get(Event, event_id),
+                    ticket_type_id=chosen,
+                )
+        finally:
+            done.set()
+            holder.join()
+            db.session.remove()
+            db.engine.dispose()
+
+    db.session.expire_all()
+    assert (
+        db.session.scalars(select(Registration).where(Registration.event_id == event_id)).all()
+        == []
+    )
