@@ -39,7 +39,7 @@ from flask import Flask, current_app, g, has_app_context, request, session
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 from sqlalchemy import Table, event, inspect, select
-from sqlalchemy.orm import ORMExecuteState, Session
+from sqlalchemy.orm import ORMExecuteState, Session, object_session
 from sqlalchemy.sql import util as sql_util
 from werkzeug.wrappers import Response
 
@@ -206,6 +206,16 @@ def _instance_scopes(instance: Any) -> set[str]:
         values = [*history.added, *history.unchanged, *history.deleted]
         scopes.update(f"{kind}:{v}" for v in values or [getattr(instance, column)] if v is not None)
     return scopes
+
+
+def note_written(instance: Any) -> None:
+    """Pages that show ``instance`` are forgotten when the session commits: for a row written
+    by a statement executed with ``pagecache_skip`` (which would otherwise forget every page
+    showing its table), then given to the session as a persistent object."""
+    session = object_session(instance)
+    if session is None:
+        raise ValueError("note_written needs an instance in a session")
+    session.info.setdefault(PENDING, set()).update(_instance_scopes(instance))
 
 
 def _after_flush(session: Session, flush_context: Any) -> None:

@@ -18,11 +18,11 @@ from typing import Any
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import Select, bindparam, func, select, update
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import joinedload
+from sqlalchemy import Insert, Select, bindparam, case, func, insert, literal, select, update
+from sqlalchemy.orm import joinedload, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
+from portal import pagecache
 from portal.accounts.models import Person
 from portal.audit.services import record
 from portal.db import utcnow
@@ -46,7 +46,7 @@ from portal.events.models import (
     Visibility,
 )
 from portal.extensions import db
-from portal.locking import lock_rows
+from portal.locking import Busy, lock_rows
 from portal.notifications.services import external_url, queue_mail
 from portal.organizations.models import Agreement, Organization
 
@@ -108,28 +108,52 @@ class SeatState:
     held_of_type: int
     #: The person's live registration for the event, if asked about a person.
     live_registration_id: int | None
+    #: Seats left for the ticket type within the event's (``_seats_left_expression``).
+    left: int
 
     @property
     def free(self) -> int:
-        left = self.event_capacity - self.held
-        if self.ticket_capacity is not None:
-            left = min(left, self.ticket_capacity - self.held_of_type)
-        return max(left, 0)
+        return max(self.left, 0)
 
 
 def _seat_state_statement() -> Select:
     holds_seat = Registration.status.in_([s.value for s in SEAT_STATES])
     is_live = Registration.status.in_([s.value for s in LIVE_STATES])
     event_id, ticket_type_id = bindparam("event_id"), bindparam("ticket_type_id")
-    return select(
-        select(Event.capacity).where(Event.id == event_id).scalar_subquery(),
-        select(TicketType.capacity).where(TicketType.id == ticket_type_id).scalar_subquery(),
-        func.count(Registration.id).filter(holds_seat),
-        func.count(Registration.id).filter(
-            holds_seat, Registration.ticket_type_id == ticket_type_id
-        ),
-        func.max(Registration.id).filter(is_live, Registration.person_id == bindparam("person_id")),
-    ).where(Registration.event_id == event_id)
+    counts = (
+        select(
+            select(Event.capacity)
+            .where(Event.id == event_id)
+            .scalar_subquery()
+            .label("event_capacity"),
+            select(TicketType.capacity)
+            .where(TicketType.id == ticket_type_id)
+            .scalar_subquery()
+            .label("ticket_capacity"),
+            func.count(Registration.id).filter(holds_seat).label("held"),
+            func.count(Registration.id)
+            .filter(holds_seat, Registration.ticket_type_id == ticket_type_id)
+            .label("held_of_type"),
+            func.max(Registration.id)
+            .filter(is_live, Registration.person_id == bindparam("person_id"))
+            .label("live_registration_id"),
+        )
+        .where(Registration.event_id == event_id)
+        .subquery("seats")
+    )
+    return select(*counts.c, _seats_left_expression(counts).label("left"))
+
+
+def _seats_left_expression(counts: Any) -> Any:
+    """Capacity (rule 1), in SQL so that registering can decide in the statement that
+    writes: the event's seats left, or the ticket type's when it has fewer."""
+    event_left = counts.c.event_capacity - counts.c.held
+    type_left = counts.c.ticket_capacity - counts.c.held_of_type
+    return case(
+        (counts.c.ticket_capacity.is_(None), event_left),
+        (type_left < event_left, type_left),
+        else_=event_left,
+    )
 
 
 #: Built once: every registration runs it, and building it costs more than running it.
@@ -143,7 +167,7 @@ def _seat_state(
         _SEAT_STATE,
         {"event_id": event_id, "ticket_type_id": ticket_type_id, "person_id": person_id},
     ).one()
-    return SeatState(row[0], row[1], row[2], row[3], row[4])
+    return SeatState(*row)
 
 
 def seats_left(event: Event, ticket_type: TicketType | None = None) -> int:
@@ -160,18 +184,33 @@ def _hold_minutes() -> int:
     return int(current_app.config.get("PAYMENT_HOLD_MINUTES", DEFAULT_PAYMENT_HOLD_MINUTES))
 
 
+@dataclass(frozen=True)
+class Allocation:
+    status: RegistrationStatus
+    confirmed_at: datetime | None = None
+    hold_expires_at: datetime | None = None
+
+
+def _allocation(price: int, moment: datetime, *, seat_free: bool) -> Allocation:
+    """A seat if one is free (the caller holds the lock and counted after taking it), paid
+    tickets held until paid; else the waitlist."""
+    if not seat_free:
+        return Allocation(RegistrationStatus.WAITLISTED)
+    if price > 0:
+        return Allocation(
+            RegistrationStatus.AWAITING_PAYMENT,
+            hold_expires_at=moment + timedelta(minutes=_hold_minutes()),
+        )
+    return Allocation(RegistrationStatus.CONFIRMED, confirmed_at=moment)
+
+
 def _allocate(registration: Registration, moment: datetime, *, seat_free: bool) -> None:
-    """Give the registration a seat if one is free (the caller holds the lock and counted
-    after taking it), else waitlist it."""
-    if seat_free:
-        if registration.price > 0:
-            registration.status = RegistrationStatus.AWAITING_PAYMENT.value
-            registration.hold_expires_at = moment + timedelta(minutes=_hold_minutes())
-        else:
-            registration.status = RegistrationStatus.CONFIRMED.value
-            registration.confirmed_at = moment
-    else:
-        registration.status = RegistrationStatus.WAITLISTED.value
+    allocation = _allocation(registration.price, moment, seat_free=seat_free)
+    registration.status = allocation.status.value
+    if allocation.confirmed_at:
+        registration.confirmed_at = allocation.confirmed_at
+    if allocation.hold_expires_at:
+        registration.hold_expires_at = allocation.hold_expires_at
 
 
 def clean_answers(event: Event, answers: dict[str, Any]) -> dict[str, Any]:
@@ -244,36 +283,57 @@ def register(
         raise InvalidInput(_("This ticket type is not open to you. Choose one of those offered."))
     cleaned = clean_answers(event, answers or {})
     ticket = offer.ticket_type
-    code = _new_code()
+    if event.requires_approval:
+        seated = full = Allocation(RegistrationStatus.PENDING_APPROVAL)
+    else:
+        seated = _allocation(ticket.price, moment, seat_free=True)
+        full = _allocation(ticket.price, moment, seat_free=False)
+    values = {
+        "event_id": event.id,
+        "person_id": person.id,
+        "ticket_type_id": ticket.id,
+        "price": ticket.price,
+        "currency": ticket.currency,
+        "price_reason": offer.reason,
+        "answers": cleaned,
+        "code": _new_code(),
+        "created_at": moment,
+    }
     _lock(event)
-    state = _seat_state(event.id, ticket.id, person.id)
-    # Under the lock: the first click of a double click may have just committed.
-    if state.live_registration_id is not None:
-        db.session.rollback()
-        return db.session.get(Registration, state.live_registration_id)  # type: ignore[return-value]
-    registration = Registration(
-        event_id=event.id,
-        person_id=person.id,
-        ticket_type_id=ticket.id,
-        price=ticket.price,
-        currency=ticket.currency,
-        price_reason=offer.reason,
-        answers=cleaned,
-        code=code,
-        created_at=moment,
-        status=RegistrationStatus.PENDING_APPROVAL.value,
-    )
-    if not event.requires_approval:
-        _allocate(registration, moment, seat_free=state.free > 0)
-    db.session.add(registration)
-    try:
-        db.session.flush()
-    except IntegrityError:
+    # One statement under the lock counts the seats, writes the registration with a seat or
+    # on the waitlist, and writes nothing when the person already holds a live registration
+    # (the first click of a double click may have just committed).
+    row = db.session.execute(
+        _REGISTER,
+        {
+            **values,
+            "status_if_seated": seated.status.value,
+            "confirmed_at_if_seated": seated.confirmed_at,
+            "hold_expires_at_if_seated": seated.hold_expires_at,
+            "status_if_full": full.status.value,
+        },
+        execution_options={"pagecache_skip": True},  # noted below, row by row
+    ).one_or_none()
+    if row is None:
         db.session.rollback()
         existing = live_registration(person, event)
-        if existing is None:
-            raise
+        if existing is None:  # cancelled between the two statements: try again
+            raise Busy(_("Many people are doing this at the same moment. Please try again."))
         return existing
+    allocation = seated if row.status == seated.status.value else full
+    # The row as written, known without reading it back.
+    registration = Registration(
+        id=row.id,
+        status=allocation.status.value,
+        confirmed_at=allocation.confirmed_at,
+        hold_expires_at=allocation.hold_expires_at,
+        decision_reason="",
+        **dict.fromkeys(_UNSET_AT_REGISTRATION),
+        **values,
+    )
+    make_transient_to_detached(registration)
+    db.session.add(registration)
+    pagecache.note_written(registration)
     _tell_registrant(registration)
     known = {"id": registration.id, "status": registration.status}
     db.session.commit()
@@ -281,6 +341,60 @@ def register(
     for name, value in known.items():
         set_committed_value(registration, name, value)
     return registration
+
+
+def _register_statement() -> Insert:
+    state = _seat_state_statement().subquery("state")
+    seated = state.c.left > 0
+    columns = Registration.__table__.c
+
+    def given(name: str) -> Any:
+        return bindparam(name, type_=columns[name].type)
+
+    names = [
+        "event_id",
+        "person_id",
+        "ticket_type_id",
+        "price",
+        "currency",
+        "price_reason",
+        "answers",
+        "code",
+        "created_at",
+    ]
+    chosen = select(
+        *(given(name) for name in names),
+        case(
+            (seated, bindparam("status_if_seated", type_=columns["status"].type)),
+            else_=bindparam("status_if_full", type_=columns["status"].type),
+        ),
+        case((seated, bindparam("confirmed_at_if_seated", type_=columns["confirmed_at"].type))),
+        case(
+            (seated, bindparam("hold_expires_at_if_seated", type_=columns["hold_expires_at"].type))
+        ),
+        literal("", type_=columns["decision_reason"].type),
+    ).where(state.c.live_registration_id.is_(None))
+    return (
+        insert(Registration.__table__)
+        .from_select(
+            [*names, "status", "confirmed_at", "hold_expires_at", "decision_reason"],
+            chosen,
+            include_defaults=False,
+        )
+        .returning(columns.id, columns.status)
+    )
+
+
+#: Built once, like ``_SEAT_STATE``.
+_REGISTER = _register_statement()
+#: Columns a new registration leaves empty.
+_UNSET_AT_REGISTRATION = (
+    "cancelled_at",
+    "decided_by_id",
+    "checked_in_at",
+    "checked_in_by_id",
+    "reminder_sent_at",
+)
 
 
 def _tell_registrant(
