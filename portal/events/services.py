@@ -1,12 +1,13 @@
 """Registrations and their life cycle; events and their settings.
 
-Capacity (DOMAIN rule 1) is decided in one place, ``SeatState.free``, on what ``_seat_state``
-reads after ``lock_rows`` has locked the event's row, inside the transaction that writes the
-registration: the capacities as committed then (the event may come from the definition memo,
-read a moment earlier) and the seats held; ``_allocate`` then gives the seat or the waitlist.
-Every change to an event's seats takes the event's lock first, so it also covers the event's
-ticket types. Freeing a seat needs no lock; promoting from the waitlist takes the same lock.
-"""
+Capacity (DOMAIN rule 1) is decided in one place, ``_seats_left_expression``, on what the
+seat-state statement reads after ``lock_rows`` has locked the event's row, inside the
+transaction that writes the registration: the capacities as committed then (the event may
+come from the definition memo, read a moment earlier) and the seats held. Registering
+counts and writes in one statement (``_REGISTER``), with the seat or the waitlist chosen by
+``_allocation``; staff moves use ``_seat_state`` and ``_allocate``. Every change to an
+event's seats takes the event's lock first, so it also covers the event's ticket types.
+Freeing a seat needs no lock; promoting from the waitlist takes the same lock."""
 
 from __future__ import annotations
 
