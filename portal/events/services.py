@@ -48,7 +48,12 @@ from portal.events.models import (
 )
 from portal.extensions import db
 from portal.locking import Busy, lock_rows
-from portal.notifications.services import external_url, queue_mail
+from portal.notifications.services import (
+    WrittenWhenSent,
+    external_url,
+    mail_writer,
+    queue_mail,
+)
 from portal.organizations.models import Agreement, Organization
 
 #: Minutes a seat stays held while a paid ticket waits for payment (the issue's example).
@@ -402,7 +407,8 @@ def _tell_registrant(
     registration: Registration,
     template: str | None = None,
 ) -> None:
-    """Mail the registrant about their registration's current state (rule 8)."""
+    """Mail the registrant about their registration's current state (rule 8); the mail
+    worker writes it when it sends it (``registration_mail_context``)."""
     person = registration.person or db.session.get(Person, registration.person_id)
     status = RegistrationStatus(registration.status)
     template = (
@@ -426,13 +432,28 @@ def _tell_registrant(
         template=template,
         locale=person.preferred_locale,
         person_id=person.id,
-        person=person,
-        registration=registration,
-        event=registration.event,
-        ticket_url=external_url("events.ticket", registration_id=registration.id),
-        event_url=external_url("events.detail", slug=registration.event.slug),
         attachments=attachments,
+        written_when_sent=WrittenWhenSent("registration", str(registration.id)),
     )
+
+
+@mail_writer("registration")
+def registration_mail_context(registration_id: str) -> dict[str, Any] | None:
+    """What the registrant's mail shows, as it is when the mail worker writes it."""
+    registration = db.session.get(
+        Registration,
+        int(registration_id),
+        options=[joinedload(Registration.person), joinedload(Registration.event)],
+    )
+    if registration is None:
+        return None
+    return {
+        "person": registration.person,
+        "registration": registration,
+        "event": registration.event,
+        "ticket_url": external_url("events.ticket", registration_id=registration.id),
+        "event_url": external_url("events.detail", slug=registration.event.slug),
+    }
 
 
 # --- leaving and the waitlist ---

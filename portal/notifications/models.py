@@ -32,8 +32,14 @@ class OutboxMessage(db.Model):
         ForeignKey("person.id", ondelete="SET NULL"), index=True
     )
     to_address: Mapped[str] = mapped_column(String(320))
+    #: Empty until written when the message is written by the worker (``written_from``).
     subject: Mapped[str] = mapped_column(String(300))
     body_text: Mapped[str] = mapped_column(Text)
+    #: The recipient's language, as chosen when the message was queued.
+    locale: Mapped[str | None] = mapped_column(String(8))
+    #: ``{"writer", "argument"}`` for a message the mail worker writes when it sends it
+    #: (``WrittenWhenSent``); None for one written when queued.
+    written_from: Mapped[dict[str, str] | None] = mapped_column(JSON)
     #: ``[{"filename", "content_type", "content_b64"}]`` (receipts), or
     #: ``{"filename", "content_type", "drawer", "argument"}`` for one drawn at sending
     #: (a ticket's QR code and calendar file: ``DrawnAttachment``).

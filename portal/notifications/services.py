@@ -77,6 +77,37 @@ def qr_code_png(text: str) -> bytes:
 MailAttachment = Attachment | DrawnAttachment
 
 
+@dataclass(frozen=True)
+class WrittenWhenSent:
+    """A message the mail worker writes when it sends it, from what ``argument`` names.
+
+    Rendering a message takes a registration (holding the event's lock, in a burst) about
+    as long as the rest of its work under the lock; the outbox keeps the template and what
+    to fill it with, and the message tells of its subject as it is when it goes out."""
+
+    #: The name an area registered its context function under (``mail_writer``).
+    writer: str
+    argument: str
+
+
+#: Context functions by name: argument → the template's context, or None when it is gone.
+_WRITERS: dict[str, Callable[[str], dict[str, Any] | None]] = {}
+
+
+def mail_writer(
+    name: str,
+) -> Callable[[Callable[[str], dict[str, Any] | None]], Callable[[str], dict[str, Any] | None]]:
+    """Register how the mail worker finds the context of messages written from ``name``."""
+
+    def register(
+        context: Callable[[str], dict[str, Any] | None],
+    ) -> Callable[[str], dict[str, Any] | None]:
+        _WRITERS[name] = context
+        return context
+
+    return register
+
+
 def _stored(attachment: MailAttachment) -> dict[str, str]:
     if isinstance(attachment, DrawnAttachment):
         return {
@@ -103,6 +134,14 @@ def external_url(endpoint: str, **values: Any) -> str:
     return adapter.build(endpoint, values, force_external=True)
 
 
+def _render(template: str, locale: str | None, context: dict[str, Any]) -> tuple[str, str]:
+    """(subject, body) of ``templates/email/<template>.txt`` in ``locale``."""
+    with force_locale(locale or current_app.config["BABEL_DEFAULT_LOCALE"]):
+        rendered = render_template(f"email/{template}.txt", **context)
+    subject, _, body = rendered.strip().partition("\n")
+    return subject.removeprefix("Subject:").strip(), body.strip() + "\n"
+
+
 def queue_mail(
     *,
     to: str,
@@ -110,26 +149,46 @@ def queue_mail(
     locale: str | None,
     person_id: int | None = None,
     attachments: tuple[MailAttachment, ...] = (),
+    written_when_sent: WrittenWhenSent | None = None,
     **context: Any,
 ) -> OutboxMessage:
-    """Render ``templates/email/<template>.txt`` in the recipient's language and queue it.
+    """Queue ``templates/email/<template>.txt`` in the recipient's language: rendered now
+    from ``context``, or by the mail worker from ``written_when_sent``.
 
     Adds the message to the current transaction without committing: it goes out only if
     the change it reports commits (rule 8).
     """
-    with force_locale(locale or current_app.config["BABEL_DEFAULT_LOCALE"]):
-        rendered = render_template(f"email/{template}.txt", **context)
-    subject, _, body = rendered.strip().partition("\n")
+    subject = body = ""
+    if written_when_sent is None:
+        subject, body = _render(template, locale, context)
     message = OutboxMessage(
         person_id=person_id,
         to_address=to,
-        subject=subject.removeprefix("Subject:").strip(),
-        body_text=body.strip() + "\n",
+        subject=subject,
+        body_text=body,
+        locale=locale,
+        written_from=(
+            {"writer": written_when_sent.writer, "argument": written_when_sent.argument}
+            if written_when_sent
+            else None
+        ),
         kind=template,
         attachments=[_stored(a) for a in attachments],
     )
     db.session.add(message)
     return message
+
+
+def write(message: OutboxMessage) -> bool:
+    """Fill in the subject and body of a message written when sent (no change for one
+    written when queued). False when what it was to tell of is gone."""
+    if message.written_from is None or message.body_text:
+        return True
+    context = _WRITERS[message.written_from["writer"]](message.written_from["argument"])
+    if context is None:
+        return False
+    message.subject, message.body_text = _render(message.kind, message.locale, context)
+    return True
 
 
 def build_email(message: OutboxMessage, sender: str) -> EmailMessage:
@@ -219,6 +278,12 @@ def deliver_due(
         )
         if message is None:
             break
+        if not write(message):
+            message.status = OutboxStatus.FAILED.value
+            message.last_error = "What this message was to tell of no longer exists."
+            report.failed += 1
+            db.session.commit()
+            continue
         try:
             transport(build_email(message, sender))
         except (OSError, smtplib.SMTPException) as error:

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 from icalendar import Calendar
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
 from portal.accounts.models import Role
@@ -24,7 +24,7 @@ from portal.events.models import (
 from portal.events.services import EventData, RegistrationClosed, TicketTypeData
 from portal.extensions import db
 from portal.notifications.models import OutboxMessage
-from portal.notifications.services import build_email, qr_code_png
+from portal.notifications.services import build_email, qr_code_png, write
 from portal.organizations.models import Agreement
 from tests.accounts.conftest import add_person, add_role, org
 from tests.events.conftest import add_event, later, member_of, registrations, ticket
@@ -154,6 +154,8 @@ def test_free_registration_is_confirmed_with_ticket_mail_qr_and_ics() -> None:
     assert registration.price == 0 and registration.confirmed_at is not None
     [mail] = db.session.scalars(select(OutboxMessage)).all()
     assert mail.kind == "events/registration_confirmed"
+    assert mail.body_text == ""  # written by the mail worker, when it sends it
+    assert write(mail)
     assert registration.code in mail.body_text
     assert {a["filename"] for a in mail.attachments} == {"event.ics", "ticket-qr.png"}
 
@@ -176,6 +178,38 @@ def test_the_ticket_mail_is_drawn_at_sending_with_the_event_as_it_then_is() -> N
     assert str(entry["location"]) == "Shonan iPark"
     assert str(entry["url"]) == "https://meet.example/forum"  # a confirmed attendee's link
     assert parts["ticket-qr.png"] == qr_code_png(calendar.qr_payload(registration.code))
+    assert write(mail)
+    assert "Shonan iPark" in mail.body_text  # the text too, written when sent
+
+
+def test_the_registrants_mail_is_written_in_their_language_as_it_is_when_sent() -> None:
+    event = add_event()
+    person = member_of("link-j")
+    person.preferred_locale = "ja"
+    registration = services.register(person, event, ticket_type_id=ticket(event, "linkj_member").id)
+    services.cancel_registration(registration, actor=person)
+    confirmed, cancelled = db.session.scalars(select(OutboxMessage).order_by(OutboxMessage.id))
+
+    assert write(confirmed) and write(cancelled)
+
+    assert (confirmed.locale, confirmed.kind) == ("ja", "events/registration_confirmed")
+    assert "再生医療産業化フォーラム" in confirmed.body_text  # the event's Japanese title
+    assert f"/events/tickets/{registration.id}" in confirmed.body_text
+    assert cancelled.kind == "events/registration_cancelled"
+
+
+def test_a_registrants_mail_whose_registration_is_gone_is_not_written() -> None:
+    event = add_event()
+    registration = services.register(
+        member_of("link-j"), event, ticket_type_id=ticket(event, "linkj_member").id
+    )
+    [mail] = db.session.scalars(select(OutboxMessage)).all()
+    # Removed by hand from the database before the worker came to it.
+    db.session.execute(delete(Registration).where(Registration.id == registration.id))
+    db.session.commit()
+
+    assert not write(mail)
+    assert mail.body_text == ""
 
 
 def test_paid_ticket_holds_the_seat_while_awaiting_payment() -> None:

@@ -31,8 +31,10 @@ from portal.notifications.services import (
     MAX_ATTEMPTS,
     Attachment,
     DrawnAttachment,
+    WrittenWhenSent,
     attachment_drawer,
     deliver_due,
+    mail_writer,
     qr_code_png,
     queue_mail,
     smtp_transport,
@@ -296,6 +298,76 @@ def test_an_attachment_whose_subject_is_gone_is_left_out(smtp: SmtpServer) -> No
 
     [received] = smtp.inbox.messages
     assert [p.get_filename() for p in received.iter_attachments()] == ["ticket-qr.png"]
+
+
+# --- messages the worker writes when it sends them --------------------------------------------
+
+
+def _invitation_context(company: str) -> dict[str, Any]:
+    return {
+        "company": SimpleNamespace(name=company),
+        "inviter": SimpleNamespace(
+            family_name="三井", given_name="一郎", romanized_name="", deleted_at=None
+        ),
+        "accept_url": ACCEPT_URL,
+        "register_url": "https://portal.link-j.org/register",
+    }
+
+
+def test_a_message_written_when_sent_is_written_then_in_its_language_and_kept(
+    smtp: SmtpServer,
+) -> None:
+    companies = {"7": "三井ライフ（旧社名）"}
+    asked: list[str] = []
+
+    @mail_writer("test-company")
+    def company_invitation(argument: str) -> dict[str, Any] | None:
+        asked.append(argument)
+        return _invitation_context(companies[argument])
+
+    message = queue_mail(
+        to="aoi@mitsui-life.example",
+        template="accounts/invitation",
+        locale="ja",
+        written_when_sent=WrittenWhenSent("test-company", "7"),
+    )
+    db.session.commit()
+    assert (message.subject, message.body_text, asked) == ("", "", [])  # nothing written yet
+    companies["7"] = COMPANY  # renamed before the worker sends it
+
+    assert deliver().sent == 1
+
+    [received] = smtp.inbox.messages
+    assert received["Subject"].startswith(COMPANY)
+    text = received.get_body(preferencelist=("plain",)).get_content()
+    assert "三井 一郎" in text and ACCEPT_URL in text  # Japanese, as queued
+    row = stored(message)
+    assert row.subject == received["Subject"]  # what went out is kept
+    assert row.body_text.strip() == text.strip()
+    assert asked == ["7"]
+
+
+def test_a_message_whose_subject_is_gone_is_not_sent_and_says_why(smtp: SmtpServer) -> None:
+    @mail_writer("test-gone")
+    def gone(argument: str) -> dict[str, Any] | None:
+        return None
+
+    message = queue_mail(
+        to="aoi@mitsui-life.example",
+        template="accounts/invitation",
+        locale="en",
+        written_when_sent=WrittenWhenSent("test-gone", "1"),
+    )
+    queue_invitation(to="kenji@mitsui-life.example")
+    db.session.commit()
+
+    report = deliver()
+
+    assert (report.sent, report.failed) == (1, 1)
+    assert smtp.inbox.recipients == [["kenji@mitsui-life.example"]]
+    row = stored(message)
+    assert row.status == OutboxStatus.FAILED
+    assert "no longer exists" in row.last_error
 
 
 # --- a mail server that is down loses nothing -----------------------------------------------
