@@ -16,7 +16,7 @@ from typing import Any
 import segno
 from flask import current_app, render_template
 from flask_babel import force_locale
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from portal.db import utcnow
 from portal.extensions import db
@@ -179,7 +179,7 @@ def queue_mail(
     return message
 
 
-def write(message: OutboxMessage) -> bool:
+def write_message(message: OutboxMessage) -> bool:
     """Fill in the subject and body of a message written when sent (no change for one
     written when queued). False when what it was to tell of is gone."""
     if message.written_from is None or message.body_text:
@@ -253,6 +253,16 @@ class DeliveryReport:
     failed: int = 0
 
 
+def _give_up(message_id: int, reason: str) -> None:
+    """Mark a message that cannot be written as failed, for staff to see; never sent."""
+    db.session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == message_id, OutboxMessage.status == OutboxStatus.QUEUED.value)
+        .values(status=OutboxStatus.FAILED.value, last_error=reason[:2000])
+    )
+    db.session.commit()
+
+
 def deliver_due(
     transport: Transport, *, now: datetime | None = None, limit: int = 100
 ) -> DeliveryReport:
@@ -278,11 +288,19 @@ def deliver_due(
         )
         if message is None:
             break
-        if not write(message):
-            message.status = OutboxStatus.FAILED.value
-            message.last_error = "What this message was to tell of no longer exists."
+        message_id = message.id
+        try:
+            written = write_message(message)
+        except Exception as error:  # noqa: BLE001 - one message must not hold up the others
+            db.session.rollback()
+            current_app.logger.exception("outbox: message %s could not be written", message_id)
+            _give_up(message_id, f"{type(error).__name__}: {error}")
             report.failed += 1
-            db.session.commit()
+            continue
+        if not written:
+            db.session.rollback()
+            _give_up(message_id, "What this message was to tell of no longer exists.")
+            report.failed += 1
             continue
         try:
             transport(build_email(message, sender))

@@ -24,7 +24,7 @@ from portal.events.models import (
 from portal.events.services import EventData, RegistrationClosed, TicketTypeData
 from portal.extensions import db
 from portal.notifications.models import OutboxMessage
-from portal.notifications.services import build_email, qr_code_png, write
+from portal.notifications.services import build_email, qr_code_png, write_message
 from portal.organizations.models import Agreement
 from tests.accounts.conftest import add_person, add_role, org
 from tests.events.conftest import add_event, later, member_of, registrations, ticket
@@ -155,7 +155,7 @@ def test_free_registration_is_confirmed_with_ticket_mail_qr_and_ics() -> None:
     [mail] = db.session.scalars(select(OutboxMessage)).all()
     assert mail.kind == "events/registration_confirmed"
     assert mail.body_text == ""  # written by the mail worker, when it sends it
-    assert write(mail)
+    assert write_message(mail)
     assert registration.code in mail.body_text
     assert {a["filename"] for a in mail.attachments} == {"event.ics", "ticket-qr.png"}
 
@@ -178,7 +178,7 @@ def test_the_ticket_mail_is_drawn_at_sending_with_the_event_as_it_then_is() -> N
     assert str(entry["location"]) == "Shonan iPark"
     assert str(entry["url"]) == "https://meet.example/forum"  # a confirmed attendee's link
     assert parts["ticket-qr.png"] == qr_code_png(calendar.qr_payload(registration.code))
-    assert write(mail)
+    assert write_message(mail)
     assert "Shonan iPark" in mail.body_text  # the text too, written when sent
 
 
@@ -190,7 +190,7 @@ def test_the_registrants_mail_is_written_in_their_language_as_it_is_when_sent() 
     services.cancel_registration(registration, actor=person)
     confirmed, cancelled = db.session.scalars(select(OutboxMessage).order_by(OutboxMessage.id))
 
-    assert write(confirmed) and write(cancelled)
+    assert write_message(confirmed) and write_message(cancelled)
 
     assert (confirmed.locale, confirmed.kind) == ("ja", "events/registration_confirmed")
     assert "再生医療産業化フォーラム" in confirmed.body_text  # the event's Japanese title
@@ -208,7 +208,7 @@ def test_a_registrants_mail_whose_registration_is_gone_is_not_written() -> None:
     db.session.execute(delete(Registration).where(Registration.id == registration.id))
     db.session.commit()
 
-    assert not write(mail)
+    assert not write_message(mail)
     assert mail.body_text == ""
 
 

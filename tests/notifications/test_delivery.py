@@ -370,6 +370,28 @@ def test_a_message_whose_subject_is_gone_is_not_sent_and_says_why(smtp: SmtpServ
     assert "no longer exists" in row.last_error
 
 
+def test_a_message_that_cannot_be_written_fails_and_the_others_still_go(smtp: SmtpServer) -> None:
+    @mail_writer("test-broken")
+    def broken(argument: str) -> dict[str, Any] | None:
+        raise LookupError(f"no such thing as {argument}")
+
+    message = queue_mail(
+        to="aoi@mitsui-life.example",
+        template="accounts/invitation",
+        locale="en",
+        written_when_sent=WrittenWhenSent("test-broken", "42"),
+    )
+    queue_invitation(to="kenji@mitsui-life.example")
+    db.session.commit()
+
+    report = deliver()
+
+    assert (report.sent, report.failed) == (1, 1)
+    assert smtp.inbox.recipients == [["kenji@mitsui-life.example"]]
+    row = stored(message)
+    assert (row.status, row.last_error) == (OutboxStatus.FAILED, "LookupError: no such thing as 42")
+
+
 # --- a mail server that is down loses nothing -----------------------------------------------
 
 
