@@ -2,9 +2,9 @@
 
 Each worker is a separate process with its own app and database connection, released at
 the same instant by a barrier. The control test first shows the race is real: with the lock
-disabled (and a pause between counting and committing, to make the race certain) the event
-is oversold on PostgreSQL. Then, with the lock, exactly the capacity is confirmed and
-everyone else is waitlisted, in the order they got the lock.
+disabled (and every process waiting for the others between counting and committing, to
+make the race certain) the event is oversold on PostgreSQL. Then, with the lock, exactly
+the capacity is confirmed and everyone else is waitlisted, in the order they got the lock.
 """
 
 from __future__ import annotations
@@ -41,8 +41,6 @@ def _worker(
     without_lock: bool,
 ) -> None:
     os.environ["PORTAL_INSTANCE_PATH"] = instance
-    import time
-
     from portal import create_app
     from portal.accounts.models import Person
     from portal.events import services
@@ -52,7 +50,9 @@ def _worker(
         tell = services._tell_registrant
 
         def slow_tell(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
-            time.sleep(0.05)  # widen the window between counting and committing
+            # Between counting and committing, wait until every process has counted: each
+            # round of six counts the same seats, so the event is certainly oversold.
+            barrier.wait(timeout=60)
             return tell(*args, **kwargs)
 
         services.lock_rows = lambda *args, **kwargs: None
