@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.utils import make_msgid
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import segno
 from flask import current_app, render_template
@@ -21,6 +21,8 @@ from sqlalchemy import select, update
 from portal.db import utcnow
 from portal.extensions import db
 from portal.notifications.models import OutboxMessage, OutboxStatus
+
+Made = TypeVar("Made")
 
 #: After this many failed attempts a message is marked failed and left for staff to see.
 MAX_ATTEMPTS = 8
@@ -51,20 +53,30 @@ class DrawnAttachment:
         return cls(filename, "image/png", "qr-code", text)
 
 
-#: Drawing functions by name: argument → content, or None when what it shows is gone.
-_DRAWERS: dict[str, Callable[[str], bytes | None]] = {}
+class _ByName(Generic[Made]):
+    """Functions the mail worker calls by the name the outbox stored: argument → what they
+    make, or None when what it was made from is gone. Areas register theirs (``register``)."""
+
+    def __init__(self) -> None:
+        self._functions: dict[str, Callable[[str], Made | None]] = {}
+
+    def register(
+        self, name: str
+    ) -> Callable[[Callable[[str], Made | None]], Callable[[str], Made | None]]:
+        def register(function: Callable[[str], Made | None]) -> Callable[[str], Made | None]:
+            self._functions[name] = function
+            return function
+
+        return register
+
+    def __getitem__(self, name: str) -> Callable[[str], Made | None]:
+        return self._functions[name]
 
 
-def attachment_drawer(
-    name: str,
-) -> Callable[[Callable[[str], bytes | None]], Callable[[str], bytes | None]]:
-    """Register how the mail worker draws attachments named ``name``."""
-
-    def register(draw: Callable[[str], bytes | None]) -> Callable[[str], bytes | None]:
-        _DRAWERS[name] = draw
-        return draw
-
-    return register
+#: How attachments are drawn: argument → content.
+_DRAWERS: _ByName[bytes] = _ByName()
+#: Register how the mail worker draws attachments named ``name``.
+attachment_drawer = _DRAWERS.register
 
 
 @attachment_drawer("qr-code")
@@ -90,22 +102,10 @@ class WrittenWhenSent:
     argument: str
 
 
-#: Context functions by name: argument → the template's context, or None when it is gone.
-_WRITERS: dict[str, Callable[[str], dict[str, Any] | None]] = {}
-
-
-def mail_writer(
-    name: str,
-) -> Callable[[Callable[[str], dict[str, Any] | None]], Callable[[str], dict[str, Any] | None]]:
-    """Register how the mail worker finds the context of messages written from ``name``."""
-
-    def register(
-        context: Callable[[str], dict[str, Any] | None],
-    ) -> Callable[[str], dict[str, Any] | None]:
-        _WRITERS[name] = context
-        return context
-
-    return register
+#: How messages written when sent find their template's context: argument → context.
+_WRITERS: _ByName[dict[str, Any]] = _ByName()
+#: Register how the mail worker finds the context of messages written from ``name``.
+mail_writer = _WRITERS.register
 
 
 def _stored(attachment: MailAttachment) -> dict[str, str]:
