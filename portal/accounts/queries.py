@@ -5,11 +5,12 @@ Each loads what its page shows in a fixed number of statements, whatever the row
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import date
 
 from flask_sqlalchemy.pagination import Pagination
-from sqlalchemy import func, or_, select
+from sqlalchemy import Select, bindparam, func, or_, select
 from sqlalchemy.orm import joinedload, selectinload
 from sqlalchemy.orm.strategy_options import _AbstractLoad
 
@@ -38,6 +39,19 @@ def memberships_and_their_mous() -> _AbstractLoad:
         .joinedload(Membership.organization)
         .joinedload(Organization.agreements_as_partner)
         .joinedload(Agreement.partner)
+    )
+
+
+@functools.cache
+def person_with_roles_and_mous() -> Select:
+    """A person (``person_id``) with roles, memberships and their organizations' MOUs, in
+    one statement: the header, the admin area, prices and visibility all ask for them.
+    Built once: every signed-in request runs it, and building it (and its loader options'
+    cache key) costs about as much as running it."""
+    return (
+        select(Person)
+        .where(Person.id == bindparam("person_id"))
+        .options(joinedload(Person.role_grants), memberships_and_their_mous())
     )
 
 

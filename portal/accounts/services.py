@@ -6,16 +6,14 @@ once at its end. Rules are raised as DomainError with a message for the person w
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from email_validator import EmailNotValidError, validate_email
 from flask_babel import gettext as _
-from sqlalchemy import Select, bindparam, delete, func, or_, select, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import joinedload
 
 from portal.accounts import passwords, tokens
 from portal.accounts.models import (
@@ -27,7 +25,7 @@ from portal.accounts.models import (
     Role,
     RoleGrant,
 )
-from portal.accounts.queries import memberships_and_their_mous
+from portal.accounts.queries import person_with_roles_and_mous
 from portal.audit.services import record
 from portal.benefits.models import BenefitClaim, ClaimStatus
 from portal.db import utcnow
@@ -194,19 +192,6 @@ def authenticate(email: str, password: str) -> Person | None:
     return person
 
 
-@functools.cache
-def _person_for_session() -> Select:
-    # Roles, memberships and their organizations' MOUs in the same statement: the header,
-    # the admin area, prices and visibility all ask for them, and a person has a few of each.
-    # Built once: every signed-in request runs it, and building it (and the loader options'
-    # cache key) costs about as much as running it.
-    return (
-        select(Person)
-        .where(Person.id == bindparam("person_id"))
-        .options(joinedload(Person.role_grants), memberships_and_their_mous())
-    )
-
-
 def load_person_for_session(session_id: str) -> Person | None:
     """Flask-Login's loader: ``id:version`` must match, so old sessions end on a bump.
 
@@ -215,7 +200,7 @@ def load_person_for_session(session_id: str) -> Person | None:
     if not person_id.isdigit() or not version.isdigit():
         return None
     person = (
-        db.session.execute(_person_for_session(), {"person_id": int(person_id)})
+        db.session.execute(person_with_roles_and_mous(), {"person_id": int(person_id)})
         .unique()
         .scalar_one_or_none()
     )

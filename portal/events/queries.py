@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, joinedload, selectinload
 
 from portal import pagecache
 from portal.accounts.models import Membership, MembershipStatus, Person
-from portal.accounts.queries import memberships_and_their_mous
+from portal.accounts.queries import person_with_roles_and_mous
 from portal.db import utcnow
 from portal.events import pricing
 from portal.events.models import (
@@ -38,11 +38,8 @@ def viewer_with_memberships(person: Person | None) -> Person | None:
     person = getattr(person, "_get_current_object", lambda: person)()  # current_user's object
     if "memberships" in inspect(person).dict:
         return person  # the session's loader brought them (see load_person_for_session)
-    # One statement: a person has a few memberships, each organization a few MOUs.
     return (
-        db.session.execute(
-            select(Person).where(Person.id == person.id).options(memberships_and_their_mous())
-        )
+        db.session.execute(person_with_roles_and_mous(), {"person_id": person.id})
         .unique()
         .scalar_one_or_none()
     )
