@@ -354,36 +354,28 @@ def _register_statement() -> Insert:
     seated = state.c.left > 0
     columns = Registration.__table__.c
 
-    def given(name: str) -> Any:
-        return bindparam(name, type_=columns[name].type)
+    def given(name: str, column: str | None = None) -> Any:
+        return bindparam(name, type_=columns[column or name].type)
 
-    names = [
-        "event_id",
-        "person_id",
-        "ticket_type_id",
-        "price",
-        "currency",
-        "price_reason",
-        "answers",
-        "code",
-        "created_at",
-    ]
     chosen = select(
-        *(given(name) for name in names),
+        *(given(name) for name in _GIVEN_AT_REGISTRATION),
         case(
-            (seated, bindparam("status_if_seated", type_=columns["status"].type)),
-            else_=bindparam("status_if_full", type_=columns["status"].type),
+            (seated, given("status_if_seated", "status")), else_=given("status_if_full", "status")
         ),
-        case((seated, bindparam("confirmed_at_if_seated", type_=columns["confirmed_at"].type))),
-        case(
-            (seated, bindparam("hold_expires_at_if_seated", type_=columns["hold_expires_at"].type))
-        ),
+        case((seated, given("confirmed_at_if_seated", "confirmed_at"))),
+        case((seated, given("hold_expires_at_if_seated", "hold_expires_at"))),
         literal("", type_=columns["decision_reason"].type),
     ).where(state.c.live_registration_id.is_(None))
     return (
         insert(Registration.__table__)
         .from_select(
-            [*names, "status", "confirmed_at", "hold_expires_at", "decision_reason"],
+            [
+                *_GIVEN_AT_REGISTRATION,
+                "status",
+                "confirmed_at",
+                "hold_expires_at",
+                "decision_reason",
+            ],
             chosen,
             include_defaults=False,
         )
@@ -391,6 +383,18 @@ def _register_statement() -> Insert:
     )
 
 
+#: What ``register`` passes for the new row, as it is; status and times follow the count.
+_GIVEN_AT_REGISTRATION = (
+    "event_id",
+    "person_id",
+    "ticket_type_id",
+    "price",
+    "currency",
+    "price_reason",
+    "answers",
+    "code",
+    "created_at",
+)
 #: Built once, like ``_SEAT_STATE``.
 _REGISTER = _register_statement()
 #: Columns a new registration leaves empty.
