@@ -347,16 +347,31 @@ def test_a_message_written_when_sent_is_written_then_in_its_language_and_kept(
     assert asked == ["7"]
 
 
-def test_a_message_whose_subject_is_gone_is_not_sent_and_says_why(smtp: SmtpServer) -> None:
-    @mail_writer("test-gone")
-    def gone(argument: str) -> dict[str, Any] | None:
-        return None
+def _gone(argument: str) -> dict[str, Any] | None:
+    return None
 
+
+def _broken(argument: str) -> dict[str, Any] | None:
+    raise LookupError(f"no such thing as {argument}")
+
+
+@pytest.mark.parametrize(
+    ("writer", "reason"),
+    [
+        (_gone, "What this message was to tell of no longer exists."),
+        (_broken, "LookupError: no such thing as 42"),
+    ],
+    ids=["its subject is gone", "writing it raises"],
+)
+def test_a_message_that_cannot_be_written_fails_says_why_and_the_others_still_go(
+    smtp: SmtpServer, writer: Any, reason: str
+) -> None:
+    mail_writer(f"test-{writer.__name__}")(writer)
     message = queue_mail(
         to="aoi@mitsui-life.example",
         template="accounts/invitation",
         locale="en",
-        written_when_sent=WrittenWhenSent("test-gone", "1"),
+        written_when_sent=WrittenWhenSent(f"test-{writer.__name__}", "42"),
     )
     queue_invitation(to="kenji@mitsui-life.example")
     db.session.commit()
@@ -366,30 +381,7 @@ def test_a_message_whose_subject_is_gone_is_not_sent_and_says_why(smtp: SmtpServ
     assert (report.sent, report.failed) == (1, 1)
     assert smtp.inbox.recipients == [["kenji@mitsui-life.example"]]
     row = stored(message)
-    assert row.status == OutboxStatus.FAILED
-    assert "no longer exists" in row.last_error
-
-
-def test_a_message_that_cannot_be_written_fails_and_the_others_still_go(smtp: SmtpServer) -> None:
-    @mail_writer("test-broken")
-    def broken(argument: str) -> dict[str, Any] | None:
-        raise LookupError(f"no such thing as {argument}")
-
-    message = queue_mail(
-        to="aoi@mitsui-life.example",
-        template="accounts/invitation",
-        locale="en",
-        written_when_sent=WrittenWhenSent("test-broken", "42"),
-    )
-    queue_invitation(to="kenji@mitsui-life.example")
-    db.session.commit()
-
-    report = deliver()
-
-    assert (report.sent, report.failed) == (1, 1)
-    assert smtp.inbox.recipients == [["kenji@mitsui-life.example"]]
-    row = stored(message)
-    assert (row.status, row.last_error) == (OutboxStatus.FAILED, "LookupError: no such thing as 42")
+    assert (row.status, row.last_error) == (OutboxStatus.FAILED, reason)
 
 
 # --- a mail server that is down loses nothing -----------------------------------------------
