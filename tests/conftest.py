@@ -11,6 +11,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from email import message_from_bytes
 from email.message import EmailMessage
@@ -92,17 +93,26 @@ def _clean_database(app: Flask) -> Iterator[None]:
     db.session.remove()
 
 
+@contextmanager
+def recorded_statements() -> Iterator[list[str]]:
+    """The SQL statements the database receives inside the block (Indico's ``count_queries``)."""
+    statements: list[str] = []
+
+    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        statements.append(statement)
+
+    event.listen(db.engine, "after_cursor_execute", record)
+    try:
+        yield statements
+    finally:
+        event.remove(db.engine, "after_cursor_execute", record)
+
+
 @pytest.fixture
 def count_queries(app: Flask) -> Iterator[list[str]]:
     """The SQL statements the database receives while the test runs."""
-    statements: list[str] = []
-
-    def before_execute(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        statements.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", before_execute)
-    yield statements
-    event.remove(db.engine, "before_cursor_execute", before_execute)
+    with recorded_statements() as statements:
+        yield statements
 
 
 @pytest.fixture

@@ -13,15 +13,14 @@ from __future__ import annotations
 
 import itertools
 from collections import Counter
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import date, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
 from flask.testing import FlaskClient
-from sqlalchemy import event, insert, select
+from sqlalchemy import insert, select
 
 from portal.accounts.models import Membership, Person, Role
 from portal.benefits.models import BenefitClaim
@@ -32,6 +31,7 @@ from portal.organizations.models import Agreement, ReciprocalService
 from portal.payments.models import Invoice, Payment
 from tests.accounts.conftest import add_membership, add_person, add_role, org
 from tests.admin.conftest import login
+from tests.conftest import recorded_statements
 from tests.events.conftest import add_event, member_of, ticket
 
 pytestmark = pytest.mark.usefixtures("no_page_cache")
@@ -45,20 +45,6 @@ _numbers = itertools.count(1)
 
 
 # --- counting ---------------------------------------------------------------------------------
-
-
-@contextmanager
-def recorded_statements() -> Iterator[list[str]]:
-    statements: list[str] = []
-
-    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        statements.append(statement)
-
-    event.listen(db.engine, "after_cursor_execute", record)
-    try:
-        yield statements
-    finally:
-        event.remove(db.engine, "after_cursor_execute", record)
 
 
 def statements_for(client: FlaskClient, path: str) -> list[str]:

@@ -16,7 +16,6 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from flask.testing import FlaskClient
-from sqlalchemy import event as sa_event
 from sqlalchemy import func, insert, select
 from werkzeug.test import TestResponse
 
@@ -30,6 +29,7 @@ from portal.events.models import Event, EventStatus, Registration, RegistrationS
 from portal.extensions import db
 from portal.notifications.models import OutboxMessage
 from tests.admin.conftest import Cast, login, make_membership, make_person, organization
+from tests.conftest import recorded_statements
 from tests.events.conftest import add_event, ticket
 
 EN = {"Accept-Language": "en"}
@@ -719,16 +719,8 @@ def test_the_registrations_page_loads_in_a_fixed_number_of_queries(
     login(client, scene.cast.staff)
 
     def queries_for_page() -> int:
-        statements: list[str] = []
-
-        def count(*args: Any) -> None:
-            statements.append(args[2])
-
-        sa_event.listen(db.engine, "before_cursor_execute", count)
-        try:
+        with recorded_statements() as statements:
             client.get(f"{_forum(scene)}/registrations", headers=EN)
-        finally:
-            sa_event.remove(db.engine, "before_cursor_execute", count)
         return len(statements)
 
     few = queries_for_page()
@@ -1002,17 +994,9 @@ def test_csv_of_2000_registrations_is_fast_and_needs_no_query_per_row(
     )
     db.session.commit()
     login(client, scene.cast.staff)
-    statements: list[str] = []
-
-    def count(*args: Any) -> None:
-        statements.append(args[2])
-
-    sa_event.listen(db.engine, "before_cursor_execute", count)
     started = time.perf_counter()
-    try:
+    with recorded_statements() as statements:
         response = client.get(f"{_forum(scene)}/registrations.csv", headers=EN)
-    finally:
-        sa_event.remove(db.engine, "before_cursor_execute", count)
     elapsed = time.perf_counter() - started
 
     assert len(read_csv(response)) == 1 + 2004

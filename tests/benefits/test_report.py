@@ -7,7 +7,7 @@ import io
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from portal.benefits import report
@@ -15,6 +15,7 @@ from portal.benefits.models import ClaimStatus
 from portal.extensions import db
 from portal.organizations.models import Agreement
 from tests.benefits.conftest import Story, add_claim, agreement, member_of
+from tests.conftest import recorded_statements
 
 pytestmark = pytest.mark.usefixtures("english")
 
@@ -125,16 +126,8 @@ def test_the_report_costs_two_statements_however_many_mous_and_claims(story: Sto
     for _ in range(10):
         add_claim(member_of("link-j")[0], story.introductions, created_at=at(2026, 4, 1))
     every_mou = agreements()
-    statements: list[str] = []
-
-    def count(conn: object, cursor: object, statement: str, *args: object) -> None:
-        statements.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", count)
-    try:
+    with recorded_statements() as statements:
         report.reciprocity_report(every_mou, kind="quarter", year=2026, timezone=TOKYO)
-    finally:
-        event.remove(db.engine, "before_cursor_execute", count)
 
     # One for the claims, one for the registrations the events area counts.
     assert len(statements) == 2
