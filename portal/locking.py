@@ -30,6 +30,9 @@ from portal.extensions import db
 class Busy(DomainError):
     """Too many people at once; nothing was changed and the person may simply retry."""
 
+    def __init__(self) -> None:
+        super().__init__(_("Many people are doing this at the same moment. Please try again."))
+
 
 def connect_options(database_uri: str, lock_timeout_seconds: float) -> dict[str, str]:
     """Driver arguments for the portal's PostgreSQL connections: waits for a lock are bounded.
@@ -71,7 +74,5 @@ def lock_rows(table: Table, ids: Iterable[int]) -> None:
     except OperationalError as error:
         session.rollback()
         if "lock" in str(error).lower() or "busy" in str(error).lower():
-            raise Busy(
-                _("Many people are doing this at the same moment. Please try again.")
-            ) from None
+            raise Busy() from None
         raise

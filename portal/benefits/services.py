@@ -395,7 +395,7 @@ def _take_code(claim: BenefitClaim, service: ReciprocalService) -> str:
     )
     if taken.rowcount != 1:  # type: ignore[attr-defined]
         db.session.rollback()
-        raise Busy(_("Many people are doing this at the same moment. Please try again."))
+        raise Busy()
     return code.code
 
 

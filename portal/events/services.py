@@ -324,7 +324,7 @@ def register(
         db.session.rollback()
         existing = live_registration(person, event)
         if existing is None:  # cancelled between the two statements: try again
-            raise Busy(_("Many people are doing this at the same moment. Please try again."))
+            raise Busy()
         return existing
     allocation = seated if row.status == seated.status.value else full
     # The row as written, known without reading it back.
