@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import select, update
+from sqlalchemy import inspect, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
@@ -209,7 +209,9 @@ def _after_paid(payment: Payment) -> None:
     if registration.status == RegistrationStatus.CANCELLED and events.reinstate_paid(registration):
         db.session.commit()
         return
-    db.session.commit()
+    # Paid and refunded in one commit: if Stripe cannot refund now, the payment stays pending
+    # and the next webhook delivery or reconcile run tries again, rather than keeping the
+    # money of someone without a seat.
     _refund_automatically(payment, registration)
 
 
@@ -264,9 +266,15 @@ class WebhookRejected(Exception):
 def handle_webhook(payload: bytes, signature: str) -> str:
     """Take in one webhook delivery; returns "processed", "duplicate" or "ignored".
 
-    The signature is verified on the raw body first. The event id is recorded once (a
-    primary key), so redelivery does nothing; the object is then fetched fresh from Stripe
-    and acted on as it is now, so events arriving out of order do no harm.
+    The signature is verified on the raw body first. The object is fetched fresh from Stripe
+    and acted on as it is now, so events arriving out of order do no harm. The event id (a
+    primary key) is committed in the same transaction as the event's effect: a redelivery of
+    a processed event does nothing, while a delivery whose processing failed leaves no trace
+    and is processed afresh when Stripe retries it.
+
+    Raises WebhookRejected when the signature does not verify; GatewayUnavailable (Stripe
+    unreachable), DomainError (a lock not granted in time, a refund Stripe refused) and
+    database errors roll everything back and mean "answer 5xx so Stripe retries".
     """
     stripe = gateway()
     if stripe is None:
@@ -275,24 +283,35 @@ def handle_webhook(payload: bytes, signature: str) -> str:
         event = stripe.construct_event(payload, signature)
     except InvalidSignature as error:
         raise WebhookRejected(str(error)) from error
-    db.session.add(StripeEvent(id=event["id"], type=event["type"]))
+    if db.session.get(StripeEvent, event["id"]) is not None:
+        return "duplicate"
+    kind = event["type"]
+    obj = event["data"]["object"]
+    intent = stripe.retrieve_intent(obj["id"]) if kind.startswith("payment_intent.") else None
+    received = StripeEvent(id=event["id"], type=kind)
+    db.session.add(received)
     try:
+        # A simultaneous delivery of the same event waits here until ours ends, then fails.
         db.session.flush()
     except IntegrityError:
         db.session.rollback()
         return "duplicate"
-    kind = event["type"]
-    obj = event["data"]["object"]
-    if kind.startswith("payment_intent."):
-        db.session.commit()
-        settle_intent(stripe.retrieve_intent(obj["id"]))
-        return "processed"
-    if kind == "charge.refunded":
+    outcome = "processed"
+    if intent is not None:
+        settle_intent(intent)  # commits ``received`` with the payment's transition
+    elif kind == "charge.refunded":
         _sync_refunds(obj)
+    else:
+        outcome = "ignored"
+    if inspect(received).transient:
+        # Another caller had already moved the payment; losing that race rolled our row back.
+        db.session.add(StripeEvent(id=event["id"], type=kind))
+    try:
         db.session.commit()
-        return "processed"
-    db.session.commit()
-    return "ignored"
+    except IntegrityError:
+        db.session.rollback()
+        return "duplicate"
+    return outcome
 
 
 def _sync_refunds(charge: dict[str, Any]) -> None:
