@@ -31,6 +31,7 @@ from portal.errors import DomainError, InvalidInput, InvalidTransition, NotFound
 from portal.events import services as events
 from portal.events.models import Registration, RegistrationStatus
 from portal.extensions import db
+from portal.i18n import format_datetime_in
 from portal.locking import lock_rows
 from portal.notifications.services import external_url, queue_mail
 from portal.payments.models import (
@@ -43,13 +44,25 @@ from portal.payments.models import (
     Refund,
     StripeEvent,
 )
-from portal.payments.stripe_gateway import GatewayError, Intent, InvalidSignature, gateway
+from portal.payments.stripe_gateway import (
+    GatewayError,
+    GatewayUnavailable,
+    Intent,
+    InvalidSignature,
+    StripeGateway,
+    gateway,
+)
 
 TOKYO = ZoneInfo("Asia/Tokyo")
 
 
 class PaymentRefused(DomainError):
     """The card was declined or the provider refused; the message says what to do."""
+
+
+class PaymentServiceUnavailable(DomainError):
+    """Stripe could not be reached or did not answer in time; nothing was changed here, so
+    the person (or the next run of a job) may simply try again."""
 
 
 def _tokyo_today() -> date:
@@ -61,6 +74,26 @@ def _require_payable(registration: Registration, person: Person) -> None:
         raise NotFound(_("Not found."))
     if registration.status != RegistrationStatus.AWAITING_PAYMENT:
         raise InvalidTransition(_("This registration is not waiting for a payment."))
+
+
+def _held_until(registration: Registration) -> str | None:
+    """When the seat's hold lapses, on the event's clock and naming its zone (rule 9)."""
+    hold = registration.hold_expires_at
+    if hold is None or registration.status != RegistrationStatus.AWAITING_PAYMENT:
+        return None
+    zone = registration.event.timezone
+    return f"{format_datetime_in(hold, zone)} {hold.astimezone(ZoneInfo(zone)).tzname()}"
+
+
+def _unavailable_message(registration: Registration) -> str:
+    held_until = _held_until(registration)
+    if held_until is None:
+        return _("The payment service cannot be reached right now. Please try again shortly.")
+    return _(
+        "The payment service cannot be reached right now. "
+        "Your seat stays held until %(time)s; please try again.",
+        time=held_until,
+    )
 
 
 def open_payment(registration: Registration) -> Payment | None:
@@ -85,12 +118,28 @@ def start_card_payment(registration: Registration, *, person: Person) -> CardChe
     """Create (or reuse) the PaymentIntent for a held seat, with an idempotency key.
 
     Raises InvalidTransition when nothing is owed, PaymentRefused when Stripe refuses,
-    InvalidInput when card payment is not configured.
+    PaymentServiceUnavailable when Stripe does not answer in time (nothing is written and the
+    seat stays held), InvalidInput when card payment is not configured.
     """
     stripe = gateway()
     if stripe is None:
         raise InvalidInput(_("Card payment is not available; please choose an invoice."))
     _require_payable(registration, person)
+    try:
+        return _start_card_payment(stripe, registration, person)
+    except GatewayUnavailable as error:
+        db.session.rollback()
+        current_app.logger.warning(
+            "Stripe unavailable while starting payment for registration %s: %s",
+            registration.id,
+            error,
+        )
+        raise PaymentServiceUnavailable(_unavailable_message(registration)) from error
+
+
+def _start_card_payment(
+    stripe: StripeGateway, registration: Registration, person: Person
+) -> CardCheckout:
     payment = open_payment(registration)
     if (
         payment is not None
@@ -100,6 +149,11 @@ def start_card_payment(registration: Registration, *, person: Person) -> CardChe
         intent = stripe.retrieve_intent(payment.stripe_payment_intent_id)
         if intent.client_secret and intent.status not in ("succeeded", "canceled"):
             return CardCheckout(payment, intent.client_secret)
+        # Stripe already settled this attempt (its webhook is late): record that first, so a
+        # paid seat is never offered for payment again and a new attempt is not blocked.
+        settle_intent(intent)
+        db.session.refresh(registration)
+        _require_payable(registration, person)
     if payment is not None and payment.method == PaymentMethod.INVOICE:
         raise InvalidTransition(_("An invoice was already issued for this registration."))
     attempt = 1 + len(
@@ -115,6 +169,8 @@ def start_card_payment(registration: Registration, *, person: Person) -> CardChe
             # Derived from the registration and attempt: a retried request never charges twice.
             idempotency_key=f"registration-{registration.id}-attempt-{attempt}",
         )
+    except GatewayUnavailable:
+        raise
     except GatewayError as error:
         raise PaymentRefused(
             _("The payment could not be started: %(reason)s", reason=str(error))
@@ -239,7 +295,11 @@ def _refund_automatically(payment: Payment, registration: Registration) -> None:
 
 
 def confirm_from_return(registration: Registration, *, person: Person) -> Payment | None:
-    """The payer came back from Stripe.js: look the intent up (evidence), never trust the URL."""
+    """The payer came back from Stripe.js: look the intent up (evidence), never trust the URL.
+
+    Raises PaymentServiceUnavailable when Stripe does not answer in time: the payment stays
+    pending for the webhook (or the reconcile job) to settle, and the seat stays held.
+    """
     if registration.person_id != person.id:
         raise NotFound(_("Not found."))
     stripe = gateway()
@@ -253,7 +313,28 @@ def confirm_from_return(registration: Registration, *, person: Person) -> Paymen
     )
     if stripe is None or payment is None or not payment.stripe_payment_intent_id:
         return payment
-    return settle_intent(stripe.retrieve_intent(payment.stripe_payment_intent_id))
+    try:
+        return settle_intent(stripe.retrieve_intent(payment.stripe_payment_intent_id))
+    except (GatewayUnavailable, PaymentServiceUnavailable) as error:
+        db.session.rollback()
+        current_app.logger.warning(
+            "Stripe unavailable on the return page of payment %s: %s", payment.id, error
+        )
+        # The payer has most likely just paid: say so, and do not invite them to pay again.
+        held_until = _held_until(registration)
+        if held_until is None:
+            message = _(
+                "The payment service cannot be reached right now, so your payment is not "
+                "confirmed yet; this page will show it once Stripe confirms it."
+            )
+        else:
+            message = _(
+                "The payment service cannot be reached right now, so your payment is not "
+                "confirmed yet. Your seat stays held until %(time)s; this page will show the "
+                "payment once Stripe confirms it.",
+                time=held_until,
+            )
+        raise PaymentServiceUnavailable(message) from error
 
 
 # --- webhooks and reconciliation --------------------------------------------------------------
@@ -338,8 +419,12 @@ def _sync_refunds(charge: dict[str, Any]) -> None:
 
 
 def reconcile(*, older_than: timedelta = timedelta(minutes=10)) -> int:
-    """Settle pending card payments whose webhook never arrived, by asking Stripe."""
-    stripe = gateway()
+    """Settle pending card payments whose webhook never arrived, by asking Stripe.
+
+    Returns how many were settled. Raises PaymentServiceUnavailable as soon as Stripe stops
+    answering: what was settled before stays settled, and the next run tries the rest.
+    """
+    stripe = gateway(retry=True)
     if stripe is None:
         return 0
     pending = db.session.scalars(
@@ -354,10 +439,24 @@ def reconcile(*, older_than: timedelta = timedelta(minutes=10)) -> int:
     for payment in pending:
         assert payment.stripe_payment_intent_id
         try:
-            intent = stripe.retrieve_intent(payment.stripe_payment_intent_id)
-        except GatewayError:
-            continue  # Stripe unreachable now; the next run tries again
-        settle_intent(intent)
+            settle_intent(stripe.retrieve_intent(payment.stripe_payment_intent_id))
+        except (GatewayUnavailable, PaymentServiceUnavailable) as error:
+            db.session.rollback()
+            current_app.logger.warning(
+                "reconcile stopped at payment %s, Stripe unavailable: %s", payment.id, error
+            )
+            raise PaymentServiceUnavailable(
+                _(
+                    "The payment service cannot be reached right now (payments settled before "
+                    "it stopped answering: %(settled)d). The others stay pending; the next run "
+                    "tries again.",
+                    settled=settled,
+                )
+            ) from error
+        except (GatewayError, DomainError) as error:
+            db.session.rollback()
+            current_app.logger.warning("reconcile left payment %s pending: %s", payment.id, error)
+            continue
         db.session.refresh(payment)
         settled += payment.status != PaymentStatus.PENDING
     return settled
@@ -378,7 +477,8 @@ def refund(
 
     Never more than was paid and not yet refunded (checked under a lock on the payment, so
     two simultaneous refunds cannot exceed it). Raises InvalidInput for a bad amount or a
-    missing reason, PaymentRefused when Stripe refuses.
+    missing reason, PaymentRefused when Stripe refuses, PaymentServiceUnavailable when Stripe
+    does not answer in time; either way nothing is recorded.
     """
     if actor is not None and not actor.is_staff:
         raise NotFound(_("Not found."))
@@ -399,7 +499,9 @@ def refund(
         )
     stripe_refund_id = None
     if payment.method == PaymentMethod.CARD:
-        stripe = gateway()
+        # Staff may wait for a retry; an automatic refund runs while a webhook waits and the
+        # payment's lock is held.
+        stripe = gateway(retry=actor is not None)
         if stripe is None or not payment.stripe_payment_intent_id:
             db.session.rollback()
             raise PaymentRefused(_("Card refunds need Stripe to be configured."))
@@ -409,6 +511,17 @@ def refund(
                 amount,
                 idempotency_key=f"refund-{payment.id}-{payment.refunded_amount}-{amount}",
             )
+        except GatewayUnavailable as error:
+            db.session.rollback()
+            current_app.logger.warning(
+                "Stripe unavailable while refunding payment %s: %s", payment.id, error
+            )
+            raise PaymentServiceUnavailable(
+                _(
+                    "The payment service cannot be reached right now, so nothing was refunded. "
+                    "Please try again shortly."
+                )
+            ) from error
         except GatewayError as error:
             db.session.rollback()
             raise PaymentRefused(

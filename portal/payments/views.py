@@ -106,6 +106,10 @@ def card_return(registration_id: int) -> BaseResponse:
         payment = services.confirm_from_return(
             registration, person=current_user._get_current_object()
         )
+    except services.PaymentServiceUnavailable as error:
+        # Not a failure of the payment: the ticket page shows it once Stripe confirms.
+        flash(error.message, "warning")
+        return redirect(url_for("events.ticket", registration_id=registration_id))
     except DomainError as error:
         flash(error.message, "error")
         return redirect(url_for("payments.pay", registration_id=registration_id))
