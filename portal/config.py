@@ -119,6 +119,12 @@ def load_settings(
         "STRIPE_PUBLISHABLE_KEY": environ.get("STRIPE_PUBLISHABLE_KEY") or None,
         "STRIPE_WEBHOOK_SECRET": environ.get("STRIPE_WEBHOOK_SECRET") or None,
         "STRIPE_API_BASE": environ.get("STRIPE_API_BASE") or None,
+        #: Seconds any one call to Stripe may take (to connect, and between bytes of the answer)
+        #: before the portal gives up: a person is waiting, and a web worker with them.
+        "STRIPE_TIMEOUT_SECONDS": float(environ.get("STRIPE_TIMEOUT_SECONDS", "5")),
+        #: Network retries for calls nobody waits on (the reconcile job) and staff refunds;
+        #: calls made while a payer waits, or while locks are held, are never retried.
+        "STRIPE_NETWORK_RETRIES": int(environ.get("STRIPE_NETWORK_RETRIES", "2")),
         #: Stripe.js must come from Stripe; tests point it at localstripe's copy.
         "STRIPE_JS_URL": environ.get("STRIPE_JS_URL", "https://js.stripe.com/v3/"),
         "PAYMENT_HOLD_MINUTES": int(environ.get("PAYMENT_HOLD_MINUTES", "30")),

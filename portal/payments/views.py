@@ -26,7 +26,7 @@ from portal.i18n import current_language, person_name
 from portal.payments import documents, services
 from portal.payments.forms import InvoiceRequestForm
 from portal.payments.models import Invoice, Payment, PaymentMethod, PaymentStatus
-from portal.payments.stripe_gateway import card_payments_enabled
+from portal.payments.stripe_gateway import GatewayUnavailable, card_payments_enabled
 
 blueprint = Blueprint("payments", __name__, url_prefix="/payments")
 
@@ -106,6 +106,10 @@ def card_return(registration_id: int) -> BaseResponse:
         payment = services.confirm_from_return(
             registration, person=current_user._get_current_object()
         )
+    except services.PaymentServiceUnavailable as error:
+        # Not a failure of the payment: the ticket page shows it once Stripe confirms.
+        flash(error.message, "warning")
+        return redirect(url_for("events.ticket", registration_id=registration_id))
     except DomainError as error:
         flash(error.message, "error")
         return redirect(url_for("payments.pay", registration_id=registration_id))
@@ -225,16 +229,22 @@ def receipt_pdf(payment_id: int) -> Response:
 @csrf.exempt
 def stripe_webhook() -> tuple[str, int]:
     """Stripe's webhook: 400 for anything not signed by Stripe, 2xx once the event is
-    recorded (duplicates and ignored types too), 5xx when busy so Stripe retries."""
+    recorded (duplicates and ignored types too), 5xx whenever processing failed, so Stripe
+    delivers it again (nothing of a failed delivery is kept)."""
     try:
         outcome = services.handle_webhook(
             request.get_data(), request.headers.get("Stripe-Signature", "")
         )
     except services.WebhookRejected:
         return "invalid signature", 400
-    except (OperationalError, DomainError):
+    except (OperationalError, DomainError, GatewayUnavailable) as error:
         db.session.rollback()
+        current_app.logger.warning("Stripe webhook not processed, Stripe will retry: %s", error)
         return "busy, retry", 503
+    except Exception:
+        db.session.rollback()
+        current_app.logger.exception("Stripe webhook failed; Stripe will retry")
+        return "error, retry", 500
     return outcome, 200
 
 
