@@ -203,20 +203,19 @@ def _event_form(event: Event | None) -> forms.EventForm:
         form = forms.EventForm()
     else:
         actor = _actor()
-        initial = (
-            forms.event_form_initial(event)
-            if event is not None
-            else forms.new_event_initial(
-                actor.administered_organization_id
-                if not actor.is_staff
-                else getattr(get_hub(), "id", None)
-            )
-        )
+        hub_id = getattr(get_hub(), "id", None)
+        if event is not None:
+            sold_by_hub = event.host_id == hub_id
+            initial = forms.event_form_initial(event)
+        else:
+            host_id = actor.administered_organization_id if not actor.is_staff else hub_id
+            sold_by_hub = host_id is not None and host_id == hub_id
+            initial = forms.new_event_initial(host_id, sold_by_hub=sold_by_hub)
         form = forms.EventForm(data=initial)
         # Empty rows to add ticket types, questions and sessions without JavaScript.
         extra_tickets = forms.EXTRA_TICKET_ROWS - (0 if event else len(initial["ticket_types"]))
         for _i in range(max(extra_tickets, 1)):
-            form.ticket_types.append_entry({"price": "0", "active": True})
+            form.ticket_types.append_entry(forms.new_ticket_row(sold_by_hub=sold_by_hub))
         for _i in range(forms.EXTRA_QUESTION_ROWS):
             form.questions.append_entry()
         for _i in range(forms.EXTRA_SESSION_ROWS):
