@@ -590,11 +590,12 @@ def test_a_new_yen_ticket_of_an_event_linkj_hosts_starts_at_the_standard_rate(
     login(client, cast.biocom_admin)
     new_for_biocom = chosen_tax_rates(text(client.get("/admin/events/new", headers=EN)))
 
-    assert new_for_linkj == ["10"] * 3
-    # The saved tickets keep their rate (0); the empty rows to add one start at 10%.
-    assert more_for_linkj == ["0", "0", "0", "10"]
-    assert more_for_biocom == ["0", "0", "0", "0"]
-    assert new_for_biocom == ["0"] * 3
+    # Three suggested rows and an empty one.
+    assert new_for_linkj == ["10"] * 4
+    # The three saved tickets keep their rate (0); the empty rows to add one start at 10%.
+    assert more_for_linkj == ["0"] * 3 + ["10"] * 3
+    assert more_for_biocom == ["0"] * 6
+    assert new_for_biocom == ["0"] * 4
 
 
 def test_emptying_a_ticket_rows_names_retires_it(client: FlaskClient, scene: Scene) -> None:
