@@ -52,7 +52,9 @@ def addressee(company: str, person: str, *, receipt: bool = False) -> list[str]:
             return [pgettext("receipt to a company", "Received from: %(name)s", name=company)]
         return [pgettext("invoice to a company", "Bill to: %(name)s", name=company)]
     if not company:
-        return [_("Received from: %(name)s", name=person)]
+        if receipt:
+            return [_("Received from: %(name)s", name=person)]
+        return [pgettext("invoice to a person", "Bill to: %(name)s", name=person)]
     if receipt:
         above = pgettext(
             "receipt to a person at a company", "Received from: %(name)s", name=company

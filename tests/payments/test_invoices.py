@@ -237,6 +237,33 @@ def test_a_person_at_the_company_is_addressed_with_sama_and_the_company_without_
     assert "御中" not in text and "様 様" not in text
 
 
+@pytest.mark.parametrize(
+    ("company", "person", "receipt", "language", "lines"),
+    [
+        ("日本橋製薬株式会社", "", False, "ja", ["日本橋製薬株式会社 御中"]),
+        ("日本橋製薬株式会社", "山田 太郎", False, "ja", ["日本橋製薬株式会社", "山田 太郎 様"]),
+        ("", "山田 太郎", False, "ja", ["山田 太郎 様"]),
+        ("日本橋製薬株式会社", "", True, "ja", ["日本橋製薬株式会社 御中"]),
+        ("日本橋製薬株式会社", "山田 太郎", True, "ja", ["日本橋製薬株式会社", "山田 太郎 様"]),
+        ("", "山田 太郎", True, "ja", ["山田 太郎 様"]),
+        (
+            "Nihonbashi Pharma K.K.",
+            "Taro Yamada",
+            False,
+            "en",
+            ["Bill to: Nihonbashi Pharma K.K.", "Attn: Taro Yamada"],
+        ),
+        ("Nihonbashi Pharma K.K.", "", True, "en", ["Received from: Nihonbashi Pharma K.K."]),
+        ("", "Taro Yamada", True, "en", ["Received from: Taro Yamada"]),
+    ],
+)
+def test_a_company_gets_onchu_and_a_person_sama_never_both(
+    company: str, person: str, receipt: bool, language: str, lines: list[str]
+) -> None:
+    with force_locale(language):
+        assert documents.addressee(company, person, receipt=receipt) == lines
+
+
 @pytest.mark.parametrize("language", ["ja", "en"])
 def test_every_font_of_the_invoice_and_the_receipt_is_embedded(
     staff_member,  # noqa: ANN001
