@@ -139,6 +139,9 @@ def load_settings(
         "INVOICE_ISSUER_ADDRESS": environ.get(
             "INVOICE_ISSUER_ADDRESS", "〒103-0023 東京都中央区日本橋本町"
         ),
-        "INVOICE_BANK_ACCOUNT": environ.get("INVOICE_BANK_ACCOUNT", ""),
+        #: Where invoices ask to be paid; invoices are refused without it. A placeholder
+        #: outside production, plainly not an account, so the demo can issue invoices.
+        "INVOICE_BANK_ACCOUNT": (environ.get("INVOICE_BANK_ACCOUNT") or "").strip()
+        or ("" if production else "デモ銀行 日本橋支店 普通 0000000（デモ用・振込不可）"),
         "INVOICE_DUE_DAYS": int(environ.get("INVOICE_DUE_DAYS", "14")),
     }

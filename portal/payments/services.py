@@ -12,10 +12,11 @@ exactly one wins and mail goes out once.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from flask import current_app
@@ -591,8 +592,27 @@ class TaxLine:
     tax: int
 
 
-def tax_summary(lines: Iterable[InvoiceLine]) -> list[TaxLine]:
-    """Per tax rate: the total and the tax in it, rounded once per rate per invoice."""
+class Taxable(Protocol):
+    """A line of a sale: its consumption tax rate (percent) and amount, tax included."""
+
+    @property
+    def tax_rate(self) -> int: ...
+
+    @property
+    def amount(self) -> int: ...
+
+
+@dataclass(frozen=True)
+class Sold:
+    """A sale without an invoice (a card payment), as one line at its rate."""
+
+    tax_rate: int
+    amount: int
+
+
+def tax_summary(lines: Iterable[Taxable]) -> list[TaxLine]:
+    """Per tax rate: the total and the tax in it, rounded down once per rate per document, never
+    line by line (the qualified invoice rule: per-line rounding can differ by a yen per line)."""
     totals: dict[int, int] = {}
     for line in lines:
         totals[line.tax_rate] = totals.get(line.tax_rate, 0) + line.amount
@@ -600,6 +620,31 @@ def tax_summary(lines: Iterable[InvoiceLine]) -> list[TaxLine]:
         TaxLine(rate, total, total * rate // (100 + rate))
         for rate, total in sorted(totals.items(), reverse=True)
     ]
+
+
+def tax_rate_of(registration: Registration) -> int:
+    """The consumption tax rate in a registration's price: its ticket type's, for yen prices
+    (the only ones the editor lets carry Japanese consumption tax); none for others."""
+    return registration.ticket_type.tax_rate if registration.currency == "JPY" else 0
+
+
+def payment_taxes(payment: Payment) -> list[TaxLine]:
+    """What a payment's receipt declares per rate: its invoice's lines, or the ticket sold."""
+    if payment.invoice is not None:
+        return tax_summary(payment.invoice.lines)
+    registration = payment.registration
+    rate = tax_rate_of(registration) if registration is not None else 0
+    return tax_summary([Sold(rate, payment.amount)])
+
+
+def transaction_day(payment: Payment) -> date | None:
+    """The date of the transaction a qualified invoice or receipt names: the day the event is
+    held, on its own clock (rule 9), since the fee buys taking part in it."""
+    registration = payment.registration
+    if registration is None:
+        return None
+    event = registration.event
+    return event.starts_at.astimezone(ZoneInfo(event.timezone)).date()
 
 
 def _next_invoice_number(year: int) -> str:
@@ -633,8 +678,9 @@ def request_invoice(
 ) -> Invoice:
     """Issue a qualified invoice for a held seat; the seat stays held until it is paid.
 
-    Raises InvalidInput without a company name or when the issuer has no registration
-    number configured, InvalidTransition when nothing is owed or a card payment is open.
+    Raises InvalidInput without a company name or when the issuer's registration number or
+    bank account is not configured (nothing is written), InvalidTransition when nothing is
+    owed or a card payment is open.
     """
     _require_payable(registration, person)
     number_of_issuer = current_app.config.get("INVOICE_REGISTRATION_NUMBER")
@@ -642,7 +688,13 @@ def request_invoice(
         raise InvalidInput(
             _("Invoices cannot be issued yet: the issuer's registration number is not configured.")
         )
-    if not company.strip():
+    bank_account = (current_app.config.get("INVOICE_BANK_ACCOUNT") or "").strip()
+    if not bank_account:
+        raise InvalidInput(
+            _("Invoices cannot be issued yet: the bank account to pay into is not configured.")
+        )
+    company, recipient_name = _addressee(company, recipient_name)
+    if not company:
         raise InvalidInput(_("Enter the company or institution the invoice is addressed to."))
     existing = open_payment(registration)
     if existing is not None:
@@ -650,7 +702,6 @@ def request_invoice(
             return existing.invoice
         raise InvalidTransition(_("A card payment is in progress for this registration."))
     issued_on = _tokyo_today()
-    ticket = registration.ticket_type
     payment = Payment(
         registration_id=registration.id,
         person_id=person.id,
@@ -666,9 +717,9 @@ def request_invoice(
         issuer_name=current_app.config["INVOICE_ISSUER_NAME"],
         issuer_registration_number=number_of_issuer,
         issuer_address=current_app.config.get("INVOICE_ISSUER_ADDRESS", ""),
-        bank_account=current_app.config.get("INVOICE_BANK_ACCOUNT", ""),
-        recipient_company=company.strip(),
-        recipient_name=recipient_name.strip(),
+        bank_account=bank_account,
+        recipient_company=company,
+        recipient_name=recipient_name,
         currency=registration.currency,
         total=registration.price,
         lines=[
@@ -676,7 +727,7 @@ def request_invoice(
                 description=_line_description(registration),
                 quantity=1,
                 unit_amount=registration.price,
-                tax_rate=ticket.tax_rate if registration.currency == "JPY" else 0,
+                tax_rate=tax_rate_of(registration),
             )
         ],
     )
@@ -703,6 +754,20 @@ def request_invoice(
     )
     db.session.commit()
     return invoice
+
+
+#: An honorific typed after a name out of habit; the invoice adds the right one itself.
+_HONORIFIC = re.compile(r"[\s\u3000]*(御中|様|殿)$")
+
+
+def _addressee(company: str, person: str) -> tuple[str, str]:
+    """The company (with its department) and the person an invoice is addressed to, as typed
+    but without honorifics: the invoice gives a company 御中 and a person 様, never both.
+    A department typed as the person, with 御中 (経理部 御中), joins the company."""
+    company, person = company.strip(), person.strip()
+    if person.endswith("御中"):
+        company, person = f"{company} {person}".strip(), ""
+    return _HONORIFIC.sub("", company), _HONORIFIC.sub("", person)
 
 
 def _line_description(registration: Registration) -> str:

@@ -25,7 +25,7 @@ from portal.extensions import csrf, db
 from portal.i18n import current_language, person_name
 from portal.payments import documents, services
 from portal.payments.forms import InvoiceRequestForm
-from portal.payments.models import Invoice, Payment, PaymentMethod, PaymentStatus
+from portal.payments.models import Invoice, Payment, PaymentStatus
 from portal.payments.stripe_gateway import GatewayUnavailable, card_payments_enabled
 
 blueprint = Blueprint("payments", __name__, url_prefix="/payments")
@@ -177,6 +177,8 @@ def invoice(invoice_number: str) -> str:
     return render_template(
         "payments/invoice.html",
         invoice=invoice,
+        addressee=documents.addressee(invoice.recipient_company, invoice.recipient_name),
+        transaction_day=services.transaction_day(invoice.payment),
         taxes=services.tax_summary(invoice.lines),
         overdue=services.is_overdue(invoice),
     )
@@ -205,21 +207,8 @@ def receipt_pdf(payment_id: int) -> Response:
         PaymentStatus.REFUNDED,
     ):
         abort(404)
-    registration = payment.registration
-    description = ""
-    if registration is not None:
-        from portal.i18n import localized
-
-        description = localized(registration.event, "title")
-    payer = (
-        payment.invoice.recipient_company
-        if payment.method == PaymentMethod.INVOICE and payment.invoice
-        else person_name(payment.person)
-    )
     return Response(
-        documents.receipt_pdf(
-            payment, payer=payer, description=description, language=current_language()
-        ),
+        documents.receipt_pdf(payment, current_language()),
         mimetype="application/pdf",
         headers={"Content-Disposition": f'attachment; filename="receipt-{payment.id}.pdf"'},
     )
