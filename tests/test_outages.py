@@ -3,6 +3,9 @@
 Redis: sign-in, sign-up and registering for an event keep working, with rate limits counted
 in each process's memory until Redis answers again, and one warning in the log. The test
 stops a redis-server of its own on a free port, never the shared one.
+
+The database: every page answers with the portal's own error page, in the viewer's
+language, rendered without asking the database anything.
 """
 
 from __future__ import annotations
@@ -19,11 +22,13 @@ from pathlib import Path
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import event
 
 from portal import create_app
-from portal.accounts.models import Person
+from portal.accounts.models import Person, Role
 from portal.extensions import db, limiter
-from tests.accounts.conftest import PASSWORD, count, org
+from tests.accounts.conftest import PASSWORD, add_person, add_role, count, org
+from tests.admin.conftest import login
 from tests.conftest import PortalTestClient
 from tests.events.conftest import add_event, member_of, registrations, ticket
 
@@ -284,3 +289,126 @@ def test_no_call_to_redis_waits_longer_than_half_a_second(
             0.5,
             0.5,
         ), name
+
+
+# --- the database is away ------------------------------------------------------------------
+
+#: Where no database answers: a PostgreSQL port nobody listens on, a SQLite file in a folder
+#: that does not exist.
+UNREACHABLE = {
+    "postgresql": lambda tmp_path: f"postgresql://postgres@127.0.0.1:{free_port()}/portal",
+    "sqlite": lambda tmp_path: f"sqlite:///{tmp_path / 'missing' / 'portal.sqlite3'}",
+}
+UNAVAILABLE_HEADING = {
+    "en": "The portal is unavailable for a moment",
+    "ja": "ポータルは一時的にご利用いただけません",
+}
+NOT_FOUND_HEADING = {"en": "Page not found", "ja": "ページが見つかりません"}
+
+
+@pytest.fixture(params=sorted(UNREACHABLE))
+def portal_without_database(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> Iterator[tuple[Flask, list[str]]]:
+    """A portal whose database does not answer, and the connections it tried to open."""
+    # Not TESTING: errors are handled as in production, not raised into the test.
+    portal = create_app(
+        {
+            "SQLALCHEMY_DATABASE_URI": UNREACHABLE[request.param](tmp_path),
+            "WTF_CSRF_ENABLED": False,
+            "SERVER_NAME": None,
+            "PAGE_CACHE_URL": "memory://",
+        }
+    )
+    portal.test_client_class = PortalTestClient
+    attempts: list[str] = []
+    with portal.app_context():
+        event.listen(db.engine, "do_connect", lambda *args: attempts.append("connect"))
+    yield portal, attempts
+    with portal.app_context():
+        db.engine.dispose()
+
+
+@pytest.mark.parametrize("language", ["en", "ja"])
+@pytest.mark.parametrize(
+    ("method", "path", "signed_in"),
+    [
+        ("GET", "/", False),
+        ("GET", "/events/", False),  # a cached page
+        ("GET", "/events/forum-2030", False),
+        ("POST", "/login", False),
+        ("GET", "/account", True),
+        ("GET", "/events/", True),
+    ],
+)
+def test_a_database_outage_answers_the_portals_own_503_page(
+    portal_without_database: tuple[Flask, list[str]],
+    method: str,
+    path: str,
+    signed_in: bool,
+    language: str,
+) -> None:
+    portal, attempts = portal_without_database
+    client = portal.test_client()
+    if signed_in:
+        with client.session_transaction() as session:
+            session["_user_id"] = "1:1"
+            session["_fresh"] = True
+
+    response = client.open(
+        path,
+        method=method,
+        data={"email": "aiko@link-j.example", "password": "x" * 12},
+        headers={"Accept-Language": language},
+    )
+
+    html = response.get_data(as_text=True)
+    assert response.status_code == 503
+    assert response.headers["Retry-After"]
+    assert f'<html lang="{language}">' in html
+    assert UNAVAILABLE_HEADING[language] in html
+    assert ("Log in" if language == "en" else "ログイン") in html  # the header, anonymous
+    # The request's own attempt, and none while rendering the page that says so.
+    assert attempts == ["connect"]
+
+
+@pytest.mark.parametrize("language", ["en", "ja"])
+def test_a_missing_page_during_an_outage_is_the_portals_own_404(
+    portal_without_database: tuple[Flask, list[str]], language: str
+) -> None:
+    portal, attempts = portal_without_database
+    client = portal.test_client()
+
+    response = client.get("/no-such-page", headers={"Accept-Language": language})
+
+    assert response.status_code == 404
+    assert NOT_FOUND_HEADING[language] in response.get_data(as_text=True)
+    assert attempts == []
+
+
+def test_a_signed_in_person_s_missing_page_during_an_outage_is_still_a_404(
+    portal_without_database: tuple[Flask, list[str]],
+) -> None:
+    portal, attempts = portal_without_database
+    client = portal.test_client()
+    with client.session_transaction() as session:
+        session["_user_id"] = "1:1"
+
+    response = client.get("/no-such-page", headers=EN)
+
+    assert response.status_code == 404
+    assert NOT_FOUND_HEADING["en"] in response.get_data(as_text=True)
+    assert attempts == ["connect"]  # loading the person for the header, once, before rendering
+
+
+def test_a_signed_in_person_s_missing_page_shows_their_menu_while_the_database_is_up(
+    client: FlaskClient, network: None
+) -> None:
+    staff = add_role(add_person("events@link-j.org"), Role.STAFF)
+    login(client, staff)
+
+    response = client.get("/no-such-page", headers=EN)
+
+    html = response.get_data(as_text=True)
+    assert response.status_code == 404
+    assert "Log out" in html and "Administration" in html
