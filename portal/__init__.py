@@ -123,7 +123,8 @@ def register_blueprints(app: Flask) -> None:
 
 
 def register_errorhandlers(app: Flask) -> None:
-    from portal.errorpages import DATABASE_UNAVAILABLE, render_error_page
+    from portal.db import DATABASE_UNAVAILABLE
+    from portal.errorpages import render_error_page
 
     def render_error(error: HTTPException) -> tuple[str, int] | tuple[str, int, dict[str, str]]:
         code = error.code or 500

@@ -18,14 +18,6 @@ from sqlalchemy import exc, inspect
 
 from portal.extensions import db
 
-#: Errors that mean the database cannot be used right now (down, restarting, unreachable,
-#: out of connections), as opposed to a mistake in a statement: the page says "try again".
-DATABASE_UNAVAILABLE: tuple[type[Exception], ...] = (
-    exc.OperationalError,
-    exc.InterfaceError,
-    exc.TimeoutError,  # no connection free in the pool
-)
-
 
 @dataclass(frozen=True)
 class HeaderViewer:
