@@ -76,7 +76,7 @@ class ScopeError(AssertionError):
 
 class Store(Protocol):
     def generations(self, scopes: list[str]) -> list[int]: ...
-    def bump(self, scopes: Iterable[str]) -> None: ...
+    def bump(self, scopes: Iterable[str]) -> bool: ...
     def get(self, key: str) -> bytes | None: ...
     def put(self, key: str, value: bytes, ttl: int) -> None: ...
 
@@ -93,10 +93,11 @@ class MemoryStore:
         with self._lock:
             return [self._generations.get(s, 0) for s in scopes]
 
-    def bump(self, scopes: Iterable[str]) -> None:
+    def bump(self, scopes: Iterable[str]) -> bool:
         with self._lock:
             for scope in scopes:
                 self._generations[scope] = self._generations.get(scope, 0) + 1
+        return True
 
     def get(self, key: str) -> bytes | None:
         with self._lock:
@@ -158,15 +159,18 @@ class RedisStore:
         values = self._call(lambda r: r.mget([f"{self._prefix}g:{s}" for s in scopes]))
         return [int(v) if v is not None else 0 for v in values]
 
-    def bump(self, scopes: Iterable[str]) -> None:
+    def bump(self, scopes: Iterable[str]) -> bool:
         def incr(r: Any) -> None:
             pipe = r.pipeline(transaction=False)
             for scope in scopes:
                 pipe.incr(f"{self._prefix}g:{scope}")
             pipe.execute()
 
-        with contextlib.suppress(StoreUnavailable):
+        try:
             self._call(incr)
+        except StoreUnavailable:
+            return False
+        return True
 
     def get(self, key: str) -> bytes | None:
         try:
@@ -200,9 +204,9 @@ def store_for(url: str | None, database_uri: str = "") -> Store | None:
     return RedisStore(url, prefix=f"portal:pc:{database}:")
 
 
-def clear(store: Store) -> None:
-    """Forget every cached page: every key depends on the epoch."""
-    store.bump([EPOCH])
+def clear(store: Store) -> bool:
+    """Forget every cached page: every key depends on the epoch. False if Redis is away."""
+    return store.bump([EPOCH])
 
 
 def current_store() -> Store | None:

@@ -291,6 +291,18 @@ def test_no_call_to_redis_waits_longer_than_half_a_second(
         ), name
 
 
+def test_clearing_the_page_cache_while_redis_is_away_says_it_did_not(
+    portal_on_private_redis: Flask, private_redis: PrivateRedis
+) -> None:
+    private_redis.stop()
+
+    with portal_on_private_redis.app_context():
+        result = portal_on_private_redis.test_cli_runner().invoke(args=["cache", "clear"])
+
+    assert result.exit_code == 1
+    assert "the page cache was not cleared: Redis is not answering" in result.output
+
+
 # --- the database is away ------------------------------------------------------------------
 
 #: Where no database answers: a PostgreSQL port nobody listens on, a SQLite file in a folder
