@@ -13,6 +13,10 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+#: The longest any call to Redis may take: the portal works without it (rate limits in each
+#: process's memory, pages rendered afresh), so waiting longer only makes pages slow.
+REDIS_TIMEOUT_SECONDS = 0.5
+
 
 class ConfigurationError(RuntimeError):
     """The environment does not describe a runnable portal; the message says why in one line."""
@@ -83,6 +87,22 @@ def load_settings(
         "LOCK_TIMEOUT_SECONDS": float(environ.get("LOCK_TIMEOUT_SECONDS", "3")),
         "REDIS_URL": redis_url,
         "RATELIMIT_STORAGE_URI": redis_url or "memory://",
+        # Redis away must not refuse sign-ins and registrations: each process counts in its
+        # own memory (flask-limiter logs one warning) and asks Redis again after 1, 2, 4…
+        # at most 32 seconds, on a limited request. Errors still left (a deduction made
+        # after the request) are logged, not answered with a 500.
+        "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
+        "RATELIMIT_SWALLOW_ERRORS": True,
+        # A Redis that does not answer (a network partition, not a refused connection) must
+        # not hold a web worker for the kernel's TCP timeout on every limited request.
+        "RATELIMIT_STORAGE_OPTIONS": (
+            {
+                "socket_connect_timeout": REDIS_TIMEOUT_SECONDS,
+                "socket_timeout": REDIS_TIMEOUT_SECONDS,
+            }
+            if redis_url
+            else {}
+        ),
         "PAGE_CACHE_URL": page_cache_url,
         #: Seconds a cached page may live: bounds what only time changes (a membership lapsing).
         "PAGE_CACHE_TTL": int(environ.get("PAGE_CACHE_TTL", "60")),
