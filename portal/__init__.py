@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, abort, render_template, request
+from flask import Flask, abort, render_template, request, session
 from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -53,6 +53,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     register_blueprints(app)
     register_errorhandlers(app)
     register_security_headers(app)
+    register_cache_policy(app)
     register_commands(app)
     return app
 
@@ -191,6 +192,21 @@ def register_security_headers(app: Flask) -> None:
                 "Strict-Transport-Security", "max-age=31536000; includeSubDomains"
             )
         response.vary.update(("Cookie", "Accept-Language"))
+        return response
+
+
+def register_cache_policy(app: Flask) -> None:
+    """Whatever is answered to a signed-in person shows them (their name in the header, their
+    tickets, invoices, data): no browser on a shared computer and no proxy may keep it. That
+    includes downloads, error pages and pages served from the server's page cache; static
+    files are the same for everyone and stay cacheable."""
+
+    @app.after_request
+    def keep_personal_responses_out_of_caches(response: Response) -> Response:
+        # The session, not current_user: a page served from the page cache loads nobody, and
+        # Flask-Login has put a person restored from "remember me" in the session by now.
+        if request.endpoint != "static" and session.get("_user_id"):
+            response.headers["Cache-Control"] = "no-store"  # the strictest there is
         return response
 
 
