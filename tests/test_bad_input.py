@@ -12,6 +12,7 @@ column's type where SQLite stores or compares them.
 from __future__ import annotations
 
 import importlib
+import io
 import pkgutil
 import re
 from collections.abc import Iterable, Iterator
@@ -19,6 +20,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from html.parser import HTMLParser
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote, urlencode, urlsplit
 
 import pytest
@@ -31,7 +33,8 @@ from werkzeug.routing import IntegerConverter, Rule
 from werkzeug.test import TestResponse
 
 import portal
-from portal.accounts.models import Membership, Person
+from portal.accounts.models import Membership, Person, RosterEntry
+from portal.benefits.models import BenefitCode
 from portal.events import services as events
 from portal.events.models import Event
 from portal.extensions import db
@@ -117,7 +120,7 @@ def world(app: Flask, cast: Cast, monkeypatch: pytest.MonkeyPatch) -> World:  # 
     invoice = payments.request_invoice(
         registration, person=cast.verified_member, company="日本橋製薬株式会社"
     )
-    service = add_service("link-j-biocom-2016", "link-j")
+    service = add_service("link-j-biocom-2016", "link-j", redemption="code_pool")
     claim = add_claim(cast.verified_member, service)
     return World(
         people={
@@ -195,17 +198,22 @@ class Prober:
     sent: int = 0
     _signed_in: bool = False
 
-    def send(self, method: str, url: str, body: bytes | None = None) -> TestResponse | None:
+    def send(
+        self, method: str, url: str, body: bytes | dict[str, Any] | None = None
+    ) -> TestResponse | None:
+        """``body``: an urlencoded form, or fields and files to send as multipart."""
         if not self._signed_in:
             self._sign_in()
         self.sent += 1
-        shown = f"{self.role}: {method} {url[:150]!r} {'' if body is None else body[:150].decode()}"
+        shown = f"{self.role}: {method} {url[:150]!r} {str(body)[:150]}"
         try:
             response = self.client.open(
                 url,
                 method=method,
                 data=body,
-                content_type="application/x-www-form-urlencoded" if body is not None else None,
+                content_type="application/x-www-form-urlencoded"
+                if isinstance(body, bytes)
+                else None,
             )
         except Exception as error:  # noqa: BLE001 - the test reports every one it meets
             db.session.rollback()
@@ -261,6 +269,8 @@ class RenderedForm:
     method: str
     #: Each control's name and the value a browser would send untouched; None: not sent.
     controls: list[tuple[str, str | None]] = field(default_factory=list)
+    #: File inputs: an upload is sent as a CSV whose every cell is the hostile value.
+    files: list[str] = field(default_factory=list)
 
     def names(self) -> list[str]:
         return list(dict.fromkeys(name for name, _ in self.controls))
@@ -275,6 +285,18 @@ class RenderedForm:
                 pairs.append((name, hostile))
                 sent = True
         return encode(pairs)
+
+    def upload(self, file_name: str, hostile: str | bytes) -> dict[str, Any]:
+        """A multipart body: the controls as the page filled them, and a CSV (a roster, a
+        list of codes) whose row starts with the hostile value."""
+        start = hostile.encode() if isinstance(hostile, str) else hostile
+        content = b"member_number,email,valid_until\n%b1001,member@example.jp,2030-03-31\n" % start
+        data: dict[str, Any] = {}
+        for name, value in self.controls:
+            if value is not None:
+                data.setdefault(name, []).append(value)
+        data[file_name] = (io.BytesIO(content), "hostile.csv")
+        return data
 
 
 class FormParser(HTMLParser):
@@ -303,6 +325,8 @@ class FormParser(HTMLParser):
             return
         if tag == "input" and name:
             kind = (a.get("type") or "text").lower()
+            if kind == "file":
+                form.files.append(name)
             if kind in ("submit", "button", "image", "reset", "file"):
                 return
             checkable = kind in ("checkbox", "radio")
@@ -378,7 +402,8 @@ def test_hostile_input_never_answers_500(app: Flask, world: World) -> None:
                             endpoint, _ = adapter.match(urlsplit(form.action).path, form.method)
                         except HTTPException:
                             continue
-                        key = ("form", form.method, endpoint, *sorted(set(form.names())))
+                        fields = sorted({*form.names(), *form.files})
+                        key = ("form", form.method, endpoint, *fields)
                         if key not in covered:
                             covered.add(key)
                             forms.append(form)
@@ -421,6 +446,9 @@ def send_hostile_queries(
 
 
 def send_hostile_fields(prober: Prober, form: RenderedForm) -> None:
+    for name in form.files:
+        for value in ["\x00", *HOSTILE_FIELD_VALUES]:
+            prober.send("POST", form.action, form.upload(name, value))
     for name in dict.fromkeys(row_kind(n) for n in form.names()):
         for value in HOSTILE_FIELD_VALUES:
             body = form.submit_with(name, value)
@@ -595,3 +623,44 @@ def test_a_month_that_is_not_one_lists_every_upcoming_event(
 
     assert response.status_code == 200
     assert "Regenerative Medicine Industrialisation Forum" in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize(
+    ("row", "message"),
+    [
+        (b"B-1001\x00,hanako@example.jp,2030-03-31", "characters that are not text"),
+        (b"B-1001,hana\x00ko@example.jp,2030-03-31", "characters that are not text"),
+        (b"B-" + b"1" * 65 + b",hanako@example.jp,2030-03-31", "is too long"),
+    ],
+)
+def test_a_roster_the_database_cannot_hold_is_refused_whole(
+    client: FlaskClient, world: World, row: bytes, message: str
+) -> None:
+    admin = db.session.get(Person, world.people["partner_admin"])
+    login(client, admin)
+    content = b"member_number,email,valid_until\n" + row + b"\n"
+
+    response = client.post(
+        "/admin/organizations/biocom/roster",
+        data={"roster": (io.BytesIO(content), "roster.csv")},
+        headers=EN,
+    )
+
+    assert response.status_code == 400
+    assert message in response.get_data(as_text=True)
+    assert db.session.scalar(select(func.count()).select_from(RosterEntry)) == 0
+
+
+def test_benefit_codes_with_a_nul_byte_are_refused_whole(client: FlaskClient, world: World) -> None:
+    staff = db.session.get(Person, world.people["staff"])
+    login(client, staff)
+
+    response = client.post(
+        f"/admin/services/{world.ids['service_id']}/codes",
+        data={"codes": (io.BytesIO(b"ON-0800\nON-08\x0001\n"), "codes.csv")},
+        headers=EN,
+    )
+
+    assert response.status_code == 400
+    assert "characters that are not text" in response.get_data(as_text=True)
+    assert db.session.scalar(select(func.count()).select_from(BenefitCode)) == 0
