@@ -8,12 +8,13 @@ import time
 from pathlib import Path
 from typing import Any
 
-from flask import Flask
+from flask import Flask, abort, request, session
+from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.wrappers import Response
 
-from portal import i18n, locking, pagecache
+from portal import i18n, inputs, locking, pagecache
 from portal.config import load_settings
 from portal.extensions import babel, csrf, db, limiter, login_manager, migrate
 
@@ -47,12 +48,39 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     if app.config["PORTAL_TRUST_PROXY"]:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)  # type: ignore[method-assign]
 
+    register_input_guards(app)
     register_extensions(app)
     register_blueprints(app)
     register_errorhandlers(app)
     register_security_headers(app)
+    register_cache_policy(app)
     register_commands(app)
     return app
+
+
+def register_input_guards(app: Flask) -> None:
+    """Bad input is the request's fault: 400 or 404 with the portal's page before any view,
+    cache lookup or query sees it. Called before anything else registers request hooks or
+    routes: the guard runs first, and every blueprint's ``<int:…>`` gets the bounded converter.
+    """
+    app.url_map.converters["int"] = inputs.IdConverter
+
+    @app.before_request
+    def refuse_control_characters() -> None:
+        texts = [request.path, *_names_and_values(request.args)]
+        if request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
+            texts += _names_and_values(request.form)
+            texts += [
+                text
+                for name, upload in request.files.items(multi=True)
+                for text in (name, upload.filename or "")
+            ]
+        if inputs.has_control_characters(texts):
+            abort(400)
+
+
+def _names_and_values(fields: MultiDict[str, str]) -> list[str]:
+    return [text for pair in fields.items(multi=True) for text in pair]
 
 
 def register_extensions(app: Flask) -> None:
@@ -177,6 +205,21 @@ def register_security_headers(app: Flask) -> None:
                 "Strict-Transport-Security", "max-age=31536000; includeSubDomains"
             )
         response.vary.update(("Cookie", "Accept-Language"))
+        return response
+
+
+def register_cache_policy(app: Flask) -> None:
+    """Whatever is answered to a signed-in person shows them (their name in the header, their
+    tickets, invoices, data): no browser on a shared computer and no proxy may keep it. That
+    includes downloads, error pages and pages served from the server's page cache; static
+    files are the same for everyone and stay cacheable."""
+
+    @app.after_request
+    def keep_personal_responses_out_of_caches(response: Response) -> Response:
+        # The session, not current_user: a page served from the page cache loads nobody, and
+        # Flask-Login has put a person restored from "remember me" in the session by now.
+        if request.endpoint != "static" and session.get("_user_id"):
+            response.headers["Cache-Control"] = "no-store"  # the strictest there is
         return response
 
 

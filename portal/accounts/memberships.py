@@ -22,6 +22,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
+from portal import inputs
 from portal.accounts.models import (
     LIVE_MEMBERSHIP_STATES,
     Company,
@@ -479,9 +480,12 @@ def decode_roster(content: bytes) -> tuple[str, str]:
     """
     for encoding in ("utf-8-sig", "cp932"):
         try:
-            return content.decode(encoding), encoding
+            text = content.decode(encoding)
         except UnicodeDecodeError:
             continue
+        if inputs.has_control_characters([text]):  # a NUL would reach PostgreSQL
+            raise InvalidInput(_("The file holds characters that are not text. Save it as CSV."))
+        return text, encoding
     raise InvalidInput(_("The file is neither UTF-8 nor Shift_JIS. Save it from Excel as CSV."))
 
 
@@ -511,6 +515,10 @@ def _organization_named(value: str, organization: Organization) -> bool:
         organization.name_en.lower(),
         organization.name_ja.lower(),
     }
+
+
+_NUMBER_LENGTH = RosterEntry.__table__.c.member_number.type.length
+_EMAIL_LENGTH = RosterEntry.__table__.c.email_normalized.type.length
 
 
 def parse_roster(content: bytes, organization: Organization) -> tuple[list[RosterRow], str]:
@@ -566,6 +574,9 @@ def parse_roster(content: bytes, organization: Organization) -> tuple[list[Roste
             continue
         if not number and not email:
             errors.append(_("Line %(line)d has neither a member number nor an email.", line=line))
+            continue
+        if len(number or "") > _NUMBER_LENGTH or len(email or "") > _EMAIL_LENGTH:
+            errors.append(_("Line %(line)d: the member number or email is too long.", line=line))
             continue
         try:
             valid_until = parse_roster_date(cell(row, "valid_until"))

@@ -24,7 +24,6 @@ from wtforms import (
     Form,
     FormField,
     HiddenField,
-    IntegerField,
     SelectField,
     SelectMultipleField,
     StringField,
@@ -42,6 +41,7 @@ from wtforms.validators import (
     ValidationError,
 )
 
+from portal import inputs
 from portal.events.models import (
     Audience,
     Event,
@@ -59,6 +59,7 @@ from portal.events.services import (
     SessionData,
     TicketTypeData,
 )
+from portal.forms import LARGEST_NUMBER, IntegerField
 from portal.money import minor_digits, to_decimal
 
 #: Zones offered for an event; an event saved in another zone keeps it as an extra choice.
@@ -159,6 +160,8 @@ def parse_price(text: str, currency: str) -> int:
     minor = amount.scaleb(minor_digits(currency))
     if minor != minor.to_integral_value():
         raise ValueError("too many decimals")
+    if minor > LARGEST_NUMBER:
+        raise ValueError("beyond what the database stores")
     return int(minor)
 
 
@@ -408,7 +411,7 @@ class EventForm(FlaskForm):
     def validate_timezone(self, field: SelectField) -> None:
         try:
             ZoneInfo(field.data or "")
-        except (ZoneInfoNotFoundError, ValueError):
+        except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a folder, a long key
             raise ValidationError(_l("Choose a time zone from the list.")) from None
 
 
@@ -519,7 +522,10 @@ def new_event_initial(host_id: int | None, *, sold_by_hub: bool) -> dict[str, An
 
 
 def _optional_int(text: str | None) -> int | None:
-    return int(text) if text and text.isdigit() else None
+    """The id a row carried back; None for a new row or anything that is not an id."""
+    if not text or not re.fullmatch(r"[0-9]{1,10}", text) or int(text) > inputs.MAX_INTEGER:
+        return None
+    return int(text)
 
 
 def event_data(form: EventForm) -> EventData:
@@ -650,7 +656,7 @@ class MailRegistrantsForm(FlaskForm):
     )
     #: The table's row checkboxes (``form="mail-form"``); ids outside the event are ignored.
     registration_ids = SelectMultipleField(
-        _l("Registrants"), coerce=int, validate_choice=False, validators=[Optional()]
+        _l("Registrants"), coerce=inputs.integer, validate_choice=False, validators=[Optional()]
     )
     subject = StringField(
         _l("Subject"),

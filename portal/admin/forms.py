@@ -10,7 +10,6 @@ from flask_wtf.file import FileField, FileRequired, FileSize
 from wtforms import (
     DateField,
     EmailField,
-    IntegerField,
     SelectField,
     SelectMultipleField,
     StringField,
@@ -26,8 +25,10 @@ from wtforms.validators import (
     ValidationError,
 )
 
+from portal import inputs
 from portal.accounts.models import Person, Role
 from portal.accounts.services import find_person_by_email
+from portal.forms import IntegerField
 
 #: A roster of a few thousand members is well under this; Excel files saved as CSV too.
 MAX_ROSTER_BYTES = 2 * 1024 * 1024
@@ -83,7 +84,7 @@ class RevokeMembershipForm(FlaskForm):
 class BulkVerifyForm(FlaskForm):
     #: Rendered by hand as one checkbox per queue row; unknown ids are the service's to ignore.
     membership_ids = SelectMultipleField(
-        _l("Memberships"), coerce=int, validate_choice=False, validators=[Optional()]
+        _l("Memberships"), coerce=inputs.integer, validate_choice=False, validators=[Optional()]
     )
     valid_until = DateField(
         _l("Valid until"), validators=[_required(_l("Enter the last day of validity."))]

@@ -21,7 +21,7 @@ from flask_login import current_user
 from werkzeug.wrappers import Response
 from wtforms.fields.choices import SelectChoice
 
-from portal import pagecache
+from portal import inputs, pagecache
 from portal.accounts import memberships, queries, services
 from portal.accounts.models import (
     Membership,
@@ -148,7 +148,7 @@ def _refused(error: DomainError) -> None:
 
 
 def _page() -> int:
-    return max(request.args.get("page", 1, type=int) or 1, 1)
+    return max(request.args.get("page", 1, type=inputs.integer) or 1, 1)
 
 
 # --- what templates of this blueprint share ---------------------------------------------------

@@ -8,7 +8,6 @@ from flask_wtf.file import FileField, FileRequired, FileSize
 from wtforms import (
     BooleanField,
     DateField,
-    IntegerField,
     SelectField,
     StringField,
     TextAreaField,
@@ -16,6 +15,7 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
+from portal.forms import IntegerField
 from portal.organizations.models import LimitPeriod, Redemption
 
 #: Ten thousand codes of twenty characters fit easily.

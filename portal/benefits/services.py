@@ -28,6 +28,7 @@ from sqlalchemy import ColumnElement, false, func, select, true, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
+from portal import inputs
 from portal.accounts.memberships import today
 from portal.accounts.models import Membership, MembershipStatus, Person, Role, RoleGrant
 from portal.audit.services import record
@@ -644,9 +645,12 @@ def _decode(content: bytes) -> str:
     # Excel saves "CSV UTF-8" with a byte-order mark, Japanese Excel plain "CSV" in cp932.
     for encoding in ("utf-8-sig", "cp932"):
         try:
-            return content.decode(encoding)
+            text = content.decode(encoding)
         except UnicodeDecodeError:
             continue
+        if inputs.has_control_characters([text]):  # a NUL would reach PostgreSQL
+            raise InvalidInput(_("The file holds characters that are not text. Save it as CSV."))
+        return text
     raise InvalidInput(_("The file is neither UTF-8 nor Shift_JIS. Save it from Excel as CSV."))
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date
 
@@ -106,14 +107,24 @@ def upcoming_events(viewer: Person | None, filters: EventFilters, *, page: int =
         query = query.where(Event.kind == filters.kind)
     if filters.language:
         query = query.where(Event.language.in_([filters.language, "both"]))
-    if filters.month:
-        year, _, month = filters.month.partition("-")
-        if year.isdigit() and month.isdigit() and 1 <= int(month) <= 12:
-            first = date(int(year), int(month), 1)
-            after = date(first.year + first.month // 12, first.month % 12 + 1, 1)
-            # The month on the event's own calendar, not UTC's (rule 9).
-            query = query.where(Event.starts_on_local >= first, Event.starts_on_local < after)
+    month = month_bounds(filters.month) if filters.month else None
+    if month is not None:
+        # The month on the event's own calendar, not UTC's (rule 9).
+        query = query.where(Event.starts_on_local >= month[0], Event.starts_on_local < month[1])
     return db.paginate(query, page=page, per_page=EVENTS_PAGE_SIZE, error_out=False)
+
+
+def month_bounds(text: str) -> tuple[date, date] | None:
+    """``2026-05`` as its first day and the next month's first; None for anything else (a
+    month past the calendar's last, digits that are not ASCII)."""
+    match = re.fullmatch(r"(\d{4})-(\d{1,2})", text, re.ASCII)
+    if match is None:
+        return None
+    try:
+        first = date(int(match[1]), int(match[2]), 1)
+        return first, date(first.year + first.month // 12, first.month % 12 + 1, 1)
+    except ValueError:
+        return None
 
 
 #: An event's definition: what a registration or the event page needs besides the counts.

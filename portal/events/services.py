@@ -989,7 +989,7 @@ def _validate(data: EventData) -> None:
         raise InvalidInput(_("Registration cannot close after the event ends."))
     try:
         ZoneInfo(data.timezone)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a folder, a long key
         raise InvalidInput(_("Choose a time zone from the list.")) from None
     try:
         EventKind(data.kind), Visibility(data.visibility), EventLanguage(data.language)

@@ -9,7 +9,7 @@ from flask_login import current_user, login_required
 from markupsafe import Markup
 from werkzeug.wrappers import Response as BaseResponse
 
-from portal import pagecache
+from portal import inputs, pagecache
 from portal.db import utcnow
 from portal.errors import DomainError, NotFound
 from portal.events import calendar, pricing, queries, report, services
@@ -103,7 +103,9 @@ def index() -> str:
         if request.args.get("language") in ("ja", "en")
         else None,
     )
-    page = queries.upcoming_events(viewer, filters, page=request.args.get("page", 1, type=int))
+    page = queries.upcoming_events(
+        viewer, filters, page=request.args.get("page", 1, type=inputs.integer)
+    )
     counts = queries.seat_counts([e.id for e in page.items])
     now = utcnow()
     for event in page.items:
