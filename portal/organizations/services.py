@@ -416,7 +416,7 @@ def _clean_terms(agreement: Agreement, terms: ServiceTerms, actor: Person) -> di
         raise InvalidInput(_("A title has at most 200 characters."), field="title_en")
     if terms.limit_per_member is not None and terms.limit_per_member < 1:
         raise InvalidInput(
-            _("A limit is at least 1 claim per member; leave it empty for no limit."),
+            _("A limit is at least 1 claim per member; leave it empty for once in all."),
             field="limit_per_member",
         )
     if terms.limit_period not in set(LimitPeriod):

@@ -102,7 +102,7 @@ def test_the_provider_must_be_a_party_to_the_mou(story: Story) -> None:
         (
             {"limit_per_member": 0},
             "limit_per_member",
-            "A limit is at least 1 claim per member; leave it empty for no limit.",
+            "A limit is at least 1 claim per member; leave it empty for once in all.",
         ),
         (
             {"valid_from": date(2026, 4, 1), "valid_until": date(2026, 3, 31)},

@@ -753,3 +753,38 @@ def test_pages_cost_the_same_queries_for_many_rows_as_for_few(
 
     assert response.status_code == 200
     assert len(count_queries) == few, "\n".join(count_queries)
+
+# --- one claim per allowance, through the page ------------------------------------------------
+
+
+def test_claiming_a_one_off_service_twice_refuses_the_second_and_changes_nothing(
+    client: FlaskClient, cast: Cast
+) -> None:
+    from tests.accounts.conftest import outbox
+
+    login(client, cast.story.taro)
+    url = f"/benefits/services/{cast.story.digest.id}/claim"
+    first = client.post(url, headers=EN, follow_redirects=True)
+    assert "Granted: UCSD research digest." in page_text(first)
+    claims, entries, mails = count(BenefitClaim), len(audit()), len(outbox())
+
+    second = client.post(url, headers=EN, follow_redirects=True)
+
+    html = page_text(second)
+    assert "You have claimed it already (1 claim in all)." in html
+    assert urlsplit(second.request.url).path == "/benefits"
+    assert (count(BenefitClaim), len(audit()), len(outbox())) == (claims, entries, mails)
+    # The catalogue no longer offers it, and says so.
+    catalogue = page_text(client.get("/benefits", headers=EN))
+    assert f'action="{url}"' not in catalogue
+
+
+def test_the_catalogue_says_how_often_each_service_can_be_claimed(
+    client: FlaskClient, cast: Cast
+) -> None:
+    login(client, cast.story.taro)
+
+    html = page_text(client.get("/benefits", headers=EN))
+
+    assert "1 claim in all" in html  # UCSD's digest, which has no limit
+    assert "2 claims per year" in html  # BIOCOM's introductions
