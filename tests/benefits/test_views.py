@@ -692,7 +692,8 @@ def test_the_csv_opens_in_excel(client: FlaskClient, cast: Cast) -> None:
         r for r in rows[1:] if r[1] == "One Nucleus" and r[3] == f"{year}-Q{quarter}"
     ]
     assert from_one_nucleus == [
-        [MOU, "One Nucleus", "LINK-J", f"{year}-Q{quarter}", "2", "1", "0", "0"]
+        # Claims made, granted, refused, the members who made them, registrations.
+        [MOU, "One Nucleus", "LINK-J", f"{year}-Q{quarter}", "2", "1", "0", "2", "0"]
     ]
 
 
@@ -788,3 +789,50 @@ def test_the_catalogue_says_how_often_each_service_can_be_claimed(
 
     assert "1 claim in all" in html  # UCSD's digest, which has no limit
     assert "2 claims per year" in html  # BIOCOM's introductions
+
+# --- members in the report ----------------------------------------------------------------------
+
+
+def _total_row(html: str, direction: str) -> list[str]:
+    """The numbers of a direction's total row in the report's table."""
+    import re
+
+    body = next(b for b in html.split("<tbody>")[1:] if direction in b)
+    total = body.split('<tr class="report-total">')[1].split("</tr>")[0]
+    return re.findall(r'<td class="number">(\d+)</td>', total)
+
+
+def test_the_report_page_and_csv_count_claims_and_the_members_who_made_them(
+    client: FlaskClient, cast: Cast
+) -> None:
+    story = cast.story
+    other, _ = member_of("link-j")
+    add_claim(story.taro, story.introductions, status=ClaimStatus.APPROVED)
+    add_claim(story.taro, story.introductions, status=ClaimStatus.APPROVED)
+    add_claim(other, story.introductions, status=ClaimStatus.REJECTED)
+    login(client, story.staff)
+    query = "mou=link-j-biocom-2016&period=year"
+
+    html = page_text(client.get(f"/admin/report?{query}", headers=EN))
+
+    assert '<th scope="col" class="number">Members who claimed</th>' in html
+    # Requested, granted, refused, members (then registrations): three claims by two members.
+    assert _total_row(html, "BIOCOM → LINK-J members")[:4] == ["3", "2", "1", "2"]
+    assert "3 · 2 members" in html  # beside the chart's bar
+
+    rows = list(
+        csv.reader(
+            io.StringIO(
+                client.get(f"/admin/report.csv?{query}", headers=EN).data.decode("utf-8-sig")
+            )
+        )
+    )
+    members = rows[0].index("Members who claimed")
+    assert rows[0][members - 3 : members] == [
+        "Claims requested",
+        "Claims granted",
+        "Claims refused",
+    ]
+    this_year = str(today(story.hub).year)
+    [biocom_now] = [r for r in rows[1:] if r[1] == "BIOCOM" and r[3] == this_year]
+    assert biocom_now[members - 3 : members + 1] == ["3", "2", "1", "2"]
