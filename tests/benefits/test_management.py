@@ -39,6 +39,8 @@ def terms(**changes: object) -> network.ServiceTerms:
         "limit_period": "year",
         "valid_from": date(2026, 4, 1),
         "valid_until": date(2027, 3, 31),
+        "redemption_instructions_en": "Book the stand through Genesis's exhibitor desk.",
+        "redemption_instructions_ja": "Genesisの出展窓口でお申し込みください。",
     }
     values.update(changes)
     return network.ServiceTerms(**values)  # type: ignore[arg-type]
