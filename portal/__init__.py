@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, render_template
+from flask import Flask
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.wrappers import Response
@@ -123,10 +123,15 @@ def register_blueprints(app: Flask) -> None:
 
 
 def register_errorhandlers(app: Flask) -> None:
+    from portal.db import DATABASE_UNAVAILABLE
+    from portal.errorpages import render_error_page
+
     def render_error(error: HTTPException) -> tuple[str, int] | tuple[str, int, dict[str, str]]:
         code = error.code or 500
-        template = f"errors/{code}.html" if code in (403, 404, 429, 500) else "errors/generic.html"
-        page = render_template(template, error=error)
+        template = (
+            f"errors/{code}.html" if code in (403, 404, 429, 500, 503) else "errors/generic.html"
+        )
+        page = render_error_page(template, database_failed=False, error=error)
         limit = limiter.current_limit if code == 429 else None
         if limit is not None:
             # Only a refused request says when to come back: X-RateLimit-* headers on every
@@ -134,8 +139,16 @@ def register_errorhandlers(app: Flask) -> None:
             return page, code, {"Retry-After": str(max(1, int(limit.reset_at - time.time())))}
         return page, code
 
-    for code in (400, 403, 404, 405, 413, 429, 500):
+    def database_unavailable(error: Exception) -> tuple[str, int, dict[str, str]]:
+        # One line per request, no traceback: the cause is the database, not this code.
+        app.logger.error("database unavailable, answered 503: %s", str(error).splitlines()[0])
+        page = render_error_page("errors/503.html", database_failed=True, error=error)
+        return page, 503, {"Retry-After": "60"}
+
+    for code in (400, 403, 404, 405, 413, 429, 500, 503):
         app.register_error_handler(code, render_error)
+    for database_error in DATABASE_UNAVAILABLE:
+        app.register_error_handler(database_error, database_unavailable)
 
 
 CONTENT_SECURITY_POLICY = "; ".join(

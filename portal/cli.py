@@ -131,7 +131,11 @@ def cache_clear_command() -> None:
     if store is None:
         click.echo("the page cache is off (PAGE_CACHE_URL)")
         return
-    clear(store)
+    if not clear(store):
+        raise SystemExit(
+            "portal: the page cache was not cleared: Redis is not answering (pages cached "
+            "before live at most PAGE_CACHE_TTL seconds)"
+        )
     click.echo("page cache cleared")
 
 

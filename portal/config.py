@@ -13,6 +13,10 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+#: The longest any call to Redis may take: the portal works without it (rate limits in each
+#: process's memory, pages rendered afresh), so waiting longer only makes pages slow.
+REDIS_TIMEOUT_SECONDS = 0.5
+
 
 class ConfigurationError(RuntimeError):
     """The environment does not describe a runnable portal; the message says why in one line."""
@@ -83,6 +87,22 @@ def load_settings(
         "LOCK_TIMEOUT_SECONDS": float(environ.get("LOCK_TIMEOUT_SECONDS", "3")),
         "REDIS_URL": redis_url,
         "RATELIMIT_STORAGE_URI": redis_url or "memory://",
+        # Redis away must not refuse sign-ins and registrations: each process counts in its
+        # own memory (flask-limiter logs one warning) and asks Redis again after 1, 2, 4…
+        # at most 32 seconds, on a limited request. Errors still left (a deduction made
+        # after the request) are logged, not answered with a 500.
+        "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
+        "RATELIMIT_SWALLOW_ERRORS": True,
+        # A Redis that does not answer (a network partition, not a refused connection) must
+        # not hold a web worker for the kernel's TCP timeout on every limited request.
+        "RATELIMIT_STORAGE_OPTIONS": (
+            {
+                "socket_connect_timeout": REDIS_TIMEOUT_SECONDS,
+                "socket_timeout": REDIS_TIMEOUT_SECONDS,
+            }
+            if redis_url
+            else {}
+        ),
         "PAGE_CACHE_URL": page_cache_url,
         #: Seconds a cached page may live: bounds what only time changes (a membership lapsing).
         "PAGE_CACHE_TTL": int(environ.get("PAGE_CACHE_TTL", "60")),
@@ -119,6 +139,12 @@ def load_settings(
         "STRIPE_PUBLISHABLE_KEY": environ.get("STRIPE_PUBLISHABLE_KEY") or None,
         "STRIPE_WEBHOOK_SECRET": environ.get("STRIPE_WEBHOOK_SECRET") or None,
         "STRIPE_API_BASE": environ.get("STRIPE_API_BASE") or None,
+        #: Seconds any one call to Stripe may take (to connect, and between bytes of the answer)
+        #: before the portal gives up: a person is waiting, and a web worker with them.
+        "STRIPE_TIMEOUT_SECONDS": float(environ.get("STRIPE_TIMEOUT_SECONDS", "5")),
+        #: Network retries for calls nobody waits on (the reconcile job) and staff refunds;
+        #: calls made while a payer waits, or while locks are held, are never retried.
+        "STRIPE_NETWORK_RETRIES": int(environ.get("STRIPE_NETWORK_RETRIES", "2")),
         #: Stripe.js must come from Stripe; tests point it at localstripe's copy.
         "STRIPE_JS_URL": environ.get("STRIPE_JS_URL", "https://js.stripe.com/v3/"),
         "PAYMENT_HOLD_MINUTES": int(environ.get("PAYMENT_HOLD_MINUTES", "30")),
@@ -133,6 +159,9 @@ def load_settings(
         "INVOICE_ISSUER_ADDRESS": environ.get(
             "INVOICE_ISSUER_ADDRESS", "〒103-0023 東京都中央区日本橋本町"
         ),
-        "INVOICE_BANK_ACCOUNT": environ.get("INVOICE_BANK_ACCOUNT", ""),
+        #: Where invoices ask to be paid; invoices are refused without it. A placeholder
+        #: outside production, plainly not an account, so the demo can issue invoices.
+        "INVOICE_BANK_ACCOUNT": (environ.get("INVOICE_BANK_ACCOUNT") or "").strip()
+        or ("" if production else "デモ銀行 日本橋支店 普通 0000000（デモ用・振込不可）"),
         "INVOICE_DUE_DAYS": int(environ.get("INVOICE_DUE_DAYS", "14")),
     }

@@ -23,6 +23,7 @@ cached page is replaced by a fresh one for every response.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import threading
@@ -43,6 +44,7 @@ from sqlalchemy.orm import ORMExecuteState, Session, object_session
 from sqlalchemy.sql import util as sql_util
 from werkzeug.wrappers import Response
 
+from portal.config import REDIS_TIMEOUT_SECONDS
 from portal.db import utcnow
 from portal.i18n import current_language
 
@@ -74,7 +76,7 @@ class ScopeError(AssertionError):
 
 class Store(Protocol):
     def generations(self, scopes: list[str]) -> list[int]: ...
-    def bump(self, scopes: Iterable[str]) -> None: ...
+    def bump(self, scopes: Iterable[str]) -> bool: ...
     def get(self, key: str) -> bytes | None: ...
     def put(self, key: str, value: bytes, ttl: int) -> None: ...
 
@@ -91,10 +93,11 @@ class MemoryStore:
         with self._lock:
             return [self._generations.get(s, 0) for s in scopes]
 
-    def bump(self, scopes: Iterable[str]) -> None:
+    def bump(self, scopes: Iterable[str]) -> bool:
         with self._lock:
             for scope in scopes:
                 self._generations[scope] = self._generations.get(scope, 0) + 1
+        return True
 
     def get(self, key: str) -> bytes | None:
         with self._lock:
@@ -118,50 +121,77 @@ class RedisStore:
     """Shared by every process and machine serving the portal.
 
     Redis being away never takes the portal down: generations cannot be read, so nothing is
-    served from or kept in the cache. A bump lost that way leaves pages cached before the
-    outage visible for at most ``PAGE_CACHE_TTL`` after it (a restarted Redis has none).
+    served from or kept in the cache; its going away is logged once, and its return. A bump
+    lost that way leaves pages cached before the outage visible for at most
+    ``PAGE_CACHE_TTL`` after it (a restarted Redis has none).
     """
 
     def __init__(self, url: str, prefix: str = "portal:pc:") -> None:
         import redis
 
         self._errors = (redis.RedisError, OSError)
-        self._redis = redis.Redis.from_url(url, socket_timeout=0.5, socket_connect_timeout=0.5)
+        self._redis = redis.Redis.from_url(
+            url, socket_timeout=REDIS_TIMEOUT_SECONDS, socket_connect_timeout=REDIS_TIMEOUT_SECONDS
+        )
         self._prefix = prefix
+        self._state = threading.Lock()
+        self._away = False
+
+    def _call(self, work: Callable[[Any], Any]) -> Any:
+        try:
+            result = work(self._redis)
+        except self._errors as error:
+            with self._state:
+                went_away, self._away = not self._away, True
+            if went_away:
+                _warn(
+                    "page cache: Redis unavailable, pages are rendered afresh until it answers "
+                    f"({error})"
+                )
+            raise StoreUnavailable(str(error)) from error
+        with self._state:
+            came_back, self._away = self._away, False
+        if came_back:
+            _inform("page cache: Redis answers again")
+        return result
 
     def generations(self, scopes: list[str]) -> list[int]:
-        try:
-            values = self._redis.mget([f"{self._prefix}g:{s}" for s in scopes])
-        except self._errors as error:
-            raise StoreUnavailable(str(error)) from error
+        values = self._call(lambda r: r.mget([f"{self._prefix}g:{s}" for s in scopes]))
         return [int(v) if v is not None else 0 for v in values]
 
-    def bump(self, scopes: Iterable[str]) -> None:
-        pipe = self._redis.pipeline(transaction=False)
-        for scope in scopes:
-            pipe.incr(f"{self._prefix}g:{scope}")
-        try:
+    def bump(self, scopes: Iterable[str]) -> bool:
+        def incr(r: Any) -> None:
+            pipe = r.pipeline(transaction=False)
+            for scope in scopes:
+                pipe.incr(f"{self._prefix}g:{scope}")
             pipe.execute()
-        except self._errors as error:
-            _warn(f"page cache: generations not bumped ({error})")
+
+        try:
+            self._call(incr)
+        except StoreUnavailable:
+            return False
+        return True
 
     def get(self, key: str) -> bytes | None:
         try:
-            value = self._redis.get(f"{self._prefix}p:{key}")
-        except self._errors:
+            value = self._call(lambda r: r.get(f"{self._prefix}p:{key}"))
+        except StoreUnavailable:
             return None
         return value if isinstance(value, bytes) else None
 
     def put(self, key: str, value: bytes, ttl: int) -> None:
-        try:
-            self._redis.set(f"{self._prefix}p:{key}", value, ex=ttl)
-        except self._errors as error:
-            _warn(f"page cache: page not kept ({error})")
+        with contextlib.suppress(StoreUnavailable):
+            self._call(lambda r: r.set(f"{self._prefix}p:{key}", value, ex=ttl))
 
 
 def _warn(message: str) -> None:
     if has_app_context():
         current_app.logger.warning(message)
+
+
+def _inform(message: str) -> None:
+    if has_app_context():
+        current_app.logger.info(message)
 
 
 def store_for(url: str | None, database_uri: str = "") -> Store | None:
@@ -174,9 +204,9 @@ def store_for(url: str | None, database_uri: str = "") -> Store | None:
     return RedisStore(url, prefix=f"portal:pc:{database}:")
 
 
-def clear(store: Store) -> None:
-    """Forget every cached page: every key depends on the epoch."""
-    store.bump([EPOCH])
+def clear(store: Store) -> bool:
+    """Forget every cached page: every key depends on the epoch. False if Redis is away."""
+    return store.bump([EPOCH])
 
 
 def current_store() -> Store | None:
@@ -383,9 +413,8 @@ def serve_from_cache() -> Response | None:
             return None  # "remember me": Flask-Login restores the session on this request
     try:
         lookup = _look_up(page, store)
-    except StoreUnavailable as error:
-        _warn(f"page cache: Redis unavailable, rendering afresh ({error})")
-        return None
+    except StoreUnavailable:
+        return None  # the store logged it
     if lookup is None:
         return None
     g.pagecache_lookup = lookup
@@ -528,9 +557,8 @@ class GraphMemo:
             return load(session)
         try:
             generations = tuple(store.generations(self.scopes))
-        except StoreUnavailable as error:
-            _warn(f"page cache: Redis unavailable, reading afresh ({error})")
-            return load(session)
+        except StoreUnavailable:
+            return load(session)  # the store logged it
         with self._lock:
             entries = self._by_store.setdefault(store, OrderedDict())
             entry = entries.get(key)

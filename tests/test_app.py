@@ -88,7 +88,7 @@ def test_database_urls_use_psycopg3(given: str, expected: str) -> None:
 def test_healthz_reports_the_database(client: FlaskClient) -> None:
     response = client.get("/healthz")
     assert response.status_code == 200
-    assert response.get_json() == {"status": "ok", "database": "ok"}
+    assert response.get_json() == {"status": "ok", "checks": {"database": "ok"}}
 
 
 def test_healthz_answers_503_when_the_database_is_unreachable(tmp_path: Path) -> None:
@@ -100,7 +100,7 @@ def test_healthz_answers_503_when_the_database_is_unreachable(tmp_path: Path) ->
     )
     response = broken.test_client().get("/healthz")
     assert response.status_code == 503
-    assert response.get_json()["database"] == "unreachable"
+    assert response.get_json() == {"status": "unavailable", "checks": {"database": "unreachable"}}
 
 
 def test_pages_carry_security_headers(client: FlaskClient) -> None:

@@ -228,6 +228,8 @@ def upgrade():
 
 
 def downgrade():
+    # Loses nothing: the period and place are computed from each claim's time and its
+    # service's terms, and upgrading again computes them anew.
     with op.batch_alter_table("benefit_claim", schema=None) as batch_op:
         batch_op.drop_index("uq_benefit_claim_live")
         batch_op.drop_constraint(op.f("ck_benefit_claim_slot_positive"), type_="check")

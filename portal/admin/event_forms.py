@@ -52,6 +52,7 @@ from portal.events.models import (
     Visibility,
 )
 from portal.events.services import (
+    STANDARD_TAX_RATE,
     SUPPORTED_CURRENCIES,
     EventData,
     QuestionData,
@@ -485,7 +486,18 @@ NEW_EVENT_TICKETS = (
 )
 
 
-def new_event_initial(host_id: int | None) -> dict[str, Any]:
+def new_ticket_row(*, sold_by_hub: bool) -> dict[str, Any]:
+    """An empty ticket row: in yen, and taxed at the standard rate when LINK-J sells it."""
+    return {
+        "price": "0",
+        "currency": "JPY",
+        "tax_rate": str(STANDARD_TAX_RATE if sold_by_hub else 0),
+        "active": True,
+    }
+
+
+def new_event_initial(host_id: int | None, *, sold_by_hub: bool) -> dict[str, Any]:
+    """A new event's editor; ``sold_by_hub``: LINK-J hosts it, so its yen tickets are taxed."""
     return {
         "kind": EventKind.SEMINAR.value,
         "language": EventLanguage.BOTH.value,
@@ -495,7 +507,12 @@ def new_event_initial(host_id: int | None) -> dict[str, Any]:
         "capacity": 100,
         "reminder_hours_before": 24,
         "ticket_types": [
-            {"audience": a.value, "name_en": en, "name_ja": ja, "price": "0", "active": True}
+            {
+                **new_ticket_row(sold_by_hub=sold_by_hub),
+                "audience": a.value,
+                "name_en": en,
+                "name_ja": ja,
+            }
             for a, en, ja in NEW_EVENT_TICKETS
         ],
     }

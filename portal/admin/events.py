@@ -9,8 +9,6 @@ may read the registrations of their own verified members of a published event
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -28,6 +26,7 @@ from portal import pagecache
 from portal.accounts.models import Membership, MembershipStatus, Person
 from portal.admin import event_forms as forms
 from portal.admin.views import _actor, _page, _refused, blueprint
+from portal.csvfile import csv_text
 from portal.errors import DomainError, NotFound
 from portal.events import queries, services
 from portal.events.labels import REGISTRATION_STATUS_LABELS
@@ -203,20 +202,19 @@ def _event_form(event: Event | None) -> forms.EventForm:
         form = forms.EventForm()
     else:
         actor = _actor()
-        initial = (
-            forms.event_form_initial(event)
-            if event is not None
-            else forms.new_event_initial(
-                actor.administered_organization_id
-                if not actor.is_staff
-                else getattr(get_hub(), "id", None)
-            )
-        )
+        hub_id = getattr(get_hub(), "id", None)
+        if event is not None:
+            sold_by_hub = event.host_id == hub_id
+            initial = forms.event_form_initial(event)
+        else:
+            host_id = actor.administered_organization_id if not actor.is_staff else hub_id
+            sold_by_hub = host_id is not None and host_id == hub_id
+            initial = forms.new_event_initial(host_id, sold_by_hub=sold_by_hub)
         form = forms.EventForm(data=initial)
         # Empty rows to add ticket types, questions and sessions without JavaScript.
         extra_tickets = forms.EXTRA_TICKET_ROWS - (0 if event else len(initial["ticket_types"]))
         for _i in range(max(extra_tickets, 1)):
-            form.ticket_types.append_entry({"price": "0", "active": True})
+            form.ticket_types.append_entry(forms.new_ticket_row(sold_by_hub=sold_by_hub))
         for _i in range(forms.EXTRA_QUESTION_ROWS):
             form.questions.append_entry()
         for _i in range(forms.EXTRA_SESSION_ROWS):
@@ -505,11 +503,6 @@ def mail_registrants(slug: str) -> Response | tuple[str, int]:
 # --- CSV export -------------------------------------------------------------------------------
 
 
-def _cell(value: str) -> str:
-    # A spreadsheet runs a cell starting with = + - @ as a formula: answers are typed by anyone.
-    return f"'{value}" if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
-
-
 def _answer_text(question: Any, answer: Any) -> str:
     if question.kind == QuestionKind.TEXT:
         return str(answer or "")
@@ -533,50 +526,43 @@ def registrations_csv(actor: Person, event: Event) -> str:
         return value.astimezone(zone).strftime("%Y-%m-%d %H:%M") if value else ""
 
     questions = list(event.questions)
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(
+    header = [
+        _("Name"),
+        _("Name in kana"),
+        _("Email"),
+        _("Affiliation"),
+        _("Ticket"),
+        _("Price"),
+        _("Status"),
+        _("Ticket code"),
+        _("Registered at (%(zone)s)", zone=event.timezone),
+        _("Checked in at (%(zone)s)", zone=event.timezone),
+        *(localized(q, "label") for q in questions),
+    ]
+    rows = (
         [
-            _("Name"),
-            _("Name in kana"),
-            _("Email"),
-            _("Affiliation"),
-            _("Ticket"),
-            _("Price"),
-            _("Status"),
-            _("Ticket code"),
-            _("Registered at (%(zone)s)", zone=event.timezone),
-            _("Checked in at (%(zone)s)", zone=event.timezone),
-            *(_cell(localized(q, "label")) for q in questions),
+            person_name(registration.person),
+            person_kana(registration.person),
+            registration.person.email,
+            registration.person.affiliation,
+            localized(registration.ticket_type, "name"),
+            format_money(registration.price, registration.currency),
+            REGISTRATION_STATUS_LABELS[RegistrationStatus(registration.status)],
+            registration.code,
+            local(registration.created_at),
+            local(registration.checked_in_at),
+            *(_answer_text(q, registration.answers.get(str(q.id))) for q in questions),
         ]
+        for registration in queries.all_registrations_for_export(actor, event)
     )
-    for registration in queries.all_registrations_for_export(actor, event):
-        person = registration.person
-        writer.writerow(
-            [
-                _cell(person_name(person)),
-                _cell(person_kana(person)),
-                _cell(person.email),
-                _cell(person.affiliation),
-                _cell(localized(registration.ticket_type, "name")),
-                format_money(registration.price, registration.currency),
-                str(REGISTRATION_STATUS_LABELS[RegistrationStatus(registration.status)]),
-                registration.code,
-                local(registration.created_at),
-                local(registration.checked_in_at),
-                *(_cell(_answer_text(q, registration.answers.get(str(q.id)))) for q in questions),
-            ]
-        )
-    return buffer.getvalue()
+    return csv_text(header, rows)
 
 
 @blueprint.get("/events/<slug>/registrations.csv")
 def event_registrations_csv(slug: str) -> Response:
     event, _organizer = _readable_event(slug)
-    # UTF-8 with a byte-order mark: Excel (Japanese Windows too) then reads it as UTF-8.
-    body = "\ufeff" + registrations_csv(_actor(), event)
     return Response(
-        body.encode("utf-8"),
+        registrations_csv(_actor(), event).encode("utf-8"),
         mimetype="text/csv",
         headers={
             "Content-Disposition": f'attachment; filename="{event.slug}-registrations.csv"',

@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-import csv
-import io
-from decimal import Decimal
-
 from flask import Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from werkzeug.wrappers import Response as BaseResponse
 
 from portal.admin.views import _actor, _page, _require_staff, blueprint
+from portal.csvfile import csv_text
 from portal.errors import DomainError, NotFound
 from portal.extensions import db
 from portal.i18n import localized, person_name
-from portal.money import format_money, to_minor
+from portal.money import format_money, to_decimal, to_minor
 from portal.payments import queries, services
 from portal.payments.forms import BankTransferForm, RefundForm
 from portal.payments.models import Invoice, PaymentMethod, PaymentStatus
@@ -69,54 +66,43 @@ def payments() -> str:
 @blueprint.get("/payments.csv")
 def payments_csv() -> Response:
     _require_staff()
-    buffer = io.StringIO()
-    buffer.write("\ufeff")  # Excel in Japan reads UTF-8 only with the byte-order mark
-    writer = csv.writer(buffer)
-    writer.writerow(
+    header = [
+        _("Payment"),
+        _("Created"),
+        _("Method"),
+        _("Status"),
+        _("Currency"),
+        _("Amount"),
+        _("Refunded"),
+        _("Payer"),
+        _("Email"),
+        _("Event"),
+        _("Invoice number"),
+        _("Stripe"),
+    ]
+    rows = (
         [
-            _("Payment"),
-            _("Created"),
-            _("Method"),
-            _("Status"),
-            _("Currency"),
-            _("Amount"),
-            _("Refunded"),
-            _("Payer"),
-            _("Email"),
-            _("Event"),
-            _("Invoice number"),
-            _("Stripe"),
+            payment.id,
+            payment.created_at.isoformat(timespec="seconds"),
+            payment.method,
+            payment.status,
+            payment.currency,
+            # Plain numbers in the major unit, so spreadsheets can add them up.
+            to_decimal(payment.amount, payment.currency),
+            to_decimal(payment.refunded_amount, payment.currency),
+            person_name(payment.person) if payment.person else "",
+            payment.person.email if payment.person else "",
+            localized(payment.registration.event, "title") if payment.registration else "",
+            payment.invoice.number if payment.invoice else "",
+            payment.stripe_payment_intent_id or "",
         ]
+        for payment in queries.all_payments(_filters())
     )
-    for payment in queries.all_payments(_filters()):
-        writer.writerow(
-            [
-                payment.id,
-                payment.created_at.isoformat(timespec="seconds"),
-                payment.method,
-                payment.status,
-                payment.currency,
-                # Plain numbers in the major unit, so spreadsheets can add them up.
-                str(Decimal(payment.amount).scaleb(-_digits(payment.currency))),
-                str(Decimal(payment.refunded_amount).scaleb(-_digits(payment.currency))),
-                person_name(payment.person) if payment.person else "",
-                payment.person.email if payment.person else "",
-                localized(payment.registration.event, "title") if payment.registration else "",
-                payment.invoice.number if payment.invoice else "",
-                payment.stripe_payment_intent_id or "",
-            ]
-        )
     return Response(
-        buffer.getvalue().encode("utf-8"),
+        csv_text(header, rows).encode("utf-8"),
         mimetype="text/csv",
         headers={"Content-Disposition": 'attachment; filename="payments.csv"'},
     )
-
-
-def _digits(currency: str) -> int:
-    from portal.money import minor_digits
-
-    return minor_digits(currency)
 
 
 @blueprint.route("/payments/<int:payment_id>", methods=["GET", "POST"])

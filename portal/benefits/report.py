@@ -16,8 +16,6 @@ chart and the CSV, rather than shown as a misleading 0.
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
@@ -29,6 +27,7 @@ from flask_babel import ngettext
 from sqlalchemy import Integer, case, func, literal_column, select, union_all
 
 from portal.benefits.models import GRANTED_STATES, BenefitClaim, ClaimStatus
+from portal.csvfile import csv_text
 from portal.extensions import db
 from portal.organizations.models import Agreement, Organization, ReciprocalService
 
@@ -324,17 +323,8 @@ def chart(report: Report) -> Chart:
 # --- CSV for Excel ---------------------------------------------------------------------------
 
 
-def _cell(value: object) -> str:
-    text = str(value)
-    # A cell starting like a formula would run as one in Excel (CSV injection).
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-
-
 def to_csv(report: Report) -> str:
     """UTF-8 text with a byte-order mark, so Excel in Japan opens it without mojibake."""
-    out = io.StringIO()
-    out.write("\ufeff")
-    writer = csv.writer(out, lineterminator="\r\n")
     header = [
         _("MOU"),
         _("Provider"),
@@ -347,7 +337,7 @@ def to_csv(report: Report) -> str:
     ]
     if report.has_registrations:
         header.append(_("Registrations by the beneficiary's members"))
-    writer.writerow(header)
+    lines = []
     for row in report.rows:
         for period, counts in zip(report.periods, row.per_period, strict=True):
             line = [
@@ -362,5 +352,5 @@ def to_csv(report: Report) -> str:
             ]
             if report.has_registrations:
                 line.append(counts.registrations)
-            writer.writerow([_cell(value) for value in line])
-    return out.getvalue()
+            lines.append(line)
+    return csv_text(header, lines)

@@ -18,7 +18,13 @@ from portal.accounts.services import find_person_by_email
 from portal.db import utcnow
 from portal.events import services
 from portal.events.models import Event
-from portal.events.services import EventData, QuestionData, SessionData, TicketTypeData
+from portal.events.services import (
+    STANDARD_TAX_RATE,
+    EventData,
+    QuestionData,
+    SessionData,
+    TicketTypeData,
+)
 from portal.extensions import db
 from portal.organizations.models import Agreement, Organization
 
@@ -334,7 +340,13 @@ def _event_data(spec: DemoEvent) -> EventData:
         requires_approval=spec.requires_approval,
         ticket_types=[
             TicketTypeData(
-                audience=audience, name_en=en, name_ja=ja, price=price, currency=currency
+                audience=audience,
+                name_en=en,
+                name_ja=ja,
+                price=price,
+                currency=currency,
+                # Participation fees sold in Japan, in yen, carry the standard consumption tax.
+                tax_rate=STANDARD_TAX_RATE if currency == "JPY" else 0,
             )
             for audience, en, ja, price, currency in spec.tickets
         ],

@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from flask import current_app
 from flask_babel import gettext as _
@@ -857,6 +857,10 @@ def mail_registrants(
 
 # --- events themselves ---
 
+#: Japan's standard consumption tax rate, in percent: event participation fees sold in Japan
+#: are taxable at it.
+STANDARD_TAX_RATE = 10
+
 
 @dataclass
 class TicketTypeData:
@@ -920,6 +924,43 @@ class EventData:
     ticket_types: list[TicketTypeData] = field(default_factory=list)
     questions: list[QuestionData] = field(default_factory=list)
     sessions: list[SessionData] = field(default_factory=list)
+
+
+def _copied_fields(data_class: type, model: Any, *, apart: Iterable[str] = ()) -> tuple[str, ...]:
+    """The fields of a data definition that are saved as they are, each to the model's column of
+    the same name: derived from the definition, so a field added to it cannot be forgotten on
+    save (as a ticket's tax rate once was). A field without such a column fails at import."""
+    every = {f.name for f in fields(data_class)}
+    if set(apart) - every:
+        raise TypeError(f"{data_class.__name__} has no field {sorted(set(apart) - every)}")
+    names = tuple(f.name for f in fields(data_class) if f.name not in set(apart))
+    missing = sorted(set(names) - set(model.__table__.columns.keys()))
+    if missing:
+        raise TypeError(f"{model.__name__} has no column for {data_class.__name__}: {missing}")
+    return names
+
+
+#: ``save_event`` handles these itself: a cleaned address, relations, and the rows below.
+_EVENT_APART = (
+    "online_url",
+    "cohost_ids",
+    "agreement_ids",
+    "ticket_types",
+    "questions",
+    "sessions",
+)
+_EVENT_COLUMNS = _copied_fields(EventData, Event, apart=_EVENT_APART)
+#: ``id`` says which row to update; it is never written.
+_TICKET_TYPE_COLUMNS = _copied_fields(TicketTypeData, TicketType, apart=("id",))
+_QUESTION_COLUMNS = _copied_fields(QuestionData, Question, apart=("id",))
+_SESSION_COLUMNS = _copied_fields(SessionData, EventSession)
+_Row = TypeVar("_Row")
+
+
+def _copy(data: object, row: _Row, names: Iterable[str]) -> _Row:
+    for name in names:
+        setattr(row, name, getattr(data, name))
+    return row
 
 
 SUPPORTED_CURRENCIES = ("JPY", "USD", "EUR", "GBP")
@@ -1034,29 +1075,7 @@ def save_event(event: Event | None, data: EventData, *, actor: Person) -> Event:
                         name=ticket.name_en or ticket.name_ja,
                     )
                 )
-    for name in (
-        "slug",
-        "kind",
-        "title_en",
-        "title_ja",
-        "description_en",
-        "description_ja",
-        "language",
-        "host_id",
-        "venue_en",
-        "venue_ja",
-        "timezone",
-        "starts_at",
-        "ends_at",
-        "registration_opens_at",
-        "registration_closes_at",
-        "cancellation_closes_at",
-        "capacity",
-        "visibility",
-        "requires_approval",
-        "reminder_hours_before",
-    ):
-        setattr(event, name, getattr(data, name))
+    _copy(data, event, _EVENT_COLUMNS)
     event.online_url = (data.online_url or "").strip() or None
     event.cohosts = list(
         db.session.scalars(select(Organization).where(Organization.id.in_(data.cohost_ids or [-1])))
@@ -1066,16 +1085,7 @@ def save_event(event: Event | None, data: EventData, *, actor: Person) -> Event:
     )
     _save_ticket_types(event, data.ticket_types)
     _save_questions(event, data.questions)
-    event.sessions = [
-        EventSession(
-            title_en=s.title_en,
-            title_ja=s.title_ja,
-            starts_at=s.starts_at,
-            ends_at=s.ends_at,
-            room=s.room,
-        )
-        for s in data.sessions
-    ]
+    event.sessions = [_copy(s, EventSession(), _SESSION_COLUMNS) for s in data.sessions]
     db.session.flush()
     record(
         "event.create" if creating else "event.update",
@@ -1097,17 +1107,7 @@ def _save_ticket_types(event: Event, wanted: list[TicketTypeData]) -> None:
         ticket = existing.get(data.id) if data.id else None
         if ticket is None:
             ticket = TicketType()
-        for name in (
-            "audience",
-            "name_en",
-            "name_ja",
-            "price",
-            "currency",
-            "capacity",
-            "agreement_id",
-            "active",
-        ):
-            setattr(ticket, name, getattr(data, name))
+        _copy(data, ticket, _TICKET_TYPE_COLUMNS)
         ticket.position = position
         kept.append(ticket)
     for ticket in existing.values():
@@ -1125,11 +1125,7 @@ def _save_questions(event: Event, wanted: list[QuestionData]) -> None:
         question = existing.get(data.id) if data.id else None
         if question is None:
             question = Question()
-        question.kind = data.kind
-        question.label_en = data.label_en
-        question.label_ja = data.label_ja
-        question.required = data.required
-        question.options = data.options
+        _copy(data, question, _QUESTION_COLUMNS)
         question.position = position
         kept.append(question)
     event.questions = kept

@@ -6,6 +6,7 @@ import base64
 import io
 import smtplib
 import ssl
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -18,7 +19,7 @@ from flask import current_app, render_template
 from flask_babel import force_locale
 from sqlalchemy import select, update
 
-from portal.db import utcnow
+from portal.db import DATABASE_UNAVAILABLE, utcnow
 from portal.extensions import db
 from portal.notifications.models import OutboxMessage, OutboxStatus
 
@@ -26,6 +27,9 @@ Made = TypeVar("Made")
 
 #: After this many failed attempts a message is marked failed and left for staff to see.
 MAX_ATTEMPTS = 8
+#: How long a message being sent is kept from other workers: far longer than sending it
+#: and recording that it went take. Only a worker dying meanwhile makes anyone wait it out.
+SENDING_LEASE = timedelta(minutes=10)
 
 
 @dataclass(frozen=True)
@@ -263,14 +267,58 @@ def _give_up(message_id: int, reason: str) -> None:
     db.session.commit()
 
 
-def deliver_due(
-    transport: Transport, *, now: datetime | None = None, limit: int = 100
-) -> DeliveryReport:
-    """Send queued messages that are due, one transaction per message.
+def _record(message_id: int, values: dict[str, Any], wait: Callable[[float], None]) -> None:
+    """Record what became of a message that was handed to the mail server.
 
-    Rows are claimed with ``FOR UPDATE SKIP LOCKED`` so several workers on PostgreSQL never
-    send the same message twice. A failure is retried with exponential backoff (1, 2, 4…
-    minutes, at most an hour) and given up after MAX_ATTEMPTS.
+    Retried with backoff until the database takes it: nothing else may be sent before, or
+    a message the server accepted could be sent again."""
+    delay = 0.5
+    while True:
+        try:
+            db.session.execute(
+                update(OutboxMessage)
+                .where(
+                    OutboxMessage.id == message_id,
+                    # Sent by another worker after the lease ended: that one recorded it.
+                    OutboxMessage.status == OutboxStatus.QUEUED.value,
+                )
+                .values(**values)
+            )
+            db.session.commit()
+            return
+        except DATABASE_UNAVAILABLE as error:
+            db.session.rollback()
+            current_app.logger.warning(
+                "outbox: message %s was handed to the mail server but could not be recorded "
+                "(%s); trying again in %g s",
+                message_id,
+                str(error).splitlines()[0],
+                delay,
+            )
+            wait(delay)
+            delay = min(delay * 2, 60)
+
+
+def deliver_due(
+    transport: Transport,
+    *,
+    now: datetime | None = None,
+    limit: int = 100,
+    wait: Callable[[float], None] = time.sleep,
+) -> DeliveryReport:
+    """Send queued messages that are due, one at a time.
+
+    Each message is claimed with ``FOR UPDATE SKIP LOCKED`` (several workers on PostgreSQL
+    never take the same one), written, and leased: its next attempt is moved SENDING_LEASE
+    ahead, committed before it is sent, so no other worker takes it while it is on its way.
+    Then it is sent, and what became of it recorded. A failure is retried with exponential
+    backoff (1, 2, 4… minutes, at most an hour) and given up after MAX_ATTEMPTS.
+
+    At least once, at most one duplicate per crash: if the database is lost after the mail
+    server accepted a message, recording it is retried (``wait`` between tries) until the
+    database answers, before anything else is sent, so this process never sends a message
+    twice. Only a worker that dies in that window leaves its one message to be sent again,
+    when the lease ends. A database error before the send raises (nothing was sent).
     """
     report = DeliveryReport()
     sender = current_app.config["MAIL_DEFAULT_SENDER"]
@@ -287,10 +335,16 @@ def deliver_due(
             .with_for_update(skip_locked=True)
         )
         if message is None:
+            # The claim's read began a transaction: end it, so that a worker waiting for the
+            # next poll holds neither a transaction nor a connection (which a database
+            # restart would kill under it).
+            db.session.rollback()
             break
-        message_id = message.id
+        message_id, attempts = message.id, message.attempts + 1
         try:
             written = write_message(message)
+        except DATABASE_UNAVAILABLE:
+            raise
         except Exception as error:  # noqa: BLE001 - one message must not hold up the others
             db.session.rollback()
             current_app.logger.exception("outbox: message %s could not be written", message_id)
@@ -302,22 +356,25 @@ def deliver_due(
             _give_up(message_id, "What this message was to tell of no longer exists.")
             report.failed += 1
             continue
+        email = build_email(message, sender)
+        message.next_attempt_at = moment + SENDING_LEASE
+        db.session.commit()  # the lease, and what a message written now says
         try:
-            transport(build_email(message, sender))
+            transport(email)
         except (OSError, smtplib.SMTPException) as error:
-            message.attempts += 1
-            message.last_error = f"{type(error).__name__}: {error}"[:2000]
-            if message.attempts >= MAX_ATTEMPTS:
-                message.status = OutboxStatus.FAILED.value
+            outcome: dict[str, Any] = {
+                "attempts": attempts,
+                "last_error": f"{type(error).__name__}: {error}"[:2000],
+            }
+            if attempts >= MAX_ATTEMPTS:
+                outcome["status"] = OutboxStatus.FAILED.value
                 report.failed += 1
             else:
-                delay = min(2 ** (message.attempts - 1), 60)
-                message.next_attempt_at = moment + timedelta(minutes=delay)
+                delay = min(2 ** (attempts - 1), 60)
+                outcome["next_attempt_at"] = moment + timedelta(minutes=delay)
                 report.retried += 1
         else:
-            message.status = OutboxStatus.SENT.value
-            message.sent_at = moment
-            message.attempts += 1
+            outcome = {"status": OutboxStatus.SENT.value, "sent_at": moment, "attempts": attempts}
             report.sent += 1
-        db.session.commit()
+        _record(message_id, outcome, wait)
     return report

@@ -16,7 +16,11 @@ def reconcile(older_than_minutes: int) -> None:
     """Settle card payments whose webhook never arrived, asking Stripe (every few minutes)."""
     from datetime import timedelta
 
-    settled = services.reconcile(older_than=timedelta(minutes=older_than_minutes))
+    try:
+        settled = services.reconcile(older_than=timedelta(minutes=older_than_minutes))
+    except services.PaymentServiceUnavailable as error:
+        # A failed run must show in the scheduler: exit status 1 and a one-line reason.
+        raise click.ClickException(error.message) from None
     click.echo(f"{settled} payments settled.")
 
 

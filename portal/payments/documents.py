@@ -1,30 +1,67 @@
 """Invoices (適格請求書) and receipts (領収書) as PDF, in the reader's language.
 
-reportlab's built-in Japanese CID font needs no font file on the server, and its text can be
-extracted again (tests read the PDF back).
+Every character is drawn with IPAex Gothic, shipped in ``portal/fonts`` and embedded as a
+subset: a font the PDF only names renders blank in viewers without Japanese fonts of their
+own, and the text can still be extracted again (tests read the PDF back).
 """
 
 from __future__ import annotations
 
 import io
 from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
 
 from flask import current_app
-from flask_babel import force_locale
+from flask_babel import force_locale, pgettext
 from flask_babel import gettext as _
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
 
-from portal.i18n import format_day
+from portal.i18n import format_day, localized, person_name
 from portal.money import format_money
-from portal.payments.models import Invoice, Payment
-from portal.payments.services import tax_summary
+from portal.payments.models import Invoice, Payment, PaymentMethod
+from portal.payments.services import (
+    TOKYO,
+    TaxLine,
+    payment_taxes,
+    tax_summary,
+    transaction_day,
+)
 
-FONT = "HeiseiKakuGo-W5"
-pdfmetrics.registerFont(UnicodeCIDFont(FONT))
+FONT = "IPAexGothic"
+FONT_FILE = Path(__file__).resolve().parent.parent / "fonts" / "ipaexg.ttf"
+
+
+@cache
+def _registered_font() -> str:
+    # Read when the first document is drawn, not when the app starts. TTFont embeds only the
+    # glyphs a document uses (a subset), never the whole 6 MB file.
+    pdfmetrics.registerFont(TTFont(FONT, str(FONT_FILE)))
+    return FONT
+
+
+def addressee(company: str, person: str, *, receipt: bool = False) -> list[str]:
+    """Whom a document is addressed to, a line each: in Japanese 会社名 御中 for a company alone,
+    else the company above 氏名 様 (never both honorifics); a person alone is 様."""
+    if company and not person:
+        if receipt:
+            return [pgettext("receipt to a company", "Received from: %(name)s", name=company)]
+        return [pgettext("invoice to a company", "Bill to: %(name)s", name=company)]
+    if not company:
+        if receipt:
+            return [_("Received from: %(name)s", name=person)]
+        return [pgettext("invoice to a person", "Bill to: %(name)s", name=person)]
+    if receipt:
+        above = pgettext(
+            "receipt to a person at a company", "Received from: %(name)s", name=company
+        )
+    else:
+        above = pgettext("invoice to a person at a company", "Bill to: %(name)s", name=company)
+    return [above, _("Attn: %(name)s", name=person)]
 
 
 @dataclass
@@ -45,33 +82,59 @@ class _Writer:
         self.canvas.line(self.left, self.y + 3 * mm, self.right, self.y + 3 * mm)
         self.y -= 3 * mm
 
+    def taxes(self, taxes: list[TaxLine], currency: str) -> None:
+        """Per rate, the total and the consumption tax in it, with the rate."""
+        for tax in taxes:
+            if tax.rate:
+                self.line(
+                    _(
+                        "Total at %(rate)d%%: %(total)s (consumption tax %(tax)s)",
+                        rate=tax.rate,
+                        total=format_money(tax.total, currency),
+                        tax=format_money(tax.tax, currency),
+                    )
+                )
+            else:
+                self.line(
+                    _("Total not taxable: %(total)s", total=format_money(tax.total, currency))
+                )
 
-def _new(title: str) -> tuple[io.BytesIO, _Writer]:
+    def issuer(self, name: str, number: str | None, address: str = "") -> None:
+        self.line(_("Issuer: %(name)s", name=name))
+        if number:
+            self.line(_("Registration number: %(number)s", number=number))
+        if address:
+            self.line(address)
+
+
+def _new(title: str, language: str) -> tuple[io.BytesIO, _Writer]:
     buffer = io.BytesIO()
-    canvas = Canvas(buffer, pagesize=A4, pageCompression=1)
+    _registered_font()
+    # The first font set is the embedded one: reportlab's default (Helvetica) would otherwise
+    # be named in the page, unembedded.
+    canvas = Canvas(buffer, pagesize=A4, pageCompression=1, initialFontName=FONT, lang=language)
     canvas.setTitle(title)
     canvas.setAuthor("LINK-J Partner Portal")
     return buffer, _Writer(canvas)
 
 
 def invoice_pdf(invoice: Invoice, language: str) -> bytes:
-    """The qualified invoice: issuer and registration number, date, lines, per-rate totals
-    and tax, and the recipient."""
+    """The qualified invoice: issuer and registration number, addressee, date of the
+    transaction, lines with their rate, per-rate totals and tax, and where to pay."""
     with force_locale(language):
-        buffer, out = _new(_("Invoice %(number)s", number=invoice.number))
+        buffer, out = _new(_("Invoice %(number)s", number=invoice.number), language)
         out.line(_("Invoice (qualified invoice)"), size=18, gap=10 * mm)
-        out.line(_("%(company)s (recipient)", company=invoice.recipient_company), size=12)
-        if invoice.recipient_name:
-            out.line(invoice.recipient_name)
+        for line in addressee(invoice.recipient_company, invoice.recipient_name):
+            out.line(line, size=12, gap=7 * mm)
         out.y -= 4 * mm
         out.line(_("Invoice number: %(number)s", number=invoice.number))
         out.line(_("Date of issue: %(date)s", date=format_day(invoice.issued_on)))
+        day = transaction_day(invoice.payment)
+        if day:
+            out.line(_("Date of the transaction: %(date)s", date=format_day(day)))
         out.line(_("Due date: %(date)s", date=format_day(invoice.due_on)))
         out.y -= 4 * mm
-        out.line(_("Issuer: %(name)s", name=invoice.issuer_name))
-        out.line(_("Registration number: %(number)s", number=invoice.issuer_registration_number))
-        if invoice.issuer_address:
-            out.line(invoice.issuer_address)
+        out.issuer(invoice.issuer_name, invoice.issuer_registration_number, invoice.issuer_address)
         out.y -= 6 * mm
         out.line(_("Description"), right=_("Amount (tax included)"))
         out.rule()
@@ -84,23 +147,7 @@ def invoice_pdf(invoice: Invoice, language: str) -> bytes:
                 right=format_money(item.amount, invoice.currency),
             )
         out.rule()
-        for tax in tax_summary(invoice.lines):
-            if tax.rate:
-                out.line(
-                    _(
-                        "Total at %(rate)d%%: %(total)s (consumption tax %(tax)s)",
-                        rate=tax.rate,
-                        total=format_money(tax.total, invoice.currency),
-                        tax=format_money(tax.tax, invoice.currency),
-                    )
-                )
-            else:
-                out.line(
-                    _(
-                        "Total not taxable: %(total)s",
-                        total=format_money(tax.total, invoice.currency),
-                    )
-                )
+        out.taxes(tax_summary(invoice.lines), invoice.currency)
         out.line(_("Total due"), size=13, right=format_money(invoice.total, invoice.currency))
         if invoice.bank_account:
             out.y -= 4 * mm
@@ -111,38 +158,54 @@ def invoice_pdf(invoice: Invoice, language: str) -> bytes:
     return buffer.getvalue()
 
 
-def receipt_pdf(payment: Payment, *, payer: str, description: str, language: str) -> bytes:
-    """A receipt (領収書) for a paid payment."""
+def receipt_addressee(payment: Payment) -> list[str]:
+    """An invoice's receipt goes to whom the invoice did; a card payment's to the payer."""
+    invoice = payment.invoice
+    if payment.method == PaymentMethod.INVOICE and invoice is not None:
+        return addressee(invoice.recipient_company, invoice.recipient_name, receipt=True)
+    return addressee("", person_name(payment.person), receipt=True)
+
+
+def receipt_pdf(payment: Payment, language: str) -> bytes:
+    """A receipt (領収書) for a paid payment, with what a qualified invoice carries: per-rate
+    totals and tax, the issuer's registration number, the date of the transaction."""
     with force_locale(language):
-        buffer, out = _new(_("Receipt"))
+        buffer, out = _new(_("Receipt"), language)
         out.line(_("Receipt"), size=18, gap=10 * mm)
-        out.line(_("Received from: %(name)s", name=payer), size=12)
+        for line in receipt_addressee(payment):
+            out.line(line, size=12, gap=7 * mm)
         out.y -= 4 * mm
         out.line(
             _("Amount received"), size=13, right=format_money(payment.amount, payment.currency)
         )
+        out.taxes(payment_taxes(payment), payment.currency)
         if payment.refunded_amount:
             out.line(_("Refunded"), right=format_money(payment.refunded_amount, payment.currency))
-        out.line(_("For: %(description)s", description=description))
+        if payment.registration is not None:
+            out.line(
+                _(
+                    "For: %(description)s",
+                    description=localized(payment.registration.event, "title"),
+                )
+            )
+        day = transaction_day(payment)
+        if day:
+            out.line(_("Date of the transaction: %(date)s", date=format_day(day)))
         if payment.paid_at:
-            out.line(_("Paid on: %(date)s", date=format_day(payment.paid_at.date())))
+            paid_on = payment.paid_at.astimezone(TOKYO).date()
+            out.line(_("Paid on: %(date)s", date=format_day(paid_on)))
         out.line(_("Receipt number: R-%(id)06d", id=payment.id))
         method = _("card") if payment.method == "card" else _("bank transfer")
         out.line(_("Payment method: %(method)s", method=method))
         out.y -= 6 * mm
-        issuer = (
-            payment.invoice.issuer_name
-            if payment.invoice
-            else current_app.config["INVOICE_ISSUER_NAME"]
-        )
-        number = (
-            payment.invoice.issuer_registration_number
-            if payment.invoice
-            else current_app.config.get("INVOICE_REGISTRATION_NUMBER")
-        )
-        out.line(_("Issuer: %(name)s", name=issuer))
-        if number:
-            out.line(_("Registration number: %(number)s", number=number))
+        invoice = payment.invoice
+        if invoice is not None:
+            out.issuer(invoice.issuer_name, invoice.issuer_registration_number)
+        else:
+            out.issuer(
+                current_app.config["INVOICE_ISSUER_NAME"],
+                current_app.config.get("INVOICE_REGISTRATION_NUMBER"),
+            )
         out.canvas.showPage()
         out.canvas.save()
     return buffer.getvalue()

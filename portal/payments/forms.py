@@ -10,11 +10,11 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 class InvoiceRequestForm(FlaskForm):
     company = StringField(
-        _l("Company or institution (invoice addressee)"),
+        _l("Company or institution, and department (invoice addressee)"),
         validators=[DataRequired(), Length(max=300)],
     )
     recipient_name = StringField(
-        _l("Person or department (optional)"), validators=[Optional(), Length(max=300)]
+        _l("Person to the attention of (optional)"), validators=[Optional(), Length(max=300)]
     )
 
 

@@ -12,15 +12,16 @@ exactly one wins and mail goes out once.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import select, update
+from sqlalchemy import inspect, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
@@ -31,6 +32,7 @@ from portal.errors import DomainError, InvalidInput, InvalidTransition, NotFound
 from portal.events import services as events
 from portal.events.models import Registration, RegistrationStatus
 from portal.extensions import db
+from portal.i18n import format_datetime_in
 from portal.locking import lock_rows
 from portal.notifications.services import external_url, queue_mail
 from portal.payments.models import (
@@ -43,13 +45,25 @@ from portal.payments.models import (
     Refund,
     StripeEvent,
 )
-from portal.payments.stripe_gateway import GatewayError, Intent, InvalidSignature, gateway
+from portal.payments.stripe_gateway import (
+    GatewayError,
+    GatewayUnavailable,
+    Intent,
+    InvalidSignature,
+    StripeGateway,
+    gateway,
+)
 
 TOKYO = ZoneInfo("Asia/Tokyo")
 
 
 class PaymentRefused(DomainError):
     """The card was declined or the provider refused; the message says what to do."""
+
+
+class PaymentServiceUnavailable(DomainError):
+    """Stripe could not be reached or did not answer in time; nothing was changed here, so
+    the person (or the next run of a job) may simply try again."""
 
 
 def _tokyo_today() -> date:
@@ -61,6 +75,26 @@ def _require_payable(registration: Registration, person: Person) -> None:
         raise NotFound(_("Not found."))
     if registration.status != RegistrationStatus.AWAITING_PAYMENT:
         raise InvalidTransition(_("This registration is not waiting for a payment."))
+
+
+def _held_until(registration: Registration) -> str | None:
+    """When the seat's hold lapses, on the event's clock and naming its zone (rule 9)."""
+    hold = registration.hold_expires_at
+    if hold is None or registration.status != RegistrationStatus.AWAITING_PAYMENT:
+        return None
+    zone = registration.event.timezone
+    return f"{format_datetime_in(hold, zone)} {hold.astimezone(ZoneInfo(zone)).tzname()}"
+
+
+def _unavailable_message(registration: Registration) -> str:
+    held_until = _held_until(registration)
+    if held_until is None:
+        return _("The payment service cannot be reached right now. Please try again shortly.")
+    return _(
+        "The payment service cannot be reached right now. "
+        "Your seat stays held until %(time)s; please try again.",
+        time=held_until,
+    )
 
 
 def open_payment(registration: Registration) -> Payment | None:
@@ -85,12 +119,28 @@ def start_card_payment(registration: Registration, *, person: Person) -> CardChe
     """Create (or reuse) the PaymentIntent for a held seat, with an idempotency key.
 
     Raises InvalidTransition when nothing is owed, PaymentRefused when Stripe refuses,
-    InvalidInput when card payment is not configured.
+    PaymentServiceUnavailable when Stripe does not answer in time (nothing is written and the
+    seat stays held), InvalidInput when card payment is not configured.
     """
     stripe = gateway()
     if stripe is None:
         raise InvalidInput(_("Card payment is not available; please choose an invoice."))
     _require_payable(registration, person)
+    try:
+        return _start_card_payment(stripe, registration, person)
+    except GatewayUnavailable as error:
+        db.session.rollback()
+        current_app.logger.warning(
+            "Stripe unavailable while starting payment for registration %s: %s",
+            registration.id,
+            error,
+        )
+        raise PaymentServiceUnavailable(_unavailable_message(registration)) from error
+
+
+def _start_card_payment(
+    stripe: StripeGateway, registration: Registration, person: Person
+) -> CardCheckout:
     payment = open_payment(registration)
     if (
         payment is not None
@@ -100,6 +150,11 @@ def start_card_payment(registration: Registration, *, person: Person) -> CardChe
         intent = stripe.retrieve_intent(payment.stripe_payment_intent_id)
         if intent.client_secret and intent.status not in ("succeeded", "canceled"):
             return CardCheckout(payment, intent.client_secret)
+        # Stripe already settled this attempt (its webhook is late): record that first, so a
+        # paid seat is never offered for payment again and a new attempt is not blocked.
+        settle_intent(intent)
+        db.session.refresh(registration)
+        _require_payable(registration, person)
     if payment is not None and payment.method == PaymentMethod.INVOICE:
         raise InvalidTransition(_("An invoice was already issued for this registration."))
     attempt = 1 + len(
@@ -115,6 +170,8 @@ def start_card_payment(registration: Registration, *, person: Person) -> CardChe
             # Derived from the registration and attempt: a retried request never charges twice.
             idempotency_key=f"registration-{registration.id}-attempt-{attempt}",
         )
+    except GatewayUnavailable:
+        raise
     except GatewayError as error:
         raise PaymentRefused(
             _("The payment could not be started: %(reason)s", reason=str(error))
@@ -209,7 +266,9 @@ def _after_paid(payment: Payment) -> None:
     if registration.status == RegistrationStatus.CANCELLED and events.reinstate_paid(registration):
         db.session.commit()
         return
-    db.session.commit()
+    # Paid and refunded in one commit: if Stripe cannot refund now, the payment stays pending
+    # and the next webhook delivery or reconcile run tries again, rather than keeping the
+    # money of someone without a seat.
     _refund_automatically(payment, registration)
 
 
@@ -237,7 +296,11 @@ def _refund_automatically(payment: Payment, registration: Registration) -> None:
 
 
 def confirm_from_return(registration: Registration, *, person: Person) -> Payment | None:
-    """The payer came back from Stripe.js: look the intent up (evidence), never trust the URL."""
+    """The payer came back from Stripe.js: look the intent up (evidence), never trust the URL.
+
+    Raises PaymentServiceUnavailable when Stripe does not answer in time: the payment stays
+    pending for the webhook (or the reconcile job) to settle, and the seat stays held.
+    """
     if registration.person_id != person.id:
         raise NotFound(_("Not found."))
     stripe = gateway()
@@ -251,7 +314,28 @@ def confirm_from_return(registration: Registration, *, person: Person) -> Paymen
     )
     if stripe is None or payment is None or not payment.stripe_payment_intent_id:
         return payment
-    return settle_intent(stripe.retrieve_intent(payment.stripe_payment_intent_id))
+    try:
+        return settle_intent(stripe.retrieve_intent(payment.stripe_payment_intent_id))
+    except (GatewayUnavailable, PaymentServiceUnavailable) as error:
+        db.session.rollback()
+        current_app.logger.warning(
+            "Stripe unavailable on the return page of payment %s: %s", payment.id, error
+        )
+        # The payer has most likely just paid: say so, and do not invite them to pay again.
+        held_until = _held_until(registration)
+        if held_until is None:
+            message = _(
+                "The payment service cannot be reached right now, so your payment is not "
+                "confirmed yet; this page will show it once Stripe confirms it."
+            )
+        else:
+            message = _(
+                "The payment service cannot be reached right now, so your payment is not "
+                "confirmed yet. Your seat stays held until %(time)s; this page will show the "
+                "payment once Stripe confirms it.",
+                time=held_until,
+            )
+        raise PaymentServiceUnavailable(message) from error
 
 
 # --- webhooks and reconciliation --------------------------------------------------------------
@@ -264,9 +348,15 @@ class WebhookRejected(Exception):
 def handle_webhook(payload: bytes, signature: str) -> str:
     """Take in one webhook delivery; returns "processed", "duplicate" or "ignored".
 
-    The signature is verified on the raw body first. The event id is recorded once (a
-    primary key), so redelivery does nothing; the object is then fetched fresh from Stripe
-    and acted on as it is now, so events arriving out of order do no harm.
+    The signature is verified on the raw body first. The object is fetched fresh from Stripe
+    and acted on as it is now, so events arriving out of order do no harm. The event id (a
+    primary key) is committed in the same transaction as the event's effect: a redelivery of
+    a processed event does nothing, while a delivery whose processing failed leaves no trace
+    and is processed afresh when Stripe retries it.
+
+    Raises WebhookRejected when the signature does not verify; GatewayUnavailable (Stripe
+    unreachable), DomainError (a lock not granted in time, a refund Stripe refused) and
+    database errors roll everything back and mean "answer 5xx so Stripe retries".
     """
     stripe = gateway()
     if stripe is None:
@@ -275,24 +365,35 @@ def handle_webhook(payload: bytes, signature: str) -> str:
         event = stripe.construct_event(payload, signature)
     except InvalidSignature as error:
         raise WebhookRejected(str(error)) from error
-    db.session.add(StripeEvent(id=event["id"], type=event["type"]))
+    if db.session.get(StripeEvent, event["id"]) is not None:
+        return "duplicate"
+    kind = event["type"]
+    obj = event["data"]["object"]
+    intent = stripe.retrieve_intent(obj["id"]) if kind.startswith("payment_intent.") else None
+    received = StripeEvent(id=event["id"], type=kind)
+    db.session.add(received)
     try:
+        # A simultaneous delivery of the same event waits here until ours ends, then fails.
         db.session.flush()
     except IntegrityError:
         db.session.rollback()
         return "duplicate"
-    kind = event["type"]
-    obj = event["data"]["object"]
-    if kind.startswith("payment_intent."):
-        db.session.commit()
-        settle_intent(stripe.retrieve_intent(obj["id"]))
-        return "processed"
-    if kind == "charge.refunded":
+    outcome = "processed"
+    if intent is not None:
+        settle_intent(intent)  # commits ``received`` with the payment's transition
+    elif kind == "charge.refunded":
         _sync_refunds(obj)
+    else:
+        outcome = "ignored"
+    if inspect(received).transient:
+        # Another caller had already moved the payment; losing that race rolled our row back.
+        db.session.add(StripeEvent(id=event["id"], type=kind))
+    try:
         db.session.commit()
-        return "processed"
-    db.session.commit()
-    return "ignored"
+    except IntegrityError:
+        db.session.rollback()
+        return "duplicate"
+    return outcome
 
 
 def _sync_refunds(charge: dict[str, Any]) -> None:
@@ -319,8 +420,12 @@ def _sync_refunds(charge: dict[str, Any]) -> None:
 
 
 def reconcile(*, older_than: timedelta = timedelta(minutes=10)) -> int:
-    """Settle pending card payments whose webhook never arrived, by asking Stripe."""
-    stripe = gateway()
+    """Settle pending card payments whose webhook never arrived, by asking Stripe.
+
+    Returns how many were settled. Raises PaymentServiceUnavailable as soon as Stripe stops
+    answering: what was settled before stays settled, and the next run tries the rest.
+    """
+    stripe = gateway(retry=True)
     if stripe is None:
         return 0
     pending = db.session.scalars(
@@ -335,10 +440,24 @@ def reconcile(*, older_than: timedelta = timedelta(minutes=10)) -> int:
     for payment in pending:
         assert payment.stripe_payment_intent_id
         try:
-            intent = stripe.retrieve_intent(payment.stripe_payment_intent_id)
-        except GatewayError:
-            continue  # Stripe unreachable now; the next run tries again
-        settle_intent(intent)
+            settle_intent(stripe.retrieve_intent(payment.stripe_payment_intent_id))
+        except (GatewayUnavailable, PaymentServiceUnavailable) as error:
+            db.session.rollback()
+            current_app.logger.warning(
+                "reconcile stopped at payment %s, Stripe unavailable: %s", payment.id, error
+            )
+            raise PaymentServiceUnavailable(
+                _(
+                    "The payment service cannot be reached right now (payments settled before "
+                    "it stopped answering: %(settled)d). The others stay pending; the next run "
+                    "tries again.",
+                    settled=settled,
+                )
+            ) from error
+        except (GatewayError, DomainError) as error:
+            db.session.rollback()
+            current_app.logger.warning("reconcile left payment %s pending: %s", payment.id, error)
+            continue
         db.session.refresh(payment)
         settled += payment.status != PaymentStatus.PENDING
     return settled
@@ -359,7 +478,8 @@ def refund(
 
     Never more than was paid and not yet refunded (checked under a lock on the payment, so
     two simultaneous refunds cannot exceed it). Raises InvalidInput for a bad amount or a
-    missing reason, PaymentRefused when Stripe refuses.
+    missing reason, PaymentRefused when Stripe refuses, PaymentServiceUnavailable when Stripe
+    does not answer in time; either way nothing is recorded.
     """
     if actor is not None and not actor.is_staff:
         raise NotFound(_("Not found."))
@@ -380,7 +500,9 @@ def refund(
         )
     stripe_refund_id = None
     if payment.method == PaymentMethod.CARD:
-        stripe = gateway()
+        # Staff may wait for a retry; an automatic refund runs while a webhook waits and the
+        # payment's lock is held.
+        stripe = gateway(retry=actor is not None)
         if stripe is None or not payment.stripe_payment_intent_id:
             db.session.rollback()
             raise PaymentRefused(_("Card refunds need Stripe to be configured."))
@@ -390,6 +512,17 @@ def refund(
                 amount,
                 idempotency_key=f"refund-{payment.id}-{payment.refunded_amount}-{amount}",
             )
+        except GatewayUnavailable as error:
+            db.session.rollback()
+            current_app.logger.warning(
+                "Stripe unavailable while refunding payment %s: %s", payment.id, error
+            )
+            raise PaymentServiceUnavailable(
+                _(
+                    "The payment service cannot be reached right now, so nothing was refunded. "
+                    "Please try again shortly."
+                )
+            ) from error
         except GatewayError as error:
             db.session.rollback()
             raise PaymentRefused(
@@ -459,8 +592,27 @@ class TaxLine:
     tax: int
 
 
-def tax_summary(lines: Iterable[InvoiceLine]) -> list[TaxLine]:
-    """Per tax rate: the total and the tax in it, rounded once per rate per invoice."""
+class Taxable(Protocol):
+    """A line of a sale: its consumption tax rate (percent) and amount, tax included."""
+
+    @property
+    def tax_rate(self) -> int: ...
+
+    @property
+    def amount(self) -> int: ...
+
+
+@dataclass(frozen=True)
+class Sold:
+    """A sale without an invoice (a card payment), as one line at its rate."""
+
+    tax_rate: int
+    amount: int
+
+
+def tax_summary(lines: Iterable[Taxable]) -> list[TaxLine]:
+    """Per tax rate: the total and the tax in it, rounded down once per rate per document, never
+    line by line (the qualified invoice rule: per-line rounding can differ by a yen per line)."""
     totals: dict[int, int] = {}
     for line in lines:
         totals[line.tax_rate] = totals.get(line.tax_rate, 0) + line.amount
@@ -468,6 +620,31 @@ def tax_summary(lines: Iterable[InvoiceLine]) -> list[TaxLine]:
         TaxLine(rate, total, total * rate // (100 + rate))
         for rate, total in sorted(totals.items(), reverse=True)
     ]
+
+
+def tax_rate_of(registration: Registration) -> int:
+    """The consumption tax rate in a registration's price: its ticket type's, for yen prices
+    (the only ones the editor lets carry Japanese consumption tax); none for others."""
+    return registration.ticket_type.tax_rate if registration.currency == "JPY" else 0
+
+
+def payment_taxes(payment: Payment) -> list[TaxLine]:
+    """What a payment's receipt declares per rate: its invoice's lines, or the ticket sold."""
+    if payment.invoice is not None:
+        return tax_summary(payment.invoice.lines)
+    registration = payment.registration
+    rate = tax_rate_of(registration) if registration is not None else 0
+    return tax_summary([Sold(rate, payment.amount)])
+
+
+def transaction_day(payment: Payment) -> date | None:
+    """The date of the transaction a qualified invoice or receipt names: the day the event is
+    held, on its own clock (rule 9), since the fee buys taking part in it."""
+    registration = payment.registration
+    if registration is None:
+        return None
+    event = registration.event
+    return event.starts_at.astimezone(ZoneInfo(event.timezone)).date()
 
 
 def _next_invoice_number(year: int) -> str:
@@ -501,8 +678,9 @@ def request_invoice(
 ) -> Invoice:
     """Issue a qualified invoice for a held seat; the seat stays held until it is paid.
 
-    Raises InvalidInput without a company name or when the issuer has no registration
-    number configured, InvalidTransition when nothing is owed or a card payment is open.
+    Raises InvalidInput without a company name or when the issuer's registration number or
+    bank account is not configured (nothing is written), InvalidTransition when nothing is
+    owed or a card payment is open.
     """
     _require_payable(registration, person)
     number_of_issuer = current_app.config.get("INVOICE_REGISTRATION_NUMBER")
@@ -510,7 +688,13 @@ def request_invoice(
         raise InvalidInput(
             _("Invoices cannot be issued yet: the issuer's registration number is not configured.")
         )
-    if not company.strip():
+    bank_account = (current_app.config.get("INVOICE_BANK_ACCOUNT") or "").strip()
+    if not bank_account:
+        raise InvalidInput(
+            _("Invoices cannot be issued yet: the bank account to pay into is not configured.")
+        )
+    company, recipient_name = _addressee(company, recipient_name)
+    if not company:
         raise InvalidInput(_("Enter the company or institution the invoice is addressed to."))
     existing = open_payment(registration)
     if existing is not None:
@@ -518,7 +702,6 @@ def request_invoice(
             return existing.invoice
         raise InvalidTransition(_("A card payment is in progress for this registration."))
     issued_on = _tokyo_today()
-    ticket = registration.ticket_type
     payment = Payment(
         registration_id=registration.id,
         person_id=person.id,
@@ -534,9 +717,9 @@ def request_invoice(
         issuer_name=current_app.config["INVOICE_ISSUER_NAME"],
         issuer_registration_number=number_of_issuer,
         issuer_address=current_app.config.get("INVOICE_ISSUER_ADDRESS", ""),
-        bank_account=current_app.config.get("INVOICE_BANK_ACCOUNT", ""),
-        recipient_company=company.strip(),
-        recipient_name=recipient_name.strip(),
+        bank_account=bank_account,
+        recipient_company=company,
+        recipient_name=recipient_name,
         currency=registration.currency,
         total=registration.price,
         lines=[
@@ -544,7 +727,7 @@ def request_invoice(
                 description=_line_description(registration),
                 quantity=1,
                 unit_amount=registration.price,
-                tax_rate=ticket.tax_rate if registration.currency == "JPY" else 0,
+                tax_rate=tax_rate_of(registration),
             )
         ],
     )
@@ -571,6 +754,20 @@ def request_invoice(
     )
     db.session.commit()
     return invoice
+
+
+#: An honorific typed after a name out of habit; the invoice adds the right one itself.
+_HONORIFIC = re.compile(r"[\s\u3000]*(御中|様|殿)$")
+
+
+def _addressee(company: str, person: str) -> tuple[str, str]:
+    """The company (with its department) and the person an invoice is addressed to, as typed
+    but without honorifics: the invoice gives a company 御中 and a person 様, never both.
+    A department typed as the person, with 御中 (経理部 御中), joins the company."""
+    company, person = company.strip(), person.strip()
+    if person.endswith("御中"):
+        company, person = f"{company} {person}".strip(), ""
+    return _HONORIFIC.sub("", company), _HONORIFIC.sub("", person)
 
 
 def _line_description(registration: Registration) -> str:

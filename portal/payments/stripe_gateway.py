@@ -2,7 +2,9 @@
 
 Its API base comes from ``STRIPE_API_BASE``, so the same calls reach api.stripe.com in
 production and a local ``localstripe`` in tests. Everything the rest of the portal needs
-comes back as small frozen records, never as SDK objects.
+comes back as small frozen records, never as SDK objects, and every failure as a
+``GatewayError``: ``GatewayUnavailable`` when Stripe could not be reached or did not answer
+within ``STRIPE_TIMEOUT_SECONDS``.
 """
 
 from __future__ import annotations
@@ -20,6 +22,20 @@ class GatewayError(Exception):
     def __init__(self, message: str, *, decline: str | None = None) -> None:
         super().__init__(message)
         self.decline = decline
+
+
+class GatewayUnavailable(GatewayError):
+    """Stripe could not be reached, did not answer in time, or failed on its side.
+
+    The message is the SDK's, with internal addresses: for the log, never for a page. Every
+    write carries an idempotency key, so trying again later is safe.
+    """
+
+
+def _gateway_error(error: stripe.StripeError) -> GatewayError:
+    if isinstance(error, stripe.APIConnectionError | stripe.APIError | stripe.RateLimitError):
+        return GatewayUnavailable(str(error))
+    return GatewayError(str(error.user_message or error))
 
 
 class InvalidSignature(Exception):
@@ -61,12 +77,24 @@ def _intent(resource: Any) -> Intent:
 
 class StripeGateway:
     def __init__(
-        self, secret_key: str, *, api_base: str | None, webhook_secret: str | None
+        self,
+        secret_key: str,
+        *,
+        api_base: str | None,
+        webhook_secret: str | None,
+        timeout: float,
+        retries: int,
     ) -> None:
         options: dict[str, Any] = {}
         if api_base:
             options["base_addresses"] = {"api": api_base}
-        self._client = stripe.StripeClient(secret_key, max_network_retries=2, **options)
+        self._client = stripe.StripeClient(
+            secret_key,
+            # The SDK's default is 80 s per try: a payer's page would outlive the web worker.
+            http_client=stripe.RequestsClient(timeout=timeout),
+            max_network_retries=retries,
+            **options,
+        )
         self._webhook_secret = webhook_secret
 
     def create_intent(
@@ -84,14 +112,14 @@ class StripeGateway:
                 options={"idempotency_key": idempotency_key},
             )
         except stripe.StripeError as error:
-            raise GatewayError(str(error.user_message or error)) from error
+            raise _gateway_error(error) from error
         return _intent(obj)
 
     def retrieve_intent(self, intent_id: str) -> Intent:
         try:
             return _intent(self._client.v1.payment_intents.retrieve(intent_id))
         except stripe.StripeError as error:
-            raise GatewayError(str(error.user_message or error)) from error
+            raise _gateway_error(error) from error
 
     def refund(self, intent_id: str, amount: int, *, idempotency_key: str) -> RefundResult:
         try:
@@ -100,7 +128,7 @@ class StripeGateway:
                 options={"idempotency_key": idempotency_key},
             )
         except stripe.StripeError as error:
-            raise GatewayError(str(error.user_message or error)) from error
+            raise _gateway_error(error) from error
         return RefundResult(id=obj["id"], status=obj["status"], amount=int(obj["amount"]))
 
     def construct_event(self, payload: bytes, signature: str) -> dict[str, Any]:
@@ -114,8 +142,13 @@ class StripeGateway:
         return event.to_dict() if hasattr(event, "to_dict") else dict(event)
 
 
-def gateway() -> StripeGateway | None:
-    """The configured gateway, or None when card payment is off (no STRIPE_SECRET_KEY)."""
+def gateway(*, retry: bool = False) -> StripeGateway | None:
+    """The configured gateway, or None when card payment is off (no STRIPE_SECRET_KEY).
+
+    Each call gives up after ``STRIPE_TIMEOUT_SECONDS``. Network failures are retried
+    (``STRIPE_NETWORK_RETRIES`` times, with the same idempotency key) only with ``retry``:
+    for the reconcile job and staff refunds, never while a payer waits or locks are held.
+    """
     config = current_app.config
     if not config.get("STRIPE_SECRET_KEY"):
         return None
@@ -123,6 +156,8 @@ def gateway() -> StripeGateway | None:
         config["STRIPE_SECRET_KEY"],
         api_base=config.get("STRIPE_API_BASE"),
         webhook_secret=config.get("STRIPE_WEBHOOK_SECRET"),
+        timeout=float(config.get("STRIPE_TIMEOUT_SECONDS", 5)),
+        retries=int(config.get("STRIPE_NETWORK_RETRIES", 2)) if retry else 0,
     )
 
 

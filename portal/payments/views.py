@@ -25,8 +25,8 @@ from portal.extensions import csrf, db
 from portal.i18n import current_language, person_name
 from portal.payments import documents, services
 from portal.payments.forms import InvoiceRequestForm
-from portal.payments.models import Invoice, Payment, PaymentMethod, PaymentStatus
-from portal.payments.stripe_gateway import card_payments_enabled
+from portal.payments.models import Invoice, Payment, PaymentStatus
+from portal.payments.stripe_gateway import GatewayUnavailable, card_payments_enabled
 
 blueprint = Blueprint("payments", __name__, url_prefix="/payments")
 
@@ -106,6 +106,10 @@ def card_return(registration_id: int) -> BaseResponse:
         payment = services.confirm_from_return(
             registration, person=current_user._get_current_object()
         )
+    except services.PaymentServiceUnavailable as error:
+        # Not a failure of the payment: the ticket page shows it once Stripe confirms.
+        flash(error.message, "warning")
+        return redirect(url_for("events.ticket", registration_id=registration_id))
     except DomainError as error:
         flash(error.message, "error")
         return redirect(url_for("payments.pay", registration_id=registration_id))
@@ -173,6 +177,8 @@ def invoice(invoice_number: str) -> str:
     return render_template(
         "payments/invoice.html",
         invoice=invoice,
+        addressee=documents.addressee(invoice.recipient_company, invoice.recipient_name),
+        transaction_day=services.transaction_day(invoice.payment),
         taxes=services.tax_summary(invoice.lines),
         overdue=services.is_overdue(invoice),
     )
@@ -201,21 +207,8 @@ def receipt_pdf(payment_id: int) -> Response:
         PaymentStatus.REFUNDED,
     ):
         abort(404)
-    registration = payment.registration
-    description = ""
-    if registration is not None:
-        from portal.i18n import localized
-
-        description = localized(registration.event, "title")
-    payer = (
-        payment.invoice.recipient_company
-        if payment.method == PaymentMethod.INVOICE and payment.invoice
-        else person_name(payment.person)
-    )
     return Response(
-        documents.receipt_pdf(
-            payment, payer=payer, description=description, language=current_language()
-        ),
+        documents.receipt_pdf(payment, current_language()),
         mimetype="application/pdf",
         headers={"Content-Disposition": f'attachment; filename="receipt-{payment.id}.pdf"'},
     )
@@ -225,16 +218,22 @@ def receipt_pdf(payment_id: int) -> Response:
 @csrf.exempt
 def stripe_webhook() -> tuple[str, int]:
     """Stripe's webhook: 400 for anything not signed by Stripe, 2xx once the event is
-    recorded (duplicates and ignored types too), 5xx when busy so Stripe retries."""
+    recorded (duplicates and ignored types too), 5xx whenever processing failed, so Stripe
+    delivers it again (nothing of a failed delivery is kept)."""
     try:
         outcome = services.handle_webhook(
             request.get_data(), request.headers.get("Stripe-Signature", "")
         )
     except services.WebhookRejected:
         return "invalid signature", 400
-    except (OperationalError, DomainError):
+    except (OperationalError, DomainError, GatewayUnavailable) as error:
         db.session.rollback()
+        current_app.logger.warning("Stripe webhook not processed, Stripe will retry: %s", error)
         return "busy, retry", 503
+    except Exception:
+        db.session.rollback()
+        current_app.logger.exception("Stripe webhook failed; Stripe will retry")
+        return "error, retry", 500
     return outcome, 200
 
 

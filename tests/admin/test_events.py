@@ -537,6 +537,67 @@ def test_saving_an_unchanged_event_keeps_ticket_types_and_answers(
     assert event.starts_at == starts_at.replace(second=0)  # the editor works in minutes
 
 
+def chosen_tax_rates(html: str) -> list[str]:
+    """The tax rate each ticket row of the editor has selected, row by row."""
+    selects = re.findall(
+        r'<select[^>]*name="ticket_types-\d+-tax_rate"[^>]*>(.*?)</select>', html, re.S
+    )
+    return [re.search(r'<option selected value="(\d+)"', options).group(1) for options in selects]
+
+
+def test_the_tax_rate_chosen_in_the_editor_is_saved_and_shown_again(
+    client: FlaskClient, cast: Cast
+) -> None:
+    login(client, cast.staff)
+    data = new_event_post(
+        cast,
+        host=str(cast.hub.id),
+        cohosts=[],
+        **{"ticket_types-0-price": "11,000", "ticket_types-0-tax_rate": "10"},
+    )
+
+    created = client.post("/admin/events/new", data=data, headers=EN)
+
+    assert created.status_code == 302, text(created)
+    event = event_by_slug("kobe-san-diego-night")
+    assert [(t.price, t.currency, t.tax_rate) for t in event.ticket_types] == [(11000, "JPY", 10)]
+    editor = text(client.get(f"/admin/events/{event.slug}/edit", headers=EN))
+    assert chosen_tax_rates(editor)[0] == "10"
+
+    edited = client.post(
+        f"/admin/events/{event.slug}/edit",
+        data=editor_post(event, **{"ticket_types-0-tax_rate": "8"}),
+        headers=EN,
+    )
+
+    assert edited.status_code == 302, text(edited)
+    assert fresh(event).ticket_types[0].tax_rate == 8
+
+
+def test_a_new_yen_ticket_of_an_event_linkj_hosts_starts_at_the_standard_rate(
+    client: FlaskClient, cast: Cast
+) -> None:
+    login(client, cast.staff)
+    new_for_linkj = chosen_tax_rates(text(client.get("/admin/events/new", headers=EN)))
+    linkj_event = add_event(host="link-j")
+    biocom_event = add_event(host="biocom")
+    more_for_linkj = chosen_tax_rates(
+        text(client.get(f"/admin/events/{linkj_event.slug}/edit", headers=EN))
+    )
+    more_for_biocom = chosen_tax_rates(
+        text(client.get(f"/admin/events/{biocom_event.slug}/edit", headers=EN))
+    )
+    login(client, cast.biocom_admin)
+    new_for_biocom = chosen_tax_rates(text(client.get("/admin/events/new", headers=EN)))
+
+    # Three suggested rows and an empty one.
+    assert new_for_linkj == ["10"] * 4
+    # The three saved tickets keep their rate (0); the empty rows to add one start at 10%.
+    assert more_for_linkj == ["0"] * 3 + ["10"] * 3
+    assert more_for_biocom == ["0"] * 6
+    assert new_for_biocom == ["0"] * 4
+
+
 def test_emptying_a_ticket_rows_names_retires_it(client: FlaskClient, scene: Scene) -> None:
     login(client, scene.cast.staff)
     student = scene.forum.ticket_types[2]
@@ -559,6 +620,10 @@ def test_emptying_a_ticket_rows_names_retires_it(client: FlaskClient, scene: Sce
         ({"ticket_types-0-price": "12.345", "ticket_types-0-currency": "USD"}, "main unit"),
         ({"ticket_types-0-price": "5000.5"}, "main unit"),
         ({"ticket_types-0-price": "-5"}, "main unit"),
+        (
+            {"ticket_types-0-currency": "USD", "ticket_types-0-tax_rate": "10"},
+            "Consumption tax applies to yen prices only",
+        ),
         ({"ticket_types-0-name_en": "", "ticket_types-0-name_ja": ""}, "Offer at least one"),
         ({"online_url": "javascript:alert(1)"}, "starting with https://"),
         ({"slug": "Kobe Night"}, "lower-case letters, digits and hyphens"),

@@ -124,6 +124,16 @@ def test_the_demo_forum_shows_local_times_and_a_program() -> None:
     assert len(forum.sessions) == 4 and forum.questions[0].required
 
 
+@pytest.mark.usefixtures("staff")
+def test_the_demos_yen_tickets_carry_the_standard_consumption_tax() -> None:
+    load_demo_events()
+
+    tickets = [t for e in _events() for t in e.ticket_types]
+
+    assert {t.tax_rate for t in tickets if t.currency == "JPY"} == {10}
+    assert {t.tax_rate for t in tickets if t.currency != "JPY"} == {0}
+
+
 def test_the_demo_needs_a_staff_account() -> None:
     with pytest.raises(RuntimeError, match="staff account"):
         load_demo_events()

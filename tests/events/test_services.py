@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import timedelta
 
 import pytest
@@ -21,7 +22,13 @@ from portal.events.models import (
     TicketType,
     Visibility,
 )
-from portal.events.services import EventData, RegistrationClosed, TicketTypeData
+from portal.events.services import (
+    EventData,
+    QuestionData,
+    RegistrationClosed,
+    SessionData,
+    TicketTypeData,
+)
 from portal.extensions import db
 from portal.notifications.models import OutboxMessage
 from portal.notifications.services import build_email, qr_code_png, write_message
@@ -696,6 +703,106 @@ def test_staff_create_an_event(organizer) -> None:
 
     assert event.status == "draft" and event.ticket_types[0].price == 3000
     assert [o.slug for o in event.cohosts] == ["link-j"]
+
+
+def _set_apart_from_defaults(*data: object) -> None:
+    """Each field of the definition holds something other than its default in one of ``data``:
+    a field added to the definition must be given a value here, or the test says which."""
+    for f in dataclasses.fields(data[0]):  # type: ignore[arg-type]
+        default = f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default
+        assert f.name == "id" or any(getattr(d, f.name) != default for d in data), (
+            f"give {type(data[0]).__name__}.{f.name} a value"
+        )
+
+
+def _saved_as_given(data: object, row: object) -> None:
+    for f in dataclasses.fields(data):  # type: ignore[arg-type]
+        if f.name != "id":
+            assert getattr(row, f.name) == getattr(data, f.name), (type(data).__name__, f.name)
+
+
+def test_every_field_of_the_event_definition_reaches_the_saved_event(organizer) -> None:
+    start = later(days=40).replace(microsecond=0)
+    biocom_mou = db.session.scalar(select(Agreement).where(Agreement.slug == "link-j-biocom-2016"))
+    tickets = [
+        TicketTypeData(
+            audience="non_member", name_en="General", name_ja="一般", price=11000, tax_rate=10
+        ),
+        TicketTypeData(
+            audience="partner_member",
+            name_en="Partner member",
+            name_ja="パートナー会員",
+            price=2550,
+            currency="USD",
+            capacity=7,
+            agreement_id=biocom_mou.id,
+            active=False,
+        ),
+    ]
+    question = QuestionData(
+        kind="single",
+        label_en="Lunch",
+        label_ja="昼食",
+        required=True,
+        options=[{"value": "a", "label_en": "A", "label_ja": "あ"}, {"value": "b"}],
+    )
+    session = SessionData(
+        title_en="Keynote",
+        title_ja="基調講演",
+        starts_at=start,
+        ends_at=start + timedelta(hours=1),
+        room="Hall A",
+    )
+    data = EventData(
+        slug="every-field",
+        kind="forum",
+        title_en="Every field",
+        title_ja="すべての項目",
+        host_id=org("link-j").id,
+        starts_at=start,
+        ends_at=start + timedelta(hours=3),
+        timezone="Europe/London",
+        description_en="About",
+        description_ja="概要",
+        language="en",
+        venue_en="Hall",
+        venue_ja="ホール",
+        online_url="https://example.org/live",
+        registration_opens_at=start - timedelta(days=20),
+        registration_closes_at=start - timedelta(days=1),
+        cancellation_closes_at=start - timedelta(days=2),
+        capacity=42,
+        visibility="network",
+        requires_approval=True,
+        reminder_hours_before=48,
+        cohost_ids=[org("biocom").id],
+        agreement_ids=[biocom_mou.id],
+        ticket_types=tickets,
+        questions=[question],
+        sessions=[session],
+    )
+    for given in (tickets, [question], [session], [data]):
+        _set_apart_from_defaults(*given)
+
+    event = services.save_event(None, data, actor=organizer)
+    db.session.expire_all()
+
+    rows = {
+        "cohost_ids": [o.id for o in event.cohosts],
+        "agreement_ids": [a.id for a in event.agreements],
+        "ticket_types": event.ticket_types,
+        "questions": event.questions,
+        "sessions": event.sessions,
+    }
+    for f in dataclasses.fields(EventData):
+        if f.name in ("ticket_types", "questions", "sessions"):
+            assert len(rows[f.name]) == len(getattr(data, f.name)), f.name
+            for given, saved in zip(getattr(data, f.name), rows[f.name], strict=True):
+                _saved_as_given(given, saved)
+        else:
+            saved = rows[f.name] if f.name in rows else getattr(event, f.name)
+            assert saved == getattr(data, f.name), f.name
+    assert event.ticket_types[0].tax_rate == 10
 
 
 @pytest.mark.parametrize(

@@ -473,6 +473,91 @@ def test_refused_recipient_is_retried_while_the_others_go_out(smtp: SmtpServer) 
     assert "Refused" in row.last_error
 
 
+# --- the database lost while a message is on its way ---------------------------------------
+
+
+def _lose_the_database_at_commit(when: Any) -> Any:
+    """Make the session's next commit fail as a killed connection would, once ``when()``."""
+    session = db.session()
+    lost: list[bool] = []
+
+    def commit(_session: object) -> None:
+        if not lost and when():
+            lost.append(True)
+            raise OperationalError("COMMIT", {}, Exception("terminating connection"))
+
+    event.listen(session, "before_commit", commit)
+    return lambda: event.remove(session, "before_commit", commit)
+
+
+def test_a_sent_message_the_database_forgot_is_recorded_before_anything_else_goes(
+    smtp: SmtpServer,
+) -> None:
+    first = queue_invitation(to="aoi@mitsui-life.example")
+    second = queue_invitation(to="ren@mitsui-life.example")
+    db.session.commit()
+    waits: list[float] = []
+    # The first commit after the server accepted the first message: recording it as sent.
+    restore = _lose_the_database_at_commit(lambda: len(smtp.inbox.received) == 1)
+    try:
+        report = deliver_due(smtp_transport(), wait=waits.append)
+    finally:
+        restore()
+
+    assert report.sent == 2
+    assert smtp.inbox.recipients == [["aoi@mitsui-life.example"], ["ren@mitsui-life.example"]]
+    assert waits == [0.5]  # tried once more, before the second message went
+    assert (stored(first).status, stored(first).attempts) == (OutboxStatus.SENT, 1)
+    assert stored(second).status == OutboxStatus.SENT
+
+
+def test_another_worker_leaves_a_message_on_its_way_alone(app: Flask, smtp: SmtpServer) -> None:
+    message = queue_invitation(to="aoi@mitsui-life.example")
+    db.session.commit()
+    others: list[Any] = []
+
+    def meanwhile_another_worker_runs(_delay: float) -> None:
+        with app.app_context():
+            others.append(deliver_due(smtp_transport()))
+
+    restore = _lose_the_database_at_commit(lambda: len(smtp.inbox.received) == 1)
+    try:
+        deliver_due(smtp_transport(), wait=meanwhile_another_worker_runs)
+    finally:
+        restore()
+
+    assert [(o.sent, o.retried, o.failed) for o in others] == [(0, 0, 0)]
+    assert smtp.inbox.recipients == [["aoi@mitsui-life.example"]]
+    assert stored(message).status == OutboxStatus.SENT
+
+
+def test_a_worker_waiting_for_mail_holds_no_transaction(smtp: SmtpServer) -> None:
+    queue_invitation()
+    db.session.commit()
+
+    deliver()
+
+    assert not db.session().in_transaction()
+
+
+def test_a_database_lost_before_sending_sends_nothing_and_loses_nothing(
+    smtp: SmtpServer,
+) -> None:
+    message = queue_invitation()
+    db.session.commit()
+    restore = _lose_the_database_at_commit(lambda: True)  # the lease, before sending
+    try:
+        with pytest.raises(OperationalError):
+            deliver()
+    finally:
+        restore()
+    db.session.rollback()
+
+    assert smtp.inbox.received == []
+    assert deliver().sent == 1
+    assert stored(message).status == OutboxStatus.SENT
+
+
 # --- several workers (PostgreSQL) -----------------------------------------------------------
 
 
@@ -528,6 +613,19 @@ def test_outbox_deliver_prints_mail_when_no_server_is_configured(
     assert ACCEPT_URL in result.output
     assert "sent 1, will retry 0, failed 0" in result.output
     assert stored(message).status == OutboxStatus.SENT
+
+
+def test_outbox_deliver_says_in_one_line_that_the_database_is_away(tmp_path: Any) -> None:
+    from portal import create_app
+
+    away = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'no' / 'such.db'}"})
+
+    with away.app_context():
+        result = away.test_cli_runner().invoke(args=["outbox", "deliver"])
+
+    assert result.exit_code == 1
+    assert result.output.startswith("portal: the database is not reachable (")
+    assert "Traceback" not in result.output
 
 
 def test_outbox_deliver_sends_over_smtp_when_a_server_is_configured(

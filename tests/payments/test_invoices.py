@@ -4,28 +4,37 @@ from __future__ import annotations
 
 import io
 from datetime import date, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from flask_babel import force_locale
-from pypdf import PdfReader
-from sqlalchemy import select
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+from reportlab.pdfgen.canvas import Canvas
+from sqlalchemy import func, select
 
+from portal.accounts.models import Person
 from portal.config import ConfigurationError, load_settings
+from portal.db import utcnow
 from portal.errors import InvalidInput, InvalidTransition, NotFound
 from portal.events import services as events
+from portal.events.models import Event, Registration
 from portal.extensions import db
 from portal.money import format_money, to_minor
 from portal.notifications.models import OutboxMessage
 from portal.payments import documents, services
-from portal.payments.models import InvoiceLine
-from tests.accounts.conftest import add_person
+from portal.payments.models import Invoice, InvoiceLine
+from tests.accounts.conftest import add_person, org
 from tests.events.conftest import add_event, ticket
+from tests.payments.pdfs import drawn, fonts, ink, text_of
 
 pytestmark = pytest.mark.usefixtures("network")
 
 REGISTRATION_NUMBER = "T1010401089234"
+JA = {"Accept-Language": "ja"}
 
 
 @pytest.fixture(autouse=True)
@@ -73,10 +82,8 @@ def test_invoice_carries_every_qualified_invoice_field() -> None:
         == "一般社団法人ライフサイエンス・イノベーション・ネットワーク・ジャパン"
     )
     assert invoice.issuer_registration_number == REGISTRATION_NUMBER
-    assert (invoice.recipient_company, invoice.recipient_name) == (
-        "日本橋製薬株式会社",
-        "経理部 御中",
-    )
+    # A department typed with 御中 joins the company: the invoice says 御中 once, itself.
+    assert (invoice.recipient_company, invoice.recipient_name) == ("日本橋製薬株式会社 経理部", "")
     assert invoice.issued_on <= invoice.due_on < registration.event.starts_at.date()
     [line] = invoice.lines
     assert (line.description, line.unit_amount, line.tax_rate) == (
@@ -166,41 +173,132 @@ def test_asking_twice_returns_the_same_invoice() -> None:
     assert first.id == second.id
 
 
-def test_invoice_pdf_in_japanese_carries_the_fields() -> None:
+def test_invoice_pdf_in_japanese_carries_the_fields(tmp_path: Path) -> None:
     registration = _held(price=11000, tax_rate=10)
     invoice = services.request_invoice(
         registration, person=registration.person, company="日本橋製薬株式会社"
     )
 
-    with force_locale("ja"):
-        text = PdfReader(io.BytesIO(documents.invoice_pdf(invoice, "ja"))).pages[0].extract_text()
+    pdf = documents.invoice_pdf(invoice, "ja")
 
+    text = text_of(pdf)
+    event_day = registration.event.starts_at.astimezone(ZoneInfo("Asia/Tokyo")).date()
     for expected in (
         "適格請求書",
         invoice.number,
-        "日本橋製薬株式会社",
-        "登録番号：" + REGISTRATION_NUMBER,
         "日本橋製薬株式会社 御中",
+        "登録番号：" + REGISTRATION_NUMBER,
         "一般社団法人ライフサイエンス・イノベーション・ネットワーク・ジャパン",
+        f"取引年月日：{event_day.year}年{event_day.month}月{event_day.day}日",
         "10%対象",
-        "11,000円",
-        "消費税 1,000円",
+        "10%対象 合計 11,000円（消費税 1,000円）",
         "三井住友銀行",
     ):
         assert expected in text, (expected, text)
+    assert "様" not in text  # 御中 or 様, never both
+    assert ink(pdf, drawn(pdf, "日本橋製薬株式会社 御中"), tmp_path) > 50
 
 
-def test_invoice_pdf_in_english() -> None:
+def test_invoice_pdf_in_english(tmp_path: Path) -> None:
     registration = _held(price=11000, tax_rate=10)
     invoice = services.request_invoice(
-        registration, person=registration.person, company="Nihonbashi Pharma K.K."
+        registration,
+        person=registration.person,
+        company="Nihonbashi Pharma K.K.",
+        recipient_name="Taro Yamada",
     )
 
-    text = PdfReader(io.BytesIO(documents.invoice_pdf(invoice, "en"))).pages[0].extract_text()
+    pdf = documents.invoice_pdf(invoice, "en")
 
+    text = text_of(pdf)
     assert "Invoice (qualified invoice)" in text
+    assert "Bill to: Nihonbashi Pharma K.K.\nAttn: Taro Yamada" in text
     assert f"Registration number: {REGISTRATION_NUMBER}" in text
+    assert "Date of the transaction: " in text
     assert "Total at 10%: ¥11,000 (consumption tax ¥1,000)" in text
+    assert ink(pdf, drawn(pdf, "Bill to: Nihonbashi Pharma K.K."), tmp_path) > 50
+    # The issuer's name is Japanese in an English invoice too: drawn, not left blank.
+    assert ink(pdf, drawn(pdf, "ライフサイエンス"), tmp_path) > 50
+
+
+def test_a_person_at_the_company_is_addressed_with_sama_and_the_company_without_onchu() -> None:
+    registration = _held()
+    invoice = services.request_invoice(
+        registration,
+        person=registration.person,
+        company="日本橋製薬株式会社",
+        recipient_name="山田 太郎 様",  # typed out of habit: the invoice adds its own
+    )
+
+    text = text_of(documents.invoice_pdf(invoice, "ja"))
+
+    assert invoice.recipient_name == "山田 太郎"
+    assert "日本橋製薬株式会社\n山田 太郎 様\n" in text
+    assert "御中" not in text and "様 様" not in text
+
+
+@pytest.mark.parametrize(
+    ("company", "person", "receipt", "language", "lines"),
+    [
+        ("日本橋製薬株式会社", "", False, "ja", ["日本橋製薬株式会社 御中"]),
+        ("日本橋製薬株式会社", "山田 太郎", False, "ja", ["日本橋製薬株式会社", "山田 太郎 様"]),
+        ("", "山田 太郎", False, "ja", ["山田 太郎 様"]),
+        ("日本橋製薬株式会社", "", True, "ja", ["日本橋製薬株式会社 御中"]),
+        ("日本橋製薬株式会社", "山田 太郎", True, "ja", ["日本橋製薬株式会社", "山田 太郎 様"]),
+        ("", "山田 太郎", True, "ja", ["山田 太郎 様"]),
+        (
+            "Nihonbashi Pharma K.K.",
+            "Taro Yamada",
+            False,
+            "en",
+            ["Bill to: Nihonbashi Pharma K.K.", "Attn: Taro Yamada"],
+        ),
+        ("Nihonbashi Pharma K.K.", "", True, "en", ["Received from: Nihonbashi Pharma K.K."]),
+        ("", "Taro Yamada", True, "en", ["Received from: Taro Yamada"]),
+    ],
+)
+def test_a_company_gets_onchu_and_a_person_sama_never_both(
+    company: str, person: str, receipt: bool, language: str, lines: list[str]
+) -> None:
+    with force_locale(language):
+        assert documents.addressee(company, person, receipt=receipt) == lines
+
+
+@pytest.mark.parametrize("language", ["ja", "en"])
+def test_every_font_of_the_invoice_and_the_receipt_is_embedded(
+    staff_member,  # noqa: ANN001
+    language: str,
+) -> None:
+    registration = _held(price=11000)
+    invoice = services.request_invoice(
+        registration, person=registration.person, company="日本橋製薬株式会社"
+    )
+    services.record_bank_transfer(
+        invoice, actor=staff_member, paid_on=date.today(), amount=11000, payer_kana="エー"
+    )
+
+    for pdf in (
+        documents.invoice_pdf(invoice, language),
+        documents.receipt_pdf(invoice.payment, language),
+    ):
+        used = fonts(pdf)
+        assert used and all(embedded for _name, embedded in used), used
+
+
+def test_a_pdf_that_only_names_its_japanese_font_renders_blank_here(tmp_path: Path) -> None:
+    """The control: what the invoices were before, drawn with reportlab's built-in Japanese
+    font that PDFs only name. Rendered with no font to stand in, it shows no ink, so the ink
+    the tests above find comes from the font the portal embeds."""
+    buffer = io.BytesIO()
+    pdfmetrics.registerFont(UnicodeCIDFont("HeiseiKakuGo-W5"))
+    canvas = Canvas(buffer)
+    canvas.setFont("HeiseiKakuGo-W5", 12)
+    canvas.drawString(72, 720, "日本橋製薬株式会社 御中")
+    canvas.save()
+    pdf = buffer.getvalue()
+
+    assert fonts(pdf) and not any(embedded for _name, embedded in fonts(pdf))
+    assert ink(pdf, drawn(pdf, "御中"), tmp_path) == 0
 
 
 def test_invoice_page_and_pdf_for_the_payer_only(client: FlaskClient) -> None:
@@ -218,6 +316,187 @@ def test_invoice_page_and_pdf_for_the_payer_only(client: FlaskClient) -> None:
         session["_user_id"] = add_person().get_id()
     assert client.get(f"/payments/invoices/{invoice.number}").status_code == 404
     assert client.get(f"/payments/invoices/{invoice.number}.pdf").status_code == 404
+
+
+# --- through the pages: from the tax rate staff choose to the member's invoice ----------------
+
+
+def _log_in(client: FlaskClient, person) -> None:  # noqa: ANN001
+    with client.session_transaction() as session:
+        session["_user_id"] = person.get_id()
+        session["_fresh"] = True
+
+
+def _event_with_a_taxed_ticket(client: FlaskClient, staff: Person) -> Event:
+    """Staff create and publish, on the admin pages, an event LINK-J hosts with a ¥11,000
+    ticket at the standard rate."""
+    starts = (utcnow() + timedelta(days=60)).astimezone(ZoneInfo("Asia/Tokyo"))
+    starts = starts.replace(hour=18, minute=0, second=0, microsecond=0)
+    _log_in(client, staff)
+    created = client.post(
+        "/admin/events/new",
+        data={
+            "title_en": "Nihonbashi partnering night",
+            "title_ja": "日本橋パートナリングの夕べ",
+            "slug": "nihonbashi-night",
+            "kind": "networking",
+            "language": "both",
+            "host": str(org("link-j").id),
+            "timezone": "Asia/Tokyo",
+            "starts_at": starts.strftime("%Y-%m-%dT%H:%M"),
+            "ends_at": (starts + timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M"),
+            "capacity": "30",
+            "visibility": "public",
+            "reminder_hours_before": "24",
+            "ticket_types-0-audience": "non_member",
+            "ticket_types-0-name_en": "General",
+            "ticket_types-0-name_ja": "一般",
+            "ticket_types-0-price": "11,000",
+            "ticket_types-0-currency": "JPY",
+            "ticket_types-0-tax_rate": "10",
+            "ticket_types-0-active": "y",
+        },
+        headers={"Accept-Language": "en"},
+    )
+    assert created.status_code == 302, created.get_data(as_text=True)
+    assert client.post("/admin/events/nihonbashi-night/publish").status_code == 302
+    return db.session.scalar(select(Event).where(Event.slug == "nihonbashi-night"))
+
+
+def _seat_held_on_the_page(client: FlaskClient, event: Event, member: Person) -> Registration:
+    _log_in(client, member)
+    general = next(t for t in event.ticket_types if t.audience == "non_member")
+    registered = client.post(f"/events/{event.slug}/register", data={"ticket_type": general.id})
+    assert registered.status_code == 302
+    db.session.expire_all()
+    return db.session.scalar(select(Registration).where(Registration.person_id == member.id))
+
+
+def test_the_tax_rate_staff_choose_reaches_the_members_invoice_page_and_pdf(
+    client: FlaskClient,
+    staff_member,  # noqa: ANN001
+) -> None:
+    event = _event_with_a_taxed_ticket(client, staff_member)
+    registration = _seat_held_on_the_page(client, event, add_person())
+
+    issued = client.post(
+        f"/payments/registrations/{registration.id}/invoice",
+        data={"company": "日本橋製薬株式会社", "recipient_name": ""},
+        headers=JA,
+    )
+    assert issued.status_code == 302
+    page = client.get(issued.location, headers=JA)
+    pdf = client.get(issued.location + ".pdf", headers=JA)
+
+    html = page.get_data(as_text=True)
+    text = text_of(pdf.data)
+    assert "<td>10%</td>" in html and "10%対象 合計（消費税 1,000円）" in html
+    assert "日本橋パートナリングの夕べ（一般） × 1 (10%対象)" in text
+    assert "10%対象 合計 11,000円（消費税 1,000円）" in text
+    assert "対象外" not in text
+    assert "日本橋製薬株式会社 御中" in html and "取引年月日" in html
+
+
+def test_without_a_bank_account_production_refuses_the_invoice_and_says_why(
+    app: Flask,
+    client: FlaskClient,
+    staff_member,  # noqa: ANN001
+    tmp_path: Path,
+) -> None:
+    production = load_settings(
+        tmp_path,
+        {
+            "PORTAL_ENV": "production",
+            "SECRET_KEY": "x" * 32,
+            "DATABASE_URL": "postgresql://portal@db/portal",
+            "INVOICE_REGISTRATION_NUMBER": REGISTRATION_NUMBER,
+        },
+    )
+    event = _event_with_a_taxed_ticket(client, staff_member)
+    registration = _seat_held_on_the_page(client, event, add_person())
+    app.config.update(
+        PORTAL_ENV="production", INVOICE_BANK_ACCOUNT=production["INVOICE_BANK_ACCOUNT"]
+    )
+    try:
+        refused = client.post(
+            f"/payments/registrations/{registration.id}/invoice",
+            data={"company": "日本橋製薬株式会社"},
+            headers=JA,
+            follow_redirects=True,
+        )
+    finally:
+        app.config["PORTAL_ENV"] = "development"
+
+    assert production["INVOICE_BANK_ACCOUNT"] == ""
+    assert "振込先の口座が設定されていないため、請求書を発行できません。" in refused.get_data(
+        as_text=True
+    )
+    assert services.open_payment(registration) is None
+    assert db.session.scalar(select(func.count()).select_from(Invoice)) == 0
+    db.session.refresh(registration)
+    assert registration.status == "awaiting_payment" and registration.hold_expires_at is not None
+
+
+def test_outside_production_the_demo_has_a_placeholder_account(tmp_path: Path) -> None:
+    settings = load_settings(tmp_path, {})
+
+    assert "デモ" in settings["INVOICE_BANK_ACCOUNT"]
+    assert load_settings(tmp_path, {"INVOICE_BANK_ACCOUNT": "みずほ銀行 本店 普通 1"})[
+        "INVOICE_BANK_ACCOUNT"
+    ] == ("みずほ銀行 本店 普通 1")
+
+
+def test_tax_is_rounded_once_per_rate_on_the_invoice_page_and_pdf(
+    client: FlaskClient,
+) -> None:
+    registration = _held(price=1005, tax_rate=10)
+    invoice = services.request_invoice(registration, person=registration.person, company="A社")
+    # Three ¥1,005 items at 10% and one at 8%: line by line the 10% tax would be 3 × ¥91.
+    invoice.lines = [
+        InvoiceLine(description=f"資料 {n}", unit_amount=1005, quantity=1, tax_rate=10)
+        for n in (1, 2, 3)
+    ] + [InvoiceLine(description="弁当", unit_amount=1080, quantity=1, tax_rate=8)]
+    invoice.total = 3 * 1005 + 1080
+    invoice.payment.amount = invoice.total
+    db.session.commit()
+    _log_in(client, registration.person)
+
+    html = client.get(f"/payments/invoices/{invoice.number}", headers=JA).get_data(as_text=True)
+    text = text_of(client.get(f"/payments/invoices/{invoice.number}.pdf", headers=JA).data)
+
+    assert "10%対象 合計（消費税 274円）" in html and "8%対象 合計（消費税 80円）" in html
+    assert "10%対象 合計 3,015円（消費税 274円）" in text
+    assert "8%対象 合計 1,080円（消費税 80円）" in text
+
+
+def test_receipt_of_a_card_payment_is_addressed_to_the_payer_with_sama(
+    client: FlaskClient,
+    stripe_on: str,
+    pay_with_card,  # noqa: ANN001
+    staff_member,  # noqa: ANN001
+) -> None:
+    event = _event_with_a_taxed_ticket(client, staff_member)
+    member = add_person(family_name="佐藤", given_name="花子")
+    registration = _seat_held_on_the_page(client, event, member)
+    started = client.post(f"/payments/registrations/{registration.id}/card")
+    assert started.status_code == 200
+    payment = services.open_payment(registration)
+    pay_with_card(payment.stripe_payment_intent_id)
+    client.get(f"/payments/registrations/{registration.id}/return")  # Stripe is asked
+    db.session.refresh(payment)
+    assert payment.status == "paid"
+
+    text = text_of(client.get(f"/payments/receipts/{payment.id}.pdf", headers=JA).data)
+
+    for expected in (
+        "佐藤 花子 様",
+        "10%対象 合計 11,000円（消費税 1,000円）",
+        "登録番号：" + REGISTRATION_NUMBER,
+        "取引年月日：",
+        "お支払方法：カード",
+    ):
+        assert expected in text, (expected, text)
+    assert "御中" not in text
 
 
 # --- bank transfers -------------------------------------------------------------------------
@@ -307,7 +586,10 @@ def test_overdue_invoices_are_flagged_and_reminded_once_a_week(staff_member) -> 
     assert kinds.count("payments/invoice_overdue") == 1
 
 
-def test_receipt_pdf_for_a_paid_invoice(staff_member) -> None:  # noqa: ANN001
+def test_receipt_of_a_paid_invoice_shows_the_tax_per_rate_and_the_addressee(
+    staff_member,  # noqa: ANN001
+    tmp_path: Path,
+) -> None:
     registration = _held(price=11000)
     invoice = services.request_invoice(
         registration, person=registration.person, company="日本橋製薬株式会社"
@@ -316,22 +598,21 @@ def test_receipt_pdf_for_a_paid_invoice(staff_member) -> None:  # noqa: ANN001
         invoice, actor=staff_member, paid_on=date.today(), amount=11000, payer_kana="エー"
     )
 
-    text = (
-        PdfReader(
-            io.BytesIO(
-                documents.receipt_pdf(
-                    invoice.payment,
-                    payer="日本橋製薬株式会社",
-                    description="フォーラム",
-                    language="ja",
-                )
-            )
-        )
-        .pages[0]
-        .extract_text()
-    )
+    pdf = documents.receipt_pdf(invoice.payment, "ja")
 
-    assert "領収書" in text and "日本橋製薬株式会社" in text and "11,000円" in text
+    text = text_of(pdf)
+    event_day = registration.event.starts_at.astimezone(ZoneInfo("Asia/Tokyo")).date()
+    for expected in (
+        "領収書",
+        "日本橋製薬株式会社 御中",
+        "11,000円",
+        "10%対象 合計 11,000円（消費税 1,000円）",
+        "登録番号：" + REGISTRATION_NUMBER,
+        f"取引年月日：{event_day.year}年{event_day.month}月{event_day.day}日",
+        "再生医療産業化フォーラム",
+    ):
+        assert expected in text, (expected, text)
+    assert ink(pdf, drawn(pdf, "日本橋製薬株式会社 御中"), tmp_path) > 50
 
 
 # --- money ----------------------------------------------------------------------------------

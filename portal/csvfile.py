@@ -1,0 +1,39 @@
+"""CSV for spreadsheets: every file the portal exports is written here, and only here.
+
+Files open in Excel, so: UTF-8 with a byte-order mark (Excel in Japan reads UTF-8 only with
+it), CRLF line ends, and no cell that a spreadsheet would run as a formula. Names, answers
+and titles are typed by anyone; a cell starting with ``=``, ``+``, ``-``, ``@``, a tab or a
+carriage return gets a leading single quote, as OWASP's advice on CSV injection says.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable
+from decimal import Decimal
+
+#: What makes a spreadsheet read a cell as a formula (or hide one behind a blank).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+BYTE_ORDER_MARK = "\ufeff"
+
+
+def safe_cell(value: object) -> object:
+    """The value as a spreadsheet will show it and never run it. Numbers pass as they are: a
+    number cannot carry a formula, and a negative one stays a number."""
+    if value is None:
+        return ""
+    if isinstance(value, int | float | Decimal) and not isinstance(value, bool):
+        return value
+    text = str(value)
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
+def csv_text(header: Iterable[object], rows: Iterable[Iterable[object]]) -> str:
+    """The whole file as text, starting with the byte-order mark; encode it as UTF-8."""
+    out = io.StringIO()
+    out.write(BYTE_ORDER_MARK)
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow([safe_cell(value) for value in header])
+    writer.writerows([safe_cell(value) for value in row] for row in rows)
+    return out.getvalue()
