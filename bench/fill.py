@@ -991,7 +991,7 @@ def fill_payments(ctx: Context) -> int:
 
 CLAIM_COLUMNS = (
     "service_id person_id membership_id status decided_by_id decided_at decision_note code "
-    "cancelled_at fulfilled_at created_at updated_at"
+    "cancelled_at fulfilled_at created_at updated_at period slot"
 )
 
 
@@ -1027,6 +1027,9 @@ def fill_benefit_claims(ctx: Context) -> int:
     rng, now = ctx.rng, ctx.now
     used = [c for c in CLAIM_COLUMNS.split() if c in columns]
     open_claims: set[tuple[int, int]] = set()
+    # Live claims take distinct places (the schema's unique index on person, service, period
+    # and slot); a bench member may hold more than the allowance, as history can.
+    places: dict[tuple[int, int], int] = {}
 
     def rows() -> Iterator[tuple]:
         for _n in range(ctx.scale.claims):
@@ -1060,7 +1063,13 @@ def fill_benefit_claims(ctx: Context) -> int:
                 "fulfilled_at": decided if status == "fulfilled" else None,
                 "created_at": created,
                 "updated_at": decided or created,
+                "period": "ever",
+                "slot": 1,
             }
+            if status in ("requested", "approved", "fulfilled"):
+                values["slot"] = places[(person_id, service_id)] = (
+                    places.get((person_id, service_id), 0) + 1
+                )
             yield tuple(values[c] for c in used)
 
     return copy_rows(ctx.conn, "benefit_claim", used, rows())

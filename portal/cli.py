@@ -37,6 +37,7 @@ def seed_command() -> None:
     click.echo(
         f"Seeded {report.organizations} organizations, {report.agreements} MOUs, "
         f"{report.services} reciprocal services"
+        + (f"; wrote the instructions of {report.instructions}" if report.instructions else "")
         + ("" if report.created_anything else " (already up to date)")
         + "."
     )

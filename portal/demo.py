@@ -159,9 +159,15 @@ DEMO_SERVICES: tuple[tuple[str, str, dict[str, Any]], ...] = (
             "limit_per_member": 1,
             "limit_period": "year",
             "redemption": "code_pool",
-            "redemption_instructions_en": "Enter the code at checkout on onenucleus.com.",
+            "redemption_instructions_en": (
+                "Register for Genesis or BioPartnering Europe on onenucleus.com and enter the "
+                "code at checkout: the member rate applies to one delegate pass. Bring the "
+                "confirmation and photo ID to the registration desk."
+            ),
             "redemption_instructions_ja": (
-                "onenucleus.com のお支払い画面でコードを入力してください。"
+                "onenucleus.com で Genesis または BioPartnering Europe に参加登録し、お支払い画面で"
+                "コードを入力してください。会員価格は参加パス1名分に適用されます。当日は登録確認メールと"
+                "写真付き身分証明書を受付へお持ちください。"
             ),
         },
     ),
@@ -176,9 +182,15 @@ DEMO_SERVICES: tuple[tuple[str, str, dict[str, Any]], ...] = (
             "description_ja": "BIOCOMがサンディエゴの会員企業をご紹介します。",
             "limit_per_member": 2,
             "limit_period": "year",
-            "redemption_instructions_en": "Write to intros@biocom.example with your interests.",
+            "redemption_instructions_en": (
+                "Write to intros@biocom.example with your LINK-J membership number, your company "
+                "and the partners you are looking for. BIOCOM's team suggests up to three member "
+                "companies within two weeks and sets up video calls with them."
+            ),
             "redemption_instructions_ja": (
-                "ご関心の分野を添えて intros@biocom.example へご連絡ください。"
+                "LINK-Jの会員番号、会社名、お探しの提携先を添えて intros@biocom.example へ英語で"
+                "ご連絡ください。2週間以内にBIOCOMの担当者が会員企業を3社までご提案し、オンライン面談を"
+                "設定します。"
             ),
         },
     ),
@@ -191,9 +203,13 @@ DEMO_SERVICES: tuple[tuple[str, str, dict[str, Any]], ...] = (
             "title_ja": "UCサンディエゴ研究ダイジェスト",
             "redemption": "shared_code",
             "shared_code": "UCSD-LINKJ-2026",
-            "redemption_instructions_en": "Sign up at the digest page with this code.",
+            "redemption_instructions_en": (
+                "Sign up on the digest's page at ucsd.edu with this code and the address you use "
+                "on this portal; the digest arrives by e-mail once a month."
+            ),
             "redemption_instructions_ja": (
-                "ダイジェストのページでこのコードを入力して登録してください。"
+                "ucsd.edu のダイジェストのページで、このコードとこのポータルと同じ"
+                "メールアドレスを入力して登録してください。毎月1回メールで届きます。"
             ),
         },
     ),
@@ -207,8 +223,17 @@ DEMO_SERVICES: tuple[tuple[str, str, dict[str, Any]], ...] = (
             "requires_approval": True,
             "limit_per_member": 1,
             "limit_period": "quarter",
-            "redemption_instructions_en": "LINK-J's secretariat will write to agree a day.",
-            "redemption_instructions_ja": "LINK-J事務局より日程調整のご連絡を差し上げます。",
+            "redemption_instructions_en": (
+                "LINK-J's secretariat writes to you within five working days to agree the day. "
+                "Come to the LINK-J reception on the 3rd floor of the Nihonbashi Life Science "
+                "Building at 9:30 with your business card and photo ID; the desk is yours until "
+                "18:00."
+            ),
+            "redemption_instructions_ja": (
+                "5営業日以内にLINK-J事務局から日程調整のご連絡を差し上げます。当日は9時30分に、名刺と"
+                "写真付き身分証明書をお持ちのうえ日本橋ライフサイエンスビルディング3階のLINK-J受付へ"
+                "お越しください。デスクは18時までご利用いただけます。"
+            ),
         },
     ),
 )

@@ -155,3 +155,31 @@ def test_check_command_reports_a_migrated_database(app: Flask) -> None:
     assert result.exit_code == 0, result.output
     assert "schema:      at head" in result.output
     assert result.output.strip().endswith("ok")
+
+
+def test_seed_command_leaves_no_claimable_service_without_instructions(app: Flask) -> None:
+    from portal.organizations.models import ReciprocalService
+
+    runner = app.test_cli_runner()
+    assert runner.invoke(args=["seed"]).exit_code == 0
+    # A database seeded before the seed wrote instructions.
+    db.session.execute(
+        ReciprocalService.__table__.update().values(
+            redemption_instructions_en="", redemption_instructions_ja=""
+        )
+    )
+    db.session.commit()
+
+    result = runner.invoke(args=["seed"])
+
+    assert result.exit_code == 0, result.output
+    assert "wrote the instructions of 20" in result.output
+    db.session.expire_all()
+    lacking = db.session.scalars(
+        select(ReciprocalService.id).where(
+            ReciprocalService.claimable.is_(True),
+            (ReciprocalService.redemption_instructions_en == "")
+            | (ReciprocalService.redemption_instructions_ja == ""),
+        )
+    ).all()
+    assert lacking == []

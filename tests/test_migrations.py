@@ -31,7 +31,7 @@ from portal.notifications.services import WrittenWhenSent, deliver_due, mail_wri
 from portal.organizations.models import ReciprocalService
 from portal.organizations.services import seed_network
 
-HEAD = "0007_outbox_written"
+HEAD = "0009_claim_period"
 
 
 def test_models_and_migrations_agree(app: Flask) -> None:
@@ -184,7 +184,8 @@ def test_downgrading_0007_refuses_while_mail_waits_to_be_written_and_says_so(
         "-x lose-data=yes <revision>. Nothing was changed by this step; 'portal db current' "
         "says where the database is."
     ]
-    assert revision() == HEAD
+    # PostgreSQL undoes the whole downgrade; SQLite keeps the later steps that lost nothing.
+    assert revision() == (HEAD if db.engine.dialect.name == "postgresql" else "0007_outbox_written")
     [waiting] = db.session.scalars(select(OutboxMessage)).all()
     assert waiting.written_from == {"writer": "test-migration-invitation", "argument": "三井ライフ"}
 
@@ -211,12 +212,22 @@ def test_downgrading_to_nothing_refuses_on_real_data_and_names_it(scratch: Flask
 
     assert refused.exit_code == 1
     [refusal] = refusals(refused)
+    # The seed's instructions on the claimable services are the first thing it would lose.
+    assert refusal.startswith(
+        "Error: Downgrading 0005_benefits would lose data: reciprocal services with claim "
+        "terms (approval, limits, validity, redemption): 20."
+    )
+    # PostgreSQL undoes the whole downgrade; SQLite keeps the steps that lost nothing.
+    assert revision() == (HEAD if db.engine.dialect.name == "postgresql" else "0005_benefits")
+
+    assert portal_db(scratch, "downgrade", "-x", "lose-data=yes", "0004_payments").exit_code == 0
+    refused = portal_db(scratch, "downgrade", "base")
+    assert refused.exit_code == 1
+    [refusal] = refusals(refused)
     assert refusal.startswith(
         "Error: Downgrading 0001_network would lose data: rows in reciprocal_service: 35, "
         "rows in agreement: 6, rows in organization: 7."
     )
-    # PostgreSQL undoes the whole downgrade; SQLite keeps the steps that lost nothing.
-    assert revision() == (HEAD if db.engine.dialect.name == "postgresql" else "0001_network")
 
     assert portal_db(scratch, "downgrade", "-x", "lose-data=yes", "base").exit_code == 0
     assert revision() is None

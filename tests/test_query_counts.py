@@ -238,6 +238,8 @@ def test_member_dashboard(client: FlaskClient, network: None) -> None:
     ).all()
     assert services
 
+    places = itertools.count(1)
+
     def add_history(count: int) -> None:
         db.session.execute(
             insert(Membership),
@@ -260,6 +262,9 @@ def test_member_dashboard(client: FlaskClient, network: None) -> None:
                     "status": "fulfilled",
                     "decided_at": utcnow(),
                     "fulfilled_at": utcnow(),
+                    # Each its own place of the member's allowance (one live claim per place).
+                    "period": "ever",
+                    "slot": next(places),
                 }
                 for n in range(count)
             ],
@@ -384,7 +389,11 @@ def test_partner_admin_claims_queue(client: FlaskClient, network: None) -> None:
         db.session.execute(
             insert(BenefitClaim),
             [
-                {"service_id": services[n % len(services)], "person_id": person_id}
+                {
+                    "service_id": services[n % len(services)],
+                    "person_id": person_id,
+                    "period": "ever",
+                }
                 for n, person_id in enumerate(bulk_people(count))
             ],
         )

@@ -45,7 +45,7 @@ class ServiceForm(FlaskForm):
     claimable = BooleanField(_l("Members can claim it"), default=True)
     requires_approval = BooleanField(_l("Each claim needs the provider's approval"))
     limit_per_member = IntegerField(
-        _l("Claims allowed per member (empty: no limit)"), validators=[Optional()]
+        _l("Claims allowed per member (empty: once in all)"), validators=[Optional()]
     )
     limit_period = SelectField(
         _l("Counted"),

@@ -5,7 +5,16 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint, text
+from sqlalchemy import (
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    SmallInteger,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.accounts.models import Membership, Person
@@ -42,6 +51,7 @@ class BenefitClaim(TimestampMixin, db.Model):
             "status IN ('requested', 'cancelled') OR decided_at IS NOT NULL", name="decided"
         ),
         CheckConstraint("status <> 'rejected' OR decision_note <> ''", name="rejection_reason"),
+        CheckConstraint("slot >= 1", name="slot_positive"),
         # At most one open claim per person and service: a second click is not a second claim.
         Index(
             "uq_benefit_claim_open",
@@ -50,6 +60,19 @@ class BenefitClaim(TimestampMixin, db.Model):
             unique=True,
             sqlite_where=text("status = 'requested'"),
             postgresql_where=text("status = 'requested'"),
+        ),
+        # A member's allowance per period, held by the database too: each live claim takes
+        # one of the numbered places its period allows, so two requests racing past the
+        # limit check cannot both be written.
+        Index(
+            "uq_benefit_claim_live",
+            "person_id",
+            "service_id",
+            "period",
+            "slot",
+            unique=True,
+            sqlite_where=text(_in("status", COUNTED_STATES)),
+            postgresql_where=text(_in("status", COUNTED_STATES)),
         ),
         # The limit check: one person's claims on one service, by state and time.
         Index("ix_benefit_claim_person_service", "person_id", "service_id", "created_at"),
@@ -67,6 +90,11 @@ class BenefitClaim(TimestampMixin, db.Model):
         ForeignKey("membership.id", ondelete="SET NULL"), index=True
     )
     status: Mapped[str] = mapped_column(String(16), default=ClaimStatus.REQUESTED.value)
+    #: The period of the service's allowance the claim was made in, where the provider is:
+    #: ``2026``, ``2026-Q2``, ``2026-04``, or ``ever`` (a service claimed once).
+    period: Mapped[str] = mapped_column(String(10))
+    #: Which of the places the allowance gives in that period this claim holds (1 … limit).
+    slot: Mapped[int] = mapped_column(SmallInteger, default=1)
     #: Who approved or rejected; empty for a grant the portal made on request.
     decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("person.id", ondelete="SET NULL"))
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

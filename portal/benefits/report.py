@@ -3,7 +3,9 @@
 Periods are calendar quarters or years in the hub's time zone (LINK-J: Asia/Tokyo). A claim
 counts in the period in which it was made: *requested* is every claim made, *granted* those
 approved or fulfilled, *refused* those rejected (claims still waiting, or cancelled by the
-member, count as requested only).
+member, count as requested only); *members* is how many different people made them, per
+period and over the whole range (not the sum of the periods: one person claiming in two
+quarters is one member of the year).
 
 Registrations by the other side's members (the events area) plug in through
 ``REGISTRATION_COUNTERS``: a counter takes the report's agreements and periods and returns
@@ -21,7 +23,8 @@ from typing import Literal
 from zoneinfo import ZoneInfo
 
 from flask_babel import gettext as _
-from sqlalchemy import case, func, select
+from flask_babel import ngettext
+from sqlalchemy import Integer, case, func, literal_column, select, union_all
 
 from portal.benefits.models import GRANTED_STATES, BenefitClaim, ClaimStatus
 from portal.csvfile import csv_text
@@ -83,6 +86,8 @@ class Counts:
     requested: int = 0
     granted: int = 0
     refused: int = 0
+    #: Different people who made the claims (counted, never added up).
+    members: int = 0
     registrations: int = 0
 
     def add(self, other: Counts) -> None:
@@ -119,8 +124,14 @@ class Report:
     has_registrations: bool
 
 
+#: The period index under which ``_claim_counts`` returns the whole range's counts.
+WHOLE_RANGE = -1
+
+
 def _claim_counts(agreements: Sequence[Agreement], spans: Sequence[Period]) -> dict[Key, Counts]:
-    """One GROUP BY statement: claims per MOU, direction and period."""
+    """One statement: claims per MOU, direction and period, and per MOU and direction over
+    the whole range (period ``WHOLE_RANGE``), whose members cannot be added up from the
+    periods'."""
     bucket = case(
         *((BenefitClaim.created_at < p.end, index) for index, p in enumerate(spans)),
     )
@@ -132,6 +143,7 @@ def _claim_counts(agreements: Sequence[Agreement], spans: Sequence[Period]) -> d
             ReciprocalService.beneficiary_id,
             bucket.label("period"),
             BenefitClaim.status,
+            BenefitClaim.person_id,
         )
         .join(BenefitClaim.service)
         .where(
@@ -139,21 +151,21 @@ def _claim_counts(agreements: Sequence[Agreement], spans: Sequence[Period]) -> d
             BenefitClaim.created_at >= spans[0].start,
             BenefitClaim.created_at < spans[-1].end,
         )
-        .subquery()
+        .cte("claims")
     )
-    # Grouping on the subquery's column: PostgreSQL does not see two renderings of a CASE
-    # with bound parameters as the same expression.
-    statement = select(
-        claims.c.agreement_id,
-        claims.c.provider_id,
-        claims.c.beneficiary_id,
-        claims.c.period,
+    counted = (
         func.count(),
         func.sum(case((claims.c.status.in_(granted), 1), else_=0)),
         func.sum(case((claims.c.status == ClaimStatus.REJECTED.value, 1), else_=0)),
-    ).group_by(
-        claims.c.agreement_id, claims.c.provider_id, claims.c.beneficiary_id, claims.c.period
+        func.count(claims.c.person_id.distinct()),
     )
+    direction = (claims.c.agreement_id, claims.c.provider_id, claims.c.beneficiary_id)
+    # Grouping on the CTE's column: PostgreSQL does not see two renderings of a CASE with
+    # bound parameters as the same expression.
+    per_period = select(*direction, claims.c.period, *counted).group_by(*direction, claims.c.period)
+    whole_range = select(
+        *direction, literal_column(str(WHOLE_RANGE), Integer).label("period"), *counted
+    ).group_by(*direction)
     counts = {}
     for (
         agreement_id,
@@ -163,9 +175,10 @@ def _claim_counts(agreements: Sequence[Agreement], spans: Sequence[Period]) -> d
         requested,
         granted_n,
         refused,
-    ) in db.session.execute(statement):
+        members,
+    ) in db.session.execute(union_all(per_period, whole_range)):
         counts[(agreement_id, provider, beneficiary, period)] = Counts(
-            int(requested), int(granted_n or 0), int(refused or 0)
+            int(requested), int(granted_n or 0), int(refused or 0), int(members)
         )
     return counts
 
@@ -194,6 +207,8 @@ def reciprocity_report(
                 cell.registrations = registrations.get(key, 0)
                 row.per_period.append(cell)
                 row.total.add(cell)
+            whole = counts.get((agreement.id, provider.id, beneficiary.id, WHOLE_RANGE))
+            row.total.members = whole.members if whole else 0
             rows.append(row)
     return Report(
         kind=kind,
@@ -222,6 +237,8 @@ class Bar:
     label: str
     y: float
     total: int
+    #: Beside the bar: the claims, and the members who made them.
+    value_label: str
     segments: list[Segment]
 
 
@@ -274,6 +291,16 @@ def chart(report: Report) -> Chart:
                 ),
                 y=top + index * (bar_height + gap),
                 total=row.total.requested,
+                value_label=(
+                    ngettext(
+                        "%(claims)d · %(num)d member",
+                        "%(claims)d · %(num)d members",
+                        row.total.members,
+                        claims=row.total.requested,
+                    )
+                    if row.total.requested
+                    else "0"
+                ),
                 segments=segments,
             )
         )
@@ -282,7 +309,8 @@ def chart(report: Report) -> Chart:
     ]
     height = top + len(bars) * (bar_height + gap) + 30
     return Chart(
-        width=label_width + plot_width + 40,
+        # Room right of the longest bar for its "25 · 3 members".
+        width=label_width + plot_width + 130,
         height=height,
         label_width=label_width,
         bar_height=bar_height,
@@ -305,6 +333,7 @@ def to_csv(report: Report) -> str:
         _("Claims requested"),
         _("Claims granted"),
         _("Claims refused"),
+        _("Members who claimed"),
     ]
     if report.has_registrations:
         header.append(_("Registrations by the beneficiary's members"))
@@ -319,6 +348,7 @@ def to_csv(report: Report) -> str:
                 counts.requested,
                 counts.granted,
                 counts.refused,
+                counts.members,
             ]
             if report.has_registrations:
                 line.append(counts.registrations)

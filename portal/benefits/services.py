@@ -119,6 +119,9 @@ class Eligibility:
     membership: Membership | None = None
     #: Claims the person made in the current period (for "1 of 2 this year").
     used: int = 0
+    #: Where a new claim goes when eligible: its period and the free place it takes there.
+    period: str = ""
+    slot: int = 0
 
     @property
     def eligible(self) -> bool:
@@ -130,8 +133,9 @@ class ClaimFacts:
     """What eligibility reads besides the service, loaded once for many services."""
 
     memberships: list[Membership]
-    #: (claim id, service id, status, created_at) of the person's claims on these services.
-    claims: list[tuple[int, int, str, datetime]]
+    #: (claim id, service id, status, created_at, period, slot) of the person's live claims
+    #: on these services.
+    claims: list[tuple[int, int, str, datetime, str, int]]
     #: Free codes per code-pool service.
     free_codes: dict[int, int] = field(default_factory=dict)
 
@@ -150,13 +154,15 @@ def load_facts(person: Person, services: Sequence[ReciprocalService]) -> ClaimFa
         )
     )
     claims = [
-        (row.id, row.service_id, row.status, row.created_at)
+        (row.id, row.service_id, row.status, row.created_at, row.period, row.slot)
         for row in db.session.execute(
             select(
                 BenefitClaim.id,
                 BenefitClaim.service_id,
                 BenefitClaim.status,
                 BenefitClaim.created_at,
+                BenefitClaim.period,
+                BenefitClaim.slot,
             ).where(
                 BenefitClaim.person_id == person.id,
                 BenefitClaim.service_id.in_(service_ids),
@@ -196,13 +202,42 @@ def period_bounds(period: LimitPeriod | str, on: date) -> tuple[date, date] | No
     return start, date(start.year + year, month + 1, 1)
 
 
+def allowance(service: ReciprocalService) -> tuple[int, LimitPeriod]:
+    """How many live claims a member may hold on the service, and the period they count in.
+
+    Its limit in its limit period; a service with no limit is a one-off benefit, claimed once
+    in all (a recurring offer says so with a limit per year, quarter or month).
+    """
+    if service.limit_per_member:
+        return service.limit_per_member, LimitPeriod(service.limit_period)
+    return 1, LimitPeriod.EVER
+
+
+def period_key(period: LimitPeriod | str, on: date) -> str:
+    """The stable name of the calendar period containing ``on``: ``2026``, ``2026-Q2``,
+    ``2026-04``, or ``ever``."""
+    period = LimitPeriod(period)
+    if period == LimitPeriod.YEAR:
+        return f"{on.year}"
+    if period == LimitPeriod.QUARTER:
+        return f"{on.year}-Q{(on.month - 1) // 3 + 1}"
+    if period == LimitPeriod.MONTH:
+        return f"{on.year}-{on.month:02d}"
+    return LimitPeriod.EVER.value
+
+
+def claim_period(service: ReciprocalService, at: datetime) -> str:
+    """The allowance period a claim made at ``at`` counts in, on the provider's calendar."""
+    day = at.astimezone(ZoneInfo(service.provider.timezone)).date()
+    return period_key(allowance(service)[1], day)
+
+
 def _local_midnight(day: date, timezone: str) -> datetime:
     return datetime.combine(day, time.min, tzinfo=ZoneInfo(timezone))
 
 
 def _limit_text(service: ReciprocalService) -> str:
-    limit = service.limit_per_member or 0
-    period = LimitPeriod(service.limit_period)
+    limit, period = allowance(service)
     if period == LimitPeriod.YEAR:
         return ngettext("%(num)d claim per year", "%(num)d claims per year", limit)
     if period == LimitPeriod.QUARTER:
@@ -213,8 +248,8 @@ def _limit_text(service: ReciprocalService) -> str:
 
 
 def describe_limit(service: ReciprocalService) -> str:
-    """ "Once per year"-style text for the catalogue; empty when there is no limit."""
-    return _limit_text(service) if service.limit_per_member else ""
+    """ "2 claims per year"-style text for the catalogue."""
+    return _limit_text(service)
 
 
 def _messages(reason: Reason, service: ReciprocalService) -> tuple[str, str]:
@@ -270,6 +305,14 @@ def _messages(reason: Reason, service: ReciprocalService) -> tuple[str, str]:
             _("You asked for it already; the provider will decide."),
             _("The claimant has another open claim on this service."),
         )
+    if reason == Reason.LIMIT_REACHED and allowance(service)[0] == 1:
+        return (
+            _("You have claimed it already (%(limit)s).", limit=_limit_text(service)),
+            _(
+                "The claimant has claimed it already (%(limit)s).",
+                limit=_limit_text(service),
+            ),
+        )
     if reason == Reason.LIMIT_REACHED:
         return (
             _("You have used it as often as allowed (%(limit)s).", limit=_limit_text(service)),
@@ -302,8 +345,9 @@ def eligibility(
     The person needs a membership in the service's beneficiary organization that is verified
     and unexpired on that organization's date; the MOU must be in force; the service must
     be claimable and within its validity window (the provider's date); the person must have
-    no open claim on it and be under its per-member limit for the current calendar period
-    (the provider's); a code pool must have a code left. ``on`` fixes the day for all of
+    no open claim on it and hold fewer live (requested, granted or fulfilled) claims than its
+    ``allowance`` in the current calendar period (the provider's), or in all for a service
+    without a limit; a code pool must have a code left. ``on`` fixes the day for all of
     these. ``facts`` (from ``load_facts``) lets a page ask about many services with a
     constant number of queries; without it they are read now. ``ignoring`` leaves one claim
     out of the counts: the claim being approved.
@@ -335,18 +379,26 @@ def eligibility(
 
     ignored = ignoring.id if ignoring is not None else None
     claims = [c for c in facts.claims if c[1] == service.id and c[0] != ignored]
-    if any(status == ClaimStatus.REQUESTED for _id, _s, status, _at in claims):
+    if any(c[2] == ClaimStatus.REQUESTED for c in claims):
         return _refusal(Reason.ALREADY_REQUESTED, service)
-    bounds = period_bounds(service.limit_period, provider_day)
+    limit, period = allowance(service)
+    bounds = period_bounds(period, provider_day)
     if bounds is not None:
         start, end = (_local_midnight(day, provider.timezone) for day in bounds)
         claims = [c for c in claims if start <= c[3] < end]
     used = len(claims)
-    if service.limit_per_member is not None and used >= service.limit_per_member:
+    if used >= limit:
         return _refusal(Reason.LIMIT_REACHED, service, used=used)
     if service.redemption == Redemption.CODE_POOL and facts.free_codes.get(service.id, 0) < 1:
         return _refusal(Reason.NO_CODES_LEFT, service, used=used)
-    return Eligibility(Reason.ELIGIBLE, "", "", membership=granting, used=used)
+    # The lowest place free in this period: the database's index refuses a second claim
+    # that took the same one meanwhile.
+    key = period_key(period, provider_day)
+    taken = {c[5] for c in facts.claims if c[1] == service.id and c[0] != ignored and c[4] == key}
+    slot = next(n for n in range(1, len(taken) + 2) if n not in taken)
+    return Eligibility(
+        Reason.ELIGIBLE, "", "", membership=granting, used=used, period=key, slot=slot
+    )
 
 
 # --- claims and decisions ------------------------------------------------------------------
@@ -486,9 +538,11 @@ def claim_benefit(person: Person, service: ReciprocalService) -> BenefitClaim:
     """The person claims the service: granted at once (with its code) unless it needs the
     provider's approval, in which case it waits as ``requested`` and the deciders are told.
 
-    Eligibility is checked again after locking the service row, so a per-member limit and a
-    pool of codes hold under simultaneous claims. Raises NotEligible with the reason,
-    InvalidTransition for a second open claim, Busy when the lock is not free in time.
+    Eligibility is checked again after locking the service row, so a member's allowance and
+    a pool of codes hold under simultaneous claims; the claim takes a numbered place of its
+    period, which a unique index keeps to one claim even where the lock was not taken.
+    Raises NotEligible with the reason (a second open claim, the allowance used), Busy when
+    the lock is not free in time.
     """
     lock_rows(ReciprocalService.__table__, [service.id])
     service = _reload_service(service.id)
@@ -501,14 +555,20 @@ def claim_benefit(person: Person, service: ReciprocalService) -> BenefitClaim:
         person=person,
         membership=verdict.membership,
         status=ClaimStatus.REQUESTED.value,
+        period=verdict.period,
+        slot=verdict.slot,
     )
     db.session.add(claim)
     try:
         db.session.flush()
     except IntegrityError:
-        # Another tab's claim, committed a moment ago (the open-claim index).
+        # Another tab's claim, committed a moment ago, holds the place (the open-claim and
+        # allowance indexes): the rule, asked again, now says why.
         db.session.rollback()
-        raise InvalidTransition(_("You asked for it already; the provider will decide.")) from None
+        verdict = eligibility(person, _reload_service(service.id))
+        if not verdict.eligible:
+            raise NotEligible(verdict.message, verdict.reason) from None
+        raise Busy() from None
     record(
         "benefit_claim.request",
         actor=person,

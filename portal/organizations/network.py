@@ -344,3 +344,172 @@ CLAUSE_TEXTS: dict[C, ClauseText] = {
         claimable=False,
     ),
 }
+
+
+@dataclass(frozen=True)
+class Instructions:
+    """What a member granted a service does to use it: whom to contact, what to give or bring,
+    how to book. Formatted with ``provider``, ``beneficiary`` (short names) and ``website``."""
+
+    en: str
+    ja: str
+
+
+_LINK_J_CONTACT_EN = "through the contact form on {website}"
+_LINK_J_CONTACT_JA = "{website} のお問い合わせフォームから"
+
+#: For a claimable clause, by (provider slug, category); partners' other clauses use
+#: ``_PARTNER_INSTRUCTIONS`` by category.
+_INSTRUCTIONS: dict[tuple[str, C], Instructions] = {
+    (HUB_SLUG, C.MEMBER_SERVICES): Instructions(
+        "LINK-J's secretariat arranges the service for you. Write to the secretariat "
+        + _LINK_J_CONTACT_EN
+        + " with your {beneficiary} membership number, your organization and what you need: "
+        "a LINK-J event at the member rate, or an introduction to LINK-J members working in "
+        "your field. The secretariat answers within five working days with a booking code or "
+        "a meeting time. For a meeting, come to the LINK-J reception on the 3rd floor of the "
+        "Nihonbashi Life Science Building (Nihonbashi-honcho, Chuo-ku, Tokyo) with your "
+        "business cards.",
+        "LINK-J事務局がご案内します。"
+        + _LINK_J_CONTACT_JA
+        + "、{beneficiary}の会員番号、ご所属、ご希望の内容（LINK-J主催イベントへの会員料金での参加、"
+        "同じ分野のLINK-J会員のご紹介など）を事務局へお知らせください。5営業日以内に、予約用のコード"
+        "または面談の日時をご連絡します。面談の当日は、名刺をお持ちのうえ日本橋ライフサイエンス"
+        "ビルディング3階（東京都中央区日本橋本町）のLINK-J受付へお越しください。",
+    ),
+    (HUB_SLUG, C.PUBLICATIONS): Instructions(
+        "Register for LINK-J's newsletter on {website} with the address you use on this portal: "
+        "it brings LINK-J's event reports and seminar news. For a particular report or seminar "
+        "material, write to LINK-J's secretariat "
+        + _LINK_J_CONTACT_EN
+        + " with your {beneficiary} membership number and what you are looking for; it is sent "
+        "to you by e-mail. Materials are for your own work: ask the secretariat before passing "
+        "them on.",
+        "{website} で、このポータルと同じメールアドレスをLINK-Jのメールマガジンに登録してください。"
+        "イベントレポートやセミナーのお知らせが届きます。特定のレポートやセミナー資料をご希望の場合は、"
+        + _LINK_J_CONTACT_JA
+        + "、{beneficiary}の会員番号とご希望の資料をLINK-J事務局へお知らせください。"
+        "メールでお送りします。資料はご自身の業務のためにお使いいただき、第三者への提供は事前に"
+        "事務局へご相談ください。",
+    ),
+    (HUB_SLUG, C.MUTUAL_VISITS): Instructions(
+        "Ask LINK-J's secretariat for your visit at least two weeks ahead, "
+        + _LINK_J_CONTACT_EN
+        + ": the day you would like, the visitors' names and organizations (saying that you "
+        "come from {beneficiary} or as one of its members), and what you want to see or whom "
+        "you want to meet. The secretariat confirms the time and who receives you. "
+        "On the day, come to the LINK-J reception on the 3rd floor of the Nihonbashi Life "
+        "Science Building (Nihonbashi-honcho, Chuo-ku, Tokyo) with your business cards.",
+        "ご訪問の2週間前までに、"
+        + _LINK_J_CONTACT_JA
+        + "LINK-J事務局へお申し込みください。ご希望の日、訪問者のお名前とご所属（{beneficiary}"
+        "またはその会員であること）、見学や面談を"
+        "ご希望の内容をお知らせいただければ、事務局から日時と担当者をご連絡します。当日は名刺を"
+        "お持ちのうえ、日本橋ライフサイエンスビルディング3階（東京都中央区日本橋本町）のLINK-J受付へ"
+        "お越しください。",
+    ),
+    ("ucsd", C.PUBLICATIONS): Instructions(
+        "Ask UC San Diego for its research news, reports and the materials of its faculty's "
+        "symposia through the contact page of {website}, writing in English: say that you are "
+        "a {beneficiary} member, give your {beneficiary} membership number, your organization "
+        "and the research field or publication you are interested in. UC San Diego adds you to "
+        "its mailing list or sends the material by e-mail. Materials are for your own work: "
+        "ask UC San Diego before passing them on.",
+        "{website} のお問い合わせページから、英語でUCサンディエゴへお申し込みください。"
+        "{beneficiary}会員であること、{beneficiary}の会員番号、ご所属、ご関心の研究分野や刊行物を"
+        "お知らせいただければ、研究ニュース・レポート・教員によるシンポジウムの資料の配信リストに"
+        "登録されるか、メールで資料が届きます。資料はご自身の業務のためにお使いいただき、第三者への"
+        "提供は事前にUCサンディエゴへご相談ください。",
+    ),
+    ("krp", C.PUBLICATIONS): Instructions(
+        "Ask Kyoto Research Park for its newsletter and the reports of its incubation and "
+        "business-matching programmes through the contact page of {website}: say that you are "
+        "a {beneficiary} member and give your {beneficiary} membership number and the subject "
+        "you are interested in. KRP adds you to its mailing list or sends the material by "
+        "e-mail. Materials are for your own work: ask KRP before passing them on.",
+        "{website} のお問い合わせページから、京都リサーチパークへお申し込みください。"
+        "{beneficiary}会員であること、{beneficiary}の会員番号、ご関心のテーマをお知らせいただければ、"
+        "ニュースレターの配信リストに登録されるか、インキュベーションやビジネスマッチングの"
+        "プログラムのレポートがメールで届きます。資料はご自身の業務のためにお使いいただき、第三者への"
+        "提供は事前にKRPへご相談ください。",
+    ),
+    ("krp", C.MUTUAL_VISITS): Instructions(
+        "Ask for your visit to Kyoto Research Park at least two weeks ahead through the contact "
+        "page of {website}: the day you would like, the visitors' names and affiliations, your "
+        "{beneficiary} membership number and what you want to see (laboratories and offices, "
+        "incubation programmes, tenant companies). KRP confirms the time and the building to "
+        "come to in Kyoto Research Park (Shimogyo-ku, Kyoto). Bring your business cards.",
+        "ご訪問の2週間前までに、{website} のお問い合わせページから京都リサーチパークへ"
+        "お申し込みください。ご希望の日、訪問者のお名前とご所属、{beneficiary}の会員番号、見学を"
+        "ご希望の内容（ラボ・オフィス、インキュベーションプログラム、入居企業など）をお知らせ"
+        "いただければ、KRPから日時と集合場所（京都市下京区の京都リサーチパーク内）をご連絡します。"
+        "当日は名刺をお持ちください。",
+    ),
+    ("ibri", C.PUBLICATIONS): Instructions(
+        "Ask IBRI for its reports on the Kobe Biomedical Innovation Cluster and on "
+        "regenerative-medicine commercialisation through the contact page of {website}: say "
+        "that you are a {beneficiary} member and give your {beneficiary} membership number and "
+        "the field you are interested in. IBRI adds you to its mailing list or sends the "
+        "material by e-mail. Materials are for your own work: ask IBRI before passing them on.",
+        "{website} のお問い合わせページから、先端医療振興財団（IBRI）へお申し込みください。"
+        "{beneficiary}会員であること、{beneficiary}の会員番号、ご関心の分野をお知らせいただければ、"
+        "神戸医療産業都市や再生医療の事業化に関するレポートの配信リストに登録されるか、メールで資料が"
+        "届きます。資料はご自身の業務のためにお使いいただき、第三者への提供は事前にIBRIへ"
+        "ご相談ください。",
+    ),
+}
+
+#: The associations' (BIOCOM, Eurobiomed, One Nucleus) clauses, and any partner's clause
+#: without its own text above.
+_PARTNER_INSTRUCTIONS: dict[C, Instructions] = {
+    C.MEMBER_SERVICES: Instructions(
+        "{provider} treats you as one of its own members for its member rates and "
+        "introductions. Write in English to {provider}'s membership team through the contact "
+        "page of {website}: say that you are a {beneficiary} member, give your "
+        "{beneficiary} membership number, your company and what you need (one of its events at "
+        "the member rate, an introduction to a member company). They reply within about a week "
+        "with a booking code or a contact; show their confirmation when you register or attend.",
+        "{provider}の会員料金や会員企業の紹介を、{provider}の会員と同じ条件でご利用いただけます。"
+        "{website} のお問い合わせページから、英語で{provider}の会員担当へお申し込みください。"
+        "{beneficiary}会員であること、{beneficiary}の会員番号、会社名、ご希望の内容（会員料金での"
+        "イベント参加、会員企業のご紹介など）をお知らせいただければ、1週間程度で予約用のコードまたは"
+        "担当者の連絡先が届きます。参加登録や当日の受付では、その確認メールをご提示ください。",
+    ),
+    C.PUBLICATIONS: Instructions(
+        "Ask {provider} for its newsletter, reports and materials through the contact page of "
+        "{website}, writing in English: say that you are a {beneficiary} member and give your "
+        "{beneficiary} membership number and what you are interested in. {provider} adds you "
+        "to its mailing list or sends the material by e-mail. Materials are for your own work: "
+        "ask {provider} before passing them on.",
+        "{website} のお問い合わせページから、英語で{provider}へお申し込みください。"
+        "{beneficiary}会員であること、{beneficiary}の会員番号、ご関心の内容をお知らせいただければ、"
+        "ニュースレターの配信リストに登録されるか、レポートや資料がメールで届きます。資料はご自身の"
+        "業務のためにお使いいただき、第三者への提供は事前に{provider}へご相談ください。",
+    ),
+}
+
+#: For a claimable service the seed knows no text for (added by staff to another MOU).
+_ANY_SERVICE = Instructions(
+    "Write to {provider} through the contact page of {website}: say that you are a "
+    "{beneficiary} member, give your {beneficiary} membership number and the service you were "
+    "granted. {provider} replies with how and when you can use it.",
+    "{website} のお問い合わせページから{provider}へご連絡ください。{beneficiary}会員であること、"
+    "{beneficiary}の会員番号、承認されたサービスの名称をお知らせいただければ、{provider}から"
+    "利用方法と日程をご案内します。",
+)
+
+
+def instructions_for(
+    provider_slug: str, category: str, *, provider: str, beneficiary: str, website: str
+) -> tuple[str, str]:
+    """(English, Japanese) instructions for a granted claim on the provider's service."""
+    try:
+        category_ = C(category)
+    except ValueError:
+        category_ = None
+    text = _INSTRUCTIONS.get((provider_slug, category_))  # type: ignore[arg-type]
+    if text is None and provider_slug != HUB_SLUG and category_ is not None:
+        text = _PARTNER_INSTRUCTIONS.get(category_)
+    text = text or _ANY_SERVICE
+    names = {"provider": provider, "beneficiary": beneficiary, "website": website}
+    return text.en.format(**names), text.ja.format(**names)

@@ -10,7 +10,7 @@ from zoneinfo import available_timezones
 from babel import Locale
 from babel.numbers import list_currencies
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from portal.accounts.models import Person, Role
 from portal.audit.services import record
@@ -35,17 +35,20 @@ class SeedReport:
     organizations: int = 0
     agreements: int = 0
     services: int = 0
+    #: Claimable services whose empty instructions the seed wrote.
+    instructions: int = 0
 
     @property
     def created_anything(self) -> bool:
-        return bool(self.organizations or self.agreements or self.services)
+        return bool(self.organizations or self.agreements or self.services or self.instructions)
 
 
 def seed_network() -> SeedReport:
     """Load the network from the seed document; safe to run any number of times.
 
     Records already present (matched by slug, or by agreement, provider and category) are
-    left as they are, so edits made by staff survive a later seed.
+    left as they are, so edits made by staff survive a later seed; only instructions that
+    are empty on a claimable service are written, since a granted member reads nothing else.
     """
     report = SeedReport()
     organizations = {o.slug: o for o in db.session.scalars(select(Organization))}
@@ -74,8 +77,42 @@ def seed_network() -> SeedReport:
             db.session.add(agreement)
             report.agreements += 1
         report.services += _seed_clauses(agreement, agreement_seed, organizations)
+    db.session.flush()
+    report.instructions = _seed_instructions()
     db.session.commit()
     return report
+
+
+def _instructions(service: ReciprocalService) -> tuple[str, str]:
+    provider, beneficiary = service.provider, service.beneficiary
+    return network.instructions_for(
+        provider.slug,
+        service.category,
+        provider=provider.short_name,
+        beneficiary=beneficiary.short_name,
+        website=provider.website or provider.name_en,
+    )
+
+
+def _seed_instructions() -> int:
+    """Write the seed's instructions where a claimable service redeemed by instructions has
+    none in a language (services seeded before the seed had them); staff's texts stay."""
+    filled = 0
+    for service in db.session.scalars(
+        select(ReciprocalService).where(
+            ReciprocalService.claimable.is_(True),
+            ReciprocalService.redemption == Redemption.INSTRUCTIONS.value,
+            (func.trim(ReciprocalService.redemption_instructions_en) == "")
+            | (func.trim(ReciprocalService.redemption_instructions_ja) == ""),
+        )
+    ):
+        text_en, text_ja = _instructions(service)
+        if not service.redemption_instructions_en.strip():
+            service.redemption_instructions_en = text_en
+        if not service.redemption_instructions_ja.strip():
+            service.redemption_instructions_ja = text_ja
+        filled += 1
+    return filled
 
 
 def _seed_clauses(
@@ -98,21 +135,25 @@ def _seed_clauses(
             if (provider.id, clause.category.value) in existing:
                 continue
             names = {"provider": provider.short_name, "beneficiary": beneficiary.short_name}
-            agreement.services.append(
-                ReciprocalService(
-                    provider=provider,
-                    beneficiary=beneficiary,
-                    category=clause.category.value,
-                    title_en=text.title_en,
-                    title_ja=text.title_ja,
-                    description_en=text.description_en.format(**names),
-                    description_ja=text.description_ja.format(**names),
-                    claimable=text.claimable,
-                    # The document promises these "on request": the provider decides each.
-                    requires_approval=text.claimable,
-                    position=position,
-                )
+            service = ReciprocalService(
+                provider=provider,
+                beneficiary=beneficiary,
+                category=clause.category.value,
+                title_en=text.title_en,
+                title_ja=text.title_ja,
+                description_en=text.description_en.format(**names),
+                description_ja=text.description_ja.format(**names),
+                claimable=text.claimable,
+                # The document promises these "on request": the provider decides each.
+                requires_approval=text.claimable,
+                position=position,
             )
+            if text.claimable:
+                (
+                    service.redemption_instructions_en,
+                    service.redemption_instructions_ja,
+                ) = _instructions(service)
+            agreement.services.append(service)
             created += 1
     return created
 
@@ -416,7 +457,7 @@ def _clean_terms(agreement: Agreement, terms: ServiceTerms, actor: Person) -> di
         raise InvalidInput(_("A title has at most 200 characters."), field="title_en")
     if terms.limit_per_member is not None and terms.limit_per_member < 1:
         raise InvalidInput(
-            _("A limit is at least 1 claim per member; leave it empty for no limit."),
+            _("A limit is at least 1 claim per member; leave it empty for once in all."),
             field="limit_per_member",
         )
     if terms.limit_period not in set(LimitPeriod):
@@ -431,6 +472,21 @@ def _clean_terms(agreement: Agreement, terms: ServiceTerms, actor: Person) -> di
         raise InvalidInput(
             _("Choose how the service is redeemed from the list."), field="redemption"
         )
+    instructions = {
+        "redemption_instructions_en": terms.redemption_instructions_en.strip(),
+        "redemption_instructions_ja": terms.redemption_instructions_ja.strip(),
+    }
+    if terms.claimable and terms.redemption == Redemption.INSTRUCTIONS:
+        # They are all a granted member is told: whom to contact, what to bring, how to book.
+        for field, text in instructions.items():
+            if not text:
+                raise InvalidInput(
+                    _(
+                        "Members can claim this service and are told only its instructions: "
+                        "write them in English and in Japanese."
+                    ),
+                    field=field,
+                )
     shared_code = (terms.shared_code or "").strip() or None
     if terms.redemption == Redemption.SHARED_CODE and not shared_code:
         raise InvalidInput(_("Enter the code every granted member is shown."), field="shared_code")
@@ -452,8 +508,7 @@ def _clean_terms(agreement: Agreement, terms: ServiceTerms, actor: Person) -> di
         "valid_from": terms.valid_from,
         "valid_until": terms.valid_until,
         "redemption": terms.redemption,
-        "redemption_instructions_en": terms.redemption_instructions_en.strip(),
-        "redemption_instructions_ja": terms.redemption_instructions_ja.strip(),
+        **instructions,
         "shared_code": shared_code if terms.redemption == Redemption.SHARED_CODE else None,
     }
 
@@ -465,7 +520,8 @@ def create_service(
 
     Staff add either direction; a partner admin only what their organization provides
     (NotFound otherwise). InvalidInput for no title, a limit below 1, an end before the
-    start, a shared code missing.
+    start, a shared code missing, or a claimable service redeemed by instructions without
+    them in both languages.
     """
     values = _clean_terms(agreement, terms, actor)
     position = terms.position

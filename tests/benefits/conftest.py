@@ -19,7 +19,8 @@ from sqlalchemy import select
 
 from portal.accounts.memberships import today
 from portal.accounts.models import Membership, MembershipStatus, Person, Role
-from portal.benefits.models import BenefitClaim, BenefitCode, ClaimStatus
+from portal.benefits.models import COUNTED_STATES, BenefitClaim, BenefitCode, ClaimStatus
+from portal.benefits.services import claim_period
 from portal.db import utcnow
 from portal.extensions import db
 from portal.organizations.models import Agreement, Organization, ReciprocalService
@@ -96,11 +97,27 @@ def add_claim(
     decided_by: Person | None = None,
     code: str | None = None,
 ) -> BenefitClaim:
+    created_at = created_at or utcnow()
+    period = claim_period(service, created_at)
+    # The lowest place of the period that no live claim of the person holds, as a claim
+    # would take it.
+    taken = set(
+        db.session.scalars(
+            select(BenefitClaim.slot).where(
+                BenefitClaim.person_id == person.id,
+                BenefitClaim.service_id == service.id,
+                BenefitClaim.period == period,
+                BenefitClaim.status.in_([s.value for s in COUNTED_STATES]),
+            )
+        )
+    )
     claim = BenefitClaim(
         person_id=person.id,
         service_id=service.id,
         status=status.value,
-        created_at=created_at or utcnow(),
+        period=period,
+        slot=next(n for n in range(1, len(taken) + 2) if n not in taken),
+        created_at=created_at,
         decided_at=None if status in (ClaimStatus.REQUESTED, ClaimStatus.CANCELLED) else utcnow(),
         decided_by_id=decided_by.id if decided_by else None,
         decision_note="Not this year." if status == ClaimStatus.REJECTED else "",

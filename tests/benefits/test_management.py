@@ -39,10 +39,17 @@ def terms(**changes: object) -> network.ServiceTerms:
         "limit_period": "year",
         "valid_from": date(2026, 4, 1),
         "valid_until": date(2027, 3, 31),
+        "redemption_instructions_en": "Book the stand through Genesis's exhibitor desk.",
+        "redemption_instructions_ja": "Genesisの出展窓口でお申し込みください。",
     }
     values.update(changes)
     return network.ServiceTerms(**values)  # type: ignore[arg-type]
 
+
+NO_INSTRUCTIONS = (
+    "Members can claim this service and are told only its instructions: "
+    "write them in English and in Japanese."
+)
 
 # --- services -------------------------------------------------------------------------------
 
@@ -102,7 +109,7 @@ def test_the_provider_must_be_a_party_to_the_mou(story: Story) -> None:
         (
             {"limit_per_member": 0},
             "limit_per_member",
-            "A limit is at least 1 claim per member; leave it empty for no limit.",
+            "A limit is at least 1 claim per member; leave it empty for once in all.",
         ),
         (
             {"valid_from": date(2026, 4, 1), "valid_until": date(2026, 3, 31)},
@@ -120,6 +127,16 @@ def test_the_provider_must_be_a_party_to_the_mou(story: Story) -> None:
             "limit_period",
             "Choose the period the limit counts in from the list.",
         ),
+        (
+            {"redemption_instructions_en": "  "},
+            "redemption_instructions_en",
+            NO_INSTRUCTIONS,
+        ),
+        (
+            {"redemption_instructions_ja": ""},
+            "redemption_instructions_ja",
+            NO_INSTRUCTIONS,
+        ),
     ],
 )
 def test_bad_terms_get_a_message_at_their_field_and_change_nothing(
@@ -135,6 +152,39 @@ def test_bad_terms_get_a_message_at_their_field_and_change_nothing(
     assert (refused.value.field, refused.value.message) == (field, message)
     assert services_count() == before
     assert not audit()
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"claimable": False},  # an undertaking between the organizations
+        {"redemption": "shared_code", "shared_code": "GENESIS-LINKJ"},  # the code is the benefit
+    ],
+)
+def test_instructions_are_needed_only_for_claimable_services_redeemed_by_them(
+    story: Story, changes: dict[str, object]
+) -> None:
+    service = network.create_service(
+        agreement("link-j-one-nucleus-2017"),
+        terms(redemption_instructions_en="", redemption_instructions_ja="", **changes),
+        actor=story.staff,
+    )
+
+    assert fresh(service).redemption_instructions_en == ""
+
+
+def test_making_a_service_claimable_without_instructions_changes_nothing(story: Story) -> None:
+    quiet = dict(redemption_instructions_en="", redemption_instructions_ja="")
+    service = network.create_service(
+        agreement("link-j-one-nucleus-2017"), terms(claimable=False, **quiet), actor=story.staff
+    )
+
+    with pytest.raises(InvalidInput) as refused:
+        network.update_service(service, terms(claimable=True, **quiet), actor=story.staff)
+
+    assert refused.value.field == "redemption_instructions_en"
+    assert fresh(service).claimable is False
+    assert not audit("service.update")
 
 
 def test_editing_a_service_keeps_claims_and_is_audited(story: Story) -> None:

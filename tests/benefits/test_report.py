@@ -205,3 +205,38 @@ def test_the_chart_draws_bars_in_proportion(story: Story) -> None:
     assert refused.x == pytest.approx(granted.x + granted.width)
     assert chart.bars[1].segments == []  # nothing the other way
     assert chart.ticks[-1][1] >= 4
+
+
+def test_members_are_counted_per_period_and_once_over_the_whole_range(story: Story) -> None:
+    other = member_of("link-j")[0]
+    add_claim(
+        story.taro, story.introductions, status=ClaimStatus.APPROVED, created_at=at(2026, 2, 1)
+    )
+    add_claim(other, story.introductions, status=ClaimStatus.REJECTED, created_at=at(2026, 2, 2))
+    add_claim(
+        story.taro, story.introductions, status=ClaimStatus.APPROVED, created_at=at(2026, 5, 1)
+    )
+
+    result = report.reciprocity_report(
+        agreements("link-j-biocom-2016"), kind="quarter", year=2026, timezone=TOKYO
+    )
+
+    to_link_j = row(result, "biocom", "link-j")
+    assert [(c.requested, c.members) for c in to_link_j.per_period] == [
+        (2, 2),
+        (1, 1),
+        (0, 0),
+        (0, 0),
+    ]
+    # Taro claimed in two quarters: one member of the year, not two.
+    assert (to_link_j.total.requested, to_link_j.total.members) == (3, 2)
+    assert row(result, "link-j", "biocom").total.members == 0
+    lines = list(csv.reader(io.StringIO(report.to_csv(result).lstrip("\ufeff"))))
+    assert lines[0][4:8] == [
+        "Claims requested",
+        "Claims granted",
+        "Claims refused",
+        "Members who claimed",
+    ]
+    assert lines[1][3:8] == ["2026-Q1", "2", "1", "1", "2"]
+    assert report.chart(result).bars[0].value_label == "3 · 2 members"

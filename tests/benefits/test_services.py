@@ -260,6 +260,68 @@ def test_period_bounds(period: str, day: date, bounds: tuple[date, date] | None)
     assert services.period_bounds(period, day) == bounds
 
 
+def test_a_service_without_a_limit_is_claimed_once_in_all(story: Story) -> None:
+    # UCSD's digest has no limit: a one-off benefit, not one to claim again and again.
+    add_claim(
+        story.taro,
+        story.digest,
+        status=ClaimStatus.APPROVED,
+        created_at=datetime.now(UTC) - timedelta(days=800),
+    )
+
+    verdict = services.eligibility(story.taro, story.digest)
+
+    assert verdict.reason == Reason.LIMIT_REACHED
+    assert verdict.message == "You have claimed it already (1 claim in all)."
+    assert verdict.message_for_decider == "The claimant has claimed it already (1 claim in all)."
+    assert services.describe_limit(story.digest) == "1 claim in all"
+
+
+@pytest.mark.parametrize("status", [ClaimStatus.REJECTED, ClaimStatus.CANCELLED])
+def test_a_refused_or_withdrawn_claim_leaves_the_service_open(
+    story: Story, status: ClaimStatus
+) -> None:
+    add_claim(story.taro, story.digest, status=status)
+
+    verdict = services.eligibility(story.taro, story.digest)
+
+    assert verdict.eligible
+    assert (verdict.period, verdict.slot) == ("ever", 1)
+
+
+def test_a_new_claim_takes_the_lowest_free_place_of_its_period(story: Story) -> None:
+    year = str(today(story.biocom).year)
+    first = add_claim(story.taro, story.introductions, status=ClaimStatus.APPROVED)
+    assert (first.period, first.slot) == (year, 1)
+
+    verdict = services.eligibility(story.taro, story.introductions)
+
+    assert (verdict.period, verdict.slot) == (year, 2)
+
+
+@pytest.mark.parametrize(
+    ("period", "day", "key"),
+    [
+        ("year", date(2026, 7, 15), "2026"),
+        ("quarter", date(2026, 3, 31), "2026-Q1"),
+        ("quarter", date(2026, 11, 2), "2026-Q4"),
+        ("month", date(2026, 2, 10), "2026-02"),
+        ("ever", date(2026, 2, 10), "ever"),
+    ],
+)
+def test_period_keys(period: str, day: date, key: str) -> None:
+    assert services.period_key(period, day) == key
+
+
+def test_a_claims_period_is_the_providers_calendar(story: Story) -> None:
+    # 2025-12-31 23:30 UTC: New Year's Day in Tokyo, New Year's Eve in London.
+    at = datetime(2025, 12, 31, 23, 30, tzinfo=UTC)
+
+    assert services.claim_period(story.desk_day, at) == "2026-Q1"  # LINK-J, Tokyo
+    assert services.claim_period(story.member_rate, at) == "2025"  # One Nucleus, London
+    assert services.claim_period(story.digest, at) == "ever"  # no limit: once in all
+
+
 # --- claiming -------------------------------------------------------------------------------
 
 
@@ -368,10 +430,94 @@ def test_a_third_introduction_in_a_year_is_refused(story: Story) -> None:
     assert len(claims_of(story.taro.id)) == 2
 
 
-def test_the_database_keeps_one_open_claim_per_person_and_service(story: Story) -> None:
-    add_claim(story.taro, story.member_rate)
+def test_a_service_without_a_limit_granted_at_once_is_claimed_once(story: Story) -> None:
+    services.claim_benefit(story.taro, story.digest)
+    audit_before, mail_before = len(audit()), len(outbox())
+
+    with pytest.raises(NotEligible) as refused:
+        services.claim_benefit(story.taro, story.digest)
+
+    assert refused.value.reason == Reason.LIMIT_REACHED
+    assert refused.value.message == "You have claimed it already (1 claim in all)."
+    [claim] = claims_of(story.taro.id)
+    assert (claim.status, claim.period, claim.slot) == (ClaimStatus.APPROVED, "ever", 1)
+    assert (len(audit()), len(outbox())) == (audit_before, mail_before)
+
+
+def test_a_limit_of_two_a_year_keeps_two_places(story: Story) -> None:
+    services.claim_benefit(story.taro, story.introductions)
+    services.claim_benefit(story.taro, story.introductions)
+
+    year = str(today(story.biocom).year)
+    assert [(c.period, c.slot) for c in claims_of(story.taro.id)] == [(year, 1), (year, 2)]
+
+
+def test_a_rejected_claim_frees_its_place_for_a_new_one(story: Story) -> None:
+    refused = services.claim_benefit(story.alice, story.desk_day)
+    services.reject_claim(fresh(refused), actor=story.staff, reason="Fully booked this week.")
+
+    again = services.claim_benefit(story.alice, story.desk_day)
+
+    assert fresh(again).status == ClaimStatus.REQUESTED
+    assert (fresh(again).period, fresh(again).slot) == (fresh(refused).period, 1)
+
+
+def test_the_database_keeps_one_live_claim_per_place(story: Story) -> None:
+    first = add_claim(story.taro, story.digest, status=ClaimStatus.APPROVED)
     db.session.add(
-        BenefitClaim(person_id=story.taro.id, service_id=story.member_rate.id, status="requested")
+        BenefitClaim(
+            person_id=story.taro.id,
+            service_id=story.digest.id,
+            status=ClaimStatus.APPROVED.value,
+            decided_at=first.decided_at,
+            period=first.period,
+            slot=first.slot,
+        )
+    )
+    with pytest.raises(IntegrityError):
+        db.session.commit()
+    db.session.rollback()
+
+
+def test_a_claim_that_lost_a_race_past_the_check_is_refused_by_the_database(
+    story: Story, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Another request's claim was committed after this one counted (as without the lock):
+    # the index refuses the second claim, and the member is told why.
+    services.claim_benefit(story.taro, story.digest)
+    load_facts = services.load_facts
+    calls = []
+
+    def stale_then_fresh(person, service_list):  # noqa: ANN001, ANN202
+        facts = load_facts(person, service_list)
+        calls.append(len(facts.claims))
+        if len(calls) == 1:
+            facts.claims = []  # what the count saw before the other claim was committed
+        return facts
+
+    monkeypatch.setattr(services, "load_facts", stale_then_fresh)
+    audit_before, mail_before = len(audit()), len(outbox())
+
+    with pytest.raises(NotEligible) as refused:
+        services.claim_benefit(story.taro, story.digest)
+
+    assert len(calls) == 2  # the check passed once, then was asked again after the refusal
+    assert refused.value.reason == Reason.LIMIT_REACHED
+    assert refused.value.message == "You have claimed it already (1 claim in all)."
+    assert len(claims_of(story.taro.id)) == 1
+    assert (len(audit()), len(outbox())) == (audit_before, mail_before)
+
+
+def test_the_database_keeps_one_open_claim_per_person_and_service(story: Story) -> None:
+    first = add_claim(story.taro, story.member_rate)
+    db.session.add(
+        BenefitClaim(
+            person_id=story.taro.id,
+            service_id=story.member_rate.id,
+            status="requested",
+            period=first.period,
+            slot=first.slot + 1,  # another place of the period: only the open-claim index stops it
+        )
     )
     with pytest.raises(IntegrityError):
         db.session.commit()

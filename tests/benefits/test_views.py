@@ -100,6 +100,8 @@ def service_terms(title: str, provider: Callable[[Cast], int]) -> Callable[[Cast
         "claimable": "y",
         "limit_period": "year",
         "redemption": "instructions",
+        "redemption_instructions_en": "Write to the membership desk with your member number.",
+        "redemption_instructions_ja": "会員番号を添えて会員窓口へご連絡ください。",
     }
 
 
@@ -692,7 +694,8 @@ def test_the_csv_opens_in_excel(client: FlaskClient, cast: Cast) -> None:
         r for r in rows[1:] if r[1] == "One Nucleus" and r[3] == f"{year}-Q{quarter}"
     ]
     assert from_one_nucleus == [
-        [MOU, "One Nucleus", "LINK-J", f"{year}-Q{quarter}", "2", "1", "0", "0"]
+        # Claims made, granted, refused, the members who made them, registrations.
+        [MOU, "One Nucleus", "LINK-J", f"{year}-Q{quarter}", "2", "1", "0", "2", "0"]
     ]
 
 
@@ -753,3 +756,174 @@ def test_pages_cost_the_same_queries_for_many_rows_as_for_few(
 
     assert response.status_code == 200
     assert len(count_queries) == few, "\n".join(count_queries)
+
+
+# --- one claim per allowance, through the page ------------------------------------------------
+
+
+def test_claiming_a_one_off_service_twice_refuses_the_second_and_changes_nothing(
+    client: FlaskClient, cast: Cast
+) -> None:
+    from tests.accounts.conftest import outbox
+
+    login(client, cast.story.taro)
+    url = f"/benefits/services/{cast.story.digest.id}/claim"
+    first = client.post(url, headers=EN, follow_redirects=True)
+    assert "Granted: UCSD research digest." in page_text(first)
+    claims, entries, mails = count(BenefitClaim), len(audit()), len(outbox())
+
+    second = client.post(url, headers=EN, follow_redirects=True)
+
+    html = page_text(second)
+    assert "You have claimed it already (1 claim in all)." in html
+    assert urlsplit(second.request.url).path == "/benefits"
+    assert (count(BenefitClaim), len(audit()), len(outbox())) == (claims, entries, mails)
+    # The catalogue no longer offers it, and says so.
+    catalogue = page_text(client.get("/benefits", headers=EN))
+    assert f'action="{url}"' not in catalogue
+
+
+def test_the_catalogue_says_how_often_each_service_can_be_claimed(
+    client: FlaskClient, cast: Cast
+) -> None:
+    login(client, cast.story.taro)
+
+    html = page_text(client.get("/benefits", headers=EN))
+
+    assert "1 claim in all" in html  # UCSD's digest, which has no limit
+    assert "2 claims per year" in html  # BIOCOM's introductions
+
+
+# --- members in the report ----------------------------------------------------------------------
+
+
+def _total_row(html: str, direction: str) -> list[str]:
+    """The numbers of a direction's total row in the report's table."""
+    import re
+
+    body = next(b for b in html.split("<tbody>")[1:] if direction in b)
+    total = body.split('<tr class="report-total">')[1].split("</tr>")[0]
+    return re.findall(r'<td class="number">(\d+)</td>', total)
+
+
+def test_the_report_page_and_csv_count_claims_and_the_members_who_made_them(
+    client: FlaskClient, cast: Cast
+) -> None:
+    story = cast.story
+    other, _ = member_of("link-j")
+    add_claim(story.taro, story.introductions, status=ClaimStatus.APPROVED)
+    add_claim(story.taro, story.introductions, status=ClaimStatus.APPROVED)
+    add_claim(other, story.introductions, status=ClaimStatus.REJECTED)
+    login(client, story.staff)
+    query = "mou=link-j-biocom-2016&period=year"
+
+    html = page_text(client.get(f"/admin/report?{query}", headers=EN))
+
+    assert '<th scope="col" class="number">Members who claimed</th>' in html
+    # Requested, granted, refused, members (then registrations): three claims by two members.
+    assert _total_row(html, "BIOCOM → LINK-J members")[:4] == ["3", "2", "1", "2"]
+    assert "3 · 2 members" in html  # beside the chart's bar
+
+    rows = list(
+        csv.reader(
+            io.StringIO(
+                client.get(f"/admin/report.csv?{query}", headers=EN).data.decode("utf-8-sig")
+            )
+        )
+    )
+    members = rows[0].index("Members who claimed")
+    assert rows[0][members - 3 : members] == [
+        "Claims requested",
+        "Claims granted",
+        "Claims refused",
+    ]
+    this_year = str(today(story.hub).year)
+    [biocom_now] = [r for r in rows[1:] if r[1] == "BIOCOM" and r[3] == this_year]
+    assert biocom_now[members - 3 : members + 1] == ["3", "2", "1", "2"]
+
+
+# --- instructions ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("missing", ["redemption_instructions_en", "redemption_instructions_ja"])
+def test_the_service_form_refuses_a_claimable_service_without_instructions(
+    client: FlaskClient, cast: Cast, missing: str
+) -> None:
+    login(client, cast.story.one_nucleus_admin)
+    before = count(ReciprocalService)
+    data = service_terms("Genesis stand discount", lambda c: c.story.one_nucleus.id)(cast)
+    data[missing] = "  "
+
+    response = client.post(f"/admin/mous/{MOU}/services/new", data=data, headers=EN)
+
+    assert response.status_code == 400
+    html = page_text(response)
+    assert "Nothing was changed. Please correct:" in html
+    message = (
+        "Members can claim this service and are told only its instructions: "
+        "write them in English and in Japanese."
+    )
+    # Beside the field that is empty.
+    assert f'<p class="error-message" id="{missing}-error">{message}</p>' in html
+    assert count(ReciprocalService) == before
+
+
+def test_making_a_service_claimable_needs_its_instructions(client: FlaskClient, cast: Cast) -> None:
+    spare = cast.spare
+    spare.claimable = False
+    spare.redemption = "instructions"
+    spare.redemption_instructions_en = spare.redemption_instructions_ja = ""
+    db.session.commit()
+    login(client, cast.story.one_nucleus_admin)
+    data = service_terms(spare.title_en, lambda c: c.story.one_nucleus.id)(cast)
+    data.update(redemption_instructions_en="", redemption_instructions_ja="")
+
+    response = client.post(f"/admin/services/{spare.id}/edit", data=data, headers=EN)
+
+    assert response.status_code == 400
+    assert "write them in English and in Japanese" in page_text(response)
+    assert fresh(spare).claimable is False
+    assert not audit("service.update")
+
+
+@pytest.mark.parametrize(("locale", "headers"), [("en", EN), ("ja", JA)])
+def test_a_granted_claim_on_a_seeded_service_tells_the_member_how_to_use_it(
+    client: FlaskClient, cast: Cast, locale: str, headers: dict[str, str]
+) -> None:
+    from markupsafe import escape
+
+    from tests.accounts.conftest import outbox
+
+    story = cast.story
+    story.taro.preferred_locale = locale
+    db.session.commit()
+    # BIOCOM's services for LINK-J members, as `portal seed` wrote them: approval needed.
+    seeded = db.session.scalar(
+        select(ReciprocalService).where(
+            ReciprocalService.provider_id == story.biocom.id,
+            ReciprocalService.category == "member_services",
+            ReciprocalService.title_en == "Services for members",
+        )
+    )
+    assert seeded is not None
+    instructions = getattr(seeded, f"redemption_instructions_{locale}")
+    assert "https://www.biocom.org/" in instructions
+
+    login(client, story.taro)
+    client.post(f"/benefits/services/{seeded.id}/claim", headers=headers)
+    claim = db.session.scalar(
+        select(BenefitClaim).where(
+            BenefitClaim.person_id == story.taro.id, BenefitClaim.service_id == seeded.id
+        )
+    )
+    assert claim is not None and claim.status == ClaimStatus.REQUESTED
+    login(client, story.biocom_admin)
+    decided = client.post(f"/admin/claims/{claim.id}/approve", data={"note": ""}, headers=EN)
+    assert decided.status_code == 302
+
+    [mail] = outbox("benefits/claim_approved")
+    assert mail.to_address == story.taro.email
+    assert instructions in mail.body_text
+    login(client, story.taro)
+    html = page_text(client.get("/benefits/claims", headers=headers))
+    assert str(escape(instructions)) in html

@@ -2,13 +2,16 @@
 
 Several requests act at the same moment, each in its own app context and so its own database
 connection. ``claim_benefit`` and ``approve_claim`` lock the service's row before counting
-claims and picking a code; the control tests first prove that, without the lock, the same
-schedule really breaks the limit (and really collides on one code), so the locked tests
-mean something.
+claims and picking a code; behind the lock, each live claim holds a numbered place of its
+period, which a unique index keeps to one claim. The control tests first prove that, without
+the lock, the same schedule really lets every request past the count (and really collides on
+one code), so the tests that follow mean something: the lock serialises the requests, and the
+index alone still writes one claim per place.
 """
 
 from __future__ import annotations
 
+import itertools
 import threading
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -50,6 +53,44 @@ def slow_count(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 @pytest.fixture
 def without_the_lock(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(services, "lock_rows", lambda table, ids: None)
+
+
+@pytest.fixture
+def count_together(monkeypatch: pytest.MonkeyPatch) -> Callable[[int], None]:
+    """Without the lock: make ``n`` requests each count before any of them writes, for sure
+    (each waits for the others after reading the claims)."""
+
+    def arrange(n: int) -> None:
+        everyone_counted = threading.Barrier(n)
+        counts = itertools.count()
+        load_facts = services.load_facts
+
+        def counted(*args: Any, **kwargs: Any) -> services.ClaimFacts:
+            facts = load_facts(*args, **kwargs)
+            # Only the first count of each request waits; one after a refusal goes on.
+            if next(counts) < n:
+                everyone_counted.wait(timeout=10)
+            return facts
+
+        monkeypatch.setattr(services, "load_facts", counted)
+
+    return arrange
+
+
+@pytest.fixture
+def checks_passed(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Person ids of the eligibility verdicts that let a claim through to its insert."""
+    passed: list[int] = []
+    eligibility = services.eligibility
+
+    def counting(person: Person, *args: Any, **kwargs: Any) -> services.Eligibility:
+        verdict = eligibility(person, *args, **kwargs)
+        if verdict.eligible:
+            passed.append(person.id)
+        return verdict
+
+    monkeypatch.setattr(services, "eligibility", counting)
+    return passed
 
 
 def at_once(app: Flask, count: int, act: Callable[[int], object]) -> list[Any]:
@@ -128,16 +169,21 @@ def once_a_year(story: Story) -> tuple[int, int]:
 # --- the per-member limit -------------------------------------------------------------------
 
 
-@pytest.mark.usefixtures("slow_count", "without_the_lock")
-def test_control_without_the_lock_simultaneous_claims_break_a_once_a_year_limit(
-    app: Flask, once_a_year: tuple[int, int]
+@pytest.mark.usefixtures("without_the_lock")
+def test_control_without_the_lock_both_claims_pass_the_count_and_only_the_index_stops_one(
+    app: Flask,
+    once_a_year: tuple[int, int],
+    count_together: Callable[[int], None],
+    checks_passed: list[int],
 ) -> None:
     taro_id, service_id = once_a_year
+    count_together(2)
 
     outcomes = at_once(app, 2, claim_as([taro_id, taro_id], service_id))
 
-    assert outcomes == ["granted", "granted"]
-    assert claims_on(service_id) == 2  # twice in a year: the race is real
+    assert checks_passed == [taro_id, taro_id]  # the race is real: both were let through
+    assert sorted(map(str, outcomes)) == ["granted", Reason.LIMIT_REACHED.value]
+    assert claims_on(service_id) == 1
 
 
 @pytest.mark.usefixtures("slow_count")
@@ -152,6 +198,58 @@ def test_simultaneous_claims_against_a_once_a_year_limit_grant_exactly_one(
     assert sorted(map(str, outcomes)) == ["granted"] + [Reason.LIMIT_REACHED.value] * (requests - 1)
     assert claims_on(service_id) == 1
     assert claims_on(service_id, ClaimStatus.APPROVED) == 1
+
+
+# --- a one-off service: no limit, granted at once -------------------------------------------
+
+
+@pytest.fixture
+def one_off(story: Story) -> tuple[int, int]:
+    """(Taro's id, a service with no limit, granted at once: each member claims it once)."""
+    service = add_service(
+        "link-j-ucsd-2016",
+        "ucsd",
+        category="publications",
+        title_en="UCSD annual report",
+        redemption_instructions_en="Download it with the link in this mail.",
+        redemption_instructions_ja="このメールのリンクからダウンロードしてください。",
+    )
+    ids = (story.taro.id, service.id)
+    db.session.close()
+    return ids
+
+
+@pytest.mark.usefixtures("slow_count")
+@pytest.mark.parametrize("requests", [2, 5])
+def test_simultaneous_claims_on_a_one_off_service_grant_exactly_one(
+    app: Flask, one_off: tuple[int, int], requests: int
+) -> None:
+    taro_id, service_id = one_off
+
+    outcomes = at_once(app, requests, claim_as([taro_id] * requests, service_id))
+
+    assert sorted(map(str, outcomes)) == ["granted"] + [Reason.LIMIT_REACHED.value] * (requests - 1)
+    assert claims_on(service_id) == 1
+
+
+@pytest.mark.usefixtures("without_the_lock")
+def test_without_the_lock_the_database_still_writes_one_claim_on_a_one_off_service(
+    app: Flask,
+    one_off: tuple[int, int],
+    count_together: Callable[[int], None],
+    checks_passed: list[int],
+) -> None:
+    taro_id, service_id = one_off
+    count_together(5)
+
+    outcomes = at_once(app, 5, claim_as([taro_id] * 5, service_id))
+
+    assert checks_passed == [taro_id] * 5  # every request was let through to its insert
+    assert sorted(map(str, outcomes)) == ["granted"] + [Reason.LIMIT_REACHED.value] * 4
+    assert claims_on(service_id) == 1
+    db.session.expire_all()
+    claim = db.session.scalar(select(BenefitClaim).where(BenefitClaim.service_id == service_id))
+    assert claim is not None and (claim.period, claim.slot) == ("ever", 1)
 
 
 # --- the code pool --------------------------------------------------------------------------

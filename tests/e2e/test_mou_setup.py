@@ -86,13 +86,13 @@ def test_staff_add_a_partner_its_mou_a_service_and_its_codes(
     page.get_by_role("link", name="Add a service from MVA").click()
     page.get_by_label("Title in English").fill("Member rate at Nordic Life Science Days")
     page.get_by_label("Each claim needs the provider's approval").check()
-    page.get_by_label("Claims allowed per member (empty: no limit)").fill("0")
+    page.get_by_label("Claims allowed per member (empty: once in all)").fill("0")
     page.get_by_label("How it is redeemed").select_option(
         label="A single-use code from a pool, one per granted claim"
     )
     page.get_by_role("button", name="Add service").click()
     expect(page.get_by_role("alert")).to_contain_text("A limit is at least 1 claim per member")
-    page.get_by_label("Claims allowed per member (empty: no limit)").fill("1")
+    page.get_by_label("Claims allowed per member (empty: once in all)").fill("1")
     page.get_by_label("Instructions in English, shown once granted").fill(
         "Enter the code when you register on nlsdays.com."
     )

@@ -205,3 +205,57 @@ def test_a_service_needs_a_title_in_one_language() -> None:
 def test_seed_data_names_every_partner_of_the_document() -> None:
     partners = {a.partner for a in network.AGREEMENTS}
     assert partners == {o.slug for o in network.ORGANIZATIONS if o.kind == "partner"}
+
+
+def _claimable() -> list[ReciprocalService]:
+    db.session.expire_all()
+    return list(
+        db.session.scalars(
+            select(ReciprocalService)
+            .where(ReciprocalService.claimable.is_(True))
+            .order_by(ReciprocalService.id)
+        )
+    )
+
+
+def test_seed_tells_granted_members_how_to_use_each_claimable_service() -> None:
+    seed_network()
+
+    claimable = _claimable()
+    assert len(claimable) == 20
+    for service in claimable:
+        provider, beneficiary = service.provider, service.beneficiary
+        where = (provider.slug, service.category)
+        assert service.redemption_instructions_en.strip(), where
+        assert service.redemption_instructions_ja.strip(), where
+        # Whose member to say you are, and where to write.
+        assert beneficiary.short_name in service.redemption_instructions_en, where
+        assert beneficiary.short_name in service.redemption_instructions_ja, where
+        assert provider.website in service.redemption_instructions_en, where
+        assert "{" not in service.redemption_instructions_en + service.redemption_instructions_ja
+    visits = {
+        s.provider.slug: s.redemption_instructions_en
+        for s in claimable
+        if s.category == ServiceCategory.MUTUAL_VISITS
+    }
+    assert "Nihonbashi Life Science Building" in visits["link-j"]
+    assert "Kyoto Research Park" in visits["krp"]
+
+
+def test_seed_writes_missing_instructions_and_keeps_what_staff_wrote() -> None:
+    seed_network()
+    # As a database seeded before the seed had instructions, and one the staff edited.
+    first, second, *_ = _claimable()
+    first.redemption_instructions_en = first.redemption_instructions_ja = ""
+    second.redemption_instructions_en = "Ask Hanako at the front desk."
+    second.redemption_instructions_ja = ""
+    db.session.commit()
+
+    report = seed_network()
+
+    assert report.instructions == 2 and report.created_anything
+    first, second, *_ = _claimable()
+    assert first.redemption_instructions_en and first.redemption_instructions_ja
+    assert second.redemption_instructions_en == "Ask Hanako at the front desk."
+    assert second.redemption_instructions_ja
+    assert not seed_network().created_anything
