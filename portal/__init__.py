@@ -14,8 +14,9 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.wrappers import Response
 
-from portal import i18n, inputs, locking, pagecache
+from portal import i18n, inputs, locking, pagecache, pages
 from portal.config import load_settings
+from portal.errors import DomainError
 from portal.extensions import babel, csrf, db, limiter, login_manager, migrate
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -175,6 +176,8 @@ def register_errorhandlers(app: Flask) -> None:
 
     for code in (400, 403, 404, 405, 413, 429, 500, 503):
         app.register_error_handler(code, render_error)
+    # A service's refusal raised in a view: rolled back and answered as the view said.
+    app.register_error_handler(DomainError, pages.answer_refusal)
     for database_error in DATABASE_UNAVAILABLE:
         app.register_error_handler(database_error, database_unavailable)
 
