@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
+import unicodedata
+from decimal import Decimal, InvalidOperation
 
 from babel.numbers import format_currency, format_decimal, get_currency_precision
 from flask_babel import get_locale
@@ -34,3 +35,34 @@ def to_minor(value: Decimal, currency: str) -> int:
     if scaled != scaled.to_integral_value():
         raise ValueError(f"{value} has too many decimals for {currency}")
     return int(scaled)
+
+
+#: The largest amount the portal stores, in minor units: what a person can read as "9 digits".
+LARGEST_AMOUNT = 999_999_999
+
+
+def parse_amount(text: str, currency: str) -> int:
+    """An amount as a person types it, in the major unit, as an integer of minor units:
+    ``"5,000"`` JPY → 5000, ``"25.5"`` USD → 2550, full-width digits too; empty is 0.
+
+    ValueError when it is not an amount: not a number, negative, more decimals than the
+    currency has, or beyond what the portal stores.
+    """
+    cleaned = unicodedata.normalize("NFKC", text or "").replace(",", "").replace("_", "").strip()
+    if not cleaned:
+        return 0
+    try:
+        value = Decimal(cleaned)
+    except InvalidOperation:
+        raise ValueError("not a number") from None
+    if not value.is_finite() or value < 0:
+        raise ValueError("not a positive amount")
+    minor = to_minor(value, currency)
+    if minor > LARGEST_AMOUNT:
+        raise ValueError("beyond what the database stores")
+    return minor
+
+
+def amount_text(amount: int, currency: str) -> str:
+    """An amount as a form shows it for editing: 5000 JPY → "5000", 2550 USD → "25.50"."""
+    return str(to_decimal(amount, currency))

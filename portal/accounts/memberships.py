@@ -22,7 +22,6 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
-from portal import inputs
 from portal.accounts.models import (
     LIVE_MEMBERSHIP_STATES,
     Company,
@@ -37,6 +36,7 @@ from portal.accounts.models import (
     VerificationSource,
 )
 from portal.audit.services import record
+from portal.csvfile import decode_upload
 from portal.db import utcnow
 from portal.errors import InvalidInput, InvalidTransition, NotFound
 from portal.extensions import db
@@ -472,23 +472,6 @@ def parse_roster_date(value: str) -> date | None:
     raise ValueError(value)
 
 
-def decode_roster(content: bytes) -> tuple[str, str]:
-    """The text of an uploaded CSV and the encoding it was in.
-
-    Excel saves UTF-8 with a byte-order mark ("CSV UTF-8"), and Japanese Excel saves plain
-    "CSV" in Shift_JIS; cp932 is Microsoft's Shift_JIS, which also reads ①, ㈱ and the like.
-    """
-    for encoding in ("utf-8-sig", "cp932"):
-        try:
-            text = content.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-        if inputs.has_control_characters([text]):  # a NUL would reach PostgreSQL
-            raise InvalidInput(_("The file holds characters that are not text. Save it as CSV."))
-        return text, encoding
-    raise InvalidInput(_("The file is neither UTF-8 nor Shift_JIS. Save it from Excel as CSV."))
-
-
 @dataclass
 class RosterRow:
     line: int
@@ -523,7 +506,7 @@ _EMAIL_LENGTH = RosterEntry.__table__.c.email_normalized.type.length
 
 def parse_roster(content: bytes, organization: Organization) -> tuple[list[RosterRow], str]:
     """Read a roster CSV; InvalidInput listing every problem, so nothing half-imports."""
-    text, encoding = decode_roster(content)
+    text, encoding = decode_upload(content)
     sample = text[:4096]
     try:
         dialect: type[csv.Dialect] | csv.Dialect = csv.Sniffer().sniff(sample, delimiters=",;\t")

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from flask_sqlalchemy.pagination import Pagination
-from sqlalchemy import Select, bindparam, func, or_, select
+from sqlalchemy import Select, bindparam, func, select
 from sqlalchemy.orm import joinedload, selectinload
 from sqlalchemy.orm.strategy_options import _AbstractLoad
 
@@ -25,6 +25,8 @@ from portal.accounts.models import (
     RoleGrant,
     RosterUpload,
 )
+from portal.accounts.search import person_matches
+from portal.audit import queries as audit_queries
 from portal.audit.models import AuditEntry
 from portal.db import utcnow
 from portal.extensions import db
@@ -159,18 +161,9 @@ def verification_queue(
         )
     elif status != "all":
         query = query.where(Membership.status == MembershipStatus(status).value)
-    if search.strip():
-        like = f"%{search.strip().lower()}%"
-        query = query.join(Membership.person).where(
-            or_(
-                Person.email_normalized.like(like),
-                func.lower(Person.family_name).like(like),
-                func.lower(Person.given_name).like(like),
-                func.lower(Person.romanized_name).like(like),
-                func.lower(Person.affiliation).like(like),
-                func.lower(Membership.member_number).like(like),
-            )
-        )
+    matches = person_matches(search, Membership.member_number)
+    if matches is not None:
+        query = query.join(Membership.person).where(matches)
     if status == "pending":
         query = query.order_by(Membership.created_at, Membership.id)
     else:
@@ -194,14 +187,7 @@ def membership_for_admin(actor: Person, membership_id: int) -> Membership | None
 
 
 def membership_history(membership: Membership) -> list[AuditEntry]:
-    return list(
-        db.session.scalars(
-            select(AuditEntry)
-            .where(AuditEntry.subject_type == "membership", AuditEntry.subject_id == membership.id)
-            .options(joinedload(AuditEntry.actor))
-            .order_by(AuditEntry.occurred_at, AuditEntry.id)
-        )
-    )
+    return audit_queries.history("membership", membership.id)
 
 
 def latest_roster(organization: Organization) -> RosterUpload | None:
@@ -255,15 +241,9 @@ def search_people(search: str, *, page: int = 1) -> Pagination:
         .options(selectinload(Person.role_grants).joinedload(RoleGrant.organization))
         .order_by(Person.email_normalized)
     )
-    if search.strip():
-        like = f"%{search.strip().lower()}%"
-        query = query.where(
-            or_(
-                Person.email_normalized.like(like),
-                func.lower(Person.family_name).like(like),
-                func.lower(Person.given_name).like(like),
-            )
-        )
+    matches = person_matches(search)
+    if matches is not None:
+        query = query.where(matches)
     return db.paginate(query, page=page, per_page=QUEUE_PAGE_SIZE, error_out=False)
 
 

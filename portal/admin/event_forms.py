@@ -11,7 +11,6 @@ from __future__ import annotations
 import re
 import unicodedata
 from datetime import UTC, datetime
-from decimal import Decimal, InvalidOperation
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -59,8 +58,8 @@ from portal.events.services import (
     SessionData,
     TicketTypeData,
 )
-from portal.forms import LARGEST_NUMBER, IntegerField
-from portal.money import minor_digits, to_decimal
+from portal.forms import IntegerField
+from portal.money import amount_text, parse_amount
 
 #: Zones offered for an event; an event saved in another zone keeps it as an extra choice.
 TIMEZONES = (
@@ -144,30 +143,6 @@ def to_local(moment: datetime | None, zone: str) -> datetime | None:
     if moment is None:
         return None
     return moment.astimezone(ZoneInfo(zone)).replace(tzinfo=None, second=0, microsecond=0)
-
-
-def parse_price(text: str, currency: str) -> int:
-    """``"5,000"`` JPY → 5000; ``"25.5"`` USD → 2550. ValueError when it is not a price."""
-    cleaned = unicodedata.normalize("NFKC", text or "").replace(",", "").replace("_", "").strip()
-    if not cleaned:
-        return 0
-    try:
-        amount = Decimal(cleaned)
-    except InvalidOperation:
-        raise ValueError("not a number") from None
-    if not amount.is_finite() or amount < 0:
-        raise ValueError("negative")
-    minor = amount.scaleb(minor_digits(currency))
-    if minor != minor.to_integral_value():
-        raise ValueError("too many decimals")
-    if minor > LARGEST_NUMBER:
-        raise ValueError("beyond what the database stores")
-    return int(minor)
-
-
-def format_price(amount: int, currency: str) -> str:
-    """The editor's text for a stored price: 5000 JPY → "5000", 2550 USD → "25.50"."""
-    return str(to_decimal(amount, currency))
 
 
 def parse_options(text: str) -> list[dict[str, str]]:
@@ -260,7 +235,7 @@ class TicketTypeRow(Form):
         if self.unused:
             return
         try:
-            parse_price(field.data or "", self.currency.data or "JPY")
+            parse_amount(field.data or "", self.currency.data or "JPY")
         except ValueError:
             raise ValidationError(
                 _l(
@@ -449,7 +424,7 @@ def event_form_initial(event: Event) -> dict[str, Any]:
                 "agreement": str(t.agreement_id or ""),
                 "name_en": t.name_en,
                 "name_ja": t.name_ja,
-                "price": format_price(t.price, t.currency),
+                "price": amount_text(t.price, t.currency),
                 "currency": t.currency,
                 "tax_rate": str(t.tax_rate),
                 "capacity": t.capacity,
@@ -546,7 +521,7 @@ def event_data(form: EventForm) -> EventData:
             else None,
             name_en=(row.name_en.data or "").strip(),
             name_ja=(row.name_ja.data or "").strip(),
-            price=parse_price(row.price.data or "", row.currency.data),
+            price=parse_amount(row.price.data or "", row.currency.data),
             currency=row.currency.data,
             tax_rate=int(row.tax_rate.data or 0),
             capacity=row.capacity.data,

@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from portal.accounts.models import Membership, Person
+from portal.audit import queries as audit_queries
 from portal.audit.models import AuditEntry
 from portal.benefits.models import BenefitClaim, ClaimStatus
 from portal.benefits.services import (
@@ -185,14 +186,7 @@ def claim_for_admin(actor: Person, claim_id: int) -> BenefitClaim | None:
 
 
 def claim_history(claim: BenefitClaim) -> list[AuditEntry]:
-    return list(
-        db.session.scalars(
-            select(AuditEntry)
-            .where(AuditEntry.subject_type == "benefit_claim", AuditEntry.subject_id == claim.id)
-            .options(joinedload(AuditEntry.actor))
-            .order_by(AuditEntry.occurred_at, AuditEntry.id)
-        )
-    )
+    return audit_queries.history("benefit_claim", claim.id)
 
 
 # --- MOUs and services in the admin area ----------------------------------------------------

@@ -28,7 +28,6 @@ from sqlalchemy import ColumnElement, false, func, select, true, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
-from portal import inputs
 from portal.accounts.memberships import today
 from portal.accounts.models import Membership, MembershipStatus, Person, Role, RoleGrant
 from portal.audit.services import record
@@ -38,6 +37,7 @@ from portal.benefits.models import (
     BenefitCode,
     ClaimStatus,
 )
+from portal.csvfile import decode_upload
 from portal.db import utcnow
 from portal.errors import DomainError, InvalidInput, InvalidTransition, NotFound
 from portal.extensions import db
@@ -701,25 +701,12 @@ MAX_CODES_PER_UPLOAD = 10_000
 CODE_COLUMN_TITLES = {"code", "codes", "コード", "クーポンコード", "割引コード"}
 
 
-def _decode(content: bytes) -> str:
-    # Excel saves "CSV UTF-8" with a byte-order mark, Japanese Excel plain "CSV" in cp932.
-    for encoding in ("utf-8-sig", "cp932"):
-        try:
-            text = content.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-        if inputs.has_control_characters([text]):  # a NUL would reach PostgreSQL
-            raise InvalidInput(_("The file holds characters that are not text. Save it as CSV."))
-        return text
-    raise InvalidInput(_("The file is neither UTF-8 nor Shift_JIS. Save it from Excel as CSV."))
-
-
 def parse_codes(content: bytes) -> list[str]:
     """The codes of an uploaded CSV: the first column, one code a row, an optional title row.
 
     InvalidInput lists every problem (duplicates, over-long codes), so nothing half-imports.
     """
-    text = _decode(content)
+    text, _encoding = decode_upload(content)
     rows = [row for row in csv.reader(io.StringIO(text)) if row and row[0].strip()]
     if rows and unicodedata.normalize("NFKC", rows[0][0]).strip().lower() in CODE_COLUMN_TITLES:
         rows = rows[1:]

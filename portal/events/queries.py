@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, joinedload, selectinload
 from portal import pagecache
 from portal.accounts.models import Membership, MembershipStatus, Person
 from portal.accounts.queries import person_with_roles_and_mous
+from portal.accounts.search import person_matches
 from portal.db import utcnow
 from portal.events import pricing
 from portal.events.models import (
@@ -299,17 +300,9 @@ def registrations_page(
     )
     if status:
         query = query.where(Registration.status == status)
-    if search.strip():
-        like = f"%{search.strip().lower()}%"
-        query = query.join(Registration.person).where(
-            or_(
-                Person.email_normalized.like(like),
-                func.lower(Person.family_name).like(like),
-                func.lower(Person.given_name).like(like),
-                func.lower(Person.affiliation).like(like),
-                func.lower(Registration.code).like(like),
-            )
-        )
+    matches = person_matches(search, Registration.code)
+    if matches is not None:
+        query = query.join(Registration.person).where(matches)
     query = query.order_by(Registration.created_at, Registration.id)
     return db.paginate(query, page=page, per_page=REGISTRATIONS_PAGE_SIZE, error_out=False)
 

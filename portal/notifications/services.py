@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.utils import make_msgid
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 import segno
 from flask import current_app, render_template
@@ -181,6 +181,36 @@ def queue_mail(
     )
     db.session.add(message)
     return message
+
+
+class Recipient(Protocol):
+    """What mail needs of a person (``portal.accounts.models.Person`` is one)."""
+
+    id: int
+    email: str
+    preferred_locale: str | None
+
+
+def mail_person(
+    person: Recipient,
+    template: str,
+    *,
+    to: str | None = None,
+    locale: str | None = None,
+    **context: Any,
+) -> OutboxMessage:
+    """Queue ``template`` for ``person``: to their address, in their language (``locale`` when
+    they have none yet), with ``person`` in the template's context. ``to`` sends it to another
+    address of theirs (a new one being confirmed). Same transaction rules as ``queue_mail``.
+    """
+    return queue_mail(
+        to=to or person.email,
+        template=template,
+        locale=person.preferred_locale or locale,
+        person_id=person.id,
+        person=person,
+        **context,
+    )
 
 
 def write_message(message: OutboxMessage) -> bool:

@@ -5,10 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from flask_sqlalchemy.pagination import Pagination
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import joinedload
 
 from portal.accounts.models import Person
+from portal.accounts.search import person_matches
 from portal.events.models import Registration
 from portal.extensions import db
 from portal.payments.models import Invoice, Payment, PaymentStatus
@@ -32,20 +33,17 @@ def _filtered(filters: PaymentFilters) -> Select:
         query = query.where(Payment.method == filters.method)
     if filters.currency:
         query = query.where(Payment.currency == filters.currency.upper())
-    if filters.search.strip():
-        like = f"%{filters.search.strip().lower()}%"
+    matches = person_matches(
+        filters.search,
+        Invoice.number,
+        Invoice.recipient_company,
+        Payment.stripe_payment_intent_id,
+    )
+    if matches is not None:
         query = (
             query.outerjoin(Person, Payment.person_id == Person.id)
             .outerjoin(Invoice, Invoice.payment_id == Payment.id)
-            .where(
-                or_(
-                    Person.email_normalized.like(like),
-                    func.lower(Person.family_name).like(like),
-                    func.lower(Invoice.number).like(like),
-                    func.lower(Invoice.recipient_company).like(like),
-                    func.lower(Payment.stripe_payment_intent_id).like(like),
-                )
-            )
+            .where(matches)
         )
     return query
 
