@@ -376,7 +376,9 @@ def delete_account() -> str | BaseResponse:
             logout_user()
             flash(_("Your account and its personal data are deleted."), "info")
             return redirect(url_for("organizations.home"))
-    return render_template("accounts/delete.html", form=form)
+    return render_template(
+        "accounts/delete.html", form=form, kept=services.kept_after_deletion(_person())
+    )
 
 
 # --- corporate seats ---

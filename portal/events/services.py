@@ -19,7 +19,18 @@ from typing import Any
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import Insert, Select, bindparam, case, func, insert, literal, select, update
+from sqlalchemy import (
+    Insert,
+    Select,
+    bindparam,
+    case,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.orm import joinedload, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -539,6 +550,49 @@ def cancel_registration(
         _lock(event)
         _promote(event, moment)
     db.session.commit()
+
+
+def withdraw_registrations(person: Person, *, moment: datetime) -> int:
+    """End the registrations of a person leaving the portal (their account is deleted).
+
+    Every live registration is cancelled, except attendance at events that have ended
+    (confirmed or checked in), which stays as it was. Freed seats go to the waitlist in
+    order, as when a registrant cancels (rule 1). The person is not written to; the people
+    promoted are. No commit: part of the caller's transaction. Returns how many ended.
+    """
+    held = (RegistrationStatus.CONFIRMED.value, RegistrationStatus.CHECKED_IN.value)
+    ending = (
+        Registration.person_id == person.id,
+        Registration.status.in_([s.value for s in LIVE_STATES]),
+        or_(Event.ends_at > moment, Registration.status.not_in(held)),
+    )
+    event_ids = db.session.scalars(
+        select(Registration.event_id).join(Event, Event.id == Registration.event_id).where(*ending)
+    ).all()
+    if not event_ids:
+        return 0
+    # Every event whose seats change is locked, in id order, before its seats are counted.
+    lock_rows(Event.__table__, event_ids)
+    ended = db.session.scalars(
+        select(Registration)
+        .join(Event, Event.id == Registration.event_id)
+        .where(*ending)
+        .order_by(Registration.event_id, Registration.id)
+        .options(joinedload(Registration.event))
+        .execution_options(populate_existing=True)
+    ).all()
+    freed: dict[int, Event] = {}
+    for registration in ended:
+        if registration.holds_seat:
+            freed[registration.event_id] = registration.event
+        registration.status = RegistrationStatus.CANCELLED.value
+        registration.cancelled_at = moment
+        registration.hold_expires_at = None
+    db.session.flush()
+    for event in freed.values():
+        if event.status == EventStatus.PUBLISHED and moment < event.ends_at:
+            _promote(event, moment)
+    return len(ended)
 
 
 def release_expired_holds(*, now: datetime | None = None) -> int:
