@@ -85,6 +85,7 @@ def register_extensions(app: Flask) -> None:
 #: The areas that hold a person's data besides accounts, in the registry accounts exports and
 #: erases through (``portal.accounts.personal_data``); accounts may not import them itself.
 PERSONAL_DATA_MODULES = (
+    "portal.accounts.consents",
     "portal.events.personal_data",
     "portal.benefits.personal_data",
     "portal.payments.personal_data",

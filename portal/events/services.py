@@ -35,6 +35,7 @@ from sqlalchemy.orm import joinedload, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
 from portal import pagecache
+from portal.accounts import consents
 from portal.accounts.models import Person
 from portal.audit.services import record
 from portal.db import utcnow
@@ -286,7 +287,8 @@ def register(
     Idempotent: a person who already holds a live registration gets it back (a double
     click registers once). Raises RegistrationClosed outside the registration window,
     NotFound when the event is not visible to the person, InvalidInput for a ticket type
-    not open to them or a missing required answer.
+    not open to them or a missing required answer, ConsentRequired when an organizer is
+    abroad and the person has not agreed to their data going there.
     """
     moment = now or utcnow()
     if not pricing.can_see(person, event):
@@ -299,6 +301,8 @@ def register(
     if offer is None:
         raise InvalidInput(_("This ticket type is not open to you. Choose one of those offered."))
     cleaned = clean_answers(event, answers or {})
+    # The organizers' admins see the registration: abroad, only with the person's consent.
+    consents.require_consent(person, [event.host, *event.cohosts])
     ticket = offer.ticket_type
     if event.requires_approval:
         seated = full = Allocation(RegistrationStatus.PENDING_APPROVAL)

@@ -18,7 +18,7 @@ from sqlalchemy import select
 
 from portal.accounts import personal_data
 from portal.accounts import services as accounts
-from portal.accounts.models import Person, Role
+from portal.accounts.models import CrossBorderConsent, Person, Role
 from portal.benefits import services as benefits
 from portal.benefits.models import BenefitClaim, ClaimStatus
 from portal.db import utcnow
@@ -29,7 +29,7 @@ from portal.i18n import format_day
 from portal.payments import services as payments
 from portal.payments.models import Invoice, Payment, PaymentStatus
 from portal.payments.personal_data import kept_until
-from tests.accounts.conftest import PASSWORD, add_person, add_role, audit, outbox
+from tests.accounts.conftest import PASSWORD, add_consent, add_person, add_role, audit, outbox
 from tests.admin.conftest import login
 from tests.benefits.conftest import add_service
 from tests.events.conftest import add_event, member_of, ticket
@@ -170,6 +170,21 @@ def test_attendance_at_past_events_stays_while_coming_registrations_end() -> Non
     assert entry.details["registrations_cancelled"] == 2
 
 
+def test_deleting_an_account_withdraws_its_consents_and_keeps_them_as_the_record() -> None:
+    leaving = member_of("link-j")
+    add_consent(leaving, "biocom")
+    service = add_service("link-j-biocom-2016", "biocom", requires_approval=True)
+    claim = benefits.claim_benefit(leaving, service)
+
+    accounts.delete_account(leaving, password=PASSWORD)
+
+    assert fresh(claim).status == ClaimStatus.CANCELLED
+    [consent] = db.session.scalars(select(CrossBorderConsent)).all()
+    assert consent.withdrawn_at is not None
+    [entry] = audit("person.delete")
+    assert (entry.details["claims_withdrawn"], entry.details["consents_withdrawn"]) == (1, 1)
+
+
 def test_a_busy_event_lock_leaves_the_account_as_it_was(monkeypatch: pytest.MonkeyPatch) -> None:
     from portal.locking import Busy
 
@@ -198,7 +213,8 @@ def test_the_export_holds_every_areas_part_and_what_deletion_keeps(client: Flask
     event = paid_forum(capacity=5)
     person = member_of("link-j", "ken@nihonbashi-pharma.example")
     paid_by_invoice(person, event)
-    service = add_service("link-j-krp-2017", "krp", title_en="Introductions")
+    add_consent(person, "biocom")
+    service = add_service("link-j-biocom-2016", "biocom", title_en="Introductions")
     benefits.claim_benefit(person, service)
     login(client, person)
 
@@ -222,17 +238,24 @@ def test_the_export_holds_every_areas_part_and_what_deletion_keeps(client: Flask
         "Nihonbashi Pharma K.K.",
         "山田 太郎",
     )
-    assert [(c["provider"], c["status"]) for c in data["benefit_claims"]] == [("krp", "approved")]
+    assert [(c["provider"], c["status"]) for c in data["benefit_claims"]] == [
+        ("biocom", "approved")
+    ]
+    assert [(c["organization"], c["country"]) for c in data["cross_border_consents"]] == [
+        ("biocom", "US")
+    ]
     kept = {k["area"]: k for k in data["kept_after_deletion"]}
     assert set(kept) == {
         "account",
         "event_registrations",
         "benefit_claims",
+        "cross_border_consents",
         "payments",
     }
     assert "seven years" in kept["payments"]["why"]
     assert kept["payments"]["until"] == payment["kept_until"] == invoice["kept_until"]
     assert date.fromisoformat(kept["payments"]["until"]) >= tokyo_today() + timedelta(days=7 * 365)
+    assert "three years" in kept["cross_border_consents"]["why"]
     assert kept["event_registrations"]["until"] is None  # no longer identifies anyone
 
 
