@@ -675,11 +675,14 @@ def confirm_paid(registration: Registration, *, now: datetime | None = None) -> 
 def reinstate_paid(registration: Registration, *, now: datetime | None = None) -> bool:
     """A payment arrived after the hold lapsed: give the seat back if one is still free.
 
-    False when the seat has gone (the caller refunds) or the person registered again.
+    False when the seat has gone (the caller refunds), the person registered again, or
+    deleted their account (a card payment they had started may still succeed).
     """
     event = registration.event
     _lock(event)
     if registration.status != RegistrationStatus.CANCELLED:
+        return False
+    if registration.person.deleted_at is not None:
         return False
     if live_registration(registration.person, event) is not None:
         return False

@@ -185,6 +185,20 @@ def test_deleting_an_account_withdraws_its_consents_and_keeps_them_as_the_record
     assert (entry.details["claims_withdrawn"], entry.details["consents_withdrawn"]) == (1, 1)
 
 
+def test_a_card_payment_succeeding_after_deletion_does_not_bring_the_seat_back() -> None:
+    event = paid_forum(capacity=5)
+    leaving = member_of("link-j")
+    held = events.register(leaving, event, ticket_type_id=ticket(event, "linkj_member").id)
+    assert held.status == RegistrationStatus.AWAITING_PAYMENT
+
+    accounts.delete_account(leaving, password=PASSWORD)
+
+    # What the payments area does when Stripe later says the payment succeeded: no seat, so
+    # it refunds.
+    assert events.reinstate_paid(fresh(held)) is False
+    assert fresh(held).status == RegistrationStatus.CANCELLED
+
+
 def test_a_busy_event_lock_leaves_the_account_as_it_was(monkeypatch: pytest.MonkeyPatch) -> None:
     from portal.locking import Busy
 
