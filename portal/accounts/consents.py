@@ -131,7 +131,7 @@ def require_consent(person: Person, organizations: Iterable[Organization]) -> No
     if missing:
         ids = [o.id for o in missing]
         db.session.rollback()
-        raise ConsentRequired([db.session.get(Organization, i) for i in ids])  # type: ignore[misc]
+        raise ConsentRequired([o for i in ids if (o := db.session.get(Organization, i))])
 
 
 # --- the statement -------------------------------------------------------------------------
@@ -222,9 +222,10 @@ def give_consent(
         raise InvalidInput(
             _("The statement has changed since you opened the page. Please read it again.")
         )
+    chosen = list({o.id: o for o in organizations}.values())
     moment = utcnow()
     given: list[CrossBorderConsent] = []
-    for organization in {o.id: o for o in organizations}.values():
+    for organization in chosen:
         if organization.country == HOME_COUNTRY:
             continue
         live = db.session.scalar(
@@ -252,7 +253,7 @@ def give_consent(
         except IntegrityError:
             # The same agreement from another tab, committed a moment ago.
             db.session.rollback()
-            return give_consent(person, organizations, version=version)
+            return give_consent(person, chosen, version=version)
         record(
             "consent.give",
             actor=person,
