@@ -42,10 +42,14 @@ ANSWER = "Vegetarian; I come from the Kato lab at Keio"
 
 @pytest.fixture(autouse=True)
 def issuer(app: Flask) -> Iterator[None]:
-    saved = app.config["INVOICE_REGISTRATION_NUMBER"]
-    app.config["INVOICE_REGISTRATION_NUMBER"] = "T1010401089234"
+    keys = ("INVOICE_REGISTRATION_NUMBER", "INVOICE_BANK_ACCOUNT")
+    saved = {key: app.config[key] for key in keys}
+    app.config.update(
+        INVOICE_REGISTRATION_NUMBER="T1010401089234",
+        INVOICE_BANK_ACCOUNT="三井住友銀行 日本橋支店 普通 1234567",
+    )
     yield
-    app.config["INVOICE_REGISTRATION_NUMBER"] = saved
+    app.config.update(saved)
 
 
 def paid_forum(capacity: int = 1) -> Event:
