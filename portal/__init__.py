@@ -51,6 +51,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     register_input_guards(app)
     register_extensions(app)
+    register_personal_data()
     register_blueprints(app)
     register_errorhandlers(app)
     register_security_headers(app)
@@ -108,6 +109,21 @@ def register_extensions(app: Flask) -> None:
     _configure_login(app)
     # Models must be imported for Alembic and relationships to see every table.
     import portal.models  # noqa: F401
+
+
+#: The areas that hold a person's data besides accounts, in the registry accounts exports and
+#: erases through (``portal.accounts.personal_data``); accounts may not import them itself.
+PERSONAL_DATA_MODULES = (
+    "portal.accounts.consents",
+    "portal.events.personal_data",
+    "portal.benefits.personal_data",
+    "portal.payments.personal_data",
+)
+
+
+def register_personal_data() -> None:
+    for module in PERSONAL_DATA_MODULES:
+        importlib.import_module(module)
 
 
 def _configure_login(app: Flask) -> None:

@@ -2,6 +2,7 @@
 
 from portal.accounts.models import (
     Company,
+    CrossBorderConsent,
     EmailDomainRule,
     Invitation,
     Membership,
@@ -30,6 +31,7 @@ __all__ = [
     "BenefitClaim",
     "BenefitCode",
     "Company",
+    "CrossBorderConsent",
     "EmailDomainRule",
     "Event",
     "EventSession",

@@ -33,12 +33,13 @@ from werkzeug.routing import IntegerConverter, Rule
 from werkzeug.test import TestResponse
 
 import portal
+from portal.accounts import consents
 from portal.accounts.models import Membership, Person, RosterEntry
 from portal.benefits.models import BenefitCode
 from portal.events import services as events
 from portal.events.models import Event
 from portal.extensions import db
-from portal.organizations.models import ReciprocalService
+from portal.organizations.models import Organization, ReciprocalService
 from portal.payments import services as payments
 from portal.payments.models import Payment
 from tests.admin.conftest import Cast, cast, login  # noqa: F401 - the cast fixture
@@ -122,6 +123,10 @@ def world(app: Flask, cast: Cast, monkeypatch: pytest.MonkeyPatch) -> World:  # 
     )
     service = add_service("link-j-biocom-2016", "link-j", redemption="code_pool")
     claim = add_claim(cast.verified_member, service)
+    ucsd = db.session.scalar(select(Organization).where(Organization.slug == "ucsd"))
+    [consent] = consents.give_consent(
+        cast.verified_member, [ucsd], version=consents.STATEMENT_VERSION
+    )
     return World(
         people={
             "anonymous": None,
@@ -135,6 +140,7 @@ def world(app: Flask, cast: Cast, monkeypatch: pytest.MonkeyPatch) -> World:  # 
             "invoice_number": quote(invoice.number),
             "service_id": str(service.id),
             "claim_id": str(claim.id),
+            "consent_id": str(consent.id),
             "membership_id": str(cast.verified.id),
             "person_id": str(cast.claimant.id),
             "rule_id": str(cast.rule.id),

@@ -1,7 +1,7 @@
 """benefit claims: the allowance period and place each live claim holds (one per place)
 
 Revision ID: 0009_claim_period
-Revises: 0007_outbox_written
+Revises: 0008_cross_border_consent
 Create Date: 2026-12-02 10:00:00
 
 A member may hold a service's limit of live claims (requested, granted, fulfilled) per limit
@@ -31,7 +31,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "0009_claim_period"
-down_revision = "0007_outbox_written"
+down_revision = "0008_cross_border_consent"
 branch_labels = None
 depends_on = None
 

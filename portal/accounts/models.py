@@ -340,3 +340,48 @@ class EmailDomainRule(db.Model):
     note: Mapped[str] = mapped_column(Text, default="")
 
     organization: Mapped[Organization] = relationship()
+
+
+class CrossBorderConsent(db.Model):
+    """A person's agreement that their data may go to one partner abroad (APPI art. 28).
+
+    One live consent per person and partner; withdrawing it (or a new statement replacing
+    the one agreed to) sets ``withdrawn_at``, and the row stays as the record of what was
+    agreed to and when.
+    """
+
+    __tablename__ = "cross_border_consent"
+    __table_args__ = (
+        CheckConstraint("statement_version >= 1", name="statement_version"),
+        CheckConstraint(
+            "withdrawn_at IS NULL OR withdrawn_at >= given_at", name="withdrawn_after_given"
+        ),
+        Index(
+            "uq_cross_border_consent_live",
+            "person_id",
+            "organization_id",
+            unique=True,
+            sqlite_where=text("withdrawn_at IS NULL"),
+            postgresql_where=text("withdrawn_at IS NULL"),
+        ),
+        # Withdrawing a partner's consents and the person's list (the live index is partial).
+        Index("ix_cross_border_consent_person", "person_id", "given_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"))
+    #: The partner abroad whose staff may see the person's claims and registrations.
+    organization_id: Mapped[int] = mapped_column(
+        ForeignKey("organization.id", ondelete="RESTRICT"), index=True
+    )
+    #: The version of the statement the person was shown (``consents.STATEMENT_VERSION``).
+    statement_version: Mapped[int]
+    given_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    person: Mapped[Person] = relationship(foreign_keys=[person_id])
+    organization: Mapped[Organization] = relationship()
+
+    @property
+    def is_live(self) -> bool:
+        return self.withdrawn_at is None

@@ -7,15 +7,14 @@ once at its end. Rules are raised as DomainError with a message for the person w
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 from email_validator import EmailNotValidError, validate_email
 from flask_babel import gettext as _
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import delete, func, or_, select
 from sqlalchemy.exc import IntegrityError
 
-from portal.accounts import passwords, tokens
+from portal.accounts import passwords, personal_data, tokens
 from portal.accounts.models import (
     Company,
     Invitation,
@@ -27,7 +26,6 @@ from portal.accounts.models import (
 )
 from portal.accounts.queries import person_with_roles_and_mous
 from portal.audit.services import record
-from portal.benefits.models import BenefitClaim, ClaimStatus
 from portal.db import utcnow
 from portal.errors import DomainError, InvalidInput, InvalidTransition, NotFound
 from portal.extensions import db
@@ -471,12 +469,14 @@ def create_person_directly(
 
 
 def export_personal_data(person: Person) -> dict[str, Any]:
-    """Everything the portal holds about the person, for download (GDPR art. 15 and 20)."""
+    """Everything the portal holds about the person, for download (GDPR art. 15 and 20).
 
-    def when(value: datetime | None) -> str | None:
-        return value.astimezone(UTC).isoformat() if value else None
-
-    return {
+    Each area adds its own part (``personal_data``): registrations with their answers,
+    claims, consents, payments and invoices. ``kept_after_deletion`` says, area by area, what
+    deleting the account would leave, why, and until when.
+    """
+    when = personal_data.when
+    data: dict[str, Any] = {
         "exported_at": utcnow().isoformat(),
         "account": {
             "email": person.email,
@@ -488,6 +488,7 @@ def export_personal_data(person: Person) -> dict[str, Any]:
             "romanized_name": person.romanized_name,
             "affiliation": person.affiliation,
             "preferred_locale": person.preferred_locale,
+            "timezone": person.timezone,
             "created_at": when(person.created_at),
             "last_login_at": when(person.last_login_at),
         },
@@ -509,37 +510,62 @@ def export_personal_data(person: Person) -> dict[str, Any]:
             {"role": g.role, "organization": g.organization.slug if g.organization else None}
             for g in person.role_grants
         ],
-        "benefit_claims": [
-            {
-                "service": c.service.title_en or c.service.title_ja,
-                "provider": c.service.provider.slug,
-                "status": c.status,
-                "claimed_at": when(c.created_at),
-                "decided_at": when(c.decided_at),
-                "decision_note": c.decision_note,
-                "code": c.code,
-            }
-            for c in db.session.scalars(
-                select(BenefitClaim)
-                .where(BenefitClaim.person_id == person.id)
-                .order_by(BenefitClaim.id)
-            )
-        ],
-        "messages": [
-            {"subject": m.subject, "queued_at": when(m.created_at), "status": m.status}
-            for m in db.session.scalars(
-                select(OutboxMessage).where(OutboxMessage.person_id == person.id)
-            )
-        ],
     }
+    areas = personal_data.areas()
+    for area in areas:
+        data.update(area.export(person))
+    data["messages"] = [
+        {"subject": m.subject, "queued_at": when(m.created_at), "status": m.status}
+        for m in db.session.scalars(
+            select(OutboxMessage)
+            .where(OutboxMessage.person_id == person.id)
+            .order_by(OutboxMessage.id)
+        )
+    ]
+    data["kept_after_deletion"] = [
+        {
+            "area": name,
+            "what": k.what,
+            "why": k.why,
+            "until": k.until.isoformat() if k.until else None,
+        }
+        for name, k in kept_after_deletion(person)
+    ]
+    return data
+
+
+def kept_after_deletion(person: Person) -> list[tuple[str, personal_data.Kept]]:
+    """(area, what it keeps) if the person deleted their account today, area by area."""
+    day = utcnow().date()
+    account = personal_data.Kept(
+        what=_(
+            "An emptied account record, with no name or address, that the audit log and "
+            "the list of mail sent point to."
+        ),
+        why=_(
+            "Decisions and changes in the portal are audited (who, what, when and why); "
+            "the audit log stays complete without your personal data."
+        ),
+    )
+    return [("account", account)] + [
+        (area.name, kept) for area in personal_data.areas() for kept in area.kept(person, day)
+    ]
+
+
+#: Tables naming a person that ``delete_account`` erases itself; the other areas' are in
+#: ``personal_data``.
+ERASED_BY_ACCOUNTS = ("person", "membership", "role_grant", "invitation", "outbox_message")
 
 
 def delete_account(person: Person, *, password: str) -> None:
     """Erase the person's personal data, keeping an empty row for audit entries to point at.
 
-    Memberships, roles, invitations and unsent mail go; sent mail keeps no address.
-    Raises InvalidInput for a wrong password; DomainError while the person is the primary
-    contact of a corporate member (staff must name another first).
+    Each area erases its own part first, in ``personal_data`` order (live registrations are
+    cancelled and their seats go to the waitlist, pending claims are withdrawn, what the law
+    keeps is kept with the least personal data); then memberships, roles, invitations and
+    unsent mail go, and sent mail keeps no address. One transaction, audited (person.delete)
+    with what was done. Raises InvalidInput for a wrong password; DomainError while the person
+    is the primary contact of a corporate member (staff must name another first).
     """
     if not passwords.verify_password(person.password_hash, password):
         raise InvalidInput(_("Your current password is not correct."))
@@ -550,16 +576,10 @@ def delete_account(person: Person, *, password: str) -> None:
                 "Ask LINK-J staff to name another contact first."
             )
         )
-    # Open benefit claims are withdrawn; decided ones stay, without a name, for the report.
-    db.session.execute(
-        update(BenefitClaim)
-        .where(
-            BenefitClaim.person_id == person.id,
-            BenefitClaim.status == ClaimStatus.REQUESTED.value,
-        )
-        .values(status=ClaimStatus.CANCELLED.value, cancelled_at=utcnow()),
-        execution_options={"synchronize_session": False},
-    )
+    moment = utcnow()
+    done: dict[str, int] = {}
+    for area in personal_data.areas():
+        done.update(area.erase(person, moment))
     db.session.execute(delete(Membership).where(Membership.person_id == person.id))
     db.session.execute(delete(RoleGrant).where(RoleGrant.person_id == person.id))
     # Invitations and some mail name the person only by address: find them by it too.
@@ -584,7 +604,7 @@ def delete_account(person: Person, *, password: str) -> None:
         message.to_address = "deleted@invalid"
         message.body_text = ""
         message.attachments = []
-    record("person.delete", actor=person, subject_type="person", subject_id=person.id)
+    record("person.delete", actor=person, subject_type="person", subject_id=person.id, **done)
     person.email = f"deleted-{person.id}@invalid"
     person.email_normalized = f"deleted-{person.id}@invalid"
     person.pending_email = None
@@ -593,9 +613,11 @@ def delete_account(person: Person, *, password: str) -> None:
     person.family_name_kana = person.given_name_kana = ""
     person.romanized_name = person.affiliation = ""
     person.preferred_locale = None
+    person.timezone = None
+    person.calendar_token = None
     person.email_confirmed_at = None
     person.last_login_at = None
-    person.deleted_at = utcnow()
+    person.deleted_at = moment
     person.session_version += 1
     db.session.expire(person, ["memberships", "role_grants"])
     db.session.commit()

@@ -22,9 +22,9 @@ from sqlalchemy import select
 from werkzeug.wrappers import Response as BaseResponse
 from wtforms.fields.choices import SelectChoice
 
-from portal import pagecache
-from portal.accounts import forms, memberships, queries, services
-from portal.accounts.models import MembershipKind, MembershipStatus, Person
+from portal import inputs, pagecache
+from portal.accounts import consents, forms, memberships, queries, services
+from portal.accounts.models import CrossBorderConsent, MembershipKind, MembershipStatus, Person
 from portal.benefits import queries as benefit_queries
 from portal.errors import DomainError, InvalidTransition, NotFound
 from portal.extensions import db, limiter
@@ -376,7 +376,91 @@ def delete_account() -> str | BaseResponse:
             logout_user()
             flash(_("Your account and its personal data are deleted."), "info")
             return redirect(url_for("organizations.home"))
-    return render_template("accounts/delete.html", form=form)
+    return render_template(
+        "accounts/delete.html", form=form, kept=services.kept_after_deletion(_person())
+    )
+
+
+# --- consent to share data abroad ------------------------------------------------------------
+
+#: The fields the consent step adds to the form it posts again.
+CONSENT_FIELDS = ("consent_to", "statement_version")
+
+
+def consent_step(needed: consents.ConsentRequired, *, cancel_url: str) -> str:
+    """The statement of each organization still to agree to, with an "I agree" button that
+    posts the same form again, to the same address, with the consent: the claim or
+    registration then continues where it stopped."""
+    carried = [
+        (name, value)
+        for name in request.form
+        if name not in (*CONSENT_FIELDS, "csrf_token")
+        for value in request.form.getlist(name)
+    ]
+    return render_template(
+        "accounts/consent_step.html",
+        message=needed.message,
+        statements=[consents.statement(o) for o in needed.organizations],
+        version=consents.STATEMENT_VERSION,
+        action=request.path,
+        carried=carried,
+        cancel_url=cancel_url,
+    )
+
+
+def agree_if_asked(person: Person) -> None:
+    """Record the consents the consent step posted along with the form, if it did."""
+    ids = request.form.getlist("consent_to", type=inputs.integer)
+    if not ids:
+        return
+    organizations = db.session.scalars(
+        select(Organization).where(Organization.id.in_(ids)).order_by(Organization.id)
+    ).all()
+    consents.give_consent(
+        person, organizations, version=request.form.get("statement_version", 0, type=inputs.integer)
+    )
+
+
+def _zone(person: Person) -> str:
+    if person.timezone:
+        return person.timezone
+    return next((m.organization.timezone for m in person.memberships), "Asia/Tokyo")
+
+
+@blueprint.get("/account/consents")
+@login_required
+def consents_page() -> str:
+    person = _person()
+    return render_template(
+        "accounts/consents.html",
+        consents=consents.consents_of(person),
+        statement_for=consents.statement,
+        zone=_zone(person),
+        form=ConfirmForm(),
+    )
+
+
+@blueprint.post("/account/consents/<int:consent_id>/withdraw")
+@login_required
+def withdraw_consent(consent_id: int) -> BaseResponse:
+    consent = db.session.get(CrossBorderConsent, consent_id)
+    if consent is None or consent.person_id != current_user.id:
+        abort(404)
+    if ConfirmForm().validate_on_submit():
+        try:
+            consents.withdraw_consent(consent, person=_person())
+        except DomainError as error:
+            flash(error.message, "error")
+        else:
+            flash(
+                _(
+                    "Your consent is withdrawn: nothing more goes to %(organization)s, and your "
+                    "claims waiting for its decision are withdrawn.",
+                    organization=consent.organization.short_name,
+                ),
+                "success",
+            )
+    return redirect(url_for("accounts.consents_page"))
 
 
 # --- corporate seats ---

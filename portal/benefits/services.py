@@ -28,6 +28,7 @@ from sqlalchemy import ColumnElement, false, func, select, true, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
+from portal.accounts import consents
 from portal.accounts.memberships import today
 from portal.accounts.models import Membership, MembershipStatus, Person, Role, RoleGrant
 from portal.audit.services import record
@@ -550,6 +551,7 @@ def claim_benefit(person: Person, service: ReciprocalService) -> BenefitClaim:
     if not verdict.eligible:
         db.session.rollback()
         raise NotEligible(verdict.message, verdict.reason)
+    consents.require_consent(person, [service.provider])  # the provider's admins see the claim
     claim = BenefitClaim(
         service=service,
         person=person,

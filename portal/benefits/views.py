@@ -11,7 +11,9 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
+from portal.accounts.consents import ConsentRequired
 from portal.accounts.models import Person
+from portal.accounts.views import agree_if_asked, consent_step
 from portal.benefits import queries, services
 from portal.benefits.forms import REDEMPTION_LABELS
 from portal.benefits.models import BenefitClaim, ClaimStatus
@@ -76,13 +78,18 @@ def catalogue() -> str:
 
 @blueprint.post("/services/<int:service_id>/claim")
 @login_required
-def claim(service_id: int) -> Response:
+def claim(service_id: int) -> Response | str:
     service = queries.service_for_member(service_id) or abort(404)
     if not ConfirmForm().validate_on_submit():
         flash(_("The form expired. Please try again."), "error")
         return redirect(url_for(".catalogue"))
     try:
+        agree_if_asked(_person())
         made = services.claim_benefit(_person(), service)
+    except ConsentRequired as needed:
+        return consent_step(
+            needed, cancel_url=url_for(".catalogue", _anchor=f"service-{service.id}")
+        )
     except DomainError as error:
         db.session.rollback()
         flash(error.message, "error")

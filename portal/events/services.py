@@ -19,11 +19,23 @@ from typing import Any, TypeVar
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import Insert, Select, bindparam, case, func, insert, literal, select, update
+from sqlalchemy import (
+    Insert,
+    Select,
+    bindparam,
+    case,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.orm import joinedload, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
 from portal import pagecache
+from portal.accounts import consents
 from portal.accounts.models import Person
 from portal.audit.services import record
 from portal.db import utcnow
@@ -275,7 +287,8 @@ def register(
     Idempotent: a person who already holds a live registration gets it back (a double
     click registers once). Raises RegistrationClosed outside the registration window,
     NotFound when the event is not visible to the person, InvalidInput for a ticket type
-    not open to them or a missing required answer.
+    not open to them or a missing required answer, ConsentRequired when an organizer is
+    abroad and the person has not agreed to their data going there.
     """
     moment = now or utcnow()
     if not pricing.can_see(person, event):
@@ -288,6 +301,8 @@ def register(
     if offer is None:
         raise InvalidInput(_("This ticket type is not open to you. Choose one of those offered."))
     cleaned = clean_answers(event, answers or {})
+    # The organizers' admins see the registration: abroad, only with the person's consent.
+    consents.require_consent(person, [event.host, *event.cohosts])
     ticket = offer.ticket_type
     if event.requires_approval:
         seated = full = Allocation(RegistrationStatus.PENDING_APPROVAL)
@@ -541,6 +556,49 @@ def cancel_registration(
     db.session.commit()
 
 
+def withdraw_registrations(person: Person, *, moment: datetime) -> int:
+    """End the registrations of a person leaving the portal (their account is deleted).
+
+    Every live registration is cancelled, except attendance at events that have ended
+    (confirmed or checked in), which stays as it was. Freed seats go to the waitlist in
+    order, as when a registrant cancels (rule 1). The person is not written to; the people
+    promoted are. No commit: part of the caller's transaction. Returns how many ended.
+    """
+    held = (RegistrationStatus.CONFIRMED.value, RegistrationStatus.CHECKED_IN.value)
+    ending = (
+        Registration.person_id == person.id,
+        Registration.status.in_([s.value for s in LIVE_STATES]),
+        or_(Event.ends_at > moment, Registration.status.not_in(held)),
+    )
+    event_ids = db.session.scalars(
+        select(Registration.event_id).join(Event, Event.id == Registration.event_id).where(*ending)
+    ).all()
+    if not event_ids:
+        return 0
+    # Every event whose seats change is locked, in id order, before its seats are counted.
+    lock_rows(Event.__table__, event_ids)
+    ended = db.session.scalars(
+        select(Registration)
+        .join(Event, Event.id == Registration.event_id)
+        .where(*ending)
+        .order_by(Registration.event_id, Registration.id)
+        .options(joinedload(Registration.event))
+        .execution_options(populate_existing=True)
+    ).all()
+    freed: dict[int, Event] = {}
+    for registration in ended:
+        if registration.holds_seat:
+            freed[registration.event_id] = registration.event
+        registration.status = RegistrationStatus.CANCELLED.value
+        registration.cancelled_at = moment
+        registration.hold_expires_at = None
+    db.session.flush()
+    for event in freed.values():
+        if event.status == EventStatus.PUBLISHED and moment < event.ends_at:
+            _promote(event, moment)
+    return len(ended)
+
+
 def release_expired_holds(*, now: datetime | None = None) -> int:
     """Cancel unpaid registrations whose hold lapsed and give their seats to the waitlist.
 
@@ -617,11 +675,14 @@ def confirm_paid(registration: Registration, *, now: datetime | None = None) -> 
 def reinstate_paid(registration: Registration, *, now: datetime | None = None) -> bool:
     """A payment arrived after the hold lapsed: give the seat back if one is still free.
 
-    False when the seat has gone (the caller refunds) or the person registered again.
+    False when the seat has gone (the caller refunds), the person registered again, or
+    deleted their account (a card payment they had started may still succeed).
     """
     event = registration.event
     _lock(event)
     if registration.status != RegistrationStatus.CANCELLED:
+        return False
+    if registration.person.deleted_at is not None:
         return False
     if live_registration(registration.person, event) is not None:
         return False

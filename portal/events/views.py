@@ -10,6 +10,8 @@ from markupsafe import Markup
 from werkzeug.wrappers import Response as BaseResponse
 
 from portal import inputs, pagecache
+from portal.accounts.consents import ConsentRequired
+from portal.accounts.views import agree_if_asked, consent_step
 from portal.db import utcnow
 from portal.errors import DomainError, NotFound
 from portal.events import calendar, pricing, queries, report, services
@@ -151,7 +153,7 @@ def detail(slug: str) -> str:
 @blueprint.post("/<slug>/register")
 @login_required
 @limiter.limit("20 per minute")
-def register(slug: str) -> BaseResponse:
+def register(slug: str) -> BaseResponse | str:
     viewer = queries.viewer_with_memberships(current_user)
     event = _visible_event(slug, viewer)
     offers = pricing.offers_for(viewer, event)
@@ -162,9 +164,12 @@ def register(slug: str) -> BaseResponse:
                 flash(str(error), "error")
         return redirect(url_for("events.detail", slug=slug))
     try:
+        agree_if_asked(viewer)
         registration = services.register(
             viewer, event, ticket_type_id=form.ticket_type.data, answers=form.answers()
         )
+    except ConsentRequired as needed:
+        return consent_step(needed, cancel_url=url_for("events.detail", slug=slug))
     except NotFound:
         abort(404)
     except DomainError as error:

@@ -20,7 +20,15 @@ from itsdangerous.timed import TimestampSigner
 from sqlalchemy import func, select
 
 from portal.accounts import passwords
-from portal.accounts.models import Membership, MembershipStatus, Person, Role, RoleGrant
+from portal.accounts.consents import STATEMENT_VERSION
+from portal.accounts.models import (
+    CrossBorderConsent,
+    Membership,
+    MembershipStatus,
+    Person,
+    Role,
+    RoleGrant,
+)
 from portal.audit.models import AuditEntry
 from portal.db import utcnow
 from portal.extensions import db
@@ -129,6 +137,19 @@ def add_role(person: Person, role: Role, organization: Organization | None = Non
     )
     db.session.commit()
     return person
+
+
+def add_consent(person: Person, *slugs: str) -> list[CrossBorderConsent]:
+    """The person has agreed that their data may go to these organizations abroad."""
+    consents = [
+        CrossBorderConsent(
+            person_id=person.id, organization_id=org(slug).id, statement_version=STATEMENT_VERSION
+        )
+        for slug in slugs
+    ]
+    db.session.add_all(consents)
+    db.session.commit()
+    return consents
 
 
 @pytest.fixture

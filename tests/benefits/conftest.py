@@ -24,10 +24,11 @@ from portal.benefits.services import claim_period
 from portal.db import utcnow
 from portal.extensions import db
 from portal.organizations.models import Agreement, Organization, ReciprocalService
-from tests.accounts.conftest import english, org  # noqa: F401 - fixtures for this folder
+from tests.accounts.conftest import add_consent, english, org  # noqa: F401 - fixtures for this folder
 from tests.admin.conftest import make_person
 
 _numbers = itertools.count(1)
+PARTNERS_ABROAD = ("ucsd", "biocom", "eurobiomed", "one-nucleus")
 
 
 def agreement(slug: str) -> Agreement:
@@ -85,6 +86,10 @@ def member_of(
     )
     db.session.add(membership)
     db.session.commit()
+    if slug == "link-j":
+        # These stories are about claims, not consent (tests/accounts/test_consents.py):
+        # LINK-J's members here agreed to their data going to the partners abroad.
+        add_consent(person, *PARTNERS_ABROAD)
     return person, membership
 
 

@@ -845,9 +845,10 @@ def test_deleting_an_account_withdraws_its_open_claims_and_keeps_decided_ones(
 ) -> None:
     from portal.accounts import services as accounts
     from portal.accounts.models import Membership
-    from tests.accounts.conftest import PASSWORD, add_person
+    from tests.accounts.conftest import PASSWORD, add_consent, add_person
 
     person = add_person("leaving@nihonbashi-pharma.example")
+    add_consent(person, "one-nucleus", "biocom")
     db.session.add(
         Membership(
             person=person,

@@ -1,4 +1,5 @@
-"""A verified LINK-J member claims One Nucleus's member rate; One Nucleus approves; the code."""
+"""A verified LINK-J member agrees to share data with One Nucleus (UK) and claims its member
+rate; One Nucleus approves; the code."""
 
 from __future__ import annotations
 
@@ -119,6 +120,12 @@ def test_linkj_member_claims_one_nucleus_member_rate_and_gets_the_code_after_app
     expect(offers.get_by_text("One Nucleus approves each claim").first).to_be_visible()
     assert_accessible(member)
     offers.get_by_role("button", name=f"Claim — {TITLE}").click()
+    # One Nucleus is in the United Kingdom: Taro first agrees to his data going there.
+    expect(member.get_by_role("heading", level=2)).to_have_text(
+        "Sharing your data with One Nucleus (United Kingdom)"
+    )
+    assert_accessible(member)
+    member.get_by_role("button", name="I agree and continue").click()
     expect(member.get_by_text(f"Your claim for {TITLE} is sent.")).to_be_visible()
     expect(member.get_by_text("Waiting for a decision").first).to_be_visible()
     assert_accessible(member)

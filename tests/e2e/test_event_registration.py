@@ -1,9 +1,10 @@
 """A joint event from creation to the door, in a real Chromium.
 
 LINK-J staff create a forum co-hosted by BIOCOM under the LINK-J–BIOCOM MOU, with one seat.
-A BIOCOM member registers at the partner rate; the event is full, so a LINK-J member is
-waitlisted; the BIOCOM member cancels and the waiting member is promoted; at the door, on a
-phone, staff check the promoted member in with the value of their ticket's QR code.
+A BIOCOM member registers at the partner rate; the event is full, so a LINK-J member agrees
+to share data with BIOCOM (US) and is waitlisted; the BIOCOM member cancels and the waiting
+member is promoted; at the door, on a phone, staff check the promoted member in with the
+value of their ticket's QR code.
 """
 
 from __future__ import annotations
@@ -129,8 +130,16 @@ def test_partner_member_registers_waitlist_promotion_and_check_in_by_qr(
     expect(waiting.get_by_text("Full — waitlist open")).to_be_visible()
     waiting.get_by_label("Your research field").fill("iPS cells")
     waiting.get_by_role("button", name="Join the waitlist").click()
+    # BIOCOM co-hosts it from the United States: Taro, a LINK-J member, agrees first, and his
+    # answer travels with the agreement.
+    expect(waiting.get_by_role("heading", level=2)).to_have_text(
+        "Sharing your data with BIOCOM (United States)"
+    )
+    assert_accessible(waiting)
+    waiting.get_by_role("button", name="I agree and continue").click()
     expect(waiting.get_by_text("The event is full: you are on the waitlist.")).to_be_visible()
     expect(waiting.get_by_text("number 1 on the waitlist")).to_be_visible()
+    assert _registration(taro).answers == {str(event.questions[0].id): "iPS cells"}
 
     # --- the first cancels; the waitlisted member is promoted and told by mail
     member.get_by_role("button", name="Cancel my registration").click()

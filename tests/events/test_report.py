@@ -11,6 +11,7 @@ from portal.events import services
 from portal.events.report import registrations_by_direction
 from portal.extensions import db
 from portal.organizations.models import Agreement
+from tests.accounts.conftest import add_consent
 from tests.events.conftest import add_event, member_of, ticket
 
 pytestmark = pytest.mark.usefixtures("network")
@@ -41,12 +42,11 @@ def test_members_of_each_side_at_the_other_sides_events_are_counted() -> None:
             linkj_event,
             ticket_type_id=ticket(linkj_event, "partner_member").id,
         )
-    services.register(
-        member_of("link-j"), biocom_event, ticket_type_id=ticket(biocom_event, "non_member").id
-    )
-    services.register(
-        member_of("link-j"), ucsd_event, ticket_type_id=ticket(ucsd_event, "non_member").id
-    )
+    to_biocom, to_ucsd = member_of("link-j"), member_of("link-j")
+    add_consent(to_biocom, "biocom")  # their data goes to the US organizers (APPI art. 28)
+    add_consent(to_ucsd, "ucsd", "biocom")
+    services.register(to_biocom, biocom_event, ticket_type_id=ticket(biocom_event, "non_member").id)
+    services.register(to_ucsd, ucsd_event, ticket_type_id=ticket(ucsd_event, "non_member").id)
     # Not counted: LINK-J's own members at LINK-J's event, and a cancelled registration.
     services.register(
         member_of("link-j"), linkj_event, ticket_type_id=ticket(linkj_event, "linkj_member").id

@@ -33,7 +33,7 @@ from portal.extensions import db
 from portal.notifications.models import OutboxMessage
 from portal.notifications.services import build_email, qr_code_png, write_message
 from portal.organizations.models import Agreement
-from tests.accounts.conftest import add_person, add_role, org
+from tests.accounts.conftest import add_consent, add_person, add_role, org
 from tests.events.conftest import add_event, later, member_of, registrations, ticket
 
 pytestmark = pytest.mark.usefixtures("network")
@@ -568,8 +568,10 @@ def test_partner_admin_of_a_cohost_manages_the_event_but_not_others() -> None:
 
     assert services.can_manage_event(ibri_admin, cohosted)
     assert not services.can_manage_event(ibri_admin, elsewhere)
+    member = member_of("link-j")
+    add_consent(member, "ucsd")
     registration = services.register(
-        member_of("link-j"), elsewhere, ticket_type_id=ticket(elsewhere, "linkj_member").id
+        member, elsewhere, ticket_type_id=ticket(elsewhere, "linkj_member").id
     )
     with pytest.raises(NotFound):
         services.cancel_registration(registration, actor=ibri_admin, reason="x")
