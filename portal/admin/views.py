@@ -168,7 +168,8 @@ def _local_day(value: datetime | None, timezone: str | None = None) -> date | No
     return value.astimezone(ZoneInfo(timezone or DEFAULT_TIMEZONE)).date() if value else None
 
 
-@blueprint.context_processor
+# App-wide while the areas' management pages move out of this blueprint (they share these).
+@blueprint.app_context_processor
 def admin_template_helpers() -> dict[str, Any]:
     return {
         "queue_filter_labels": QUEUE_FILTER_LABELS,
