@@ -146,10 +146,11 @@ def register_blueprints(app: Flask) -> None:
     from portal.admin import views as admin
 
     # These modules add their routes to the admin blueprint; import them before registering it.
-    for module in ("benefits", "events", "payments"):
+    for module in ("benefits", "payments"):
         importlib.import_module(f"portal.admin.{module}")
     from portal.benefits import views as benefits
     from portal.events import views as events
+    from portal.events.management.blueprint import blueprint as events_manage
     from portal.organizations import views as organizations
     from portal.payments import views as payments
 
@@ -158,6 +159,7 @@ def register_blueprints(app: Flask) -> None:
         accounts.blueprint,
         events.blueprint,
         events.calendar_blueprint,
+        events_manage,
         payments.blueprint,
         benefits.blueprint,
         admin.blueprint,

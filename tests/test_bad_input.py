@@ -43,7 +43,7 @@ from portal.organizations.models import Organization, ReciprocalService
 from portal.payments import services as payments
 from portal.payments.models import Payment
 from tests.admin.conftest import Cast, cast, login  # noqa: F401 - the cast fixture
-from tests.admin.test_events import new_event_post
+from tests.events.test_management import new_event_post
 from tests.benefits.conftest import add_claim, add_service
 from tests.events.conftest import add_event, ticket
 

@@ -1031,61 +1031,76 @@ def _validate(data: EventData) -> None:
     from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
     if not data.title_en.strip() and not data.title_ja.strip():
-        raise InvalidInput(_("Give the event a title in English or Japanese."))
+        raise InvalidInput(_("Give the event a title in English or Japanese."), field="title_en")
     if not data.slug or not data.slug.replace("-", "").isalnum() or data.slug != data.slug.lower():
-        raise InvalidInput(_("The web address may use lower-case letters, digits and hyphens."))
+        raise InvalidInput(
+            _("The web address may use lower-case letters, digits and hyphens."), field="slug"
+        )
     if data.ends_at <= data.starts_at:
-        raise InvalidInput(_("The end must be after the start."))
+        raise InvalidInput(_("The end must be after the start."), field="ends_at")
     if data.capacity < 1:
-        raise InvalidInput(_("The capacity must be at least 1."))
+        raise InvalidInput(_("The capacity must be at least 1."), field="capacity")
     if (
         data.registration_opens_at
         and data.registration_closes_at
         and (data.registration_closes_at <= data.registration_opens_at)
     ):
-        raise InvalidInput(_("Registration must close after it opens."))
+        raise InvalidInput(
+            _("Registration must close after it opens."), field="registration_closes_at"
+        )
     if data.online_url and not data.online_url.strip().lower().startswith(("https://", "http://")):
-        raise InvalidInput(_("Enter a web address starting with https://."))
+        raise InvalidInput(_("Enter a web address starting with https://."), field="online_url")
     if data.registration_closes_at and data.registration_closes_at > data.ends_at:
-        raise InvalidInput(_("Registration cannot close after the event ends."))
+        raise InvalidInput(
+            _("Registration cannot close after the event ends."), field="registration_closes_at"
+        )
     try:
         ZoneInfo(data.timezone)
     except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a folder, a long key
-        raise InvalidInput(_("Choose a time zone from the list.")) from None
+        raise InvalidInput(_("Choose a time zone from the list."), field="timezone") from None
     try:
         EventKind(data.kind), Visibility(data.visibility), EventLanguage(data.language)
     except ValueError:
-        raise InvalidInput(_("Choose the kind, visibility and language from the lists.")) from None
+        raise InvalidInput(
+            _("Choose the kind, visibility and language from the lists."), field="kind"
+        ) from None
     if not data.ticket_types:
-        raise InvalidInput(_("Offer at least one ticket type."))
+        raise InvalidInput(_("Offer at least one ticket type."), field="ticket_types")
     for ticket in data.ticket_types:
         if not ticket.name_en.strip() and not ticket.name_ja.strip():
-            raise InvalidInput(_("Every ticket type needs a name."))
+            raise InvalidInput(_("Every ticket type needs a name."), field="ticket_types")
         if ticket.price < 0:
-            raise InvalidInput(_("A price cannot be negative."))
+            raise InvalidInput(_("A price cannot be negative."), field="ticket_types")
         if ticket.currency not in SUPPORTED_CURRENCIES:
-            raise InvalidInput(_("Prices are in JPY, USD, EUR or GBP."))
+            raise InvalidInput(_("Prices are in JPY, USD, EUR or GBP."), field="ticket_types")
         if ticket.tax_rate not in (0, 8, 10) or (ticket.tax_rate and ticket.currency != "JPY"):
             raise InvalidInput(
-                _("Consumption tax applies to yen prices only, at a rate of 10 or 8 percent.")
+                _("Consumption tax applies to yen prices only, at a rate of 10 or 8 percent."),
+                field="ticket_types",
             )
         if ticket.capacity is not None and ticket.capacity < 1:
-            raise InvalidInput(_("A ticket type's capacity must be at least 1, or empty."))
+            raise InvalidInput(
+                _("A ticket type's capacity must be at least 1, or empty."), field="ticket_types"
+            )
         try:
             Audience(ticket.audience)
         except ValueError:
-            raise InvalidInput(_("Choose each ticket type's audience from the list.")) from None
+            raise InvalidInput(
+                _("Choose each ticket type's audience from the list."), field="ticket_types"
+            ) from None
     for question in data.questions:
         if not question.label_en.strip() and not question.label_ja.strip():
-            raise InvalidInput(_("Every question needs a text."))
+            raise InvalidInput(_("Every question needs a text."), field="questions")
         if (
             question.kind in (QuestionKind.SINGLE, QuestionKind.MULTIPLE)
             and len(question.options) < 2
         ):
-            raise InvalidInput(_("A choice question needs at least two answers."))
+            raise InvalidInput(
+                _("A choice question needs at least two answers."), field="questions"
+            )
     for session in data.sessions:
         if session.ends_at <= session.starts_at:
-            raise InvalidInput(_("The end must be after the start."))
+            raise InvalidInput(_("The end must be after the start."), field="sessions")
 
 
 def save_event(event: Event | None, data: EventData, *, actor: Person) -> Event:
@@ -1103,12 +1118,12 @@ def save_event(event: Event | None, data: EventData, *, actor: Person) -> Event:
         _require_manager(actor, event)
     host = db.session.get(Organization, data.host_id)
     if host is None:
-        raise InvalidInput(_("Choose the host from the list."))
+        raise InvalidInput(_("Choose the host from the list."), field="host")
     slug_taken = db.session.scalar(
         select(Event.id).where(Event.slug == data.slug, Event.id != (event.id if event else -1))
     )
     if slug_taken:
-        raise InvalidInput(_("Another event already uses this web address."))
+        raise InvalidInput(_("Another event already uses this web address."), field="slug")
 
     creating = event is None
     if event is None:
@@ -1121,7 +1136,8 @@ def save_event(event: Event | None, data: EventData, *, actor: Person) -> Event:
         if data.capacity < held:
             db.session.rollback()
             raise InvalidInput(
-                _("%(held)d seats are already held; the capacity cannot be lower.", held=held)
+                _("%(held)d seats are already held; the capacity cannot be lower.", held=held),
+                field="capacity",
             )
         for ticket in data.ticket_types:
             if (
@@ -1134,7 +1150,8 @@ def save_event(event: Event | None, data: EventData, *, actor: Person) -> Event:
                     _(
                         "More seats of “%(name)s” are already held than the new capacity.",
                         name=ticket.name_en or ticket.name_ja,
-                    )
+                    ),
+                    field="ticket_types",
                 )
     _copy(data, event, _EVENT_COLUMNS)
     event.online_url = (data.online_url or "").strip() or None

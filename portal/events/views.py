@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from markupsafe import Markup
 from werkzeug.wrappers import Response as BaseResponse
@@ -16,8 +15,12 @@ from portal.db import utcnow
 from portal.errors import DomainError, NotFound
 from portal.events import calendar, pricing, queries, report, services
 from portal.events.forms import CancelRegistrationForm, registration_form_for
-from portal.events.labels import registration_status_label
-from portal.events.models import Event, EventKind, EventLanguage, RegistrationStatus
+from portal.events.labels import (
+    event_kind_label,
+    event_language_label,
+    registration_status_label,
+)
+from portal.events.models import Event, EventKind, RegistrationStatus
 from portal.extensions import db, limiter
 from portal.organizations.models import Organization
 
@@ -26,32 +29,8 @@ blueprint = Blueprint("events", __name__, url_prefix="/events")
 report.register()
 calendar_blueprint = Blueprint("calendar", __name__)
 
-KIND_LABELS = {
-    EventKind.SEMINAR: _l("Seminar"),
-    EventKind.FORUM: _l("Forum"),
-    EventKind.SYMPOSIUM: _l("Symposium"),
-    EventKind.SITE_VISIT: _l("Site visit"),
-    EventKind.WORKSHOP: _l("Workshop"),
-    EventKind.NETWORKING: _l("Networking"),
-}
-LANGUAGE_LABELS = {
-    EventLanguage.JA: _l("Japanese"),
-    EventLanguage.EN: _l("English"),
-    EventLanguage.BOTH: _l("Japanese and English"),
-}
-
-
-@blueprint.app_template_global()
-def event_kind_label(kind: str) -> str:
-    return str(KIND_LABELS[EventKind(kind)])
-
-
-@blueprint.app_template_global()
-def event_language_label(language: str) -> str:
-    return str(LANGUAGE_LABELS[EventLanguage(language)])
-
-
-blueprint.add_app_template_global(registration_status_label)
+for label in (event_kind_label, event_language_label, registration_status_label):
+    blueprint.add_app_template_global(label)
 
 
 @blueprint.app_template_global()

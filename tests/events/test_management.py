@@ -21,10 +21,10 @@ from werkzeug.test import TestResponse
 
 from portal.accounts.models import MembershipStatus, Person, Role
 from portal.accounts.services import grant_role
-from portal.admin.event_forms import event_form_initial
 from portal.audit.models import AuditEntry
 from portal.db import utcnow
 from portal.events import calendar, queries, services
+from portal.events.management.editor import event_form_initial
 from portal.events.models import Event, EventStatus, Registration, RegistrationStatus
 from portal.extensions import db
 from portal.notifications.models import OutboxMessage
