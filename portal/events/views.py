@@ -13,7 +13,7 @@ from portal.accounts.consents import ConsentRequired
 from portal.accounts.views import agree_if_asked, consent_step
 from portal.db import utcnow
 from portal.errors import DomainError, NotFound
-from portal.events import calendar, pricing, queries, report, services
+from portal.events import calendar, leaving, pricing, queries, registering, report
 from portal.events.forms import CancelRegistrationForm, registration_form_for
 from portal.events.labels import (
     event_kind_label,
@@ -111,7 +111,7 @@ def detail(slug: str) -> str:
     viewer = queries.viewer_with_memberships(current_user)
     event = _visible_event(slug, viewer)
     offers = pricing.offers_for(viewer, event)
-    registration = services.live_registration(viewer, event) if viewer else None
+    registration = registering.live_registration(viewer, event) if viewer else None
     counts = queries.live_counts(event)
     form = registration_form_for(event, offers) if viewer and not registration else None
     now = utcnow()
@@ -144,7 +144,7 @@ def register(slug: str) -> BaseResponse | str:
         return redirect(url_for("events.detail", slug=slug))
     try:
         agree_if_asked(viewer)
-        registration = services.register(
+        registration = registering.register(
             viewer, event, ticket_type_id=form.ticket_type.data, answers=form.answers()
         )
     except ConsentRequired as needed:
@@ -170,7 +170,7 @@ def register(slug: str) -> BaseResponse | str:
 def ics(slug: str) -> Response:
     viewer = queries.viewer_with_memberships(current_user)
     event = _visible_event(slug, viewer)
-    registration = services.live_registration(viewer, event) if viewer else None
+    registration = registering.live_registration(viewer, event) if viewer else None
     return Response(
         calendar.event_ics(event, registration),
         mimetype="text/calendar",
@@ -185,7 +185,7 @@ def my_registrations() -> str:
         "events/mine.html",
         registrations=queries.my_registrations(current_user),
         feed_url=url_for(
-            "calendar.feed", token=services.ensure_calendar_token(current_user), _external=True
+            "calendar.feed", token=calendar.ensure_calendar_token(current_user), _external=True
         ),
     )
 
@@ -200,7 +200,7 @@ def ticket(registration_id: int) -> str:
         registration=registration,
         event=event,
         cancel_form=CancelRegistrationForm(),
-        can_cancel=registration.is_live and utcnow() < services.cancellation_deadline(event),
+        can_cancel=registration.is_live and utcnow() < leaving.cancellation_deadline(event),
         waitlist_position=queries.waitlist_position(registration),
         viewer_zone=viewer_zone(queries.viewer_with_memberships(current_user)),
     )
@@ -213,7 +213,7 @@ def cancel(registration_id: int) -> BaseResponse:
     form = CancelRegistrationForm()
     if form.validate_on_submit():
         try:
-            services.cancel_registration(registration, actor=current_user._get_current_object())
+            leaving.cancel_registration(registration, actor=current_user._get_current_object())
         except DomainError as error:
             flash(error.message, "error")
         else:

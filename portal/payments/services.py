@@ -29,7 +29,7 @@ from portal.accounts.models import Person
 from portal.audit.services import record
 from portal.db import utcnow
 from portal.errors import DomainError, InvalidInput, InvalidTransition, NotFound
-from portal.events import services as events
+from portal.events import holds, leaving
 from portal.events.models import Registration, RegistrationStatus
 from portal.extensions import db
 from portal.i18n import format_datetime_in
@@ -260,10 +260,10 @@ def _after_paid(payment: Payment) -> None:
         amount=payment.amount,
         currency=payment.currency,
     )
-    if events.confirm_paid(registration):
+    if holds.confirm_paid(registration):
         db.session.commit()
         return
-    if registration.status == RegistrationStatus.CANCELLED and events.reinstate_paid(registration):
+    if registration.status == RegistrationStatus.CANCELLED and holds.reinstate_paid(registration):
         db.session.commit()
         return
     # Paid and refunded in one commit: if Stripe cannot refund now, the payment stays pending
@@ -573,7 +573,7 @@ def cancel_registration_with_refund(
     registration: Registration, *, actor: Person, reason: str, refund_payment: bool
 ) -> Refund | None:
     """Staff cancel a registration and, if asked, refund what was paid for it in full."""
-    events.cancel_registration(registration, actor=actor, reason=reason)
+    leaving.cancel_registration(registration, actor=actor, reason=reason)
     payment = paid_payment(registration)
     if refund_payment and payment is not None:
         return refund(payment, actor=actor, amount=payment.refundable, reason=reason or "Cancelled")

@@ -23,7 +23,7 @@ from portal.accounts.models import MembershipStatus, Person, Role
 from portal.accounts.services import grant_role
 from portal.audit.models import AuditEntry
 from portal.db import utcnow
-from portal.events import calendar, queries, services
+from portal.events import calendar, queries, registering
 from portal.events.management.editor import event_form_initial
 from portal.events.models import Event, EventStatus, Registration, RegistrationStatus
 from portal.extensions import db
@@ -87,7 +87,7 @@ def add_registration(
         price=chosen.price,
         currency=chosen.currency,
         status=status,
-        code=services._new_code(),
+        code=registering.new_ticket_code(),
         confirmed_at=utcnow() if held else None,
         **extra,
     )

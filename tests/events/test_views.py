@@ -461,8 +461,8 @@ def test_the_calendar_feed_lists_my_registrations_by_token(client: FlaskClient) 
 
 def test_the_online_link_must_be_a_web_address() -> None:
     from portal.errors import InvalidInput
-    from portal.events import services
-    from portal.events.services import EventData, TicketTypeData
+    from portal.events import setup
+    from portal.events.setup import EventData, TicketTypeData
     from tests.accounts.conftest import add_role, org
 
     staff = add_role(add_person_for_test(), Role.STAFF)
@@ -480,4 +480,4 @@ def test_the_online_link_must_be_a_web_address() -> None:
     )
 
     with pytest.raises(InvalidInput):
-        services.save_event(None, data, actor=staff)
+        setup.save_event(None, data, actor=staff)

@@ -10,7 +10,8 @@ from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
 from portal.errors import InvalidTransition, NotFound
-from portal.events import queries, services
+from portal.events import queries
+from portal.events.checkin import check_in
 from portal.events.management.forms import CheckInForm
 from portal.events.management.scope import managed_event
 from portal.events.models import Event
@@ -39,7 +40,7 @@ def _check_in(event: Event, form: CheckInForm) -> CheckInResult:
         messages = [str(m) for errors in form.errors.values() for m in errors]
         return CheckInResult(False, " ".join(messages) or _("Type or scan a ticket code."))
     try:
-        registration = services.check_in(event, form.code.data, actor=acting_person())
+        registration = check_in(event, form.code.data, actor=acting_person())
     except (NotFound, InvalidTransition) as refused:
         # Shown in the result panel where the next code is typed, not as a page: the event is
         # known to be the actor's, so NotFound here means no ticket has this code.

@@ -33,7 +33,7 @@ from portal.events.management.forms import (
     parse_options,
 )
 from portal.events.models import Audience, Event, EventKind, EventLanguage, QuestionKind, Visibility
-from portal.events.services import (
+from portal.events.setup import (
     STANDARD_TAX_RATE,
     EventData,
     QuestionData,

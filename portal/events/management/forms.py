@@ -40,7 +40,7 @@ from wtforms.validators import (
 from portal import inputs
 from portal.events.labels import AUDIENCE_LABELS, QUESTION_KIND_LABELS
 from portal.events.models import Audience, QuestionKind, RegistrationStatus
-from portal.events.services import SUPPORTED_CURRENCIES
+from portal.events.setup import SUPPORTED_CURRENCIES
 from portal.forms import IntegerField
 from portal.money import parse_amount
 

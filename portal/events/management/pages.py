@@ -10,7 +10,7 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 from werkzeug.wrappers import Response
 
-from portal.events import queries, services
+from portal.events import queries, setup
 from portal.events.management import editor
 from portal.events.management.forms import CancelEventForm, EventForm
 from portal.events.management.scope import managed_event
@@ -61,7 +61,7 @@ def _save(event: Event | None) -> Response | tuple[str, int]:
         form.host.errors.append(_("Your organization must host or co-host the event."))
         return render_template(EDITOR_TEMPLATE, **_editor_page(event, form)), 400
     on_refusal(EDITOR_TEMPLATE, **_editor_page(event, form))
-    saved = services.save_event(event, editor.event_data(form), actor=actor)
+    saved = setup.save_event(event, editor.event_data(form), actor=actor)
     if event is None:
         flash(_("The event is saved as a draft. Publish it when it is ready."), "success")
     else:
@@ -82,7 +82,7 @@ def publish_event(slug: str) -> Response:
     editor_url = url_for(".edit_event", slug=event.slug)
     if ConfirmForm().validate_on_submit():
         on_refusal(to=editor_url)
-        services.publish_event(event, actor=acting_person())
+        setup.publish_event(event, actor=acting_person())
         flash(_("The event is published: members can see it and register."), "success")
     return redirect(editor_url)
 
@@ -96,7 +96,7 @@ def cancel_event(slug: str) -> Response | tuple[str, int]:
         return render_template(EDITOR_TEMPLATE, **_editor_page(event, form, cancel_form)), 400
     editor_url = url_for(".edit_event", slug=event.slug)
     on_refusal(to=editor_url)
-    told = services.cancel_event(event, actor=acting_person(), reason=cancel_form.reason.data)
+    told = setup.cancel_event(event, actor=acting_person(), reason=cancel_form.reason.data)
     flash(
         ngettext(
             "The event is cancelled; %(num)d registrant is told by mail.",

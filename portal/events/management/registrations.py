@@ -21,7 +21,7 @@ from wtforms.fields.choices import SelectChoice
 from portal import pagecache
 from portal.accounts.models import Person
 from portal.csvfile import csv_text
-from portal.events import queries, services
+from portal.events import decisions, leaving, mail, queries
 from portal.events.labels import REGISTRATION_STATUS_LABELS
 from portal.events.management.checkin import COUNTS_REFRESH_SECONDS
 from portal.events.management.forms import (
@@ -107,7 +107,7 @@ def _decided(event: Event, registration: Registration, decide: Callable[..., Any
 def approve_registration(slug: str, registration_id: int) -> Response:
     event = managed_event(slug)
     registration = registration_of(event, registration_id)
-    if _decided(event, registration, services.approve_registration):
+    if _decided(event, registration, decisions.approve_registration):
         flash(
             _(
                 "%(name)s is accepted: %(status)s.",
@@ -122,7 +122,7 @@ def approve_registration(slug: str, registration_id: int) -> Response:
 def promote_registration(slug: str, registration_id: int) -> Response:
     event = managed_event(slug)
     registration = registration_of(event, registration_id)
-    if _decided(event, registration, services.move_off_waitlist):
+    if _decided(event, registration, decisions.move_off_waitlist):
         flash(
             _(
                 "%(name)s is off the waitlist: %(status)s.",
@@ -155,7 +155,7 @@ def reject_registration(slug: str, registration_id: int) -> Response:
     return _with_reason(
         event,
         registration,
-        services.reject_registration,
+        decisions.reject_registration,
         _(
             "The registration of %(name)s is rejected; they are told the reason by mail.",
             name=person_name(registration.person),
@@ -169,7 +169,7 @@ def cancel_registration(slug: str, registration_id: int) -> Response:
     return _with_reason(
         event,
         registration,
-        services.cancel_registration,
+        leaving.cancel_registration,
         _(
             "The registration of %(name)s is cancelled; they are told by mail.",
             name=person_name(registration.person),
@@ -195,7 +195,7 @@ def mail_registrants(slug: str) -> Response | tuple[str, int]:
             REGISTRATIONS_TEMPLATE, **_registrations_page(event, True, mail_form=form)
         ), 400
     on_refusal(REGISTRATIONS_TEMPLATE, **_registrations_page(event, True, mail_form=form))
-    sent = services.mail_registrants(
+    sent = mail.mail_registrants(
         event,
         actor=acting_person(),
         subject=form.subject.data,

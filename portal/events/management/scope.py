@@ -12,7 +12,7 @@ from flask import abort
 
 from portal.events import queries
 from portal.events.models import Event, EventStatus, Registration
-from portal.events.services import can_manage_event
+from portal.events.organizers import can_manage_event
 from portal.extensions import db
 from portal.pages import acting_person
 
