@@ -52,6 +52,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     register_input_guards(app)
     register_extensions(app)
     register_personal_data()
+    register_area_hooks(app)
     register_blueprints(app)
     register_errorhandlers(app)
     register_security_headers(app)
@@ -124,6 +125,17 @@ PERSONAL_DATA_MODULES = (
 def register_personal_data() -> None:
     for module in PERSONAL_DATA_MODULES:
         importlib.import_module(module)
+
+
+def register_area_hooks(app: Flask) -> None:
+    """Where a lower area shows or acts on a higher one's data, the higher one registers with
+    it here (the lower area may not import it). Idempotent: tests build many apps."""
+    from portal.benefits import report as benefits_report
+    from portal.events import report as events_report
+
+    # The reciprocity report counts the other side's members at each side's events.
+    if events_report.registrations_by_direction not in benefits_report.REGISTRATION_COUNTERS:
+        benefits_report.REGISTRATION_COUNTERS.append(events_report.registrations_by_direction)
 
 
 def _configure_login(app: Flask) -> None:

@@ -13,7 +13,7 @@ from portal.accounts.consents import ConsentRequired
 from portal.accounts.views import agree_if_asked, consent_step
 from portal.db import utcnow
 from portal.errors import DomainError, NotFound
-from portal.events import calendar, leaving, pricing, queries, registering, report
+from portal.events import calendar, leaving, pricing, queries, registering
 from portal.events.forms import CancelRegistrationForm, registration_form_for
 from portal.events.labels import (
     event_kind_label,
@@ -25,8 +25,6 @@ from portal.extensions import db, limiter
 from portal.organizations.models import Organization
 
 blueprint = Blueprint("events", __name__, url_prefix="/events")
-# The reciprocity report counts the other side's members at each side's events.
-report.register()
 calendar_blueprint = Blueprint("calendar", __name__)
 
 for label in (event_kind_label, event_language_label, registration_status_label):

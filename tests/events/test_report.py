@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
+from portal import create_app
 from portal.benefits.report import REGISTRATION_COUNTERS, reciprocity_report
 from portal.db import utcnow
 from portal.events import leaving, registering
@@ -28,6 +29,12 @@ def _biocom_rows():  # noqa: ANN202
 
 def test_the_events_area_registers_its_counter(app) -> None:  # noqa: ANN001
     assert registrations_by_direction in REGISTRATION_COUNTERS
+
+
+def test_another_app_does_not_count_registrations_twice(app) -> None:  # noqa: ANN001
+    create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"]})
+
+    assert REGISTRATION_COUNTERS.count(registrations_by_direction) == 1
 
 
 def test_members_of_each_side_at_the_other_sides_events_are_counted() -> None:
