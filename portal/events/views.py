@@ -12,7 +12,6 @@ from portal import inputs, pagecache
 from portal.accounts.consents import ConsentRequired
 from portal.accounts.views import agree_if_asked, consent_step
 from portal.db import utcnow
-from portal.errors import DomainError, NotFound
 from portal.events import calendar, leaving, pricing, queries, registering
 from portal.events.forms import CancelRegistrationForm, registration_form_for
 from portal.events.labels import (
@@ -23,6 +22,7 @@ from portal.events.labels import (
 from portal.events.models import Event, EventKind, RegistrationStatus
 from portal.extensions import db, limiter
 from portal.organizations.models import Organization
+from portal.pages import acting_person, on_refusal
 
 blueprint = Blueprint("events", __name__, url_prefix="/events")
 calendar_blueprint = Blueprint("calendar", __name__)
@@ -140,18 +140,15 @@ def register(slug: str) -> BaseResponse | str:
             for error in errors:
                 flash(str(error), "error")
         return redirect(url_for("events.detail", slug=slug))
+    on_refusal(to=url_for("events.detail", slug=slug))
     try:
         agree_if_asked(viewer)
         registration = registering.register(
             viewer, event, ticket_type_id=form.ticket_type.data, answers=form.answers()
         )
     except ConsentRequired as needed:
+        # Not a refusal: the person is asked to agree, and the form is posted again.
         return consent_step(needed, cancel_url=url_for("events.detail", slug=slug))
-    except NotFound:
-        abort(404)
-    except DomainError as error:
-        flash(error.message, "error")
-        return redirect(url_for("events.detail", slug=slug))
     messages = {
         RegistrationStatus.CONFIRMED: _("You are registered. Your ticket is below."),
         RegistrationStatus.AWAITING_PAYMENT: _("A seat is held for you. Please pay to confirm it."),
@@ -210,12 +207,9 @@ def cancel(registration_id: int) -> BaseResponse:
     registration = queries.own_registration(current_user, registration_id) or abort(404)
     form = CancelRegistrationForm()
     if form.validate_on_submit():
-        try:
-            leaving.cancel_registration(registration, actor=current_user._get_current_object())
-        except DomainError as error:
-            flash(error.message, "error")
-        else:
-            flash(_("Your registration is cancelled."), "success")
+        on_refusal(to=url_for("events.ticket", registration_id=registration_id))
+        leaving.cancel_registration(registration, actor=acting_person())
+        flash(_("Your registration is cancelled."), "success")
     return redirect(url_for("events.ticket", registration_id=registration_id))
 
 
