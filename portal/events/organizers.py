@@ -24,6 +24,7 @@ def can_manage_event(actor: Person | None, event: Event) -> bool:
 
 
 def require_organizer(actor: Person, event: Event) -> None:
+    """NotFound for anyone but the event's organizers: others do not learn of it (rule 4)."""
     if not can_manage_event(actor, event):
         raise NotFound(_("Not found."))
 
