@@ -1,9 +1,10 @@
-"""Admin pages of the network and its benefits, on the ``admin`` blueprint (its one role check).
-
-Staff manage organizations and MOUs; staff and the provider's partner admin manage an MOU's
+"""Management pages of the benefits: staff and the provider's partner admin set up an MOU's
 services and code pools; the provider decides claims (staff for LINK-J's); staff see the
 reciprocity report of every MOU, a partner admin that of their own. Records outside the
-actor's scope are None from ``portal.benefits.queries``, so they answer 404 (rule 4).
+actor's scope are None from the scoped queries, so they answer 404 (rule 4).
+
+An MOU's page belongs to the organizations area; the services on it are this module's
+``mou_services``, which the app factory registers there.
 """
 
 from __future__ import annotations
@@ -12,28 +13,32 @@ from flask import Response as FlaskResponse
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from markupsafe import Markup
 from werkzeug.wrappers import Response
 from wtforms.fields.choices import SelectChoice
 
 from portal.accounts.memberships import today
-from portal.admin import forms as admin_forms
-from portal.admin.views import _actor, _page, _refused, _require_staff, blueprint
-from portal.benefits import forms, queries, report, services
-from portal.benefits.models import BenefitClaim, ClaimStatus
-from portal.errors import DomainError, InvalidInput
-from portal.extensions import db
-from portal.forms import ConfirmForm
-from portal.i18n import localized, person_name
-from portal.organizations import services as network
-from portal.organizations.models import (
-    Agreement,
-    AgreementStatus,
-    OrganizationKind,
-    ReciprocalService,
-    ServiceCategory,
+from portal.accounts.models import Person
+from portal.admin.access import management_blueprint
+from portal.benefits import catalogue, codes, queries, report, services
+from portal.benefits.eligibility import eligibility
+from portal.benefits.management_forms import (
+    ApproveClaimForm,
+    CodeUploadForm,
+    FulfilClaimForm,
+    RejectClaimForm,
+    ReportFilterForm,
+    ServiceForm,
 )
-from portal.organizations.queries import get_hub
-from portal.organizations.views import CATEGORY_LABELS, STATUS_LABELS
+from portal.benefits.models import BenefitClaim, ClaimStatus
+from portal.forms import ConfirmForm, details_from
+from portal.i18n import localized, person_name
+from portal.organizations.models import Agreement, ReciprocalService, ServiceCategory
+from portal.organizations.queries import agreement_for_admin, agreements_for_admin, get_hub
+from portal.organizations.views import CATEGORY_LABELS
+from portal.pages import acting_person, on_refusal, page_number
+
+blueprint = management_blueprint("benefits_manage", __name__)
 
 CLAIM_FILTER_LABELS = {
     "requested": _l("Waiting for a decision"),
@@ -47,149 +52,13 @@ CLAIM_FILTER_LABELS = {
 PERIOD_LABELS = {"quarter": _l("Quarters of one year"), "year": _l("Years")}
 
 
-def _fail(form: object, error: DomainError) -> None:
-    """A refusal from a service: beside its field when it names one, else at the top."""
-    field = getattr(form, error.field, None) if isinstance(error, InvalidInput) else None
-    if field is not None and error.field:
-        db.session.rollback()
-        field.errors = [*field.errors, error.message]
-        return
-    _refused(error)
+# --- services of an MOU -----------------------------------------------------------------------
 
 
-# --- organizations (staff) --------------------------------------------------------------------
-
-
-@blueprint.get("/network/organizations")
-def network_organizations() -> str:
-    _require_staff()
-    return render_template("admin/organizations.html", organizations=queries.organizations())
-
-
-def _organization_details(form: admin_forms.OrganizationForm) -> network.OrganizationDetails:
-    return network.OrganizationDetails(
-        slug=form.slug.data or "",
-        short_name=form.short_name.data or "",
-        name_en=form.name_en.data or "",
-        name_ja=form.name_ja.data or "",
-        country=form.country.data or "",
-        city_en=form.city_en.data or "",
-        city_ja=form.city_ja.data or "",
-        website=form.website.data or None,
-        timezone=form.timezone.data or "",
-        default_currency=form.default_currency.data or "",
-        membership_year_end_month=form.membership_year_end_month.data or 0,
-        description_en=form.description_en.data or "",
-        description_ja=form.description_ja.data or "",
-    )
-
-
-@blueprint.route("/network/organizations/new", methods=["GET", "POST"])
-def new_organization() -> Response | tuple[str, int]:
-    _require_staff()
-    form = admin_forms.OrganizationForm()
-    status = 200
-    if form.validate_on_submit():
-        try:
-            organization = network.create_organization(_organization_details(form), actor=_actor())
-        except DomainError as error:
-            _fail(form, error)
-            status = 400
-        else:
-            flash(
-                _("%(name)s is added. Next, record its MOU.", name=organization.short_name),
-                "success",
-            )
-            return redirect(url_for(".new_mou", partner=organization.id))
-    elif form.is_submitted():
-        status = 400
-    return render_template("admin/organization_form.html", form=form, organization=None), status
-
-
-@blueprint.route("/network/organizations/<slug>/edit", methods=["GET", "POST"])
-def edit_organization(slug: str) -> Response | tuple[str, int]:
-    _require_staff()
-    organization = queries.organization_by_slug(slug) or abort(404)
-    form = admin_forms.OrganizationForm(obj=organization)
-    status = 200
-    if form.validate_on_submit():
-        try:
-            network.update_organization(organization, _organization_details(form), actor=_actor())
-        except DomainError as error:
-            _fail(form, error)
-            status = 400
-        else:
-            flash(_("%(name)s is saved.", name=organization.short_name), "success")
-            return redirect(url_for(".network_organizations"))
-    elif form.is_submitted():
-        status = 400
-    return render_template(
-        "admin/organization_form.html", form=form, organization=organization
-    ), status
-
-
-# --- MOUs -------------------------------------------------------------------------------------
-
-
-@blueprint.get("/mous")
-def mous() -> str:
-    return render_template("admin/mous.html", agreements=queries.agreements_for_admin(_actor()))
-
-
-def _agreement(slug: str) -> Agreement:
-    return queries.agreement_for_admin(_actor(), slug) or abort(404)
-
-
-def _agreement_form(agreement: Agreement | None = None) -> admin_forms.AgreementForm:
-    form = admin_forms.AgreementForm(obj=agreement)
-    partners = [o for o in queries.organizations() if o.kind == OrganizationKind.PARTNER]
-    form.partner.choices = [SelectChoice(o.id, localized(o, "name")) for o in partners]
-    form.status.choices = [SelectChoice(s.value, label) for s, label in STATUS_LABELS.items()]
-    if agreement is not None and request.method == "GET":
-        form.partner.data = agreement.partner_id
-    return form
-
-
-def _agreement_details(form: admin_forms.AgreementForm) -> network.AgreementDetails:
-    return network.AgreementDetails(
-        partner_id=form.partner.data,
-        signed_on=form.signed_on.data,
-        status=form.status.data or "",
-        valid_until=form.valid_until.data,
-        document_url=form.document_url.data or None,
-        summary_en=form.summary_en.data or "",
-        summary_ja=form.summary_ja.data or "",
-    )
-
-
-@blueprint.route("/mous/new", methods=["GET", "POST"])
-def new_mou() -> Response | tuple[str, int]:
-    _require_staff()
-    form = _agreement_form()
-    if request.method == "GET":
-        form.partner.data = request.args.get("partner", type=int)
-        form.status.data = AgreementStatus.ACTIVE.value
-    status = 200
-    if form.validate_on_submit():
-        try:
-            agreement = network.create_agreement(_agreement_details(form), actor=_actor())
-        except DomainError as error:
-            _fail(form, error)
-            status = 400
-        else:
-            flash(_("The MOU is recorded. Now add the services it promises."), "success")
-            return redirect(url_for(".mou", slug=agreement.slug))
-    elif form.is_submitted():
-        status = 400
-    return render_template("admin/mou_form.html", form=form, agreement=None), status
-
-
-@blueprint.get("/mous/<slug>")
-def mou(slug: str) -> str:
-    agreement = _agreement(slug)
-    actor = _actor()
+def mou_services(agreement: Agreement, actor: Person) -> Markup:
+    """The services the MOU promises, in each direction, with their code pools and the links
+    to manage them where the actor may (a section of the MOU's management page)."""
     services_ = agreement.services
-    pools = services.pool_counts(s.id for s in services_ if s.redemption == "code_pool")
     directions = [
         (provider, beneficiary, [s for s in services_ if s.provider_id == provider.id])
         for provider, beneficiary in (
@@ -197,52 +66,26 @@ def mou(slug: str) -> str:
             (agreement.hub, agreement.partner),
         )
     ]
-    return render_template(
-        "admin/mou.html",
+    html = render_template(
+        "benefits/manage/_mou_services.html",
         agreement=agreement,
         directions=directions,
-        pools=pools,
+        pools=codes.pool_counts(s.id for s in services_ if s.redemption == "code_pool"),
         can_manage={
-            agreement.hub_id: network.can_manage_services_of(actor, agreement.hub_id),
-            agreement.partner_id: network.can_manage_services_of(actor, agreement.partner_id),
+            party: catalogue.can_manage_services_of(actor, party)
+            for party in (agreement.hub_id, agreement.partner_id)
         },
-        delete_form=ConfirmForm(),
     )
+    return Markup(html)  # noqa: S704 - rendered by Jinja, which escaped what it put in
 
 
-@blueprint.route("/mous/<slug>/edit", methods=["GET", "POST"])
-def edit_mou(slug: str) -> Response | tuple[str, int]:
-    _require_staff()
-    agreement = _agreement(slug)
-    form = _agreement_form(agreement)
-    status = 200
-    if form.validate_on_submit():
-        form.partner.data = agreement.partner_id  # the parties never change
-        try:
-            network.update_agreement(agreement, _agreement_details(form), actor=_actor())
-        except DomainError as error:
-            _fail(form, error)
-            status = 400
-        else:
-            flash(_("The MOU is saved."), "success")
-            return redirect(url_for(".mou", slug=agreement.slug))
-    elif form.is_submitted():
-        status = 400
-    return render_template("admin/mou_form.html", form=form, agreement=agreement), status
-
-
-# --- services of an MOU -----------------------------------------------------------------------
-
-
-def _service_form(
-    agreement: Agreement, service: ReciprocalService | None = None
-) -> forms.ServiceForm:
-    actor = _actor()
-    form = forms.ServiceForm(obj=service)
+def _service_form(agreement: Agreement, service: ReciprocalService | None = None) -> ServiceForm:
+    actor = acting_person()
+    form = ServiceForm(obj=service)
     providers = [
         party
         for party in (agreement.partner, agreement.hub)
-        if network.can_manage_services_of(actor, party.id)
+        if catalogue.can_manage_services_of(actor, party.id)
     ]
     if not providers:
         abort(404)
@@ -269,52 +112,28 @@ def _service_form(
     return form
 
 
-def _terms(form: forms.ServiceForm) -> network.ServiceTerms:
-    return network.ServiceTerms(
-        provider_id=form.provider.data,
-        category=form.category.data or "",
-        title_en=form.title_en.data or "",
-        title_ja=form.title_ja.data or "",
-        description_en=form.description_en.data or "",
-        description_ja=form.description_ja.data or "",
-        claimable=bool(form.claimable.data),
-        requires_approval=bool(form.requires_approval.data),
-        limit_per_member=form.limit_per_member.data,
-        limit_period=form.limit_period.data or "",
-        valid_from=form.valid_from.data,
-        valid_until=form.valid_until.data,
-        redemption=form.redemption.data or "",
-        redemption_instructions_en=form.redemption_instructions_en.data or "",
-        redemption_instructions_ja=form.redemption_instructions_ja.data or "",
-        shared_code=form.shared_code.data or None,
-    )
+def _terms(form: ServiceForm) -> catalogue.ServiceTerms:
+    return details_from(form, catalogue.ServiceTerms, provider_id=form.provider.data)
 
 
 @blueprint.route("/mous/<slug>/services/new", methods=["GET", "POST"])
 def new_service(slug: str) -> Response | tuple[str, int]:
-    agreement = _agreement(slug)
+    agreement = agreement_for_admin(acting_person(), slug) or abort(404)
     form = _service_form(agreement)
-    status = 200
+    template = "benefits/manage/service_form.html"
     if form.validate_on_submit():
-        try:
-            service = network.create_service(agreement, _terms(form), actor=_actor())
-        except DomainError as error:
-            _fail(form, error)
-            status = 400
-        else:
-            flash(_("“%(title)s” is added.", title=localized(service, "title")), "success")
-            if service.redemption == "code_pool":
-                return redirect(url_for(".service_codes", service_id=service.id))
-            return redirect(url_for(".mou", slug=agreement.slug))
-    elif form.is_submitted():
-        status = 400
-    return render_template(
-        "admin/service_form.html", form=form, agreement=agreement, service=None
-    ), status
+        on_refusal(template, form=form, agreement=agreement, service=None)
+        service = catalogue.create_service(agreement, _terms(form), actor=acting_person())
+        flash(_("“%(title)s” is added.", title=localized(service, "title")), "success")
+        if service.redemption == "code_pool":
+            return redirect(url_for(".service_codes", service_id=service.id))
+        return redirect(url_for("organizations_manage.mou", slug=agreement.slug))
+    status = 400 if form.is_submitted() else 200
+    return render_template(template, form=form, agreement=agreement, service=None), status
 
 
 def _service(service_id: int) -> ReciprocalService:
-    return queries.service_for_admin(_actor(), service_id) or abort(404)
+    return queries.service_for_admin(acting_person(), service_id) or abort(404)
 
 
 @blueprint.route("/services/<int:service_id>/edit", methods=["GET", "POST"])
@@ -322,60 +141,45 @@ def edit_service(service_id: int) -> Response | tuple[str, int]:
     service = _service(service_id)
     agreement = service.agreement
     form = _service_form(agreement, service)
-    status = 200
+    template = "benefits/manage/service_form.html"
     if form.validate_on_submit():
-        try:
-            network.update_service(service, _terms(form), actor=_actor())
-        except DomainError as error:
-            _fail(form, error)
-            status = 400
-        else:
-            flash(_("“%(title)s” is saved.", title=localized(service, "title")), "success")
-            return redirect(url_for(".mou", slug=agreement.slug))
-    elif form.is_submitted():
-        status = 400
-    return render_template(
-        "admin/service_form.html", form=form, agreement=agreement, service=service
-    ), status
+        on_refusal(template, form=form, agreement=agreement, service=service)
+        catalogue.update_service(service, _terms(form), actor=acting_person())
+        flash(_("“%(title)s” is saved.", title=localized(service, "title")), "success")
+        return redirect(url_for("organizations_manage.mou", slug=agreement.slug))
+    status = 400 if form.is_submitted() else 200
+    return render_template(template, form=form, agreement=agreement, service=service), status
 
 
 @blueprint.post("/services/<int:service_id>/delete")
 def delete_service(service_id: int) -> Response:
     service = _service(service_id)
     slug, title = service.agreement.slug, localized(service, "title")
+    back = url_for("organizations_manage.mou", slug=slug)
     if ConfirmForm().validate_on_submit():
-        try:
-            network.delete_service(service, actor=_actor())
-        except DomainError as error:
-            _refused(error)
-        else:
-            flash(_("“%(title)s” is deleted.", title=title), "success")
-    return redirect(url_for(".mou", slug=slug))
+        on_refusal(to=back)
+        catalogue.delete_service(service, actor=acting_person())
+        flash(_("“%(title)s” is deleted.", title=title), "success")
+    return redirect(back)
 
 
 @blueprint.route("/services/<int:service_id>/codes", methods=["GET", "POST"])
 def service_codes(service_id: int) -> Response | tuple[str, int]:
     service = _service(service_id)
-    form = forms.CodeUploadForm()
-    status = 200
+    form = CodeUploadForm()
+    total, given = codes.pool_counts([service.id]).get(service.id, (0, 0))
+    page = {"service": service, "form": form, "total": total, "given": given}
+    template = "benefits/manage/codes.html"
     if form.validate_on_submit():
+        on_refusal(template, **page)
         upload = form.codes.data
-        try:
-            added = services.import_codes(
-                service, upload.read(), actor=_actor(), filename=upload.filename or ""
-            )
-        except DomainError as error:
-            _refused(error)
-            status = 400
-        else:
-            flash(_("%(num)d codes added to the pool.", num=added), "success")
-            return redirect(url_for(".service_codes", service_id=service.id))
-    elif form.is_submitted():
-        status = 400
-    total, given = services.pool_counts([service.id]).get(service.id, (0, 0))
-    return render_template(
-        "admin/codes.html", service=service, form=form, total=total, given=given
-    ), status
+        added = codes.import_codes(
+            service, upload.read(), actor=acting_person(), filename=upload.filename or ""
+        )
+        flash(_("%(num)d codes added to the pool.", num=added), "success")
+        return redirect(url_for(".service_codes", service_id=service.id))
+    status = 400 if form.is_submitted() else 200
+    return render_template(template, **page), status
 
 
 # --- claims -----------------------------------------------------------------------------------
@@ -387,33 +191,33 @@ def claims() -> str:
     if status not in queries.CLAIM_FILTERS:
         status = "requested"
     return render_template(
-        "admin/claims.html",
+        "benefits/manage/claims.html",
         status=status,
         filters=queries.CLAIM_FILTERS,
         filter_labels=CLAIM_FILTER_LABELS,
-        pagination=queries.claims_for_admin(_actor(), status=status, page=_page()),
+        pagination=queries.claims_for_admin(acting_person(), status=status, page=page_number()),
     )
 
 
 def _claim(claim_id: int) -> BenefitClaim:
-    return queries.claim_for_admin(_actor(), claim_id) or abort(404)
+    return queries.claim_for_admin(acting_person(), claim_id) or abort(404)
 
 
 def _render_claim(
     claim: BenefitClaim,
     *,
-    approve_form: forms.ApproveClaimForm | None = None,
-    reject_form: forms.RejectClaimForm | None = None,
+    approve_form: ApproveClaimForm | None = None,
+    reject_form: RejectClaimForm | None = None,
 ) -> str:
     service = claim.service
-    can_decide = services.can_decide_claims(_actor(), service.provider)
+    can_decide = services.can_decide_claims(acting_person(), service.provider)
     verdict = None
     if can_decide and claim.status == ClaimStatus.REQUESTED:
-        approve_form = approve_form or forms.ApproveClaimForm()
-        reject_form = reject_form or forms.RejectClaimForm()
-        verdict = services.eligibility(claim.person, service, ignoring=claim)
+        approve_form = approve_form or ApproveClaimForm()
+        reject_form = reject_form or RejectClaimForm()
+        verdict = eligibility(claim.person, service, ignoring=claim)
     return render_template(
-        "admin/claim.html",
+        "benefits/manage/claim.html",
         claim=claim,
         service=service,
         history=queries.claim_history(claim),
@@ -421,7 +225,7 @@ def _render_claim(
         verdict=verdict,
         approve_form=approve_form if can_decide else None,
         reject_form=reject_form if can_decide else None,
-        fulfil_form=forms.FulfilClaimForm()
+        fulfil_form=FulfilClaimForm()
         if can_decide and claim.status == ClaimStatus.APPROVED
         else None,
     )
@@ -435,69 +239,63 @@ def claim(claim_id: int) -> str:
 @blueprint.post("/claims/<int:claim_id>/approve")
 def approve_claim(claim_id: int) -> Response | tuple[str, int]:
     claim = _claim(claim_id)
-    form = forms.ApproveClaimForm()
+    form = ApproveClaimForm()
     if not form.validate_on_submit():
         return _render_claim(claim, approve_form=form), 400
-    try:
-        services.approve_claim(claim, actor=_actor(), note=form.note.data or "")
-    except DomainError as error:
-        _refused(error)
-    else:
-        flash(
-            _(
-                "The claim of %(name)s is approved; they are told by mail.",
-                name=person_name(claim.person),
-            ),
-            "success",
-        )
-    return redirect(url_for(".claim", claim_id=claim.id))
+    back = url_for(".claim", claim_id=claim.id)
+    on_refusal(to=back)
+    services.approve_claim(claim, actor=acting_person(), note=form.note.data or "")
+    flash(
+        _(
+            "The claim of %(name)s is approved; they are told by mail.",
+            name=person_name(claim.person),
+        ),
+        "success",
+    )
+    return redirect(back)
 
 
 @blueprint.post("/claims/<int:claim_id>/reject")
 def reject_claim(claim_id: int) -> Response | tuple[str, int]:
     claim = _claim(claim_id)
-    form = forms.RejectClaimForm()
+    form = RejectClaimForm()
     if not form.validate_on_submit():
         return _render_claim(claim, reject_form=form), 400
-    try:
-        services.reject_claim(claim, actor=_actor(), reason=form.reason.data or "")
-    except DomainError as error:
-        _refused(error)
-    else:
-        flash(
-            _(
-                "The claim of %(name)s is refused; they are told the reason by mail.",
-                name=person_name(claim.person),
-            ),
-            "success",
-        )
-    return redirect(url_for(".claim", claim_id=claim.id))
+    back = url_for(".claim", claim_id=claim.id)
+    on_refusal(to=back)
+    services.reject_claim(claim, actor=acting_person(), reason=form.reason.data or "")
+    flash(
+        _(
+            "The claim of %(name)s is refused; they are told the reason by mail.",
+            name=person_name(claim.person),
+        ),
+        "success",
+    )
+    return redirect(back)
 
 
 @blueprint.post("/claims/<int:claim_id>/fulfil")
 def fulfil_claim(claim_id: int) -> Response:
     claim = _claim(claim_id)
-    form = forms.FulfilClaimForm()
+    form = FulfilClaimForm()
+    back = url_for(".claim", claim_id=claim.id)
     if form.validate_on_submit():
-        try:
-            services.fulfil_claim(claim, actor=_actor(), note=form.note.data or "")
-        except DomainError as error:
-            _refused(error)
-        else:
-            flash(_("The claim is marked as fulfilled."), "success")
-    return redirect(url_for(".claim", claim_id=claim.id))
+        on_refusal(to=back)
+        services.fulfil_claim(claim, actor=acting_person(), note=form.note.data or "")
+        flash(_("The claim is marked as fulfilled."), "success")
+    return redirect(back)
 
 
 # --- the reciprocity report -------------------------------------------------------------------
 
 
-def _report() -> tuple[report.Report, forms.ReportFilterForm, Agreement | None]:
-    actor = _actor()
+def _report() -> tuple[report.Report, ReportFilterForm, Agreement | None]:
+    actor = acting_person()
     hub = get_hub()
     timezone = hub.timezone if hub else "Asia/Tokyo"
     current_year = today(hub).year
-    agreements = queries.agreements_for_admin(actor)
-    form = forms.ReportFilterForm(formdata=request.args)
+    agreements = agreements_for_admin(actor)
+    form = ReportFilterForm(formdata=request.args)
     form.period.choices = [SelectChoice(k, PERIOD_LABELS[k]) for k in report.PERIOD_KINDS]
     form.mou.choices = [SelectChoice("", _("Every MOU"))] + [
         SelectChoice(
@@ -527,7 +325,7 @@ def _report() -> tuple[report.Report, forms.ReportFilterForm, Agreement | None]:
 def reciprocity_report() -> str:
     result, form, chosen = _report()
     return render_template(
-        "admin/report.html",
+        "benefits/manage/report.html",
         report=result,
         chart=report.chart(result),
         form=form,
