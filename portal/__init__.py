@@ -53,6 +53,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     register_extensions(app)
     register_personal_data()
     register_area_hooks(app)
+    register_page_sections()
     register_blueprints(app)
     register_errorhandlers(app)
     register_security_headers(app)
@@ -138,6 +139,15 @@ def register_area_hooks(app: Flask) -> None:
         benefits_report.REGISTRATION_COUNTERS.append(events_report.registrations_by_direction)
 
 
+def register_page_sections() -> None:
+    """Sections a higher area adds to a lower area's page, which may not import it: the
+    services of an MOU (benefits) on the MOU's management page (organizations)."""
+    from portal.benefits.management import mou_services
+    from portal.organizations.management import register_mou_section
+
+    register_mou_section("benefits", mou_services)
+
+
 def _configure_login(app: Flask) -> None:
     from flask_babel import lazy_gettext
 
@@ -156,14 +166,13 @@ def register_blueprints(app: Flask) -> None:
     from portal import health
     from portal.accounts import views as accounts
     from portal.admin import views as admin
-
-    # These modules add their routes to the admin blueprint; import them before registering it.
-    for module in ("benefits", "payments"):
-        importlib.import_module(f"portal.admin.{module}")
+    from portal.benefits import management as benefits_manage
     from portal.benefits import views as benefits
     from portal.events import views as events
     from portal.events.management.blueprint import blueprint as events_manage
+    from portal.organizations import management as organizations_manage
     from portal.organizations import views as organizations
+    from portal.payments import management as payments_management
     from portal.payments import views as payments
 
     for blueprint in (
@@ -173,8 +182,11 @@ def register_blueprints(app: Flask) -> None:
         events.calendar_blueprint,
         events_manage,
         payments.blueprint,
+        payments_management.blueprint,
         benefits.blueprint,
         admin.blueprint,
+        organizations_manage.blueprint,
+        benefits_manage.blueprint,
         health.blueprint,
         i18n.blueprint,
     ):

@@ -11,10 +11,10 @@ from sqlalchemy import select
 
 from portal.accounts import memberships, services
 from portal.accounts.models import Company, Person, Role
-from portal.benefits import services as benefit_services
+from portal.benefits import catalogue
+from portal.benefits.codes import import_codes
 from portal.events.demo import load_demo_events
 from portal.extensions import db
-from portal.organizations import services as network_services
 from portal.organizations.models import Agreement, Organization, ReciprocalService, Redemption
 
 DEMO_PASSWORD = "linkj-demo-2026"  # noqa: S105 - printed for the demo on purpose
@@ -253,11 +253,11 @@ def _load_demo_benefits(staff: Person) -> None:
         )
         if exists is not None:
             continue
-        service = network_services.create_service(
+        service = catalogue.create_service(
             agreement,
-            network_services.ServiceTerms(provider_id=_organization(provider_slug).id, **terms),
+            catalogue.ServiceTerms(provider_id=_organization(provider_slug).id, **terms),
             actor=staff,
         )
         if service.redemption == Redemption.CODE_POOL:
             codes = "code\n" + "\n".join(f"ON-LINKJ-{n:04d}" for n in range(1, 21))
-            benefit_services.import_codes(service, codes.encode(), actor=staff, filename="demo.csv")
+            import_codes(service, codes.encode(), actor=staff, filename="demo.csv")

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+import dataclasses
+from typing import Any, TypeVar, get_type_hints
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -12,6 +13,8 @@ from wtforms import fields
 #: a person can read "9 digits" where "2147483647" would puzzle them.
 LARGEST_NUMBER = 999_999_999
 TOO_LARGE = _l("Enter a number of at most 9 digits.")
+
+T = TypeVar("T")
 
 
 class ConfirmForm(FlaskForm):
@@ -42,3 +45,17 @@ class DecimalField(fields.DecimalField):
         if self.data is not None and abs(self.data) > LARGEST_NUMBER:
             self.data = None
             raise ValueError(TOO_LARGE)
+
+
+def details_from(form: FlaskForm, details: type[T], **given: Any) -> T:
+    """``details`` (the dataclass a service is told what was typed with) filled from the form's
+    fields of the same names, so no list of fields is kept by hand; a text field missing from
+    the request is empty text. ``given`` sets what the form does not hold."""
+    types = get_type_hints(details)
+    values: dict[str, Any] = {}
+    for field in dataclasses.fields(details):  # type: ignore[arg-type]
+        if field.name in given or field.name not in form:
+            continue
+        value = form[field.name].data
+        values[field.name] = "" if value is None and types[field.name] is str else value
+    return details(**values, **given)

@@ -189,12 +189,12 @@ def admin_template_helpers() -> dict[str, Any]:
 def index() -> str:
     from portal.benefits import queries as benefit_queries
     from portal.benefits import report
-    from portal.organizations.queries import get_hub
+    from portal.organizations.queries import agreements_for_admin, get_hub
 
     actor = _actor()
     hub = get_hub()
     this_year = report.reciprocity_report(
-        benefit_queries.agreements_for_admin(actor),
+        agreements_for_admin(actor),
         kind="quarter",
         year=memberships.today(hub).year,
         timezone=hub.timezone if hub else DEFAULT_TIMEZONE,

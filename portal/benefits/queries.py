@@ -9,19 +9,15 @@ from dataclasses import dataclass
 
 from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy import func, select
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import joinedload
 
 from portal.accounts.models import Membership, Person
 from portal.audit import queries as audit_queries
 from portal.audit.models import AuditEntry
+from portal.benefits.catalogue import can_manage_service
+from portal.benefits.eligibility import Eligibility, eligibility, load_facts
 from portal.benefits.models import BenefitClaim, ClaimStatus
-from portal.benefits.services import (
-    Eligibility,
-    can_view_claims,
-    eligibility,
-    load_facts,
-    visible_providers,
-)
+from portal.benefits.services import can_view_claims, visible_providers
 from portal.extensions import db
 from portal.organizations.models import (
     Agreement,
@@ -29,7 +25,6 @@ from portal.organizations.models import (
     Organization,
     ReciprocalService,
 )
-from portal.organizations.services import can_manage_service
 
 PAGE_SIZE = 50
 
@@ -189,38 +184,7 @@ def claim_history(claim: BenefitClaim) -> list[AuditEntry]:
     return audit_queries.history("benefit_claim", claim.id)
 
 
-# --- MOUs and services in the admin area ----------------------------------------------------
-
-
-def agreements_for_admin(actor: Person) -> list[Agreement]:
-    """Staff see every MOU; a partner admin their own organization's (rule 4)."""
-    query = (
-        select(Agreement)
-        .options(joinedload(Agreement.hub), joinedload(Agreement.partner))
-        .order_by(Agreement.signed_on, Agreement.id)
-    )
-    if not actor.is_staff:
-        query = query.where(Agreement.partner_id == actor.administered_organization_id)
-    return list(db.session.scalars(query))
-
-
-def agreement_for_admin(actor: Person, slug: str) -> Agreement | None:
-    """The MOU with its services, if the actor may see it; None (→ 404) otherwise."""
-    agreement = db.session.scalar(
-        select(Agreement)
-        .where(Agreement.slug == slug)
-        .options(
-            joinedload(Agreement.hub),
-            joinedload(Agreement.partner),
-            selectinload(Agreement.services).joinedload(ReciprocalService.provider),
-            selectinload(Agreement.services).joinedload(ReciprocalService.beneficiary),
-        )
-    )
-    if agreement is None:
-        return None
-    if not actor.is_staff and agreement.partner_id != actor.administered_organization_id:
-        return None
-    return agreement
+# --- services in the management pages -------------------------------------------------------
 
 
 def service_for_admin(actor: Person, service_id: int) -> ReciprocalService | None:
@@ -233,13 +197,3 @@ def service_for_admin(actor: Person, service_id: int) -> ReciprocalService | Non
     if service is None or not can_manage_service(actor, service):
         return None
     return service
-
-
-def organizations() -> list[Organization]:
-    return list(
-        db.session.scalars(select(Organization).order_by(Organization.kind, Organization.id))
-    )
-
-
-def organization_by_slug(slug: str) -> Organization | None:
-    return db.session.scalar(select(Organization).where(Organization.slug == slug))

@@ -8,20 +8,19 @@ from zoneinfo import ZoneInfo
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_login import current_user, login_required
+from flask_login import login_required
 from werkzeug.wrappers import Response
 
 from portal.accounts.consents import ConsentRequired
-from portal.accounts.models import Person
 from portal.accounts.views import agree_if_asked, consent_step
 from portal.benefits import queries, services
-from portal.benefits.forms import REDEMPTION_LABELS
+from portal.benefits.eligibility import describe_limit
+from portal.benefits.management_forms import REDEMPTION_LABELS
 from portal.benefits.models import BenefitClaim, ClaimStatus
-from portal.errors import DomainError, NotFound
-from portal.extensions import db
 from portal.forms import ConfirmForm
 from portal.i18n import localized
 from portal.organizations.models import ReciprocalService, Redemption
+from portal.pages import acting_person, on_refusal
 
 blueprint = Blueprint("benefits", __name__, url_prefix="/benefits")
 
@@ -46,17 +45,13 @@ def redemption_label(redemption: str) -> str:
 
 @blueprint.app_template_global()
 def limit_text(service: ReciprocalService) -> str:
-    return services.describe_limit(service)
+    return describe_limit(service)
 
 
 @blueprint.app_template_global()
 def local_date(value: datetime | None, timezone: str) -> date | None:
     """The day a stored UTC time falls on in ``timezone`` (rule 9)."""
     return value.astimezone(ZoneInfo(timezone)).date() if value else None
-
-
-def _person() -> Person:
-    return current_user._get_current_object()  # type: ignore[no-any-return]
 
 
 @blueprint.after_request
@@ -71,7 +66,7 @@ def keep_out_of_caches(response: Response) -> Response:
 def catalogue() -> str:
     return render_template(
         "benefits/catalogue.html",
-        sections=queries.catalogue(_person()),
+        sections=queries.catalogue(acting_person()),
         form=ConfirmForm(),
     )
 
@@ -83,17 +78,15 @@ def claim(service_id: int) -> Response | str:
     if not ConfirmForm().validate_on_submit():
         flash(_("The form expired. Please try again."), "error")
         return redirect(url_for(".catalogue"))
+    on_refusal(to=url_for(".catalogue"))
     try:
-        agree_if_asked(_person())
-        made = services.claim_benefit(_person(), service)
+        agree_if_asked(acting_person())
+        made = services.claim_benefit(acting_person(), service)
     except ConsentRequired as needed:
+        # Not a refusal: the member is shown the statement to agree to, then claims again.
         return consent_step(
             needed, cancel_url=url_for(".catalogue", _anchor=f"service-{service.id}")
         )
-    except DomainError as error:
-        db.session.rollback()
-        flash(error.message, "error")
-        return redirect(url_for(".catalogue"))
     title = localized(service, "title")
     if made.status == ClaimStatus.APPROVED:
         flash(_("Granted: %(title)s. See how to use it below.", title=title), "success")
@@ -113,22 +106,17 @@ def claim(service_id: int) -> Response | str:
 @login_required
 def my_claims() -> str:
     return render_template(
-        "benefits/claims.html", claims=queries.claims_of(_person()), form=ConfirmForm()
+        "benefits/claims.html", claims=queries.claims_of(acting_person()), form=ConfirmForm()
     )
 
 
 @blueprint.post("/claims/<int:claim_id>/cancel")
 @login_required
 def cancel(claim_id: int) -> Response:
-    claim: BenefitClaim = queries.own_claim(_person(), claim_id) or abort(404)
+    claim: BenefitClaim = queries.own_claim(acting_person(), claim_id) or abort(404)
+    back = url_for(".my_claims")
     if ConfirmForm().validate_on_submit():
-        try:
-            services.cancel_claim(claim, person=_person())
-        except NotFound:
-            abort(404)
-        except DomainError as error:
-            db.session.rollback()
-            flash(error.message, "error")
-        else:
-            flash(_("Your claim is cancelled."), "success")
-    return redirect(url_for(".my_claims"))
+        on_refusal(to=back)
+        services.cancel_claim(claim, person=acting_person())
+        flash(_("Your claim is cancelled."), "success")
+    return redirect(back)

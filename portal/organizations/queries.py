@@ -1,9 +1,12 @@
-"""Read-only queries the public network pages share, each loading what its page shows."""
+"""Read-only queries of the network pages, public and management, each loading what its page
+shows. The management ones are scoped to the actor (rule 4)."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from sqlalchemy import or_, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from portal.extensions import db
 from portal.organizations.models import (
@@ -12,6 +15,9 @@ from portal.organizations.models import (
     OrganizationKind,
     ReciprocalService,
 )
+
+if TYPE_CHECKING:
+    from portal.accounts.models import Person
 
 _agreement_with_services = (
     selectinload(Agreement.services).selectinload(ReciprocalService.provider),
@@ -93,3 +99,43 @@ def services_by_direction(
         (by_id[p], by_id[b], sorted(directions.get((p, b), []), key=lambda s: s.position))
         for p, b in ordered
     ]
+
+
+# --- the management pages -------------------------------------------------------------------
+
+
+def agreements_for_admin(actor: Person) -> list[Agreement]:
+    """Staff see every MOU; a partner admin their own organization's (rule 4)."""
+    query = (
+        select(Agreement)
+        .options(joinedload(Agreement.hub), joinedload(Agreement.partner))
+        .order_by(Agreement.signed_on, Agreement.id)
+    )
+    if not actor.is_staff:
+        query = query.where(Agreement.partner_id == actor.administered_organization_id)
+    return list(db.session.scalars(query))
+
+
+def agreement_for_admin(actor: Person, slug: str) -> Agreement | None:
+    """The MOU with its services, if the actor may see it; None (→ 404) otherwise."""
+    agreement = db.session.scalar(
+        select(Agreement)
+        .where(Agreement.slug == slug)
+        .options(
+            joinedload(Agreement.hub),
+            joinedload(Agreement.partner),
+            selectinload(Agreement.services).joinedload(ReciprocalService.provider),
+            selectinload(Agreement.services).joinedload(ReciprocalService.beneficiary),
+        )
+    )
+    if agreement is None:
+        return None
+    if not actor.is_staff and agreement.partner_id != actor.administered_organization_id:
+        return None
+    return agreement
+
+
+def organizations() -> list[Organization]:
+    return list(
+        db.session.scalars(select(Organization).order_by(Organization.kind, Organization.id))
+    )

@@ -19,8 +19,8 @@ from sqlalchemy import select
 
 from portal.accounts.memberships import today
 from portal.accounts.models import Membership, MembershipStatus, Person, Role
+from portal.benefits.eligibility import claim_period
 from portal.benefits.models import COUNTED_STATES, BenefitClaim, BenefitCode, ClaimStatus
-from portal.benefits.services import claim_period
 from portal.db import utcnow
 from portal.extensions import db
 from portal.organizations.models import Agreement, Organization, ReciprocalService

@@ -1,4 +1,4 @@
-"""Staff and partner admins editing organizations, MOUs and services.
+"""Staff and partner admins setting up the services of an MOU.
 
 Bad input (no title in either language, a limit below 1, an end before the start…) gets a
 clear message naming the field, and changes nothing.
@@ -6,17 +6,16 @@ clear message naming the field, and changes nothing.
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import date
 
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
+from portal.benefits import catalogue
 from portal.errors import InvalidInput, InvalidTransition, NotFound
 from portal.extensions import db
-from portal.organizations import services as network
-from portal.organizations.models import Agreement, Organization, ReciprocalService
+from portal.organizations.models import ReciprocalService
 from tests.accounts.conftest import audit, org
 from tests.benefits.conftest import Story, add_claim, agreement, fresh
 
@@ -28,7 +27,7 @@ def services_count() -> int:
     return db.session.scalar(select(func.count(ReciprocalService.id))) or 0
 
 
-def terms(**changes: object) -> network.ServiceTerms:
+def terms(**changes: object) -> catalogue.ServiceTerms:
     values: dict[str, object] = {
         "provider_id": org("one-nucleus").id,
         "category": "member_services",
@@ -43,7 +42,7 @@ def terms(**changes: object) -> network.ServiceTerms:
         "redemption_instructions_ja": "Genesisの出展窓口でお申し込みください。",
     }
     values.update(changes)
-    return network.ServiceTerms(**values)  # type: ignore[arg-type]
+    return catalogue.ServiceTerms(**values)  # type: ignore[arg-type]
 
 
 NO_INSTRUCTIONS = (
@@ -57,7 +56,7 @@ NO_INSTRUCTIONS = (
 def test_the_providers_admin_adds_a_service_in_their_direction(story: Story) -> None:
     mou = agreement("link-j-one-nucleus-2017")
 
-    service = network.create_service(mou, terms(), actor=story.one_nucleus_admin)
+    service = catalogue.create_service(mou, terms(), actor=story.one_nucleus_admin)
 
     service = fresh(service)
     assert (service.provider_id, service.beneficiary_id) == (story.one_nucleus.id, story.hub.id)
@@ -71,7 +70,7 @@ def test_a_partner_admin_cannot_add_what_link_j_provides(story: Story) -> None:
     before = services_count()
 
     with pytest.raises(NotFound):
-        network.create_service(
+        catalogue.create_service(
             agreement("link-j-one-nucleus-2017"),
             terms(provider_id=story.hub.id),
             actor=story.one_nucleus_admin,
@@ -83,14 +82,14 @@ def test_a_partner_admin_cannot_add_what_link_j_provides(story: Story) -> None:
 def test_staff_add_services_in_either_direction(story: Story) -> None:
     mou = agreement("link-j-one-nucleus-2017")
 
-    service = network.create_service(mou, terms(provider_id=story.hub.id), actor=story.staff)
+    service = catalogue.create_service(mou, terms(provider_id=story.hub.id), actor=story.staff)
 
     assert fresh(service).beneficiary_id == story.one_nucleus.id
 
 
 def test_the_provider_must_be_a_party_to_the_mou(story: Story) -> None:
     with pytest.raises(InvalidInput) as refused:
-        network.create_service(
+        catalogue.create_service(
             agreement("link-j-one-nucleus-2017"),
             terms(provider_id=story.biocom.id),
             actor=story.staff,
@@ -145,7 +144,7 @@ def test_bad_terms_get_a_message_at_their_field_and_change_nothing(
     before = services_count()
 
     with pytest.raises(InvalidInput) as refused:
-        network.create_service(
+        catalogue.create_service(
             agreement("link-j-one-nucleus-2017"), terms(**changes), actor=story.staff
         )
 
@@ -164,7 +163,7 @@ def test_bad_terms_get_a_message_at_their_field_and_change_nothing(
 def test_instructions_are_needed_only_for_claimable_services_redeemed_by_them(
     story: Story, changes: dict[str, object]
 ) -> None:
-    service = network.create_service(
+    service = catalogue.create_service(
         agreement("link-j-one-nucleus-2017"),
         terms(redemption_instructions_en="", redemption_instructions_ja="", **changes),
         actor=story.staff,
@@ -175,12 +174,12 @@ def test_instructions_are_needed_only_for_claimable_services_redeemed_by_them(
 
 def test_making_a_service_claimable_without_instructions_changes_nothing(story: Story) -> None:
     quiet = dict(redemption_instructions_en="", redemption_instructions_ja="")
-    service = network.create_service(
+    service = catalogue.create_service(
         agreement("link-j-one-nucleus-2017"), terms(claimable=False, **quiet), actor=story.staff
     )
 
     with pytest.raises(InvalidInput) as refused:
-        network.update_service(service, terms(claimable=True, **quiet), actor=story.staff)
+        catalogue.update_service(service, terms(claimable=True, **quiet), actor=story.staff)
 
     assert refused.value.field == "redemption_instructions_en"
     assert fresh(service).claimable is False
@@ -190,7 +189,7 @@ def test_making_a_service_claimable_without_instructions_changes_nothing(story: 
 def test_editing_a_service_keeps_claims_and_is_audited(story: Story) -> None:
     claim = add_claim(story.taro, story.member_rate)
 
-    network.update_service(
+    catalogue.update_service(
         story.member_rate,
         terms(title_en="Member rate at Genesis 2027", limit_per_member=2),
         actor=story.one_nucleus_admin,
@@ -205,16 +204,16 @@ def test_editing_a_service_keeps_claims_and_is_audited(story: Story) -> None:
 
 def test_a_bad_edit_changes_nothing(story: Story) -> None:
     with pytest.raises(InvalidInput):
-        network.update_service(story.member_rate, terms(limit_per_member=-1), actor=story.staff)
+        catalogue.update_service(story.member_rate, terms(limit_per_member=-1), actor=story.staff)
 
     assert fresh(story.member_rate).limit_per_member == 1
 
 
 def test_another_partners_admin_cannot_edit_or_delete(story: Story) -> None:
     with pytest.raises(NotFound):
-        network.update_service(story.member_rate, terms(), actor=story.biocom_admin)
+        catalogue.update_service(story.member_rate, terms(), actor=story.biocom_admin)
     with pytest.raises(NotFound):
-        network.delete_service(story.member_rate, actor=story.biocom_admin)
+        catalogue.delete_service(story.member_rate, actor=story.biocom_admin)
 
     assert fresh(story.member_rate).title_en == "Member rate at Genesis"
 
@@ -222,7 +221,7 @@ def test_another_partners_admin_cannot_edit_or_delete(story: Story) -> None:
 def test_a_service_nobody_claimed_is_deleted_with_its_codes(story: Story) -> None:
     service_id = story.member_rate.id
 
-    network.delete_service(story.member_rate, actor=story.one_nucleus_admin)
+    catalogue.delete_service(story.member_rate, actor=story.one_nucleus_admin)
 
     assert db.session.get(ReciprocalService, service_id) is None
     assert audit("service.delete")[0].details["title"] == "Member rate at Genesis"
@@ -232,7 +231,7 @@ def test_a_claimed_service_stays_and_says_how_to_withdraw_it(story: Story) -> No
     add_claim(story.taro, story.member_rate)
 
     with pytest.raises(InvalidTransition) as refused:
-        network.delete_service(story.member_rate, actor=story.staff)
+        catalogue.delete_service(story.member_rate, actor=story.staff)
 
     assert "set a last day to claim or make it not claimable" in refused.value.message
     assert fresh(story.member_rate) is not None
@@ -248,146 +247,3 @@ def test_the_database_refuses_a_limit_below_one_and_an_inverted_window(story: St
     with pytest.raises(IntegrityError):
         db.session.commit()
     db.session.rollback()
-
-
-# --- organizations and MOUs -----------------------------------------------------------------
-
-NEW_PARTNER = network.OrganizationDetails(
-    slug="medicon-valley",
-    short_name="MVA",
-    name_en="Medicon Valley Alliance",
-    name_ja="メディコンバレー・アライアンス",
-    country="dk",
-    city_en="Copenhagen",
-    timezone="Europe/Copenhagen",
-    default_currency="dkk",
-    membership_year_end_month=12,
-    website="https://mva.org/",
-)
-
-
-def test_staff_add_a_partner(story: Story) -> None:
-    organization = network.create_organization(NEW_PARTNER, actor=story.staff)
-
-    organization = fresh(organization)
-    assert organization.kind == "partner"
-    assert (organization.country, organization.default_currency) == ("DK", "DKK")
-    assert audit("organization.create")[0].subject_id == organization.id
-
-
-@pytest.mark.parametrize(
-    ("changes", "field"),
-    [
-        ({"slug": "Medicon Valley"}, "slug"),
-        ({"slug": "biocom"}, "slug"),
-        ({"name_en": "", "name_ja": " "}, "name_en"),
-        ({"country": "XX"}, "country"),
-        ({"timezone": "Europe/Atlantis"}, "timezone"),
-        ({"default_currency": "ZZZ"}, "default_currency"),
-        ({"membership_year_end_month": 13}, "membership_year_end_month"),
-        ({"website": "mva.org"}, "website"),
-    ],
-)
-def test_bad_organization_details_change_nothing(
-    story: Story, changes: dict[str, object], field: str
-) -> None:
-    before = db.session.scalar(select(func.count(Organization.id)))
-
-    with pytest.raises(InvalidInput) as refused:
-        network.create_organization(replace(NEW_PARTNER, **changes), actor=story.staff)
-
-    assert refused.value.field == field
-    assert db.session.scalar(select(func.count(Organization.id))) == before
-
-
-def test_only_staff_edit_the_network(story: Story) -> None:
-    with pytest.raises(NotFound):
-        network.create_organization(NEW_PARTNER, actor=story.one_nucleus_admin)
-    with pytest.raises(NotFound):
-        network.create_agreement(
-            network.AgreementDetails(partner_id=story.biocom.id, signed_on=date(2026, 1, 1)),
-            actor=story.biocom_admin,
-        )
-
-
-def test_editing_an_organization_keeps_its_url_name(story: Story) -> None:
-    network.update_organization(
-        story.biocom,
-        replace(NEW_PARTNER, slug="renamed", short_name="BIOCOM CA"),
-        actor=story.staff,
-    )
-
-    biocom = fresh(story.biocom)
-    assert (biocom.slug, biocom.short_name) == ("biocom", "BIOCOM CA")
-
-
-def test_staff_record_an_mou_with_a_readable_address(story: Story) -> None:
-    partner = network.create_organization(NEW_PARTNER, actor=story.staff)
-
-    mou = network.create_agreement(
-        network.AgreementDetails(
-            partner_id=partner.id,
-            signed_on=date(2026, 6, 1),
-            valid_until=date(2031, 5, 31),
-            document_url="https://drive.example/mou-mva.pdf",
-            summary_en="Services to each other's members.",
-        ),
-        actor=story.staff,
-    )
-
-    mou = fresh(mou)
-    assert mou.slug == "link-j-medicon-valley-2026"
-    assert mou.hub_id == story.hub.id and mou.status == "active"
-    assert audit("agreement.create")[0].organization_id == partner.id
-
-
-@pytest.mark.parametrize(
-    ("details", "field"),
-    [
-        ({"signed_on": date(2026, 6, 1), "valid_until": date(2026, 5, 31)}, "valid_until"),
-        ({"signed_on": date(2016, 5, 1)}, "signed_on"),  # BIOCOM's MOU of that day exists
-        ({"signed_on": date(2026, 6, 1), "status": "signed"}, "status"),
-        ({"signed_on": date(2026, 6, 1), "document_url": "javascript:alert(1)"}, "document_url"),
-    ],
-)
-def test_bad_mou_details_change_nothing(
-    story: Story, details: dict[str, object], field: str
-) -> None:
-    before = db.session.scalar(select(func.count(Agreement.id)))
-
-    with pytest.raises(InvalidInput) as refused:
-        network.create_agreement(
-            network.AgreementDetails(partner_id=story.biocom.id, **details),  # type: ignore[arg-type]
-            actor=story.staff,
-        )
-
-    assert refused.value.field == field
-    assert db.session.scalar(select(func.count(Agreement.id))) == before
-
-
-def test_an_mou_is_between_link_j_and_a_partner(story: Story) -> None:
-    with pytest.raises(InvalidInput):
-        network.create_agreement(
-            network.AgreementDetails(partner_id=story.hub.id, signed_on=date(2026, 6, 1)),
-            actor=story.staff,
-        )
-
-
-def test_suspending_an_mou_is_audited(story: Story) -> None:
-    mou = agreement("link-j-biocom-2016")
-
-    network.update_agreement(
-        mou,
-        network.AgreementDetails(
-            partner_id=mou.partner_id,
-            signed_on=mou.signed_on,
-            status="suspended",
-            summary_en=mou.summary_en,
-            summary_ja=mou.summary_ja,
-        ),
-        actor=story.staff,
-    )
-
-    assert fresh(mou).status == "suspended"
-    [entry] = audit("agreement.update")
-    assert entry.details["changed"] == ["status"] and entry.details["status"] == "suspended"

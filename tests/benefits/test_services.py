@@ -15,9 +15,9 @@ from sqlalchemy.exc import IntegrityError
 
 from portal.accounts.memberships import today
 from portal.accounts.models import MembershipStatus
-from portal.benefits import services
+from portal.benefits import codes, eligibility, services
+from portal.benefits.eligibility import NotEligible, Reason
 from portal.benefits.models import BenefitClaim, BenefitCode, ClaimStatus
-from portal.benefits.services import NotEligible, Reason
 from portal.errors import InvalidInput, InvalidTransition, NotFound
 from portal.extensions import db
 from portal.organizations.models import AgreementStatus, LimitPeriod
@@ -56,7 +56,7 @@ def nothing_written() -> bool:
 def test_a_verified_member_may_claim_and_the_membership_that_grants_it_is_named(
     story: Story,
 ) -> None:
-    verdict = services.eligibility(story.taro, story.member_rate)
+    verdict = eligibility.eligibility(story.taro, story.member_rate)
 
     assert verdict.eligible
     assert verdict.reason == Reason.ELIGIBLE
@@ -67,14 +67,14 @@ def test_a_person_without_membership_of_the_beneficiary_is_told_whose_members_it
     story: Story,
 ) -> None:
     # Alice is a One Nucleus member: One Nucleus's own service is for LINK-J's members.
-    verdict = services.eligibility(story.alice, story.member_rate)
+    verdict = eligibility.eligibility(story.alice, story.member_rate)
 
     assert verdict.reason == Reason.NO_MEMBERSHIP
     assert verdict.message == "It is for verified LINK-J members."
 
 
 def test_a_pending_membership_does_not_open_services_yet(story: Story) -> None:
-    verdict = services.eligibility(story.pending_member, story.member_rate)
+    verdict = eligibility.eligibility(story.pending_member, story.member_rate)
 
     assert verdict.reason == Reason.MEMBERSHIP_PENDING
     assert "waiting to be verified" in verdict.message
@@ -83,7 +83,7 @@ def test_a_pending_membership_does_not_open_services_yet(story: Story) -> None:
 def test_a_membership_that_ended_yesterday_no_longer_counts(story: Story) -> None:
     person, _ = member_of("link-j", valid_until=today(story.hub) - timedelta(days=1))
 
-    verdict = services.eligibility(person, story.member_rate)
+    verdict = eligibility.eligibility(person, story.member_rate)
 
     assert verdict.reason == Reason.MEMBERSHIP_EXPIRED
     assert verdict.message == "Your LINK-J membership has expired."
@@ -94,8 +94,8 @@ def test_a_membership_counts_through_its_last_day_in_the_members_organization(
 ) -> None:
     person, _ = member_of("link-j", valid_until=date(2027, 3, 31))
 
-    assert services.eligibility(person, story.introductions, on=date(2027, 3, 31)).eligible
-    verdict = services.eligibility(person, story.introductions, on=date(2027, 4, 1))
+    assert eligibility.eligibility(person, story.introductions, on=date(2027, 3, 31)).eligible
+    verdict = eligibility.eligibility(person, story.introductions, on=date(2027, 4, 1))
     assert verdict.reason == Reason.MEMBERSHIP_EXPIRED
 
 
@@ -105,7 +105,7 @@ def test_revoked_or_rejected_memberships_open_nothing(
 ) -> None:
     person, _ = member_of("link-j", status=status)
 
-    assert services.eligibility(person, story.member_rate).reason == Reason.NO_MEMBERSHIP
+    assert eligibility.eligibility(person, story.member_rate).reason == Reason.NO_MEMBERSHIP
 
 
 @pytest.mark.parametrize("status", [AgreementStatus.SUSPENDED, AgreementStatus.ENDED])
@@ -113,7 +113,7 @@ def test_services_close_while_the_mou_is_not_active(story: Story, status: Agreem
     agreement("link-j-one-nucleus-2017").status = status.value
     db.session.commit()
 
-    verdict = services.eligibility(story.taro, story.member_rate)
+    verdict = eligibility.eligibility(story.taro, story.member_rate)
 
     assert verdict.reason == Reason.AGREEMENT_NOT_IN_FORCE
     assert "not in force" in verdict.message
@@ -123,7 +123,7 @@ def test_services_close_after_the_mou_has_run_out(story: Story) -> None:
     agreement("link-j-one-nucleus-2017").valid_until = today(story.hub) - timedelta(days=1)
     db.session.commit()
 
-    assert services.eligibility(story.taro, story.member_rate).reason == (
+    assert eligibility.eligibility(story.taro, story.member_rate).reason == (
         Reason.AGREEMENT_NOT_IN_FORCE
     )
 
@@ -132,14 +132,14 @@ def test_an_undertaking_between_organizations_is_not_claimable(story: Story) -> 
     story.member_rate.claimable = False
     db.session.commit()
 
-    assert services.eligibility(story.taro, story.member_rate).reason == Reason.NOT_CLAIMABLE
+    assert eligibility.eligibility(story.taro, story.member_rate).reason == Reason.NOT_CLAIMABLE
 
 
 def test_before_its_first_day_a_service_says_when_it_opens(story: Story) -> None:
     story.introductions.valid_from = date(2031, 4, 1)
     db.session.commit()
 
-    verdict = services.eligibility(story.taro, story.introductions)
+    verdict = eligibility.eligibility(story.taro, story.introductions)
 
     assert verdict.reason == Reason.NOT_YET_VALID
     assert verdict.message == "It can be claimed from April 1, 2031."
@@ -149,7 +149,7 @@ def test_after_its_last_day_a_service_says_until_when_it_was_open(story: Story) 
     story.introductions.valid_until = date(2020, 3, 31)
     db.session.commit()
 
-    verdict = services.eligibility(story.taro, story.introductions)
+    verdict = eligibility.eligibility(story.taro, story.introductions)
 
     assert verdict.reason == Reason.NO_LONGER_VALID
     assert verdict.message == "It could be claimed until March 31, 2020."
@@ -167,13 +167,13 @@ def test_the_validity_window_includes_its_first_and_last_days(story: Story) -> N
         (date(2026, 6, 30), True),
         (date(2026, 7, 1), False),
     ]:
-        assert services.eligibility(person, story.introductions, on=day).eligible is open_, day
+        assert eligibility.eligibility(person, story.introductions, on=day).eligible is open_, day
 
 
 def test_an_open_claim_blocks_a_second_one(story: Story) -> None:
     add_claim(story.taro, story.member_rate)
 
-    verdict = services.eligibility(story.taro, story.member_rate)
+    verdict = eligibility.eligibility(story.taro, story.member_rate)
 
     assert verdict.reason == Reason.ALREADY_REQUESTED
 
@@ -190,11 +190,11 @@ def test_the_limit_counts_granted_and_open_claims_of_the_current_year_only(story
         created_at=now - timedelta(days=400),
     )
 
-    verdict = services.eligibility(story.taro, story.introductions)
+    verdict = eligibility.eligibility(story.taro, story.introductions)
     assert verdict.eligible and verdict.used == 1
 
     add_claim(story.taro, story.introductions, status=ClaimStatus.FULFILLED)
-    verdict = services.eligibility(story.taro, story.introductions)
+    verdict = eligibility.eligibility(story.taro, story.introductions)
     assert verdict.reason == Reason.LIMIT_REACHED
     assert verdict.message == "You have used it as often as allowed (2 claims per year)."
 
@@ -210,7 +210,7 @@ def test_a_limit_ever_counts_every_year(story: Story) -> None:
         created_at=datetime.now(UTC) - timedelta(days=3000),
     )
 
-    assert services.eligibility(story.taro, story.introductions).reason == Reason.LIMIT_REACHED
+    assert eligibility.eligibility(story.taro, story.introductions).reason == Reason.LIMIT_REACHED
 
 
 def test_limit_periods_are_calendar_periods_where_the_provider_is(story: Story) -> None:
@@ -224,13 +224,13 @@ def test_limit_periods_are_calendar_periods_where_the_provider_is(story: Story) 
     taro_day = date(2026, 1, 5)
 
     # LINK-J's desk day (Tokyo, once a quarter): the claim fell in 2026's first quarter.
-    assert services.eligibility(person, story.desk_day, on=taro_day).reason == (
+    assert eligibility.eligibility(person, story.desk_day, on=taro_day).reason == (
         Reason.LIMIT_REACHED
     )
     # One Nucleus's member rate (London, once a year): the claim fell in 2025.
-    assert services.eligibility(story.taro, story.member_rate, on=taro_day).eligible
+    assert eligibility.eligibility(story.taro, story.member_rate, on=taro_day).eligible
     # Looking back at a day of 2025, the desk day claim belongs to a later quarter.
-    assert services.eligibility(person, story.desk_day, on=date(2025, 12, 15)).eligible
+    assert eligibility.eligibility(person, story.desk_day, on=date(2025, 12, 15)).eligible
 
 
 def test_an_empty_code_pool_closes_the_service(story: Story) -> None:
@@ -239,7 +239,7 @@ def test_an_empty_code_pool_closes_the_service(story: Story) -> None:
     )
     db.session.commit()
 
-    verdict = services.eligibility(story.taro, story.member_rate)
+    verdict = eligibility.eligibility(story.taro, story.member_rate)
 
     assert verdict.reason == Reason.NO_CODES_LEFT
     assert verdict.message == "All codes have been given out."
@@ -257,7 +257,7 @@ def test_an_empty_code_pool_closes_the_service(story: Story) -> None:
     ],
 )
 def test_period_bounds(period: str, day: date, bounds: tuple[date, date] | None) -> None:
-    assert services.period_bounds(period, day) == bounds
+    assert eligibility.period_bounds(period, day) == bounds
 
 
 def test_a_service_without_a_limit_is_claimed_once_in_all(story: Story) -> None:
@@ -269,12 +269,12 @@ def test_a_service_without_a_limit_is_claimed_once_in_all(story: Story) -> None:
         created_at=datetime.now(UTC) - timedelta(days=800),
     )
 
-    verdict = services.eligibility(story.taro, story.digest)
+    verdict = eligibility.eligibility(story.taro, story.digest)
 
     assert verdict.reason == Reason.LIMIT_REACHED
     assert verdict.message == "You have claimed it already (1 claim in all)."
     assert verdict.message_for_decider == "The claimant has claimed it already (1 claim in all)."
-    assert services.describe_limit(story.digest) == "1 claim in all"
+    assert eligibility.describe_limit(story.digest) == "1 claim in all"
 
 
 @pytest.mark.parametrize("status", [ClaimStatus.REJECTED, ClaimStatus.CANCELLED])
@@ -283,7 +283,7 @@ def test_a_refused_or_withdrawn_claim_leaves_the_service_open(
 ) -> None:
     add_claim(story.taro, story.digest, status=status)
 
-    verdict = services.eligibility(story.taro, story.digest)
+    verdict = eligibility.eligibility(story.taro, story.digest)
 
     assert verdict.eligible
     assert (verdict.period, verdict.slot) == ("ever", 1)
@@ -294,7 +294,7 @@ def test_a_new_claim_takes_the_lowest_free_place_of_its_period(story: Story) -> 
     first = add_claim(story.taro, story.introductions, status=ClaimStatus.APPROVED)
     assert (first.period, first.slot) == (year, 1)
 
-    verdict = services.eligibility(story.taro, story.introductions)
+    verdict = eligibility.eligibility(story.taro, story.introductions)
 
     assert (verdict.period, verdict.slot) == (year, 2)
 
@@ -310,16 +310,16 @@ def test_a_new_claim_takes_the_lowest_free_place_of_its_period(story: Story) -> 
     ],
 )
 def test_period_keys(period: str, day: date, key: str) -> None:
-    assert services.period_key(period, day) == key
+    assert eligibility.period_key(period, day) == key
 
 
 def test_a_claims_period_is_the_providers_calendar(story: Story) -> None:
     # 2025-12-31 23:30 UTC: New Year's Day in Tokyo, New Year's Eve in London.
     at = datetime(2025, 12, 31, 23, 30, tzinfo=UTC)
 
-    assert services.claim_period(story.desk_day, at) == "2026-Q1"  # LINK-J, Tokyo
-    assert services.claim_period(story.member_rate, at) == "2025"  # One Nucleus, London
-    assert services.claim_period(story.digest, at) == "ever"  # no limit: once in all
+    assert eligibility.claim_period(story.desk_day, at) == "2026-Q1"  # LINK-J, Tokyo
+    assert eligibility.claim_period(story.member_rate, at) == "2025"  # One Nucleus, London
+    assert eligibility.claim_period(story.digest, at) == "ever"  # no limit: once in all
 
 
 # --- claiming -------------------------------------------------------------------------------
@@ -485,7 +485,7 @@ def test_a_claim_that_lost_a_race_past_the_check_is_refused_by_the_database(
     # Another request's claim was committed after this one counted (as without the lock):
     # the index refuses the second claim, and the member is told why.
     services.claim_benefit(story.taro, story.digest)
-    load_facts = services.load_facts
+    load_facts = eligibility.load_facts
     calls = []
 
     def stale_then_fresh(person, service_list):  # noqa: ANN001, ANN202
@@ -495,7 +495,7 @@ def test_a_claim_that_lost_a_race_past_the_check_is_refused_by_the_database(
             facts.claims = []  # what the count saw before the other claim was committed
         return facts
 
-    monkeypatch.setattr(services, "load_facts", stale_then_fresh)
+    monkeypatch.setattr(eligibility, "load_facts", stale_then_fresh)
     audit_before, mail_before = len(audit()), len(outbox())
 
     with pytest.raises(NotEligible) as refused:
@@ -685,7 +685,7 @@ def test_the_provider_rejects_with_a_reason_the_member_reads(story: Story) -> No
     [mail] = outbox("benefits/claim_rejected")
     assert "Genesis is sold out." in mail.body_text
     # A refused claim does not use up the limit.
-    assert services.eligibility(story.taro, story.member_rate).eligible
+    assert eligibility.eligibility(story.taro, story.member_rate).eligible
 
 
 def test_a_rejection_without_a_reason_changes_nothing(story: Story) -> None:
@@ -707,7 +707,7 @@ def test_the_member_cancels_a_claim_before_it_is_decided_and_may_claim_again(sto
     claim = fresh(claim)
     assert claim.status == ClaimStatus.CANCELLED and claim.cancelled_at is not None
     assert audit("benefit_claim.cancel")[0].actor_id == story.taro.id
-    assert services.eligibility(story.taro, story.member_rate).eligible
+    assert eligibility.eligibility(story.taro, story.member_rate).eligible
 
 
 def test_a_decided_claim_can_no_longer_be_cancelled(story: Story) -> None:
@@ -756,7 +756,7 @@ def test_only_granted_claims_are_fulfilled(story: Story) -> None:
 def test_codes_upload_from_excel_csv_with_a_bom_and_a_title_row(story: Story) -> None:
     content = "\ufeffcode\r\nON-0101\r\nON-0102\r\n\r\n".encode()
 
-    added = services.import_codes(
+    added = codes.import_codes(
         story.member_rate, content, actor=story.one_nucleus_admin, filename="codes.csv"
     )
 
@@ -769,7 +769,7 @@ def test_codes_upload_from_excel_csv_with_a_bom_and_a_title_row(story: Story) ->
 def test_codes_from_japanese_excel_in_shift_jis(story: Story) -> None:
     content = "コード\r\nクーポン-1\r\n".encode("cp932")
 
-    assert services.import_codes(story.member_rate, content, actor=story.staff) == 1
+    assert codes.import_codes(story.member_rate, content, actor=story.staff) == 1
     assert db.session.scalar(select(BenefitCode.id).where(BenefitCode.code == "クーポン-1"))
 
 
@@ -777,7 +777,7 @@ def test_a_file_with_a_code_twice_imports_nothing_and_names_it(story: Story) -> 
     content = b"ON-0201\nON-0202\nON-0201\n"
 
     with pytest.raises(InvalidInput) as refused:
-        services.import_codes(story.member_rate, content, actor=story.one_nucleus_admin)
+        codes.import_codes(story.member_rate, content, actor=story.one_nucleus_admin)
 
     assert refused.value.message == ("Nothing was imported. Codes listed more than once: ON-0201.")
     assert count(BenefitCode) == 3
@@ -786,7 +786,7 @@ def test_a_file_with_a_code_twice_imports_nothing_and_names_it(story: Story) -> 
 
 def test_codes_already_in_the_pool_import_nothing(story: Story) -> None:
     with pytest.raises(InvalidInput) as refused:
-        services.import_codes(story.member_rate, b"ON-0300\nON-0002\n", actor=story.staff)
+        codes.import_codes(story.member_rate, b"ON-0300\nON-0002\n", actor=story.staff)
 
     assert "Codes already in the pool: ON-0002." in refused.value.message
     assert count(BenefitCode) == 3
@@ -794,16 +794,16 @@ def test_codes_already_in_the_pool_import_nothing(story: Story) -> None:
 
 def test_an_empty_codes_file_is_refused(story: Story) -> None:
     with pytest.raises(InvalidInput) as refused:
-        services.import_codes(story.member_rate, b"code\n\n", actor=story.staff)
+        codes.import_codes(story.member_rate, b"code\n\n", actor=story.staff)
 
     assert refused.value.message == "The file has no codes."
 
 
 def test_codes_go_only_to_pool_services_and_only_by_their_managers(story: Story) -> None:
     with pytest.raises(InvalidTransition):
-        services.import_codes(story.introductions, b"X-1\n", actor=story.biocom_admin)
+        codes.import_codes(story.introductions, b"X-1\n", actor=story.biocom_admin)
     with pytest.raises(NotFound):
-        services.import_codes(story.member_rate, b"X-1\n", actor=story.biocom_admin)
+        codes.import_codes(story.member_rate, b"X-1\n", actor=story.biocom_admin)
 
     assert count(BenefitCode) == 3
 

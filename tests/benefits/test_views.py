@@ -927,3 +927,42 @@ def test_a_granted_claim_on_a_seeded_service_tells_the_member_how_to_use_it(
     login(client, story.taro)
     html = page_text(client.get("/benefits/claims", headers=headers))
     assert str(escape(instructions)) in html
+
+
+def test_the_mou_page_shows_its_services_their_pools_and_the_providers_links(
+    client: FlaskClient, cast: Cast
+) -> None:
+    # The MOU's page is the organizations area's; its services are the section the benefits
+    # area registers there.
+    from portal.benefits import services
+
+    services.approve_claim(fresh(cast.open_claim), actor=cast.story.one_nucleus_admin)
+    login(client, cast.story.one_nucleus_admin)
+
+    html = page_text(client.get(f"/admin/mous/{MOU}", headers=EN))
+
+    assert "MOU between LINK-J and One Nucleus" in html
+    assert "What LINK-J members receive from One Nucleus" in html
+    assert "Member rate at Genesis" in html and "Desk day in Nihonbashi" in html
+    assert "1 of 3 codes given" in html
+    member_rate, desk_day = cast.story.member_rate.id, cast.story.desk_day.id
+    assert f'href="/admin/services/{member_rate}/edit"' in html
+    assert f'href="/admin/services/{member_rate}/codes"' in html
+    assert f'action="/admin/services/{member_rate}/delete"' in html
+    # What LINK-J provides is for its staff to manage.
+    assert f'href="/admin/services/{desk_day}/edit"' not in html
+    assert f'href="/admin/mous/{MOU}/services/new?provider={cast.story.one_nucleus.id}"' in html
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/admin/mous", f"/admin/mous/{MOU}", "/admin/claims", "/admin/report", "/admin/"],
+)
+def test_the_header_marks_administration_on_every_management_page(
+    client: FlaskClient, cast: Cast, path: str
+) -> None:
+    login(client, cast.story.staff)
+
+    html = page_text(client.get(path, headers=EN))
+
+    assert '<a href="/admin/" aria-current="page">Administration</a>' in html

@@ -21,9 +21,10 @@ from flask import Flask
 from sqlalchemy import func, select
 
 from portal.accounts.models import Person
+from portal.benefits import eligibility as rules
 from portal.benefits import services
+from portal.benefits.eligibility import NotEligible, Reason
 from portal.benefits.models import BenefitClaim, BenefitCode, ClaimStatus
-from portal.benefits.services import NotEligible, Reason
 from portal.errors import InvalidTransition
 from portal.extensions import db
 from portal.locking import Busy
@@ -39,14 +40,14 @@ COUNT_TO_INSERT_DELAY = 0.3
 @pytest.fixture
 def slow_count(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Widen the window between reading claims and codes and writing the claim."""
-    load_facts = services.load_facts
+    load_facts = rules.load_facts
 
-    def slow(*args: Any, **kwargs: Any) -> services.ClaimFacts:
+    def slow(*args: Any, **kwargs: Any) -> rules.ClaimFacts:
         facts = load_facts(*args, **kwargs)
         threading.Event().wait(COUNT_TO_INSERT_DELAY)
         return facts
 
-    monkeypatch.setattr(services, "load_facts", slow)
+    monkeypatch.setattr(rules, "load_facts", slow)
     yield
 
 
@@ -63,16 +64,16 @@ def count_together(monkeypatch: pytest.MonkeyPatch) -> Callable[[int], None]:
     def arrange(n: int) -> None:
         everyone_counted = threading.Barrier(n)
         counts = itertools.count()
-        load_facts = services.load_facts
+        load_facts = rules.load_facts
 
-        def counted(*args: Any, **kwargs: Any) -> services.ClaimFacts:
+        def counted(*args: Any, **kwargs: Any) -> rules.ClaimFacts:
             facts = load_facts(*args, **kwargs)
             # Only the first count of each request waits; one after a refusal goes on.
             if next(counts) < n:
                 everyone_counted.wait(timeout=10)
             return facts
 
-        monkeypatch.setattr(services, "load_facts", counted)
+        monkeypatch.setattr(rules, "load_facts", counted)
 
     return arrange
 
@@ -81,10 +82,10 @@ def count_together(monkeypatch: pytest.MonkeyPatch) -> Callable[[int], None]:
 def checks_passed(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """Person ids of the eligibility verdicts that let a claim through to its insert."""
     passed: list[int] = []
-    eligibility = services.eligibility
+    check = rules.eligibility
 
-    def counting(person: Person, *args: Any, **kwargs: Any) -> services.Eligibility:
-        verdict = eligibility(person, *args, **kwargs)
+    def counting(person: Person, *args: Any, **kwargs: Any) -> rules.Eligibility:
+        verdict = check(person, *args, **kwargs)
         if verdict.eligible:
             passed.append(person.id)
         return verdict

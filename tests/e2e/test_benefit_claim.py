@@ -69,7 +69,7 @@ def one_nucleus_offer() -> int:
     )
     db.session.add(service)
     db.session.commit()
-    from portal.benefits.services import import_codes
+    from portal.benefits.codes import import_codes
 
     staff = services.create_person_directly(
         "secretariat@link-j.example", PASSWORD, family_name="Sato", given_name="Hanako"

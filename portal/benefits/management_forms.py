@@ -1,4 +1,4 @@
-"""Forms of the benefit pages in the admin area. Shape only: the rules live in the services."""
+"""Forms of the benefit management pages. Shape only: the rules live in the services."""
 
 from __future__ import annotations
 
