@@ -23,7 +23,8 @@ from werkzeug.wrappers import Response as BaseResponse
 from wtforms.fields.choices import SelectChoice
 
 from portal import inputs, pagecache
-from portal.accounts import consents, forms, memberships, queries, services
+from portal.accounts import companies, consents, forms, memberships, queries, services
+from portal.accounts import profile as own_profile
 from portal.accounts.models import CrossBorderConsent, MembershipKind, MembershipStatus, Person
 from portal.benefits import queries as benefit_queries
 from portal.errors import DomainError, InvalidTransition, NotFound
@@ -255,8 +256,8 @@ def profile() -> str | BaseResponse:
         form.preferred_locale.data = person.preferred_locale or current_language()
     if form.validate_on_submit():
         try:
-            services.update_profile(
-                person, **{name: getattr(form, name).data for name in services.PROFILE_FIELDS}
+            own_profile.update_profile(
+                person, **{name: getattr(form, name).data for name in own_profile.PROFILE_FIELDS}
             )
         except DomainError as error:
             flash(error.message, "error")
@@ -273,7 +274,7 @@ def change_email() -> str | BaseResponse:
     form = forms.ChangeEmailForm()
     if form.validate_on_submit():
         try:
-            services.request_email_change(
+            own_profile.request_email_change(
                 _person(), new_email=form.new_email.data, password=form.current_password.data
             )
         except DomainError as error:
@@ -296,7 +297,7 @@ def confirm_email_change(token: str) -> str | BaseResponse | tuple[str, int]:
     form = ConfirmForm()
     if form.validate_on_submit():
         try:
-            services.confirm_email_change(token)
+            own_profile.confirm_email_change(token)
         except DomainError as error:
             flash(error.message, "error")
             return render_template("accounts/confirm.html", form=None, change=True), 400
@@ -335,7 +336,7 @@ def claim_membership() -> str | BaseResponse:
     if form.validate_on_submit():
         organization = db.session.get(Organization, form.organization.data) or abort(404)
         try:
-            membership = memberships.claim_membership(
+            membership = services.claim_membership(
                 _person(),
                 organization,
                 kind=form.membership_kind.data,
@@ -473,7 +474,7 @@ def company() -> str | BaseResponse:
     form = forms.InviteColleagueForm()
     if form.validate_on_submit():
         try:
-            memberships.invite_colleague(company, form.email.data, actor=_person())
+            companies.invite_colleague(company, form.email.data, actor=_person())
         except DomainError as error:
             flash(error.message, "error")
         else:
@@ -485,7 +486,7 @@ def company() -> str | BaseResponse:
         company=company,
         members=members,
         invitations=invitations,
-        seats_taken=memberships.seats_taken(company),
+        seats_taken=companies.seats_taken(company),
         form=form,
         revoke_form=ConfirmForm(),
     )
@@ -499,7 +500,7 @@ def withdraw_invitation(invitation_id: int) -> BaseResponse:
     invitation = db.session.get(Invitation, invitation_id) or abort(404)
     if ConfirmForm().validate_on_submit():
         try:
-            memberships.revoke_invitation(invitation, actor=_person())
+            companies.revoke_invitation(invitation, actor=_person())
         except NotFound:
             abort(404)
         except DomainError as error:
@@ -512,14 +513,14 @@ def withdraw_invitation(invitation_id: int) -> BaseResponse:
 @blueprint.route("/invitations/<token>", methods=["GET", "POST"])
 def accept_invitation(token: str) -> str | BaseResponse | tuple[str, int]:
     try:
-        invitation = memberships.invitation_from_token(token)
+        invitation = companies.invitation_from_token(token)
     except DomainError as error:
         flash(error.message, "error")
         return render_template("accounts/invitation.html", invitation=None, form=None), 400
     form = ConfirmForm()
     if current_user.is_authenticated and form.validate_on_submit():
         try:
-            memberships.accept_invitation(token, person=_person())
+            companies.accept_invitation(token, person=_person())
         except DomainError as error:
             flash(error.message, "error")
         else:

@@ -22,7 +22,8 @@ from werkzeug.wrappers import Response
 from wtforms.fields.choices import SelectChoice
 
 from portal import inputs, pagecache
-from portal.accounts import memberships, queries, services
+from portal.accounts import companies as corporate_members
+from portal.accounts import domain_rules, memberships, queries, rosters, services
 from portal.accounts.models import (
     Membership,
     MembershipStatus,
@@ -397,7 +398,7 @@ def roster(slug: str) -> Response | str | tuple[str, int]:
     if form.validate_on_submit():
         upload = form.roster.data
         try:
-            result = memberships.import_roster(
+            result = rosters.import_roster(
                 organization, actor=actor, filename=upload.filename or "", content=upload.read()
             )
         except DomainError as error:
@@ -444,7 +445,7 @@ def domains(slug: str) -> Response | str | tuple[str, int]:
     status = 200
     if form.validate_on_submit():
         try:
-            rule, verified = memberships.add_domain_rule(
+            rule, verified = domain_rules.add_domain_rule(
                 organization, form.domain.data, actor=actor, note=form.note.data or ""
             )
         except DomainError as error:
@@ -482,7 +483,7 @@ def delete_domain(rule_id: int) -> Response:
     if ConfirmForm().validate_on_submit():
         domain = rule.domain
         try:
-            memberships.remove_domain_rule(rule, actor=_actor())
+            domain_rules.remove_domain_rule(rule, actor=_actor())
         except DomainError as error:
             _refused(error)
         else:
@@ -500,7 +501,7 @@ def companies() -> Response | str | tuple[str, int]:
     status = 200
     if form.validate_on_submit() and form.primary_contact is not None:
         try:
-            company = memberships.create_company(
+            company = corporate_members.create_company(
                 actor=_actor(),
                 name=form.name.data,
                 email_domain=form.email_domain.data,

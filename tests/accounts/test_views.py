@@ -290,7 +290,7 @@ def test_dashboard_lists_what_a_verified_membership_opens(client: FlaskClient) -
     person = services.create_person_directly(
         "ken@biocom-member.example", PASSWORD, family_name="Tanaka", given_name="Ken"
     )
-    membership = memberships.claim_membership(person, _org("biocom"))
+    membership = services.claim_membership(person, _org("biocom"))
     admin = services.create_person_directly(
         "admin@biocom.example", PASSWORD, family_name="B", given_name="Admin"
     )
@@ -310,7 +310,7 @@ def test_dashboard_shows_a_rejection_reason(client: FlaskClient) -> None:
     person = services.create_person_directly(
         "ken@biocom-member.example", PASSWORD, family_name="Tanaka", given_name="Ken"
     )
-    membership = memberships.claim_membership(person, _org("biocom"))
+    membership = services.claim_membership(person, _org("biocom"))
     admin = services.create_person_directly(
         "admin@biocom.example", PASSWORD, family_name="B", given_name="Admin"
     )
