@@ -52,6 +52,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     register_input_guards(app)
     register_extensions(app)
     register_personal_data()
+    register_area_hooks()
     register_blueprints(app)
     register_errorhandlers(app)
     register_security_headers(app)
@@ -124,6 +125,16 @@ PERSONAL_DATA_MODULES = (
 def register_personal_data() -> None:
     for module in PERSONAL_DATA_MODULES:
         importlib.import_module(module)
+
+
+def register_area_hooks() -> None:
+    """Where a lower area shows a higher one's data, the higher one registers with it: the
+    member's dashboard (accounts) shows a section of each area built on accounts."""
+    from portal.accounts import dashboard
+    from portal.benefits.dashboard import SECTION as BENEFITS_SECTION
+
+    for section in (BENEFITS_SECTION,):
+        dashboard.register(section)
 
 
 def _configure_login(app: Flask) -> None:
