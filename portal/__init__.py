@@ -153,8 +153,9 @@ def _configure_login(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     from portal import health
+    from portal.accounts import management as accounts_management
     from portal.accounts import views as accounts
-    from portal.admin import views as admin
+    from portal.admin import overview as admin
 
     # These modules add their routes to the admin blueprint; import them before registering it.
     for module in ("benefits", "events", "payments"):
@@ -167,6 +168,7 @@ def register_blueprints(app: Flask) -> None:
     for blueprint in (
         organizations.blueprint,
         accounts.blueprint,
+        accounts_management.blueprint,
         events.blueprint,
         events.calendar_blueprint,
         payments.blueprint,
