@@ -122,3 +122,17 @@ def test_staff_see_every_audit_entry_or_one_organizations(client: FlaskClient, c
     assert "biocom-note" in everything and "ucsd-note" in everything
     assert "ucsd-note" in ucsd_only and "biocom-note" not in ucsd_only
     assert client.get("/admin/audit?org=no-such-org", headers=EN).status_code == 404
+
+
+# --- the navigation ---------------------------------------------------------------------------
+
+
+def test_the_site_navigation_marks_administration_on_every_management_page(
+    client: FlaskClient, cast: Cast
+) -> None:
+    login(client, cast.biocom_admin)
+    current = '<a href="/admin/" aria-current="page">'
+
+    for url in ("/admin/", "/admin/audit", "/admin/organizations/biocom/memberships"):
+        assert current in page_text(client.get(url, headers=EN)), url
+    assert current not in page_text(client.get("/account", headers=EN))
