@@ -158,11 +158,12 @@ def register_blueprints(app: Flask) -> None:
     from portal.admin import overview as admin
 
     # These modules add their routes to the admin blueprint; import them before registering it.
-    for module in ("benefits", "events", "payments"):
+    for module in ("benefits", "events"):
         importlib.import_module(f"portal.admin.{module}")
     from portal.benefits import views as benefits
     from portal.events import views as events
     from portal.organizations import views as organizations
+    from portal.payments import management as payments_management
     from portal.payments import views as payments
 
     for blueprint in (
@@ -172,6 +173,7 @@ def register_blueprints(app: Flask) -> None:
         events.blueprint,
         events.calendar_blueprint,
         payments.blueprint,
+        payments_management.blueprint,
         benefits.blueprint,
         admin.blueprint,
         health.blueprint,

@@ -2,7 +2,7 @@
 
 Call ``lock_rows`` inside the transaction that will insert, before counting what is left:
 the lock is held until that transaction commits or rolls back, so two requests can never
-both take the last unit (ASVS 2.3.3; DOMAIN rule 1). Rows are locked in id order, so two
+both take the last unit (ASVS 2.3.3; rule 1). Rows are locked in id order, so two
 requests locking the same rows never deadlock.
 
 PostgreSQL: ``SELECT … FOR UPDATE``. Every connection the portal opens carries a lock
@@ -66,10 +66,10 @@ def lock_rows(table: Table, ids: Iterable[int]) -> None:
         if dialect == "postgresql":
             session.execute(_select_for_update(table), {"ids": wanted})
         else:
-            session.execute(
-                update(table).where(table.c.id.in_(wanted)).values(id=table.c.id),
-                # Changes nothing a page shows: no cached page need be forgotten.
-                execution_options={"synchronize_session": False, "pagecache_skip": True},
+            # On the session's connection, not as an ORM statement: it changes no row, so
+            # nothing that watches the session's writes has anything to learn from it.
+            session.connection().execute(
+                update(table).where(table.c.id.in_(wanted)).values(id=table.c.id)
             )
     except OperationalError as error:
         session.rollback()

@@ -40,7 +40,7 @@ from portal.events import services as events
 from portal.events.models import Event
 from portal.extensions import db
 from portal.organizations.models import Organization, ReciprocalService
-from portal.payments import services as payments
+from portal.payments import invoices as payments
 from portal.payments.models import Payment
 from tests.admin.conftest import Cast, cast, login  # noqa: F401 - the cast fixture
 from tests.admin.test_events import new_event_post

@@ -19,7 +19,7 @@ from flask_login.utils import encode_cookie
 from werkzeug.test import TestResponse
 
 from portal.events import services as events
-from portal.payments import services as payments
+from portal.payments import invoices as payments
 from tests.admin.conftest import Cast, cast, login  # noqa: F401 - the cast fixture
 from tests.events.conftest import add_event, ticket
 

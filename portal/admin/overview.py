@@ -66,14 +66,6 @@ def audit_action_label(action: str) -> Any:
     return AUDIT_ACTION_LABELS.get(action, action)
 
 
-@blueprint.app_template_global()
-def in_administration() -> bool:
-    """Whether this page is one of the administration's (the overview's or an area's
-    management pages), for the site navigation."""
-    name = request.blueprint or ""
-    return name == blueprint.name or name.endswith("_manage")
-
-
 class AuditFilterForm(FlaskForm):
     class Meta:
         csrf = False

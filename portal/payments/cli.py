@@ -5,7 +5,8 @@ from __future__ import annotations
 import click
 from flask.cli import AppGroup
 
-from portal.payments import services
+from portal.payments import invoices, webhooks
+from portal.payments.states import PaymentServiceUnavailable
 
 payments_group = AppGroup("payments", help="Payments upkeep.")
 
@@ -17,8 +18,8 @@ def reconcile(older_than_minutes: int) -> None:
     from datetime import timedelta
 
     try:
-        settled = services.reconcile(older_than=timedelta(minutes=older_than_minutes))
-    except services.PaymentServiceUnavailable as error:
+        settled = webhooks.reconcile(older_than=timedelta(minutes=older_than_minutes))
+    except PaymentServiceUnavailable as error:
         # A failed run must show in the scheduler: exit status 1 and a one-line reason.
         raise click.ClickException(error.message) from None
     click.echo(f"{settled} payments settled.")
@@ -27,4 +28,4 @@ def reconcile(older_than_minutes: int) -> None:
 @payments_group.command("remind-overdue")
 def remind_overdue() -> None:
     """Mail the payers of overdue invoices (at most once a week each; run daily)."""
-    click.echo(f"{services.remind_overdue()} reminders queued.")
+    click.echo(f"{invoices.remind_overdue()} reminders queued.")

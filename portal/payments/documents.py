@@ -24,13 +24,8 @@ from reportlab.pdfgen.canvas import Canvas
 from portal.i18n import format_day, localized, person_name
 from portal.money import format_money
 from portal.payments.models import Invoice, Payment, PaymentMethod
-from portal.payments.services import (
-    TOKYO,
-    TaxLine,
-    payment_taxes,
-    tax_summary,
-    transaction_day,
-)
+from portal.payments.states import TOKYO
+from portal.payments.taxes import TaxLine, payment_taxes, tax_summary, transaction_day
 
 FONT = "IPAexGothic"
 FONT_FILE = Path(__file__).resolve().parent.parent / "fonts" / "ipaexg.ttf"

@@ -1,13 +1,11 @@
-"""Forms of the payment pages."""
+"""Forms of the payment pages (the staff pages' forms: ``management_forms``)."""
 
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DateField, StringField, TextAreaField
-from wtforms.validators import DataRequired, Length, NumberRange, Optional
-
-from portal.forms import DecimalField
+from wtforms import StringField
+from wtforms.validators import DataRequired, Length, Optional
 
 
 class InvoiceRequestForm(FlaskForm):
@@ -18,21 +16,3 @@ class InvoiceRequestForm(FlaskForm):
     recipient_name = StringField(
         _l("Person to the attention of (optional)"), validators=[Optional(), Length(max=300)]
     )
-
-
-class BankTransferForm(FlaskForm):
-    paid_on = DateField(_l("Date of the transfer"), validators=[DataRequired()])
-    amount = DecimalField(
-        _l("Amount transferred"), places=None, validators=[DataRequired(), NumberRange(min=0)]
-    )
-    payer_kana = StringField(
-        _l("Payer's name on the bank statement (kana)"),
-        validators=[DataRequired(), Length(max=200)],
-    )
-
-
-class RefundForm(FlaskForm):
-    amount = DecimalField(
-        _l("Amount to refund"), places=None, validators=[DataRequired(), NumberRange(min=0)]
-    )
-    reason = TextAreaField(_l("Reason"), validators=[DataRequired(), Length(max=1000)])

@@ -31,7 +31,7 @@ class PaymentStatus(enum.StrEnum):
 
 
 class Payment(TimestampMixin, db.Model):
-    """One attempt to pay for a registration, by card or by invoice (DOMAIN rules 5 and 6)."""
+    """One attempt to pay for a registration, by card or by invoice (rules 5 and 6)."""
 
     __tablename__ = "payment"
     __table_args__ = (

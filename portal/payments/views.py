@@ -16,17 +16,18 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
-from sqlalchemy.exc import OperationalError
 from werkzeug.wrappers import Response as BaseResponse
 
-from portal.errors import DomainError
 from portal.events.models import Registration
 from portal.extensions import csrf, db
 from portal.i18n import current_language, person_name
-from portal.payments import documents, services
+from portal.pages import acting_person, on_refusal
+from portal.payments import cards, documents, invoices, webhooks
 from portal.payments.forms import InvoiceRequestForm
 from portal.payments.models import Invoice, Payment, PaymentStatus
-from portal.payments.stripe_gateway import GatewayUnavailable, card_payments_enabled
+from portal.payments.states import PaymentServiceUnavailable, open_payment
+from portal.payments.stripe_gateway import card_payments_enabled
+from portal.payments.taxes import tax_summary, transaction_day
 
 blueprint = Blueprint("payments", __name__, url_prefix="/payments")
 
@@ -47,7 +48,7 @@ def pay(registration_id: int) -> str:
         registration=registration,
         event=registration.event,
         card_enabled=card_payments_enabled(),
-        open_payment=services.open_payment(registration),
+        open_payment=open_payment(registration),
         invoice_form=InvoiceRequestForm(recipient_name=person_name(current_user)),
     )
 
@@ -56,13 +57,8 @@ def pay(registration_id: int) -> str:
 @login_required
 def card(registration_id: int) -> str | BaseResponse:
     registration = _own_registration(registration_id)
-    try:
-        checkout = services.start_card_payment(
-            registration, person=current_user._get_current_object()
-        )
-    except DomainError as error:
-        flash(error.message, "error")
-        return redirect(url_for("payments.pay", registration_id=registration_id))
+    on_refusal(to=url_for("payments.pay", registration_id=registration_id))
+    checkout = cards.start_card_payment(registration, person=acting_person())
     stripe_js = current_app.config["STRIPE_JS_URL"]
     response = current_app.make_response(
         render_template(
@@ -101,18 +97,15 @@ def card(registration_id: int) -> str | BaseResponse:
 @login_required
 def card_return(registration_id: int) -> BaseResponse:
     registration = _own_registration(registration_id)
+    on_refusal(to=url_for("payments.pay", registration_id=registration_id))
     # The browser's word is no evidence: ask Stripe how the payment stands (rule 6).
     try:
-        payment = services.confirm_from_return(
-            registration, person=current_user._get_current_object()
-        )
-    except services.PaymentServiceUnavailable as error:
-        # Not a failure of the payment: the ticket page shows it once Stripe confirms.
+        payment = cards.confirm_from_return(registration, person=acting_person())
+    except PaymentServiceUnavailable as error:
+        # Not a refusal: the payment is most likely made, and the ticket page shows it once
+        # Stripe confirms, so a warning there rather than an error on the payment page.
         flash(error.message, "warning")
         return redirect(url_for("events.ticket", registration_id=registration_id))
-    except DomainError as error:
-        flash(error.message, "error")
-        return redirect(url_for("payments.pay", registration_id=registration_id))
     db.session.refresh(registration)
     if payment is not None and payment.status == PaymentStatus.PAID:
         flash(_("Thank you: your payment is received and your seat confirmed."), "success")
@@ -141,16 +134,13 @@ def request_invoice(registration_id: int) -> BaseResponse:
     if not form.validate_on_submit():
         flash(_("Enter the company or institution the invoice is addressed to."), "error")
         return redirect(url_for("payments.pay", registration_id=registration_id))
-    try:
-        invoice = services.request_invoice(
-            registration,
-            person=current_user._get_current_object(),
-            company=form.company.data,
-            recipient_name=form.recipient_name.data or "",
-        )
-    except DomainError as error:
-        flash(error.message, "error")
-        return redirect(url_for("payments.pay", registration_id=registration_id))
+    on_refusal(to=url_for("payments.pay", registration_id=registration_id))
+    invoice = invoices.request_invoice(
+        registration,
+        person=acting_person(),
+        company=form.company.data,
+        recipient_name=form.recipient_name.data or "",
+    )
     flash(
         _(
             "Invoice %(number)s is issued. Your seat stays held until it is paid.",
@@ -178,9 +168,9 @@ def invoice(invoice_number: str) -> str:
         "payments/invoice.html",
         invoice=invoice,
         addressee=documents.addressee(invoice.recipient_company, invoice.recipient_name),
-        transaction_day=services.transaction_day(invoice.payment),
-        taxes=services.tax_summary(invoice.lines),
-        overdue=services.is_overdue(invoice),
+        transaction_day=transaction_day(invoice.payment),
+        taxes=tax_summary(invoice.lines),
+        overdue=invoices.is_overdue(invoice),
     )
 
 
@@ -217,24 +207,9 @@ def receipt_pdf(payment_id: int) -> Response:
 @blueprint.post("/stripe/webhook")
 @csrf.exempt
 def stripe_webhook() -> tuple[str, int]:
-    """Stripe's webhook: 400 for anything not signed by Stripe, 2xx once the event is
-    recorded (duplicates and ignored types too), 5xx whenever processing failed, so Stripe
-    delivers it again (nothing of a failed delivery is kept)."""
-    try:
-        outcome = services.handle_webhook(
-            request.get_data(), request.headers.get("Stripe-Signature", "")
-        )
-    except services.WebhookRejected:
-        return "invalid signature", 400
-    except (OperationalError, DomainError, GatewayUnavailable) as error:
-        db.session.rollback()
-        current_app.logger.warning("Stripe webhook not processed, Stripe will retry: %s", error)
-        return "busy, retry", 503
-    except Exception:
-        db.session.rollback()
-        current_app.logger.exception("Stripe webhook failed; Stripe will retry")
-        return "error, retry", 500
-    return outcome, 200
+    """Stripe's webhook: signed by Stripe or 400, and 5xx whenever processing failed, so
+    Stripe delivers it again (``webhooks.receive_webhook``)."""
+    return webhooks.receive_webhook(request.get_data(), request.headers.get("Stripe-Signature", ""))
 
 
 @blueprint.app_template_global()

@@ -26,7 +26,7 @@ from portal.events import services as events
 from portal.events.models import Event, Registration, RegistrationStatus
 from portal.extensions import db
 from portal.i18n import format_day
-from portal.payments import services as payments
+from portal.payments import invoices as payments
 from portal.payments.models import Invoice, Payment, PaymentStatus
 from portal.payments.personal_data import kept_until
 from tests.accounts.conftest import PASSWORD, add_consent, add_person, add_role, audit, outbox

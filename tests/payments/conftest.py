@@ -21,6 +21,7 @@ from flask import Flask
 
 from portal.extensions import db
 from portal.payments.models import Payment
+from tests.admin.conftest import cast  # noqa: F401 - the people of the staff pages' tests
 
 SERVER = Path(__file__).with_name("localstripe_server.py")
 SECRET_KEY = "sk_test_portal"

@@ -14,8 +14,10 @@ from portal.events import services as events
 from portal.events.models import Registration
 from portal.extensions import db
 from portal.notifications.models import OutboxMessage
-from portal.payments import services
+from portal.payments import cards, refunds
 from portal.payments.models import Payment, Refund, StripeEvent
+from portal.payments.stripe_gateway import gateway
+from portal.payments.webhooks import reconcile
 from tests.accounts.conftest import add_person
 from tests.events.conftest import add_event, later, member_of, ticket
 from tests.payments.conftest import DECLINED, signed, wait_for_status
@@ -51,7 +53,7 @@ def test_jpy_payment_is_confirmed_by_stripes_signed_webhook(
 ) -> None:
     registration = _held_seat(price=5000, currency="JPY")
 
-    checkout = services.start_card_payment(registration, person=registration.person)
+    checkout = cards.start_card_payment(registration, person=registration.person)
     intent = stripe_client.v1.payment_intents.retrieve(checkout.payment.stripe_payment_intent_id)
     # JPY is zero-decimal at Stripe: ¥5,000 is 5000.
     assert (intent.amount, intent.currency) == (5000, "jpy")
@@ -72,7 +74,7 @@ def test_usd_payment_is_sent_in_cents(
 ) -> None:
     registration = _held_seat(price=5000, currency="USD")  # $50.00
 
-    checkout = services.start_card_payment(registration, person=registration.person)
+    checkout = cards.start_card_payment(registration, person=registration.person)
     intent = stripe_client.v1.payment_intents.retrieve(checkout.payment.stripe_payment_intent_id)
     assert (intent.amount, intent.currency) == (5000, "usd")
     pay_with_card(intent.id)
@@ -83,8 +85,8 @@ def test_usd_payment_is_sent_in_cents(
 def test_starting_twice_reuses_the_open_payment(stripe_on: str) -> None:
     registration = _held_seat()
 
-    first = services.start_card_payment(registration, person=registration.person)
-    second = services.start_card_payment(registration, person=registration.person)
+    first = cards.start_card_payment(registration, person=registration.person)
+    second = cards.start_card_payment(registration, person=registration.person)
 
     assert first.payment.id == second.payment.id
     assert first.client_secret == second.client_secret
@@ -95,7 +97,7 @@ def test_declined_card_fails_the_payment_and_keeps_the_seat_held(
     webhooks: str, pay_with_card: Callable[..., None]
 ) -> None:
     registration = _held_seat()
-    checkout = services.start_card_payment(registration, person=registration.person)
+    checkout = cards.start_card_payment(registration, person=registration.person)
 
     with pytest.raises(stripe.CardError):
         pay_with_card(checkout.payment.stripe_payment_intent_id, DECLINED)
@@ -104,7 +106,7 @@ def test_declined_card_fails_the_payment_and_keeps_the_seat_held(
     assert checkout.payment.failure_reason == "card_declined"
     db.session.refresh(registration)
     assert registration.status == "awaiting_payment"
-    again = services.start_card_payment(registration, person=registration.person)
+    again = cards.start_card_payment(registration, person=registration.person)
     assert again.payment.id != checkout.payment.id and again.payment.attempt == 2
 
 
@@ -112,7 +114,7 @@ def test_returning_from_stripe_is_no_evidence_until_stripe_says_so(
     stripe_on: str, client: FlaskClient, pay_with_card: Callable[..., None]
 ) -> None:
     registration = _held_seat()
-    checkout = services.start_card_payment(registration, person=registration.person)
+    checkout = cards.start_card_payment(registration, person=registration.person)
     with client.session_transaction() as session:
         session["_user_id"] = registration.person.get_id()
 
@@ -140,7 +142,7 @@ def test_the_same_webhook_delivered_twice_is_processed_once(
     stripe_on: str, client: FlaskClient, pay_with_card: Callable[..., None]
 ) -> None:
     registration = _held_seat()
-    checkout = services.start_card_payment(registration, person=registration.person)
+    checkout = cards.start_card_payment(registration, person=registration.person)
     intent_id = checkout.payment.stripe_payment_intent_id
     pay_with_card(intent_id)  # no webhook endpoint registered: we deliver it ourselves
     body, signature = signed(_succeeded_event("evt_twice", intent_id))
@@ -161,7 +163,7 @@ def test_a_webhook_with_a_bad_signature_is_rejected_and_changes_nothing(
     stripe_on: str, client: FlaskClient, pay_with_card: Callable[..., None]
 ) -> None:
     registration = _held_seat()
-    checkout = services.start_card_payment(registration, person=registration.person)
+    checkout = cards.start_card_payment(registration, person=registration.person)
     pay_with_card(checkout.payment.stripe_payment_intent_id)
     body, signature = signed(
         _succeeded_event("evt_forged", checkout.payment.stripe_payment_intent_id),
@@ -193,7 +195,7 @@ def test_events_out_of_order_act_on_the_current_state(
     stripe_on: str, client: FlaskClient, pay_with_card: Callable[..., None]
 ) -> None:
     registration = _held_seat()
-    checkout = services.start_card_payment(registration, person=registration.person)
+    checkout = cards.start_card_payment(registration, person=registration.person)
     intent_id = checkout.payment.stripe_payment_intent_id
     pay_with_card(intent_id)
     for event_id, kind in (
@@ -223,13 +225,13 @@ def test_reconcile_settles_a_payment_whose_webhook_was_lost(
     stripe_on: str, pay_with_card: Callable[..., None]
 ) -> None:
     registration = _held_seat()
-    checkout = services.start_card_payment(registration, person=registration.person)
+    checkout = cards.start_card_payment(registration, person=registration.person)
     pay_with_card(checkout.payment.stripe_payment_intent_id)  # and no webhook ever comes
 
     from datetime import timedelta
 
-    assert services.reconcile(older_than=timedelta(minutes=10)) == 0  # too recent to chase
-    assert services.reconcile(older_than=timedelta(0)) == 1
+    assert reconcile(older_than=timedelta(minutes=10)) == 0  # too recent to chase
+    assert reconcile(older_than=timedelta(0)) == 1
 
     db.session.refresh(registration)
     assert registration.status == "confirmed"
@@ -240,10 +242,10 @@ def test_reconcile_settles_a_payment_whose_webhook_was_lost(
 
 def _paid(pay_with_card: Callable[..., None], price: int = 5000) -> Payment:
     registration = _held_seat(price=price)
-    checkout = services.start_card_payment(registration, person=registration.person)
+    checkout = cards.start_card_payment(registration, person=registration.person)
     pay_with_card(checkout.payment.stripe_payment_intent_id)
-    services.settle_intent(
-        services.gateway().retrieve_intent(checkout.payment.stripe_payment_intent_id)  # type: ignore[union-attr]
+    cards.settle_intent(
+        gateway().retrieve_intent(checkout.payment.stripe_payment_intent_id)  # type: ignore[union-attr]
     )
     db.session.refresh(checkout.payment)
     assert checkout.payment.status == "paid"
@@ -258,9 +260,9 @@ def test_partial_then_full_refund_through_stripe(
 ) -> None:
     payment = _paid(pay_with_card)
 
-    services.refund(payment, actor=organizer, amount=2000, reason="Lunch not served")
+    refunds.refund(payment, actor=organizer, amount=2000, reason="Lunch not served")
     assert (payment.status, payment.refunded_amount) == ("partially_refunded", 2000)
-    services.refund(payment, actor=organizer, amount=3000, reason="Cancelled by the member")
+    refunds.refund(payment, actor=organizer, amount=3000, reason="Cancelled by the member")
     assert (payment.status, payment.refunded_amount) == ("refunded", 5000)
 
     at_stripe = stripe_client.v1.refunds.list().data
@@ -275,12 +277,12 @@ def test_over_refund_is_refused_and_changes_nothing(
     organizer,
 ) -> None:
     payment = _paid(pay_with_card)
-    services.refund(payment, actor=organizer, amount=4000, reason="Partly")
+    refunds.refund(payment, actor=organizer, amount=4000, reason="Partly")
 
     with pytest.raises(InvalidInput, match="At most ¥1,000 can be refunded"):
-        services.refund(payment, actor=organizer, amount=1001, reason="Too much")
+        refunds.refund(payment, actor=organizer, amount=1001, reason="Too much")
     with pytest.raises(InvalidInput):
-        services.refund(payment, actor=organizer, amount=0, reason="Nothing")
+        refunds.refund(payment, actor=organizer, amount=0, reason="Nothing")
 
     db.session.refresh(payment)
     assert (payment.refunded_amount, payment.status) == (4000, "partially_refunded")
@@ -293,11 +295,11 @@ def test_a_refund_needs_a_reason_and_staff(
     payment = _paid(pay_with_card)
 
     with pytest.raises(InvalidInput):
-        services.refund(payment, actor=organizer, amount=100, reason=" ")
+        refunds.refund(payment, actor=organizer, amount=100, reason=" ")
     from portal.errors import NotFound
 
     with pytest.raises(NotFound):
-        services.refund(payment, actor=add_person(), amount=100, reason="mine")
+        refunds.refund(payment, actor=add_person(), amount=100, reason="mine")
 
 
 def test_refund_made_at_stripe_is_recorded_from_charge_refunded(
@@ -335,7 +337,7 @@ def test_refund_made_at_stripe_is_recorded_from_charge_refunded(
 
 def test_a_lapsed_hold_gives_the_seat_to_the_waitlist(stripe_on: str) -> None:
     registration = _held_seat(capacity=1)
-    services.start_card_payment(registration, person=registration.person)
+    cards.start_card_payment(registration, person=registration.person)
     waiting = events.register(
         member_of("link-j"), registration.event, ticket_type_id=registration.ticket_type_id
     )
@@ -352,14 +354,12 @@ def test_payment_after_the_seat_went_to_someone_else_is_refunded_automatically(
     stripe_on: str, pay_with_card: Callable[..., None], stripe_client: stripe.StripeClient
 ) -> None:
     registration = _held_seat(capacity=1, price=5000)
-    checkout = services.start_card_payment(registration, person=registration.person)
+    checkout = cards.start_card_payment(registration, person=registration.person)
     events.register(add_person(), registration.event, ticket_type_id=registration.ticket_type_id)
     events.release_expired_holds(now=later(minutes=31))  # the next person now holds the seat
 
     pay_with_card(checkout.payment.stripe_payment_intent_id)
-    services.settle_intent(
-        services.gateway().retrieve_intent(checkout.payment.stripe_payment_intent_id)
-    )  # type: ignore[union-attr]
+    cards.settle_intent(gateway().retrieve_intent(checkout.payment.stripe_payment_intent_id))  # type: ignore[union-attr]
 
     db.session.refresh(checkout.payment)
     db.session.refresh(registration)
@@ -374,13 +374,11 @@ def test_payment_after_a_lapsed_hold_keeps_the_seat_if_still_free(
     stripe_on: str, pay_with_card: Callable[..., None]
 ) -> None:
     registration = _held_seat(capacity=1)
-    checkout = services.start_card_payment(registration, person=registration.person)
+    checkout = cards.start_card_payment(registration, person=registration.person)
     events.release_expired_holds(now=later(minutes=31))  # nobody was waiting
 
     pay_with_card(checkout.payment.stripe_payment_intent_id)
-    services.settle_intent(
-        services.gateway().retrieve_intent(checkout.payment.stripe_payment_intent_id)
-    )  # type: ignore[union-attr]
+    cards.settle_intent(gateway().retrieve_intent(checkout.payment.stripe_payment_intent_id))  # type: ignore[union-attr]
 
     db.session.refresh(registration)
     db.session.refresh(checkout.payment)
@@ -397,7 +395,7 @@ def test_without_stripe_keys_card_payment_is_not_offered(client: FlaskClient) ->
     assert "Card payment is not available" in page
     assert "Issue the invoice" in page
     with pytest.raises(InvalidInput, match="not available"):
-        services.start_card_payment(registration, person=registration.person)
+        cards.start_card_payment(registration, person=registration.person)
 
 
 def test_someone_elses_payment_page_answers_404(client: FlaskClient) -> None:

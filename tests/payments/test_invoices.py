@@ -25,8 +25,9 @@ from portal.events.models import Event, Registration
 from portal.extensions import db
 from portal.money import format_money, to_minor
 from portal.notifications.models import OutboxMessage
-from portal.payments import documents, services
+from portal.payments import documents, invoices, refunds, states
 from portal.payments.models import Invoice, InvoiceLine
+from portal.payments.taxes import tax_summary
 from tests.accounts.conftest import add_person, org
 from tests.events.conftest import add_event, ticket
 from tests.payments.pdfs import drawn, fonts, ink, text_of
@@ -69,7 +70,7 @@ def _held(price: int = 11000, tax_rate: int = 10, currency: str = "JPY"):  # noq
 def test_invoice_carries_every_qualified_invoice_field() -> None:
     registration = _held(price=11000, tax_rate=10)
 
-    invoice = services.request_invoice(
+    invoice = invoices.request_invoice(
         registration,
         person=registration.person,
         company="日本橋製薬株式会社",
@@ -91,7 +92,7 @@ def test_invoice_carries_every_qualified_invoice_field() -> None:
         11000,
         10,
     )
-    [tax] = services.tax_summary(invoice.lines)
+    [tax] = tax_summary(invoice.lines)
     assert (tax.rate, tax.total, tax.tax) == (10, 11000, 1000)
     assert invoice.total == 11000 and invoice.payment.status == "pending"
     db.session.refresh(registration)
@@ -110,13 +111,13 @@ def _lines(*items: tuple[int, int, int]) -> list[InvoiceLine]:
 def test_tax_is_rounded_once_per_rate_per_invoice() -> None:
     # Three ¥1,005 items at 10%: per line the tax would be ¥91 each (¥273); once on the
     # total of ¥3,015 it is ¥274, which is what a qualified invoice must show.
-    [tax] = services.tax_summary(_lines((1005, 1, 10), (1005, 1, 10), (1005, 1, 10)))
+    [tax] = tax_summary(_lines((1005, 1, 10), (1005, 1, 10), (1005, 1, 10)))
 
     assert (tax.total, tax.tax) == (3015, 274)
 
 
 def test_each_rate_has_its_own_total_and_tax() -> None:
-    taxes = services.tax_summary(_lines((2200, 2, 10), (1080, 1, 8), (500, 1, 0)))
+    taxes = tax_summary(_lines((2200, 2, 10), (1080, 1, 8), (500, 1, 0)))
 
     assert [(t.rate, t.total, t.tax) for t in taxes] == [
         (10, 4400, 400),
@@ -130,7 +131,7 @@ def test_invoice_numbers_follow_each_other_without_gaps() -> None:
     for _ in range(3):
         registration = _held()
         numbers.append(
-            services.request_invoice(registration, person=registration.person, company="A社").number
+            invoices.request_invoice(registration, person=registration.person, company="A社").number
         )
 
     sequence = [int(n.rsplit("-", 1)[1]) for n in numbers]
@@ -141,9 +142,9 @@ def test_invoice_needs_a_company_and_changes_nothing_without() -> None:
     registration = _held()
 
     with pytest.raises(InvalidInput, match="company or institution"):
-        services.request_invoice(registration, person=registration.person, company=" ")
+        invoices.request_invoice(registration, person=registration.person, company=" ")
 
-    assert services.open_payment(registration) is None
+    assert states.open_payment(registration) is None
 
 
 def test_invoice_needs_the_issuers_registration_number(app: Flask) -> None:
@@ -151,7 +152,7 @@ def test_invoice_needs_the_issuers_registration_number(app: Flask) -> None:
     app.config["INVOICE_REGISTRATION_NUMBER"] = None
 
     with pytest.raises(InvalidInput, match="registration number"):
-        services.request_invoice(registration, person=registration.person, company="A社")
+        invoices.request_invoice(registration, person=registration.person, company="A社")
 
 
 def test_the_registration_number_must_be_t_and_13_digits(tmp_path) -> None:  # noqa: ANN001
@@ -167,15 +168,15 @@ def test_the_registration_number_must_be_t_and_13_digits(tmp_path) -> None:  # n
 
 def test_asking_twice_returns_the_same_invoice() -> None:
     registration = _held()
-    first = services.request_invoice(registration, person=registration.person, company="A社")
-    second = services.request_invoice(registration, person=registration.person, company="A社")
+    first = invoices.request_invoice(registration, person=registration.person, company="A社")
+    second = invoices.request_invoice(registration, person=registration.person, company="A社")
 
     assert first.id == second.id
 
 
 def test_invoice_pdf_in_japanese_carries_the_fields(tmp_path: Path) -> None:
     registration = _held(price=11000, tax_rate=10)
-    invoice = services.request_invoice(
+    invoice = invoices.request_invoice(
         registration, person=registration.person, company="日本橋製薬株式会社"
     )
 
@@ -201,7 +202,7 @@ def test_invoice_pdf_in_japanese_carries_the_fields(tmp_path: Path) -> None:
 
 def test_invoice_pdf_in_english(tmp_path: Path) -> None:
     registration = _held(price=11000, tax_rate=10)
-    invoice = services.request_invoice(
+    invoice = invoices.request_invoice(
         registration,
         person=registration.person,
         company="Nihonbashi Pharma K.K.",
@@ -223,7 +224,7 @@ def test_invoice_pdf_in_english(tmp_path: Path) -> None:
 
 def test_a_person_at_the_company_is_addressed_with_sama_and_the_company_without_onchu() -> None:
     registration = _held()
-    invoice = services.request_invoice(
+    invoice = invoices.request_invoice(
         registration,
         person=registration.person,
         company="日本橋製薬株式会社",
@@ -270,10 +271,10 @@ def test_every_font_of_the_invoice_and_the_receipt_is_embedded(
     language: str,
 ) -> None:
     registration = _held(price=11000)
-    invoice = services.request_invoice(
+    invoice = invoices.request_invoice(
         registration, person=registration.person, company="日本橋製薬株式会社"
     )
-    services.record_bank_transfer(
+    invoices.record_bank_transfer(
         invoice, actor=staff_member, paid_on=date.today(), amount=11000, payer_kana="エー"
     )
 
@@ -303,7 +304,7 @@ def test_a_pdf_that_only_names_its_japanese_font_renders_blank_here(tmp_path: Pa
 
 def test_invoice_page_and_pdf_for_the_payer_only(client: FlaskClient) -> None:
     registration = _held()
-    invoice = services.request_invoice(registration, person=registration.person, company="A社")
+    invoice = invoices.request_invoice(registration, person=registration.person, company="A社")
     with client.session_transaction() as session:
         session["_user_id"] = registration.person.get_id()
 
@@ -431,7 +432,7 @@ def test_without_a_bank_account_production_refuses_the_invoice_and_says_why(
     assert "振込先の口座が設定されていないため、請求書を発行できません。" in refused.get_data(
         as_text=True
     )
-    assert services.open_payment(registration) is None
+    assert states.open_payment(registration) is None
     assert db.session.scalar(select(func.count()).select_from(Invoice)) == 0
     db.session.refresh(registration)
     assert registration.status == "awaiting_payment" and registration.hold_expires_at is not None
@@ -450,7 +451,7 @@ def test_tax_is_rounded_once_per_rate_on_the_invoice_page_and_pdf(
     client: FlaskClient,
 ) -> None:
     registration = _held(price=1005, tax_rate=10)
-    invoice = services.request_invoice(registration, person=registration.person, company="A社")
+    invoice = invoices.request_invoice(registration, person=registration.person, company="A社")
     # Three ¥1,005 items at 10% and one at 8%: line by line the 10% tax would be 3 × ¥91.
     invoice.lines = [
         InvoiceLine(description=f"資料 {n}", unit_amount=1005, quantity=1, tax_rate=10)
@@ -480,7 +481,7 @@ def test_receipt_of_a_card_payment_is_addressed_to_the_payer_with_sama(
     registration = _seat_held_on_the_page(client, event, member)
     started = client.post(f"/payments/registrations/{registration.id}/card")
     assert started.status_code == 200
-    payment = services.open_payment(registration)
+    payment = states.open_payment(registration)
     pay_with_card(payment.stripe_payment_intent_id)
     client.get(f"/payments/registrations/{registration.id}/return")  # Stripe is asked
     db.session.refresh(payment)
@@ -509,9 +510,9 @@ def staff_member(organizer):  # noqa: ANN001, ANN201
 
 def test_staff_mark_an_invoice_paid_against_the_transfer(staff_member) -> None:  # noqa: ANN001
     registration = _held(price=11000)
-    invoice = services.request_invoice(registration, person=registration.person, company="A社")
+    invoice = invoices.request_invoice(registration, person=registration.person, company="A社")
 
-    services.record_bank_transfer(
+    invoices.record_bank_transfer(
         invoice,
         actor=staff_member,
         paid_on=date.today(),
@@ -528,10 +529,10 @@ def test_staff_mark_an_invoice_paid_against_the_transfer(staff_member) -> None: 
 
 def test_a_transfer_of_another_amount_is_refused(staff_member) -> None:  # noqa: ANN001
     registration = _held(price=11000)
-    invoice = services.request_invoice(registration, person=registration.person, company="A社")
+    invoice = invoices.request_invoice(registration, person=registration.person, company="A社")
 
     with pytest.raises(InvalidInput, match="differs from the invoice total"):
-        services.record_bank_transfer(
+        invoices.record_bank_transfer(
             invoice, actor=staff_member, paid_on=date.today(), amount=10000, payer_kana="エー"
         )
 
@@ -540,33 +541,33 @@ def test_a_transfer_of_another_amount_is_refused(staff_member) -> None:  # noqa:
 
 def test_only_staff_record_transfers_and_only_once(staff_member) -> None:  # noqa: ANN001
     registration = _held(price=11000)
-    invoice = services.request_invoice(registration, person=registration.person, company="A社")
+    invoice = invoices.request_invoice(registration, person=registration.person, company="A社")
 
     with pytest.raises(NotFound):
-        services.record_bank_transfer(
+        invoices.record_bank_transfer(
             invoice,
             actor=registration.person,
             paid_on=date.today(),
             amount=11000,
             payer_kana="エー",
         )
-    services.record_bank_transfer(
+    invoices.record_bank_transfer(
         invoice, actor=staff_member, paid_on=date.today(), amount=11000, payer_kana="エー"
     )
     with pytest.raises(InvalidTransition):
-        services.record_bank_transfer(
+        invoices.record_bank_transfer(
             invoice, actor=staff_member, paid_on=date.today(), amount=11000, payer_kana="エー"
         )
 
 
 def test_bank_transfer_refund_is_recorded_without_stripe(staff_member) -> None:  # noqa: ANN001
     registration = _held(price=11000)
-    invoice = services.request_invoice(registration, person=registration.person, company="A社")
-    services.record_bank_transfer(
+    invoice = invoices.request_invoice(registration, person=registration.person, company="A社")
+    invoices.record_bank_transfer(
         invoice, actor=staff_member, paid_on=date.today(), amount=11000, payer_kana="エー"
     )
 
-    refund = services.refund(
+    refund = refunds.refund(
         invoice.payment, actor=staff_member, amount=11000, reason="Event cancelled"
     )
 
@@ -575,13 +576,13 @@ def test_bank_transfer_refund_is_recorded_without_stripe(staff_member) -> None: 
 
 def test_overdue_invoices_are_flagged_and_reminded_once_a_week(staff_member) -> None:  # noqa: ANN001
     registration = _held()
-    invoice = services.request_invoice(registration, person=registration.person, company="A社")
+    invoice = invoices.request_invoice(registration, person=registration.person, company="A社")
     invoice.due_on = date.today() - timedelta(days=2)
     db.session.commit()
 
-    assert services.is_overdue(invoice)
-    assert services.remind_overdue() == 1
-    assert services.remind_overdue() == 0
+    assert invoices.is_overdue(invoice)
+    assert invoices.remind_overdue() == 1
+    assert invoices.remind_overdue() == 0
     kinds = db.session.scalars(select(OutboxMessage.kind)).all()
     assert kinds.count("payments/invoice_overdue") == 1
 
@@ -591,10 +592,10 @@ def test_receipt_of_a_paid_invoice_shows_the_tax_per_rate_and_the_addressee(
     tmp_path: Path,
 ) -> None:
     registration = _held(price=11000)
-    invoice = services.request_invoice(
+    invoice = invoices.request_invoice(
         registration, person=registration.person, company="日本橋製薬株式会社"
     )
-    services.record_bank_transfer(
+    invoices.record_bank_transfer(
         invoice, actor=staff_member, paid_on=date.today(), amount=11000, payer_kana="エー"
     )
 

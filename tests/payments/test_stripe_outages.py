@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 from portal.events import services as events
 from portal.events.models import Registration
 from portal.extensions import db
-from portal.payments import services
+from portal.payments import cards
 from portal.payments.cli import payments_group
 from portal.payments.models import Payment, Refund
 from tests.accounts.conftest import add_person
@@ -125,7 +125,7 @@ def test_the_return_page_while_stripe_is_down_leaves_the_payment_for_stripe_to_c
     language: str,
 ) -> None:
     registration = _held_seat()
-    payment = services.start_card_payment(registration, person=registration.person).payment
+    payment = cards.start_card_payment(registration, person=registration.person).payment
     pay_with_card(payment.stripe_payment_intent_id)  # paid in the browser; then Stripe goes
     _log_in(client, registration)
     stripe_outage.begin()
@@ -158,7 +158,7 @@ def test_paying_again_after_stripe_took_the_money_confirms_the_seat_instead(
 ) -> None:
     """The payer who was told to wait presses "Pay" anyway before the webhook arrives."""
     registration = _held_seat()
-    payment = services.start_card_payment(registration, person=registration.person).payment
+    payment = cards.start_card_payment(registration, person=registration.person).payment
     pay_with_card(payment.stripe_payment_intent_id)
     _log_in(client, registration)
 
@@ -183,9 +183,9 @@ def test_a_staff_refund_while_stripe_is_down_records_nothing(
     language: str,
 ) -> None:
     registration = _held_seat()
-    payment = services.start_card_payment(registration, person=registration.person).payment
+    payment = cards.start_card_payment(registration, person=registration.person).payment
     pay_with_card(payment.stripe_payment_intent_id)
-    services.confirm_from_return(registration, person=registration.person)
+    cards.confirm_from_return(registration, person=registration.person)
     assert payment.status == "paid"
     with client.session_transaction() as session:
         session["_user_id"] = organizer.get_id()
@@ -222,7 +222,7 @@ def test_reconcile_while_stripe_is_down_fails_with_a_reason_and_the_next_run_set
     stripe_outage: StripeOutage, app: Flask, pay_with_card: Callable[..., None]
 ) -> None:
     registration = _held_seat()
-    payment = services.start_card_payment(registration, person=registration.person).payment
+    payment = cards.start_card_payment(registration, person=registration.person).payment
     pay_with_card(payment.stripe_payment_intent_id)  # and its webhook is lost
     payment.created_at -= timedelta(minutes=30)
     db.session.commit()

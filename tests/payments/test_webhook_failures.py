@@ -20,7 +20,7 @@ from portal.events import services as events
 from portal.events.models import Registration
 from portal.extensions import db
 from portal.notifications.models import OutboxMessage
-from portal.payments import services
+from portal.payments import cards
 from portal.payments.models import Payment, Refund, StripeEvent
 from tests.accounts.conftest import add_person
 from tests.events.conftest import add_event, later, ticket
@@ -46,7 +46,7 @@ def _held_seat(capacity: int = 10) -> Registration:
 def _paid_at_stripe(pay_with_card: Callable[..., None], capacity: int = 10) -> Payment:
     """A card payment Stripe has taken, whose webhook has not reached the portal yet."""
     registration = _held_seat(capacity)
-    payment = services.start_card_payment(registration, person=registration.person).payment
+    payment = cards.start_card_payment(registration, person=registration.person).payment
     pay_with_card(payment.stripe_payment_intent_id)
     return payment
 
@@ -188,7 +188,7 @@ def test_when_the_automatic_refund_fails_the_late_payment_stays_pending_until_it
 ) -> None:
     # The hold lapsed and the seat went to the next person; then the payment arrives.
     registration = _held_seat(capacity=1)
-    payment = services.start_card_payment(registration, person=registration.person).payment
+    payment = cards.start_card_payment(registration, person=registration.person).payment
     events.register(add_person(), registration.event, ticket_type_id=registration.ticket_type_id)
     events.release_expired_holds(now=later(minutes=31))
     pay_with_card(payment.stripe_payment_intent_id)

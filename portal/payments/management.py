@@ -7,15 +7,21 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from werkzeug.wrappers import Response as BaseResponse
 
-from portal.admin.views import _actor, _page, _require_staff, blueprint
+from portal.admin.access import management_blueprint, require_staff
 from portal.csvfile import csv_text
-from portal.errors import DomainError, NotFound
 from portal.extensions import db
 from portal.i18n import localized, person_name
-from portal.money import format_money, to_decimal, to_minor
-from portal.payments import queries, services
-from portal.payments.forms import BankTransferForm, RefundForm
+from portal.money import format_money, to_decimal
+from portal.pages import acting_person, on_refusal, page_number
+from portal.payments import queries
+from portal.payments.invoices import is_overdue, record_bank_transfer
+from portal.payments.management_forms import BankTransferForm, RefundForm
 from portal.payments.models import Invoice, PaymentMethod, PaymentStatus
+from portal.payments.refunds import refund
+
+blueprint = management_blueprint("payments_manage", __name__)
+# Every page here is LINK-J's secretariat's: partner admins manage no money.
+blueprint.before_request(require_staff)
 
 PAYMENT_STATUS_LABELS = {
     PaymentStatus.PENDING: _l("Pending"),
@@ -51,12 +57,11 @@ def _filters() -> queries.PaymentFilters:
 
 @blueprint.get("/payments")
 def payments() -> str:
-    _require_staff()
     filters = _filters()
     return render_template(
-        "admin/payments/index.html",
+        "payments/manage/index.html",
         filters=filters,
-        page=queries.payments_page(filters, page=_page()),
+        page=queries.payments_page(filters, page=page_number()),
         totals=queries.totals_by_currency(filters),
         statuses=list(PaymentStatus),
         methods=list(PaymentMethod),
@@ -65,7 +70,6 @@ def payments() -> str:
 
 @blueprint.get("/payments.csv")
 def payments_csv() -> Response:
-    _require_staff()
     header = [
         _("Payment"),
         _("Created"),
@@ -107,77 +111,43 @@ def payments_csv() -> Response:
 
 @blueprint.route("/payments/<int:payment_id>", methods=["GET", "POST"])
 def payment(payment_id: int) -> str | BaseResponse | tuple[str, int]:
-    _require_staff()
     payment = queries.payment_detail(payment_id) or abort(404)
     form = RefundForm()
     if form.validate_on_submit():
-        try:
-            amount = to_minor(form.amount.data, payment.currency)
-        except ValueError:
-            form.amount.errors.append(
-                _("Enter the amount with the currency's decimals, e.g. 5000 or 25.50.")
-            )
-        else:
-            try:
-                services.refund(payment, actor=_actor(), amount=amount, reason=form.reason.data)
-            except NotFound:
-                abort(404)
-            except DomainError as error:
-                db.session.rollback()
-                flash(error.message, "error")
-                return render_template(
-                    "admin/payments/detail.html", payment=payment, form=form
-                ), 400
-            flash(
-                _("Refunded %(amount)s.", amount=format_money(amount, payment.currency)), "success"
-            )
-            return redirect(url_for("admin.payment", payment_id=payment.id))
+        on_refusal("payments/manage/detail.html", payment=payment, form=form)
+        amount = form.amount_in_minor_units(payment.currency)
+        refund(payment, actor=acting_person(), amount=amount, reason=form.reason.data)
+        flash(_("Refunded %(amount)s.", amount=format_money(amount, payment.currency)), "success")
+        return redirect(url_for("payments_manage.payment", payment_id=payment.id))
     status = 400 if form.errors else 200
-    return render_template("admin/payments/detail.html", payment=payment, form=form), status
+    return render_template("payments/manage/detail.html", payment=payment, form=form), status
 
 
 @blueprint.get("/invoices")
 def invoices() -> str:
-    _require_staff()
     return render_template(
-        "admin/payments/invoices.html",
+        "payments/manage/invoices.html",
         invoices=queries.unpaid_invoices(),
-        is_overdue=services.is_overdue,
+        is_overdue=is_overdue,
     )
 
 
 @blueprint.route("/invoices/<invoice_number>/paid", methods=["GET", "POST"])
 def invoice_paid(invoice_number: str) -> str | BaseResponse | tuple[str, int]:
-    _require_staff()
     invoice = db.session.scalar(
         db.select(Invoice).where(Invoice.number == invoice_number)
     ) or abort(404)
     form = BankTransferForm()
     if form.validate_on_submit():
-        try:
-            amount = to_minor(form.amount.data, invoice.currency)
-        except ValueError:
-            form.amount.errors.append(
-                _("Enter the amount with the currency's decimals, e.g. 5000 or 25.50.")
-            )
-        else:
-            try:
-                services.record_bank_transfer(
-                    invoice,
-                    actor=_actor(),
-                    paid_on=form.paid_on.data,
-                    amount=amount,
-                    payer_kana=form.payer_kana.data,
-                )
-            except NotFound:
-                abort(404)
-            except DomainError as error:
-                db.session.rollback()
-                flash(error.message, "error")
-            else:
-                flash(
-                    _("Invoice %(number)s is recorded as paid.", number=invoice.number), "success"
-                )
-                return redirect(url_for("admin.invoices"))
+        on_refusal("payments/manage/invoice_paid.html", invoice=invoice, form=form)
+        record_bank_transfer(
+            invoice,
+            actor=acting_person(),
+            paid_on=form.paid_on.data,
+            amount=form.amount_in_minor_units(invoice.currency),
+            payer_kana=form.payer_kana.data,
+        )
+        flash(_("Invoice %(number)s is recorded as paid.", number=invoice.number), "success")
+        return redirect(url_for("payments_manage.invoices"))
     status = 400 if request.method == "POST" else 200
-    return render_template("admin/payments/invoice_paid.html", invoice=invoice, form=form), status
+    return render_template("payments/manage/invoice_paid.html", invoice=invoice, form=form), status

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 from datetime import date, timedelta
 
 import pytest
@@ -10,7 +11,7 @@ from flask.testing import FlaskClient
 
 from portal.events import services as events
 from portal.extensions import db
-from portal.payments import services
+from portal.payments import invoices
 from portal.payments.models import Invoice, Payment
 from tests.accounts.conftest import add_person
 from tests.admin.conftest import Cast, login
@@ -37,7 +38,7 @@ def invoice(app: Flask, cast: Cast) -> Invoice:
     registration = events.register(
         add_person(), event, ticket_type_id=ticket(event, "non_member").id
     )
-    return services.request_invoice(
+    return invoices.request_invoice(
         registration, person=registration.person, company="日本橋製薬株式会社"
     )
 
@@ -77,7 +78,7 @@ def test_only_staff_reach_the_payment_pages(
 def test_list_shows_totals_per_currency_and_exports_csv_with_bom(
     client: FlaskClient, cast: Cast, invoice: Invoice
 ) -> None:
-    services.record_bank_transfer(
+    invoices.record_bank_transfer(
         invoice, actor=cast.staff, paid_on=date.today(), amount=11000, payer_kana="ニホンバシ"
     )
     login(client, cast.staff)
@@ -97,7 +98,7 @@ def test_list_shows_totals_per_currency_and_exports_csv_with_bom(
 def test_refund_form_refuses_more_than_was_paid(
     client: FlaskClient, cast: Cast, invoice: Invoice
 ) -> None:
-    services.record_bank_transfer(
+    invoices.record_bank_transfer(
         invoice, actor=cast.staff, paid_on=date.today(), amount=11000, payer_kana="ニホンバシ"
     )
     login(client, cast.staff)
@@ -140,3 +141,79 @@ def test_a_transfer_of_the_wrong_amount_changes_nothing(
     assert response.status_code == 400
     db.session.expire_all()
     assert invoice.payment.status == "pending"
+
+
+TOO_MANY_DECIMALS = "Enter the amount with the currency's decimals, e.g. 5000 or 25.50."
+
+
+def _error_beside(page: str, field: str) -> str:
+    """The text of the error message the page shows under ``field``."""
+    marker = f'<p class="error-message" id="{field}-error">'
+    assert marker in page, page
+    return html.unescape(page.split(marker, 1)[1].split("</p>", 1)[0])
+
+
+def test_a_refund_with_more_decimals_than_the_currency_has_is_refused_beside_the_amount(
+    client: FlaskClient, cast: Cast, invoice: Invoice
+) -> None:
+    invoices.record_bank_transfer(
+        invoice, actor=cast.staff, paid_on=date.today(), amount=11000, payer_kana="ニホンバシ"
+    )
+    login(client, cast.staff)
+
+    response = client.post(
+        f"/admin/payments/{invoice.payment.id}",
+        data={"amount": "10.5", "reason": "Lunch not served"},
+        headers={"Accept-Language": "en"},
+    )
+
+    assert response.status_code == 400
+    assert _error_beside(response.get_data(as_text=True), "amount") == TOO_MANY_DECIMALS
+    db.session.expire_all()
+    assert (invoice.payment.status, invoice.payment.refunded_amount) == ("paid", 0)
+    assert invoice.payment.refunds == []
+
+
+def test_a_transfer_with_more_decimals_than_the_currency_has_is_refused_beside_the_amount(
+    client: FlaskClient, cast: Cast, invoice: Invoice
+) -> None:
+    login(client, cast.staff)
+
+    response = client.post(
+        f"/admin/invoices/{invoice.number}/paid",
+        data={"paid_on": date.today().isoformat(), "amount": "11000.5", "payer_kana": "ニホンバシ"},
+        headers={"Accept-Language": "en"},
+    )
+
+    assert response.status_code == 400
+    assert _error_beside(response.get_data(as_text=True), "amount") == TOO_MANY_DECIMALS
+    db.session.expire_all()
+    assert (invoice.payment.status, invoice.paid_on) == ("pending", None)
+
+
+def test_a_refused_transfer_is_flashed_on_the_form_it_came_from(
+    client: FlaskClient, cast: Cast, invoice: Invoice
+) -> None:
+    login(client, cast.staff)
+
+    response = client.post(
+        f"/admin/invoices/{invoice.number}/paid",
+        data={"paid_on": date.today().isoformat(), "amount": "10000", "payer_kana": "ニホンバシ"},
+        headers={"Accept-Language": "en"},
+    )
+
+    page = html.unescape(response.get_data(as_text=True))
+    assert response.status_code == 400
+    assert "The transfer (¥10,000) differs from the invoice total (¥11,000)." in page
+    assert 'name="payer_kana"' in page and "ニホンバシ" in page  # the form, as typed
+
+
+def test_the_payment_pages_are_marked_as_administration_in_the_site_navigation(
+    client: FlaskClient, cast: Cast, invoice: Invoice
+) -> None:
+    login(client, cast.staff)
+
+    page = client.get("/admin/invoices", headers={"Accept-Language": "en"}).get_data(as_text=True)
+
+    assert 'aria-current="page">Administration</a>' in page
+    assert 'aria-current="page">Unpaid invoices</a>' in page
