@@ -52,7 +52,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     register_input_guards(app)
     register_extensions(app)
     register_personal_data()
-    register_page_sections()
+    register_area_hooks()
     register_blueprints(app)
     register_errorhandlers(app)
     register_security_headers(app)
@@ -127,12 +127,17 @@ def register_personal_data() -> None:
         importlib.import_module(module)
 
 
-def register_page_sections() -> None:
-    """Sections a higher area adds to a lower area's page, which may not import it: the
-    services of an MOU (benefits) on the MOU's management page (organizations)."""
+def register_area_hooks() -> None:
+    """Where a lower area shows a higher one's data, the higher one registers with it: the
+    member's dashboard (accounts) shows a section of each area built on accounts, and an MOU's
+    management page (organizations) shows its services (benefits)."""
+    from portal.accounts import dashboard
+    from portal.benefits.dashboard import SECTION as BENEFITS_SECTION
     from portal.benefits.management import mou_services
     from portal.organizations.management import register_mou_section
 
+    for section in (BENEFITS_SECTION,):
+        dashboard.register(section)
     register_mou_section("benefits", mou_services)
 
 
@@ -152,8 +157,9 @@ def _configure_login(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     from portal import health
+    from portal.accounts import management as accounts_management
     from portal.accounts import views as accounts
-    from portal.admin import views as admin
+    from portal.admin import overview as admin
 
     # These modules add their routes to the admin blueprint; import them before registering it.
     for module in ("events",):
@@ -169,6 +175,7 @@ def register_blueprints(app: Flask) -> None:
     for blueprint in (
         organizations.blueprint,
         accounts.blueprint,
+        accounts_management.blueprint,
         events.blueprint,
         events.calendar_blueprint,
         payments.blueprint,
