@@ -52,8 +52,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     register_input_guards(app)
     register_extensions(app)
     register_personal_data()
-    register_area_hooks(app)
-    register_page_sections()
+    register_area_hooks()
     register_blueprints(app)
     register_errorhandlers(app)
     register_security_headers(app)
@@ -128,24 +127,24 @@ def register_personal_data() -> None:
         importlib.import_module(module)
 
 
-def register_area_hooks(app: Flask) -> None:
-    """Where a lower area shows or acts on a higher one's data, the higher one registers with
-    it here (the lower area may not import it). Idempotent: tests build many apps."""
-    from portal.benefits import report as benefits_report
-    from portal.events import report as events_report
-
-    # The reciprocity report counts the other side's members at each side's events.
-    if events_report.registrations_by_direction not in benefits_report.REGISTRATION_COUNTERS:
-        benefits_report.REGISTRATION_COUNTERS.append(events_report.registrations_by_direction)
-
-
-def register_page_sections() -> None:
-    """Sections a higher area adds to a lower area's page, which may not import it: the
-    services of an MOU (benefits) on the MOU's management page (organizations)."""
+def register_area_hooks() -> None:
+    """Where a lower area shows a higher one's data, the higher one registers with it: the
+    member's dashboard (accounts) shows a section of each area built on accounts, an MOU's
+    management page (organizations) shows its services (benefits), and the reciprocity report
+    (benefits) counts registrations (events)."""
+    from portal.accounts import dashboard
+    from portal.benefits import report
+    from portal.benefits.dashboard import SECTION as BENEFITS_SECTION
     from portal.benefits.management import mou_services
+    from portal.events.report import registrations_by_direction
     from portal.organizations.management import register_mou_section
 
+    for section in (BENEFITS_SECTION,):
+        dashboard.register(section)
     register_mou_section("benefits", mou_services)
+    # Tests build many apps: the counter is added once, or registrations would count twice.
+    if registrations_by_direction not in report.REGISTRATION_COUNTERS:
+        report.REGISTRATION_COUNTERS.append(registrations_by_direction)
 
 
 def _configure_login(app: Flask) -> None:
@@ -164,8 +163,9 @@ def _configure_login(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     from portal import health
+    from portal.accounts import management as accounts_management
     from portal.accounts import views as accounts
-    from portal.admin import views as admin
+    from portal.admin import overview as admin
     from portal.benefits import management as benefits_manage
     from portal.benefits import views as benefits
     from portal.events import views as events
@@ -178,6 +178,7 @@ def register_blueprints(app: Flask) -> None:
     for blueprint in (
         organizations.blueprint,
         accounts.blueprint,
+        accounts_management.blueprint,
         events.blueprint,
         events.calendar_blueprint,
         events_manage,

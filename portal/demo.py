@@ -9,8 +9,9 @@ from typing import Any
 
 from sqlalchemy import select
 
-from portal.accounts import memberships, services
+from portal.accounts import companies, memberships, services
 from portal.accounts.models import Company, Person, Role
+from portal.accounts.profile import update_profile
 from portal.benefits import catalogue
 from portal.benefits.codes import import_codes
 from portal.events.demo import load_demo_events
@@ -44,7 +45,7 @@ def _account(email: str, family_name: str, given_name: str, **profile: str):  # 
             email, DEMO_PASSWORD, family_name=family_name, given_name=given_name
         )
         if profile:
-            services.update_profile(person, **profile)
+            update_profile(person, **profile)
     return person
 
 
@@ -89,7 +90,7 @@ def load_demo_data() -> list[str]:
         preferred_locale="ja",
     )
     if not member.memberships:
-        membership = memberships.claim_membership(member, hub, member_number="LJ-0001")
+        membership = services.claim_membership(member, hub, member_number="LJ-0001")
         memberships.verify_membership(membership, actor=staff, note="demo data")
 
     biocom = _organization("biocom")
@@ -97,7 +98,7 @@ def load_demo_data() -> list[str]:
         "member@biocom.example", "Lee", "Jordan", affiliation="Torrey Pines Therapeutics"
     )
     if not pending.memberships:
-        memberships.claim_membership(pending, biocom, member_number="BC-2041")
+        services.claim_membership(pending, biocom, member_number="BC-2041")
 
     if (
         db.session.scalar(
@@ -113,7 +114,7 @@ def load_demo_data() -> list[str]:
             affiliation="Nihonbashi Pharma K.K.",
             preferred_locale="ja",
         )
-        memberships.create_company(
+        companies.create_company(
             actor=staff,
             name="Nihonbashi Pharma K.K.",
             email_domain="nihonbashi-pharma.example",

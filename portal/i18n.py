@@ -11,7 +11,7 @@ from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_datetime, format_skeleton
+from babel.dates import format_datetime, format_skeleton, format_time
 from flask import (
     Blueprint,
     Flask,
@@ -28,6 +28,8 @@ from werkzeug.wrappers import Response
 from portal.money import format_money
 
 LANGUAGE_COOKIE = "portal_lang"
+#: The zone of times that belong to no organization (role changes): LINK-J's.
+DEFAULT_TIMEZONE = "Asia/Tokyo"
 LANGUAGE_COOKIE_MAX_AGE = 365 * 24 * 3600
 
 blueprint = Blueprint("i18n", __name__)
@@ -68,6 +70,21 @@ def format_day(value: date) -> str:
 def format_datetime_in(moment: datetime, zone: str, format: str = "medium") -> str:
     """An instant as the viewer's language writes it, on the clock of ``zone`` (rule 9)."""
     return format_datetime(moment, format=format, tzinfo=ZoneInfo(zone), locale=get_locale())
+
+
+def local_time(value: datetime | None, timezone: str | None = None) -> str:
+    """A stored UTC time in the organization's zone (rule 9), as the viewer's language writes it."""
+    if value is None:
+        return ""
+    zone = ZoneInfo(timezone or DEFAULT_TIMEZONE)
+    locale = get_locale()
+    day = format_skeleton("yMMMd", value, tzinfo=zone, locale=locale)
+    return f"{day} {format_time(value, 'HH:mm zzz', tzinfo=zone, locale=locale)}"
+
+
+def local_day(value: datetime | None, timezone: str | None = None) -> date | None:
+    """The day a stored UTC time falls on in the organization's zone."""
+    return value.astimezone(ZoneInfo(timezone or DEFAULT_TIMEZONE)).date() if value else None
 
 
 def zone_name(zone: str) -> str:
@@ -132,6 +149,8 @@ def init_app(app: Flask) -> None:
         current_language=current_language,
         person_name=person_name,
         person_kana=person_kana,
+        local_time=local_time,
+        local_day=local_day,
         supported_languages=(("en", "English"), ("ja", "日本語")),
     )
     app.jinja_env.filters.update(

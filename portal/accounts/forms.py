@@ -35,15 +35,9 @@ class MembershipFields:
     )
 
 
-class RegistrationForm(MembershipFields, FlaskForm):
-    email = EmailField(_l("Email address"), validators=[DataRequired(), Length(max=320)])
-    password = PasswordField(
-        _l("Password (at least 10 characters)"), validators=[DataRequired(), Length(max=MAX_LENGTH)]
-    )
-    password_again = PasswordField(
-        _l("Password again"),
-        validators=[DataRequired(), EqualTo("password", message=_l("The passwords differ."))],
-    )
+class NameFields:
+    """Who the person is: asked the same way at registration and in the profile."""
+
     family_name = StringField(_l("Family name"), validators=[DataRequired(), Length(max=100)])
     given_name = StringField(_l("Given name"), validators=[DataRequired(), Length(max=100)])
     family_name_kana = StringField(
@@ -57,6 +51,27 @@ class RegistrationForm(MembershipFields, FlaskForm):
     )
     affiliation = StringField(
         _l("Affiliation (company or institution)"), validators=[Optional(), Length(max=200)]
+    )
+
+    def names(self) -> dict[str, str]:
+        """The name fields' values, by field name (empty text for an empty field)."""
+        return {name: getattr(self, name).data or "" for name in NAME_FIELDS}
+
+
+#: Derived from the class, so a field added there is carried everywhere the names go.
+NAME_FIELDS = tuple(
+    name for name, value in vars(NameFields).items() if hasattr(value, "field_class")
+)
+
+
+class RegistrationForm(NameFields, MembershipFields, FlaskForm):
+    email = EmailField(_l("Email address"), validators=[DataRequired(), Length(max=320)])
+    password = PasswordField(
+        _l("Password (at least 10 characters)"), validators=[DataRequired(), Length(max=MAX_LENGTH)]
+    )
+    password_again = PasswordField(
+        _l("Password again"),
+        validators=[DataRequired(), EqualTo("password", message=_l("The passwords differ."))],
     )
 
 
@@ -90,21 +105,7 @@ class ChangeEmailForm(FlaskForm):
     current_password = PasswordField(_l("Current password"), validators=[DataRequired()])
 
 
-class ProfileForm(FlaskForm):
-    family_name = StringField(_l("Family name"), validators=[DataRequired(), Length(max=100)])
-    given_name = StringField(_l("Given name"), validators=[DataRequired(), Length(max=100)])
-    family_name_kana = StringField(
-        _l("Family name (furigana)"), validators=[Optional(), Length(max=100)]
-    )
-    given_name_kana = StringField(
-        _l("Given name (furigana)"), validators=[Optional(), Length(max=100)]
-    )
-    romanized_name = StringField(
-        _l("Name in Latin letters (e.g. Taro Yamada)"), validators=[Optional(), Length(max=200)]
-    )
-    affiliation = StringField(
-        _l("Affiliation (company or institution)"), validators=[Optional(), Length(max=200)]
-    )
+class ProfileForm(NameFields, FlaskForm):
     preferred_locale = SelectField(
         _l("Language of messages"),
         choices=[SelectChoice("en", "English"), SelectChoice("ja", "日本語")],

@@ -301,6 +301,7 @@ class RosterUpload(db.Model):
     entries: Mapped[list[RosterEntry]] = relationship(
         back_populates="upload", cascade="all, delete-orphan"
     )
+    uploaded_by: Mapped[Person | None] = relationship(foreign_keys=[uploaded_by_id])
 
 
 class RosterEntry(db.Model):

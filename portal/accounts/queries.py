@@ -221,19 +221,6 @@ def domain_rule_for_admin(actor: Person, rule_id: int) -> EmailDomainRule | None
     return rule
 
 
-def audit_log(actor: Person, *, organization: Organization | None, page: int = 1) -> Pagination:
-    """Staff see every entry; a partner admin only their organization's."""
-    query = select(AuditEntry).options(
-        joinedload(AuditEntry.actor), joinedload(AuditEntry.organization)
-    )
-    if organization is not None:
-        query = query.where(AuditEntry.organization_id == organization.id)
-    elif not actor.is_staff:
-        query = query.where(AuditEntry.organization_id == actor.administered_organization_id)
-    query = query.order_by(AuditEntry.occurred_at.desc(), AuditEntry.id.desc())
-    return db.paginate(query, page=page, per_page=QUEUE_PAGE_SIZE, error_out=False)
-
-
 def search_people(search: str, *, page: int = 1) -> Pagination:
     query = (
         select(Person)

@@ -1,4 +1,6 @@
-"""People: registration, sign-in, passwords, addresses, profile, roles, export and deletion.
+"""People: registration and membership claims, sign-in, passwords, roles, export and deletion.
+
+A person's own settings (profile, address) are in ``profile``.
 
 Every function takes the acting person as an argument, never reads the request, and commits
 once at its end. Rules are raised as DomainError with a message for the person who acted.
@@ -9,12 +11,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from email_validator import EmailNotValidError, validate_email
 from flask_babel import gettext as _
 from sqlalchemy import delete, func, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from portal.accounts import passwords, personal_data, tokens
+from portal.accounts.addresses import clean_email, find_person_by_email, normalize_email
+from portal.accounts.automatic_verification import apply_automatic_verification
+from portal.accounts.memberships import add_membership_claim
 from portal.accounts.models import (
     Company,
     Invitation,
@@ -30,29 +34,8 @@ from portal.db import utcnow
 from portal.errors import DomainError, InvalidInput, InvalidTransition, NotFound
 from portal.extensions import db
 from portal.notifications.models import OutboxMessage, OutboxStatus
-from portal.notifications.services import external_url, queue_mail
+from portal.notifications.services import external_url, mail_person
 from portal.organizations.models import Organization, OrganizationKind
-
-
-def normalize_email(email: str) -> str:
-    """The form of an address used to tell accounts apart: trimmed, lower-cased."""
-    return email.strip().lower()
-
-
-def clean_email(email: str) -> str:
-    """A syntactically valid address as typed, or InvalidInput (no DNS look-up)."""
-    try:
-        return validate_email(email.strip(), check_deliverability=False).normalized
-    except EmailNotValidError:
-        raise InvalidInput(_("Enter a valid email address.")) from None
-
-
-def find_person_by_email(email: str) -> Person | None:
-    return db.session.scalar(
-        select(Person).where(
-            Person.email_normalized == normalize_email(email), Person.deleted_at.is_(None)
-        )
-    )
 
 
 @dataclass(frozen=True)
@@ -78,8 +61,6 @@ def register_person(form: Registration) -> Person | None:
     told by mail instead, so the answer on screen is the same either way (no enumeration).
     Raises InvalidInput for a bad address, a weak password or an unknown organization.
     """
-    from portal.accounts import memberships
-
     email = clean_email(form.email)
     passwords.check_password_policy(form.password, email=email)
     if not form.family_name.strip() or not form.given_name.strip():
@@ -92,12 +73,10 @@ def register_person(form: Registration) -> Person | None:
 
     existing = find_person_by_email(email)
     if existing is not None:
-        queue_mail(
-            to=existing.email,
-            template="accounts/already_registered",
-            locale=existing.preferred_locale or form.locale,
-            person_id=existing.id,
-            person=existing,
+        mail_person(
+            existing,
+            "accounts/already_registered",
+            locale=form.locale,
             login_url=external_url("accounts.login"),
             reset_url=external_url("accounts.request_reset"),
         )
@@ -123,7 +102,7 @@ def register_person(form: Registration) -> Person | None:
         # The same address registered a moment ago in another request: same answer as above.
         db.session.rollback()
         return None
-    memberships.add_membership_claim(
+    add_membership_claim(
         person,
         organization,
         kind=form.membership_kind,
@@ -138,12 +117,9 @@ def _queue_confirmation(person: Person) -> None:
     token = tokens.make_token(
         "confirm-email", {"person": person.id, "email": person.email_normalized}
     )
-    queue_mail(
-        to=person.email,
-        template="accounts/confirm_email",
-        locale=person.preferred_locale,
-        person_id=person.id,
-        person=person,
+    mail_person(
+        person,
+        "accounts/confirm_email",
         confirm_url=external_url("accounts.confirm_email", token=token),
     )
 
@@ -161,8 +137,6 @@ def confirm_email(token: str) -> Person:
     Raises InvalidInput for an expired or forged link, or one for an address that has since
     changed; InvalidTransition when the address was already confirmed.
     """
-    from portal.accounts import memberships
-
     payload = tokens.read_token("confirm-email", token)
     person = db.session.get(Person, payload.get("person"))
     if person is None or person.deleted_at or person.email_normalized != payload.get("email"):
@@ -170,9 +144,34 @@ def confirm_email(token: str) -> Person:
     if person.email_confirmed:
         raise InvalidTransition(_("This link was already used: your address is confirmed."))
     person.email_confirmed_at = utcnow()
-    memberships.apply_automatic_verification(person)
+    apply_automatic_verification(person)
     db.session.commit()
     return person
+
+
+def claim_membership(
+    person: Person,
+    organization: Organization,
+    *,
+    kind: str = MembershipKind.INDIVIDUAL.value,
+    member_number: str = "",
+) -> Membership:
+    """A signed-in person claims membership in one more organization.
+
+    Verified at once when a roster entry or domain rule matches a confirmed address.
+    Raises InvalidTransition while a live membership in that organization exists.
+    """
+    membership = add_membership_claim(person, organization, kind=kind, member_number=member_number)
+    try:
+        db.session.flush()
+    except IntegrityError:
+        db.session.rollback()
+        raise InvalidTransition(
+            _("You already have a membership in this organization, pending or verified.")
+        ) from None
+    apply_automatic_verification(person)
+    db.session.commit()
+    return membership
 
 
 def authenticate(email: str, password: str) -> Person | None:
@@ -215,12 +214,10 @@ def request_password_reset(email: str, *, locale: str) -> None:
     token = tokens.make_token(
         "reset-password", {"person": person.id, "version": person.session_version}
     )
-    queue_mail(
-        to=person.email,
-        template="accounts/reset_password",
-        locale=person.preferred_locale or locale,
-        person_id=person.id,
-        person=person,
+    mail_person(
+        person,
+        "accounts/reset_password",
+        locale=locale,
         reset_url=external_url("accounts.reset_password", token=token),
     )
     db.session.commit()
@@ -257,110 +254,11 @@ def change_password(person: Person, *, current_password: str, new_password: str)
     passwords.check_password_policy(new_password, email=person.email)
     person.password_hash = passwords.hash_password(new_password)
     person.session_version += 1
-    queue_mail(
-        to=person.email,
-        template="accounts/password_changed",
-        locale=person.preferred_locale,
-        person_id=person.id,
-        person=person,
+    mail_person(
+        person,
+        "accounts/password_changed",
         reset_url=external_url("accounts.request_reset"),
     )
-    db.session.commit()
-
-
-def request_email_change(person: Person, *, new_email: str, password: str) -> None:
-    """Send a confirmation link to the new address; the address changes when it is followed.
-
-    If another account already uses the new address, that address is told so instead, and
-    the person sees the same answer as for a free address (no enumeration).
-    """
-    if not passwords.verify_password(person.password_hash, password):
-        raise InvalidInput(_("Your current password is not correct."))
-    email = clean_email(new_email)
-    if normalize_email(email) == person.email_normalized:
-        raise InvalidInput(_("This is already your address."))
-    if find_person_by_email(email) is not None:
-        queue_mail(
-            to=email,
-            template="accounts/email_taken",
-            locale=person.preferred_locale,
-            reset_url=external_url("accounts.request_reset"),
-        )
-        db.session.commit()
-        return
-    person.pending_email = email
-    token = tokens.make_token(
-        "change-email", {"person": person.id, "email": normalize_email(email)}
-    )
-    queue_mail(
-        to=email,
-        template="accounts/confirm_new_email",
-        locale=person.preferred_locale,
-        person_id=person.id,
-        person=person,
-        confirm_url=external_url("accounts.confirm_email_change", token=token),
-    )
-    queue_mail(
-        to=person.email,
-        template="accounts/email_change_requested",
-        locale=person.preferred_locale,
-        person_id=person.id,
-        person=person,
-        new_email=email,
-    )
-    db.session.commit()
-
-
-def confirm_email_change(token: str) -> Person:
-    """Switch to the new address; the link works once, and only for the latest request."""
-    from portal.accounts import memberships
-
-    payload = tokens.read_token("change-email", token)
-    person = db.session.get(Person, payload.get("person"))
-    if (
-        person is None
-        or person.deleted_at
-        or not person.pending_email
-        or normalize_email(person.pending_email) != payload.get("email")
-    ):
-        raise InvalidInput(_("This link was already used or is no longer valid."))
-    if find_person_by_email(person.pending_email) is not None:
-        person.pending_email = None
-        db.session.commit()
-        raise InvalidInput(_("Another account now uses this address; your address is unchanged."))
-    person.email = person.pending_email
-    person.email_normalized = normalize_email(person.pending_email)
-    person.pending_email = None
-    person.email_confirmed_at = utcnow()
-    memberships.apply_automatic_verification(person)
-    db.session.commit()
-    return person
-
-
-PROFILE_FIELDS = (
-    "family_name",
-    "given_name",
-    "family_name_kana",
-    "given_name_kana",
-    "romanized_name",
-    "affiliation",
-    "preferred_locale",
-)
-
-
-def update_profile(person: Person, **changes: str) -> None:
-    unknown = set(changes) - set(PROFILE_FIELDS)
-    if unknown:
-        raise ValueError(f"not profile fields: {sorted(unknown)}")
-    cleaned = {key: (value or "").strip() for key, value in changes.items()}
-    if ("family_name" in cleaned and not cleaned["family_name"]) or (
-        "given_name" in cleaned and not cleaned["given_name"]
-    ):
-        raise InvalidInput(_("Enter your family name and given name."))
-    if cleaned.get("preferred_locale") not in (None, "", "en", "ja"):
-        raise InvalidInput(_("Choose English or Japanese."))
-    for key, value in cleaned.items():
-        setattr(person, key, value or (None if key == "preferred_locale" else ""))
     db.session.commit()
 
 

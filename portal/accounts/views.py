@@ -5,61 +5,38 @@ from __future__ import annotations
 import json
 from datetime import date
 
-from flask import (
-    Blueprint,
-    Response,
-    abort,
-    flash,
-    redirect,
-    render_template,
-    request,
-    url_for,
-)
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask.blueprints import BlueprintSetupState
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import select
 from werkzeug.wrappers import Response as BaseResponse
 from wtforms.fields.choices import SelectChoice
 
 from portal import inputs, pagecache
-from portal.accounts import consents, forms, memberships, queries, services
-from portal.accounts.models import CrossBorderConsent, MembershipKind, MembershipStatus, Person
-from portal.benefits import queries as benefit_queries
-from portal.errors import DomainError, InvalidTransition, NotFound
+from portal.accounts import companies, consents, forms, labels, memberships, queries, services
+from portal.accounts import dashboard as dashboard_sections
+from portal.accounts import profile as own_profile
+from portal.accounts.models import CrossBorderConsent, Invitation, Person
+from portal.errors import InvalidTransition
 from portal.extensions import db, limiter
 from portal.forms import ConfirmForm
-from portal.i18n import current_language, safe_next
+from portal.i18n import current_language, localized, safe_next
 from portal.organizations.models import Organization
+from portal.pages import acting_person, on_refusal
 
 blueprint = Blueprint("accounts", __name__)
 
-MEMBERSHIP_STATUS_LABELS = {
-    MembershipStatus.PENDING: _l("Pending verification"),
-    MembershipStatus.VERIFIED: _l("Verified"),
-    MembershipStatus.REJECTED: _l("Rejected"),
-    MembershipStatus.EXPIRED: _l("Expired"),
-    MembershipStatus.REVOKED: _l("Revoked"),
-}
-MEMBERSHIP_KIND_LABELS = {
-    MembershipKind.CORPORATE: _l("Corporate membership"),
-    MembershipKind.INDIVIDUAL: _l("Individual membership"),
-}
 
-
-@blueprint.app_template_global()
-def membership_status_label(status: str) -> str:
-    return str(MEMBERSHIP_STATUS_LABELS[MembershipStatus(status)])
+@blueprint.record_once
+def _register_labels(state: BlueprintSetupState) -> None:
+    # App-wide: pages of every area show memberships and roles.
+    state.app.jinja_env.globals.update(labels.TEMPLATE_GLOBALS)
 
 
 @blueprint.app_template_global()
 def local_today(organization: Organization) -> date:
     return memberships.today(organization)
-
-
-@blueprint.app_template_global()
-def membership_kind_label(kind: str) -> str:
-    return str(MEMBERSHIP_KIND_LABELS[MembershipKind(kind)])
 
 
 def _form_email() -> str:
@@ -72,16 +49,10 @@ def _only_failures(response: BaseResponse) -> bool:
 
 
 def _organization_choices() -> list[SelectChoice]:
-    from portal.i18n import localized
-
     organizations = db.session.scalars(
         select(Organization).order_by(Organization.kind, Organization.id)
     ).all()
     return [SelectChoice(str(o.id), localized(o, "name")) for o in organizations]
-
-
-def _person() -> Person:
-    return current_user._get_current_object()  # type: ignore[no-any-return]
 
 
 # --- sign-up and confirmation ---
@@ -95,28 +66,20 @@ def register() -> str | BaseResponse:
     form = forms.RegistrationForm()
     form.organization.choices = _organization_choices()
     if form.validate_on_submit():
-        try:
-            services.register_person(
-                services.Registration(
-                    email=form.email.data,
-                    password=form.password.data,
-                    family_name=form.family_name.data,
-                    given_name=form.given_name.data,
-                    family_name_kana=form.family_name_kana.data or "",
-                    given_name_kana=form.given_name_kana.data or "",
-                    romanized_name=form.romanized_name.data or "",
-                    affiliation=form.affiliation.data or "",
-                    home_organization_id=form.organization.data,
-                    membership_kind=form.membership_kind.data,
-                    member_number=form.member_number.data or "",
-                    locale=current_language(),
-                )
+        on_refusal("accounts/register.html", form=form)
+        services.register_person(
+            services.Registration(
+                email=form.email.data,
+                password=form.password.data,
+                **form.names(),
+                home_organization_id=form.organization.data,
+                membership_kind=form.membership_kind.data,
+                member_number=form.member_number.data or "",
+                locale=current_language(),
             )
-        except DomainError as error:
-            flash(error.message, "error")
-        else:
-            # The same page whether or not the address already had an account.
-            return render_template("accounts/check_email.html", email=form.email.data)
+        )
+        # The same page whether or not the address already had an account.
+        return render_template("accounts/check_email.html", email=form.email.data)
     return render_template("accounts/register.html", form=form)
 
 
@@ -125,16 +88,15 @@ def confirm_email(token: str) -> str | BaseResponse:
     # A button, not the GET: mail scanners that prefetch links must not use them up.
     form = ConfirmForm()
     if form.validate_on_submit():
+        on_refusal("accounts/confirm.html", form=None)
         try:
             person = services.confirm_email(token)
         except InvalidTransition as error:
+            # Not an error for the person: the address is confirmed already.
             flash(error.message, "info")
             return redirect(
                 url_for("accounts.dashboard" if current_user.is_authenticated else "accounts.login")
             )
-        except DomainError as error:
-            flash(error.message, "error")
-            return render_template("accounts/confirm.html", form=None), 400
         flash(_("Thank you: your email address is confirmed."), "success")
         if current_user.is_authenticated and current_user.id == person.id:
             return redirect(url_for("accounts.dashboard"))
@@ -148,8 +110,9 @@ def confirm_email(token: str) -> str | BaseResponse:
 def resend_confirmation() -> BaseResponse:
     if ConfirmForm().validate_on_submit():
         try:
-            services.resend_confirmation(_person())
-        except DomainError as error:
+            services.resend_confirmation(acting_person())
+        except InvalidTransition as error:
+            # Not an error for the person: the address is confirmed already.
             flash(error.message, "info")
         else:
             flash(
@@ -204,22 +167,16 @@ def request_reset() -> str | BaseResponse:
 
 @blueprint.route("/reset/<token>", methods=["GET", "POST"])
 @limiter.limit("10 per hour", methods=["POST"])
-def reset_password(token: str) -> str | BaseResponse | tuple[str, int]:
-    try:
-        services.check_reset_token(token)
-    except DomainError as error:
-        flash(error.message, "error")
-        return render_template("accounts/reset_password.html", form=None), 400
+def reset_password(token: str) -> str | BaseResponse:
+    on_refusal("accounts/reset_password.html", form=None)
+    services.check_reset_token(token)
     form = forms.NewPasswordForm()
     if form.validate_on_submit():
-        try:
-            services.reset_password(token, form.password.data)
-        except DomainError as error:
-            flash(error.message, "error")
-        else:
-            logout_user()
-            flash(_("Your password is changed. Log in with the new one."), "success")
-            return redirect(url_for("accounts.login"))
+        on_refusal("accounts/reset_password.html", form=form)
+        services.reset_password(token, form.password.data)
+        logout_user()
+        flash(_("Your password is changed. Log in with the new one."), "success")
+        return redirect(url_for("accounts.login"))
     return render_template("accounts/reset_password.html", form=form)
 
 
@@ -239,9 +196,8 @@ def dashboard() -> str:
     return render_template(
         "accounts/dashboard.html",
         person=person,
-        opened=queries.services_opened_by(person),
         company=queries.company_of_primary_contact(person),
-        claims=benefit_queries.claims_of(person, limit=5),
+        dashboard_sections=dashboard_sections.render_sections(person),
         confirm_form=ConfirmForm(),
     )
 
@@ -249,20 +205,17 @@ def dashboard() -> str:
 @blueprint.route("/account/profile", methods=["GET", "POST"])
 @login_required
 def profile() -> str | BaseResponse:
-    person = _person()
+    person = acting_person()
     form = forms.ProfileForm(obj=person)
     if request.method == "GET":
         form.preferred_locale.data = person.preferred_locale or current_language()
     if form.validate_on_submit():
-        try:
-            services.update_profile(
-                person, **{name: getattr(form, name).data for name in services.PROFILE_FIELDS}
-            )
-        except DomainError as error:
-            flash(error.message, "error")
-        else:
-            flash(_("Your profile is saved."), "success")
-            return redirect(url_for("accounts.profile"))
+        on_refusal("accounts/profile.html", form=form)
+        own_profile.update_profile(
+            person, **{name: getattr(form, name).data for name in own_profile.PROFILE_FIELDS}
+        )
+        flash(_("Your profile is saved."), "success")
+        return redirect(url_for("accounts.profile"))
     return render_template("accounts/profile.html", form=form)
 
 
@@ -272,34 +225,27 @@ def profile() -> str | BaseResponse:
 def change_email() -> str | BaseResponse:
     form = forms.ChangeEmailForm()
     if form.validate_on_submit():
-        try:
-            services.request_email_change(
-                _person(), new_email=form.new_email.data, password=form.current_password.data
-            )
-        except DomainError as error:
-            flash(error.message, "error")
-        else:
-            flash(
-                _(
-                    "We sent a confirmation link to %(email)s. "
-                    "Your address changes when you open it.",
-                    email=form.new_email.data,
-                ),
-                "success",
-            )
-            return redirect(url_for("accounts.profile"))
+        on_refusal("accounts/change_email.html", form=form)
+        own_profile.request_email_change(
+            acting_person(), new_email=form.new_email.data, password=form.current_password.data
+        )
+        flash(
+            _(
+                "We sent a confirmation link to %(email)s. Your address changes when you open it.",
+                email=form.new_email.data,
+            ),
+            "success",
+        )
+        return redirect(url_for("accounts.profile"))
     return render_template("accounts/change_email.html", form=form)
 
 
 @blueprint.route("/account/email/confirm/<token>", methods=["GET", "POST"])
-def confirm_email_change(token: str) -> str | BaseResponse | tuple[str, int]:
+def confirm_email_change(token: str) -> str | BaseResponse:
     form = ConfirmForm()
     if form.validate_on_submit():
-        try:
-            services.confirm_email_change(token)
-        except DomainError as error:
-            flash(error.message, "error")
-            return render_template("accounts/confirm.html", form=None, change=True), 400
+        on_refusal("accounts/confirm.html", form=None, change=True)
+        own_profile.confirm_email_change(token)
         flash(_("Your email address is changed."), "success")
         return redirect(
             url_for("accounts.profile" if current_user.is_authenticated else "accounts.login")
@@ -312,18 +258,15 @@ def confirm_email_change(token: str) -> str | BaseResponse | tuple[str, int]:
 def change_password() -> str | BaseResponse:
     form = forms.ChangePasswordForm()
     if form.validate_on_submit():
-        person = _person()
-        try:
-            services.change_password(
-                person, current_password=form.current_password.data, new_password=form.password.data
-            )
-        except DomainError as error:
-            flash(error.message, "error")
-        else:
-            # The bumped session version ended every session; keep this one.
-            login_user(person)
-            flash(_("Your password is changed; your other sessions were logged out."), "success")
-            return redirect(url_for("accounts.profile"))
+        person = acting_person()
+        on_refusal("accounts/change_password.html", form=form)
+        services.change_password(
+            person, current_password=form.current_password.data, new_password=form.password.data
+        )
+        # The bumped session version ended every session; keep this one.
+        login_user(person)
+        flash(_("Your password is changed; your other sessions were logged out."), "success")
+        return redirect(url_for("accounts.profile"))
     return render_template("accounts/change_password.html", form=form)
 
 
@@ -334,28 +277,25 @@ def claim_membership() -> str | BaseResponse:
     form.organization.choices = _organization_choices()
     if form.validate_on_submit():
         organization = db.session.get(Organization, form.organization.data) or abort(404)
-        try:
-            membership = memberships.claim_membership(
-                _person(),
-                organization,
-                kind=form.membership_kind.data,
-                member_number=form.member_number.data or "",
-            )
-        except DomainError as error:
-            flash(error.message, "error")
+        on_refusal("accounts/claim_membership.html", form=form)
+        membership = services.claim_membership(
+            acting_person(),
+            organization,
+            kind=form.membership_kind.data,
+            member_number=form.member_number.data or "",
+        )
+        if membership.status == "verified":
+            flash(_("Your membership is verified."), "success")
         else:
-            if membership.status == "verified":
-                flash(_("Your membership is verified."), "success")
-            else:
-                flash(_("Your claim is sent; the organization will verify it."), "success")
-            return redirect(url_for("accounts.dashboard"))
+            flash(_("Your claim is sent; the organization will verify it."), "success")
+        return redirect(url_for("accounts.dashboard"))
     return render_template("accounts/claim_membership.html", form=form)
 
 
 @blueprint.get("/account/export")
 @login_required
 def export_data() -> Response:
-    body = json.dumps(services.export_personal_data(_person()), ensure_ascii=False, indent=2)
+    body = json.dumps(services.export_personal_data(acting_person()), ensure_ascii=False, indent=2)
     return Response(
         body,
         mimetype="application/json",
@@ -367,18 +307,14 @@ def export_data() -> Response:
 @login_required
 def delete_account() -> str | BaseResponse:
     form = forms.DeleteAccountForm()
+    kept = services.kept_after_deletion(acting_person())
     if form.validate_on_submit():
-        try:
-            services.delete_account(_person(), password=form.current_password.data)
-        except DomainError as error:
-            flash(error.message, "error")
-        else:
-            logout_user()
-            flash(_("Your account and its personal data are deleted."), "info")
-            return redirect(url_for("organizations.home"))
-    return render_template(
-        "accounts/delete.html", form=form, kept=services.kept_after_deletion(_person())
-    )
+        on_refusal("accounts/delete.html", form=form, kept=kept)
+        services.delete_account(acting_person(), password=form.current_password.data)
+        logout_user()
+        flash(_("Your account and its personal data are deleted."), "info")
+        return redirect(url_for("organizations.home"))
+    return render_template("accounts/delete.html", form=form, kept=kept)
 
 
 # --- consent to share data abroad ------------------------------------------------------------
@@ -430,7 +366,7 @@ def _zone(person: Person) -> str:
 @blueprint.get("/account/consents")
 @login_required
 def consents_page() -> str:
-    person = _person()
+    person = acting_person()
     return render_template(
         "accounts/consents.html",
         consents=consents.consents_of(person),
@@ -447,19 +383,16 @@ def withdraw_consent(consent_id: int) -> BaseResponse:
     if consent is None or consent.person_id != current_user.id:
         abort(404)
     if ConfirmForm().validate_on_submit():
-        try:
-            consents.withdraw_consent(consent, person=_person())
-        except DomainError as error:
-            flash(error.message, "error")
-        else:
-            flash(
-                _(
-                    "Your consent is withdrawn: nothing more goes to %(organization)s, and your "
-                    "claims waiting for its decision are withdrawn.",
-                    organization=consent.organization.short_name,
-                ),
-                "success",
-            )
+        on_refusal(to=url_for("accounts.consents_page"))
+        consents.withdraw_consent(consent, person=acting_person())
+        flash(
+            _(
+                "Your consent is withdrawn: nothing more goes to %(organization)s, and your "
+                "claims waiting for its decision are withdrawn.",
+                organization=consent.organization.short_name,
+            ),
+            "success",
+        )
     return redirect(url_for("accounts.consents_page"))
 
 
@@ -469,23 +402,20 @@ def withdraw_consent(consent_id: int) -> BaseResponse:
 @blueprint.route("/account/company", methods=["GET", "POST"])
 @login_required
 def company() -> str | BaseResponse:
-    company = queries.company_of_primary_contact(_person()) or abort(404)
+    company = queries.company_of_primary_contact(acting_person()) or abort(404)
     form = forms.InviteColleagueForm()
     if form.validate_on_submit():
-        try:
-            memberships.invite_colleague(company, form.email.data, actor=_person())
-        except DomainError as error:
-            flash(error.message, "error")
-        else:
-            flash(_("Invitation sent to %(email)s.", email=form.email.data), "success")
-            return redirect(url_for("accounts.company"))
+        on_refusal(to=url_for("accounts.company"))
+        companies.invite_colleague(company, form.email.data, actor=acting_person())
+        flash(_("Invitation sent to %(email)s.", email=form.email.data), "success")
+        return redirect(url_for("accounts.company"))
     members, invitations = queries.company_seats(company)
     return render_template(
         "accounts/company.html",
         company=company,
         members=members,
         invitations=invitations,
-        seats_taken=memberships.seats_taken(company),
+        seats_taken=companies.seats_taken(company),
         form=form,
         revoke_form=ConfirmForm(),
     )
@@ -494,41 +424,28 @@ def company() -> str | BaseResponse:
 @blueprint.post("/account/company/invitations/<int:invitation_id>/withdraw")
 @login_required
 def withdraw_invitation(invitation_id: int) -> BaseResponse:
-    from portal.accounts.models import Invitation
-
     invitation = db.session.get(Invitation, invitation_id) or abort(404)
     if ConfirmForm().validate_on_submit():
-        try:
-            memberships.revoke_invitation(invitation, actor=_person())
-        except NotFound:
-            abort(404)
-        except DomainError as error:
-            flash(error.message, "error")
-        else:
-            flash(_("The invitation is withdrawn."), "success")
+        on_refusal(to=url_for("accounts.company"))
+        companies.revoke_invitation(invitation, actor=acting_person())
+        flash(_("The invitation is withdrawn."), "success")
     return redirect(url_for("accounts.company"))
 
 
 @blueprint.route("/invitations/<token>", methods=["GET", "POST"])
-def accept_invitation(token: str) -> str | BaseResponse | tuple[str, int]:
-    try:
-        invitation = memberships.invitation_from_token(token)
-    except DomainError as error:
-        flash(error.message, "error")
-        return render_template("accounts/invitation.html", invitation=None, form=None), 400
+def accept_invitation(token: str) -> str | BaseResponse:
+    on_refusal("accounts/invitation.html", invitation=None, form=None)
+    invitation = companies.invitation_from_token(token)
     form = ConfirmForm()
     if current_user.is_authenticated and form.validate_on_submit():
-        try:
-            memberships.accept_invitation(token, person=_person())
-        except DomainError as error:
-            flash(error.message, "error")
-        else:
-            flash(
-                _(
-                    "Welcome: you now hold a seat of %(company)s's LINK-J membership.",
-                    company=invitation.company.name,
-                ),
-                "success",
-            )
-            return redirect(url_for("accounts.dashboard"))
+        on_refusal("accounts/invitation.html", invitation=invitation, form=form)
+        companies.accept_invitation(token, person=acting_person())
+        flash(
+            _(
+                "Welcome: you now hold a seat of %(company)s's LINK-J membership.",
+                company=invitation.company.name,
+            ),
+            "success",
+        )
+        return redirect(url_for("accounts.dashboard"))
     return render_template("accounts/invitation.html", invitation=invitation, form=form)

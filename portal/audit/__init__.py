@@ -1,1 +1,1 @@
-"""The audit log: who decided what, when and why (DOMAIN rule 7)."""
+"""The audit log: who decided what, when and why (rule 7)."""

@@ -34,6 +34,7 @@ from portal.db import utcnow
 from portal.extensions import db
 from portal.notifications.models import OutboxMessage
 from portal.organizations.models import Organization
+from tests.admin.conftest import cast  # noqa: F401 - the role-matrix cast of the management tests
 
 #: The password every factory-made person has unless a test gives another.
 PASSWORD = "Nihonbashi-honcho-2-3-11"

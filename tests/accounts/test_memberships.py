@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from portal.accounts import memberships, queries, services
+from portal.accounts import companies, domain_rules, memberships, queries, services
 from portal.accounts.memberships import default_validity_end, today
 from portal.accounts.models import (
     Company,
@@ -73,7 +73,7 @@ def opened(person: Person, on: date) -> list[tuple[str, str, str]]:
 def test_member_claims_a_membership_in_another_organization(make_person: MakePerson) -> None:
     person = make_person()
 
-    membership = memberships.claim_membership(person, org("ucsd"), member_number=" UC-9 ")
+    membership = services.claim_membership(person, org("ucsd"), member_number=" UC-9 ")
 
     db.session.refresh(membership)
     assert (membership.status, membership.organization_id) == (PENDING, org("ucsd").id)
@@ -87,7 +87,7 @@ def test_second_live_claim_in_the_same_organization_is_refused(
     make_membership(person, "biocom")
 
     with pytest.raises(InvalidTransition, match="already have a membership"):
-        memberships.claim_membership(person, org("biocom"))
+        services.claim_membership(person, org("biocom"))
 
     assert count(Membership) == 1
 
@@ -99,7 +99,7 @@ def test_verified_member_cannot_claim_the_same_organization_again(
     make_membership(person, "biocom", status=VERIFIED, valid_until=today() + timedelta(days=9))
 
     with pytest.raises(InvalidTransition):
-        memberships.claim_membership(person, org("biocom"))
+        services.claim_membership(person, org("biocom"))
 
     assert count(Membership) == 1
 
@@ -122,7 +122,7 @@ def test_after_a_rejection_a_new_claim_is_allowed(
     first = make_membership(person, "biocom")
     memberships.reject_membership(first, actor=partner_admin("biocom"), reason="Not on our list")
 
-    second = memberships.claim_membership(person, org("biocom"), member_number="BC-2")
+    second = services.claim_membership(person, org("biocom"), member_number="BC-2")
 
     statuses = db.session.scalars(
         select(Membership.status).where(Membership.person_id == person.id).order_by(Membership.id)
@@ -534,7 +534,7 @@ def test_an_expired_member_may_claim_again(
     make_membership(person, "biocom", status=VERIFIED, valid_until=today() - timedelta(days=1))
     memberships.expire_memberships()
 
-    memberships.claim_membership(person, org("biocom"))
+    services.claim_membership(person, org("biocom"))
 
     assert sorted(m.status for m in person.memberships) == ["expired", "pending"]
 
@@ -664,7 +664,7 @@ def test_verification_queue_finds_a_claim_by_member_number_or_name(
 @pytest.mark.parametrize("domain", ["gmail.com", "@Yahoo.co.jp", "docomo.ne.jp", "outlook.jp."])
 def test_free_mail_domain_cannot_verify_members(partner_admin: PartnerAdmin, domain: str) -> None:
     with pytest.raises(InvalidInput, match="Anyone can have an address"):
-        memberships.add_domain_rule(org("krp"), domain, actor=partner_admin("krp"))
+        domain_rules.add_domain_rule(org("krp"), domain, actor=partner_admin("krp"))
 
     assert count(EmailDomainRule) == 0
 
@@ -672,7 +672,7 @@ def test_free_mail_domain_cannot_verify_members(partner_admin: PartnerAdmin, dom
 @pytest.mark.parametrize("domain", ["", "example", "exa mple.com", "-bad.example", "a@b@c.com"])
 def test_malformed_domain_is_refused(partner_admin: PartnerAdmin, domain: str) -> None:
     with pytest.raises(InvalidInput, match="Enter a domain"):
-        memberships.add_domain_rule(org("krp"), domain, actor=partner_admin("krp"))
+        domain_rules.add_domain_rule(org("krp"), domain, actor=partner_admin("krp"))
 
     assert count(EmailDomainRule) == 0
 
@@ -682,7 +682,7 @@ def test_a_domain_shared_by_many_organizations_cannot_verify_members(
     partner_admin: PartnerAdmin, domain: str
 ) -> None:
     with pytest.raises(InvalidInput, match="shared by many organizations"):
-        memberships.add_domain_rule(org("krp"), domain, actor=partner_admin("krp"))
+        domain_rules.add_domain_rule(org("krp"), domain, actor=partner_admin("krp"))
 
     assert count(EmailDomainRule) == 0
 
@@ -694,9 +694,9 @@ def test_a_revoked_members_new_claim_waits_for_a_person_despite_the_domain_rule(
     person = make_person("sato@example.com")
     membership = make_membership(person, "krp", status="verified", valid_until=date(2099, 3, 31))
     memberships.revoke_membership(membership, actor=officer, reason="Left the company")
-    memberships.add_domain_rule(org("krp"), "example.com", actor=officer)
+    domain_rules.add_domain_rule(org("krp"), "example.com", actor=officer)
 
-    again = memberships.claim_membership(person, org("krp"))
+    again = services.claim_membership(person, org("krp"))
 
     assert again.status == "pending"
 
@@ -711,7 +711,7 @@ def test_domain_rule_verifies_pending_confirmed_claims_at_the_domain_and_its_sub
     unconfirmed = make_membership(make_person("d@example.com", confirmed=False), "krp")
     other_org = make_membership(make_person("e@example.com"), "ibri")
 
-    rule, verified = memberships.add_domain_rule(org("krp"), " Example.COM ", actor=officer)
+    rule, verified = domain_rules.add_domain_rule(org("krp"), " Example.COM ", actor=officer)
 
     assert (rule.domain, verified) == ("example.com", 2)
     db.session.expire_all()
@@ -729,10 +729,10 @@ def test_domain_rule_verifies_pending_confirmed_claims_at_the_domain_and_its_sub
 def test_later_claim_by_a_confirmed_person_at_the_domain_is_verified_at_once(
     make_person: MakePerson, partner_admin: PartnerAdmin
 ) -> None:
-    memberships.add_domain_rule(org("krp"), "krp.example.co.jp", actor=partner_admin("krp"))
+    domain_rules.add_domain_rule(org("krp"), "krp.example.co.jp", actor=partner_admin("krp"))
     person = make_person("yuki@krp.example.co.jp")
 
-    membership = memberships.claim_membership(person, org("krp"))
+    membership = services.claim_membership(person, org("krp"))
 
     assert membership.status == VERIFIED
     assert membership.verified_via == VerificationSource.DOMAIN_RULE
@@ -742,7 +742,7 @@ def test_later_claim_by_a_confirmed_person_at_the_domain_is_verified_at_once(
 def test_registration_at_the_domain_is_verified_when_the_address_is_confirmed(
     partner_admin: PartnerAdmin,
 ) -> None:
-    memberships.add_domain_rule(org("krp"), "krp.example.co.jp", actor=partner_admin("krp"))
+    domain_rules.add_domain_rule(org("krp"), "krp.example.co.jp", actor=partner_admin("krp"))
     person = services.register_person(
         Registration(
             email="yuki@krp.example.co.jp",
@@ -763,20 +763,20 @@ def test_registration_at_the_domain_is_verified_when_the_address_is_confirmed(
 def test_unconfirmed_claim_at_the_domain_stays_pending(
     make_person: MakePerson, partner_admin: PartnerAdmin
 ) -> None:
-    memberships.add_domain_rule(org("krp"), "krp.example.co.jp", actor=partner_admin("krp"))
+    domain_rules.add_domain_rule(org("krp"), "krp.example.co.jp", actor=partner_admin("krp"))
     person = make_person("yuki@krp.example.co.jp", confirmed=False)
 
-    membership = memberships.claim_membership(person, org("krp"))
+    membership = services.claim_membership(person, org("krp"))
 
     assert membership.status == PENDING
 
 
 def test_same_domain_twice_is_refused(partner_admin: PartnerAdmin) -> None:
     officer = partner_admin("krp")
-    memberships.add_domain_rule(org("krp"), "krp.example.co.jp", actor=officer)
+    domain_rules.add_domain_rule(org("krp"), "krp.example.co.jp", actor=officer)
 
     with pytest.raises(InvalidTransition, match="already has a rule"):
-        memberships.add_domain_rule(org("krp"), "KRP.example.co.jp", actor=officer)
+        domain_rules.add_domain_rule(org("krp"), "KRP.example.co.jp", actor=officer)
 
     assert count(EmailDomainRule) == 1
 
@@ -785,7 +785,7 @@ def test_partner_admin_cannot_add_a_rule_for_another_organization(
     partner_admin: PartnerAdmin,
 ) -> None:
     with pytest.raises(NotFound):
-        memberships.add_domain_rule(org("ibri"), "ibri.example.jp", actor=partner_admin("krp"))
+        domain_rules.add_domain_rule(org("ibri"), "ibri.example.jp", actor=partner_admin("krp"))
 
     assert count(EmailDomainRule) == 0
 
@@ -795,10 +795,10 @@ def test_removing_a_rule_stops_automatic_verification_and_keeps_verified_members
 ) -> None:
     officer = partner_admin("krp")
     early = make_membership(make_person("a@krp.example.co.jp"), "krp")
-    rule, _ = memberships.add_domain_rule(org("krp"), "krp.example.co.jp", actor=officer)
+    rule, _ = domain_rules.add_domain_rule(org("krp"), "krp.example.co.jp", actor=officer)
 
-    memberships.remove_domain_rule(rule, actor=officer)
-    late = memberships.claim_membership(make_person("b@krp.example.co.jp"), org("krp"))
+    domain_rules.remove_domain_rule(rule, actor=officer)
+    late = services.claim_membership(make_person("b@krp.example.co.jp"), org("krp"))
 
     db.session.refresh(early)
     assert (early.status, late.status) == ("verified", "pending")
@@ -809,12 +809,12 @@ def test_removing_a_rule_stops_automatic_verification_and_keeps_verified_members
 def test_partner_admin_cannot_remove_another_organizations_rule(
     partner_admin: PartnerAdmin,
 ) -> None:
-    rule, _ = memberships.add_domain_rule(
+    rule, _ = domain_rules.add_domain_rule(
         org("ibri"), "ibri.example.jp", actor=partner_admin("ibri")
     )
 
     with pytest.raises(NotFound):
-        memberships.remove_domain_rule(rule, actor=partner_admin("krp"))
+        domain_rules.remove_domain_rule(rule, actor=partner_admin("krp"))
 
     assert count(EmailDomainRule) == 1
 
@@ -829,7 +829,7 @@ def contact(make_person: MakePerson) -> Person:
 
 
 def new_company(actor: Person, contact: Person, *, seats: int = 3, **extra: object) -> Company:
-    return memberships.create_company(
+    return companies.create_company(
         actor=actor,
         name="Mitsui Life Example K.K.",
         email_domain="mitsui-life.example",
@@ -903,7 +903,7 @@ def test_bad_company_details_are_refused(
     }
 
     with pytest.raises(InvalidInput, match=message):
-        memberships.create_company(actor=staff, primary_contact=contact, **fields)  # type: ignore[arg-type]
+        companies.create_company(actor=staff, primary_contact=contact, **fields)  # type: ignore[arg-type]
 
     assert count(Company) == 0 and count(Membership) == 0
 
@@ -913,7 +913,7 @@ def test_primary_contact_invites_a_colleague_at_the_companys_domain(
 ) -> None:
     company = new_company(staff, contact)
 
-    invitation = memberships.invite_colleague(company, "Aoi@Mitsui-Life.example", actor=contact)
+    invitation = companies.invite_colleague(company, "Aoi@Mitsui-Life.example", actor=contact)
 
     assert invitation.email_normalized == "aoi@mitsui-life.example"
     assert invitation.expires_at > utcnow() + timedelta(days=13)
@@ -928,7 +928,7 @@ def test_invitation_to_a_subdomain_of_the_company_is_allowed(
 ) -> None:
     company = new_company(staff, contact)
 
-    memberships.invite_colleague(company, "aoi@rd.mitsui-life.example", actor=contact)
+    companies.invite_colleague(company, "aoi@rd.mitsui-life.example", actor=contact)
 
     assert count(Invitation) == 1
 
@@ -942,7 +942,7 @@ def test_invitation_outside_the_companys_domain_is_refused(
     company = new_company(staff, contact)
 
     with pytest.raises(InvalidInput, match="Only addresses at mitsui-life.example"):
-        memberships.invite_colleague(company, email, actor=contact)
+        companies.invite_colleague(company, email, actor=contact)
 
     assert count(Invitation) == 0 and outbox("accounts/invitation") == []
 
@@ -954,7 +954,7 @@ def test_only_the_primary_contact_invites(
 
     for outsider in (staff, make_person("aoi@mitsui-life.example")):
         with pytest.raises(NotFound):
-            memberships.invite_colleague(company, "ren@mitsui-life.example", actor=outsider)
+            companies.invite_colleague(company, "ren@mitsui-life.example", actor=outsider)
 
     assert count(Invitation) == 0
 
@@ -963,37 +963,37 @@ def test_invitations_stop_when_held_and_promised_seats_reach_the_limit(
     staff: Person, contact: Person
 ) -> None:
     company = new_company(staff, contact, seats=2)
-    memberships.invite_colleague(company, "aoi@mitsui-life.example", actor=contact)
+    companies.invite_colleague(company, "aoi@mitsui-life.example", actor=contact)
 
     with pytest.raises(InvalidTransition, match="All 2 seats"):
-        memberships.invite_colleague(company, "ren@mitsui-life.example", actor=contact)
+        companies.invite_colleague(company, "ren@mitsui-life.example", actor=contact)
 
-    assert memberships.seats_taken(company) == 2
+    assert companies.seats_taken(company) == 2
     assert count(Invitation) == 1
     assert len(outbox("accounts/invitation")) == 1
 
 
 def test_withdrawn_and_expired_invitations_free_their_seat(staff: Person, contact: Person) -> None:
     company = new_company(staff, contact, seats=3)
-    withdrawn = memberships.invite_colleague(company, "aoi@mitsui-life.example", actor=contact)
-    lapsed = memberships.invite_colleague(company, "ren@mitsui-life.example", actor=contact)
-    assert memberships.seats_taken(company) == 3
+    withdrawn = companies.invite_colleague(company, "aoi@mitsui-life.example", actor=contact)
+    lapsed = companies.invite_colleague(company, "ren@mitsui-life.example", actor=contact)
+    assert companies.seats_taken(company) == 3
 
-    memberships.revoke_invitation(withdrawn, actor=contact)
+    companies.revoke_invitation(withdrawn, actor=contact)
     lapsed.expires_at = utcnow() - timedelta(seconds=1)
     db.session.commit()
 
-    assert memberships.seats_taken(company) == 1
-    memberships.invite_colleague(company, "ren@mitsui-life.example", actor=contact)
-    assert memberships.seats_taken(company) == 2
+    assert companies.seats_taken(company) == 1
+    companies.invite_colleague(company, "ren@mitsui-life.example", actor=contact)
+    assert companies.seats_taken(company) == 2
 
 
 def test_a_live_invitation_is_not_sent_twice(staff: Person, contact: Person) -> None:
     company = new_company(staff, contact)
-    memberships.invite_colleague(company, "aoi@mitsui-life.example", actor=contact)
+    companies.invite_colleague(company, "aoi@mitsui-life.example", actor=contact)
 
     with pytest.raises(InvalidTransition, match="already has an open invitation"):
-        memberships.invite_colleague(company, "AOI@mitsui-life.example", actor=contact)
+        companies.invite_colleague(company, "AOI@mitsui-life.example", actor=contact)
 
     assert count(Invitation) == 1
 
@@ -1002,10 +1002,10 @@ def test_colleague_accepts_with_the_invited_confirmed_address(
     staff: Person, contact: Person, make_person: MakePerson
 ) -> None:
     company = new_company(staff, contact)
-    invitation = memberships.invite_colleague(company, "aoi@mitsui-life.example", actor=contact)
+    invitation = companies.invite_colleague(company, "aoi@mitsui-life.example", actor=contact)
     colleague = make_person("Aoi@mitsui-life.example")
 
-    seat = memberships.accept_invitation(invitation_link(), person=colleague)
+    seat = companies.accept_invitation(invitation_link(), person=colleague)
 
     db.session.refresh(seat)
     assert (seat.person_id, seat.organization_id) == (colleague.id, org("link-j").id)
@@ -1014,7 +1014,7 @@ def test_colleague_accepts_with_the_invited_confirmed_address(
     assert seat.valid_until == company.valid_until
     db.session.refresh(invitation)
     assert invitation.accepted_by_id == colleague.id and invitation.accepted_at is not None
-    assert memberships.seats_taken(company) == 2  # the promise became a held seat
+    assert companies.seats_taken(company) == 2  # the promise became a held seat
     assert audit("invitation.accept")[0].actor_id == colleague.id
 
 
@@ -1022,11 +1022,11 @@ def test_invitation_accepted_by_another_person_is_refused(
     staff: Person, contact: Person, make_person: MakePerson
 ) -> None:
     company = new_company(staff, contact)
-    invitation = memberships.invite_colleague(company, "aoi@mitsui-life.example", actor=contact)
+    invitation = companies.invite_colleague(company, "aoi@mitsui-life.example", actor=contact)
     stranger = make_person("ren@mitsui-life.example")
 
     with pytest.raises(InvalidInput, match="This invitation is for aoi@mitsui-life.example"):
-        memberships.accept_invitation(invitation_link(), person=stranger)
+        companies.accept_invitation(invitation_link(), person=stranger)
 
     db.session.refresh(invitation)
     assert invitation.accepted_at is None
@@ -1037,11 +1037,11 @@ def test_invitation_needs_the_address_confirmed(
     staff: Person, contact: Person, make_person: MakePerson
 ) -> None:
     company = new_company(staff, contact)
-    memberships.invite_colleague(company, "aoi@mitsui-life.example", actor=contact)
+    companies.invite_colleague(company, "aoi@mitsui-life.example", actor=contact)
     colleague = make_person("aoi@mitsui-life.example", confirmed=False)
 
     with pytest.raises(InvalidInput, match="confirmed address"):
-        memberships.accept_invitation(invitation_link(), person=colleague)
+        companies.accept_invitation(invitation_link(), person=colleague)
 
     assert colleague.memberships == []
 
@@ -1050,13 +1050,13 @@ def test_invitation_accepted_twice_is_refused(
     staff: Person, contact: Person, make_person: MakePerson
 ) -> None:
     company = new_company(staff, contact)
-    memberships.invite_colleague(company, "aoi@mitsui-life.example", actor=contact)
+    companies.invite_colleague(company, "aoi@mitsui-life.example", actor=contact)
     colleague = make_person("aoi@mitsui-life.example")
     token = invitation_link()
-    memberships.accept_invitation(token, person=colleague)
+    companies.accept_invitation(token, person=colleague)
 
     with pytest.raises(InvalidTransition, match="already accepted"):
-        memberships.accept_invitation(token, person=colleague)
+        companies.accept_invitation(token, person=colleague)
 
     assert count(Membership) == 2
 
@@ -1066,16 +1066,16 @@ def test_expired_or_withdrawn_invitation_is_refused(
     staff: Person, contact: Person, make_person: MakePerson, ended: str
 ) -> None:
     company = new_company(staff, contact)
-    invitation = memberships.invite_colleague(company, "aoi@mitsui-life.example", actor=contact)
+    invitation = companies.invite_colleague(company, "aoi@mitsui-life.example", actor=contact)
     if ended == "expired":
         invitation.expires_at = utcnow() - timedelta(minutes=1)
         db.session.commit()
     else:
-        memberships.revoke_invitation(invitation, actor=contact)
+        companies.revoke_invitation(invitation, actor=contact)
     colleague = make_person("aoi@mitsui-life.example")
 
     with pytest.raises(InvalidInput, match="expired or was withdrawn"):
-        memberships.accept_invitation(invitation_link(), person=colleague)
+        companies.accept_invitation(invitation_link(), person=colleague)
 
     assert colleague.memberships == []
 
@@ -1085,23 +1085,23 @@ def test_holder_of_another_companys_seat_cannot_take_a_second(
 ) -> None:
     parent = new_company(staff, contact)
     researcher = make_person("sora@rd.mitsui-life.example")
-    memberships.invite_colleague(parent, researcher.email, actor=contact)
-    memberships.accept_invitation(invitation_link(), person=researcher)
-    subsidiary = memberships.create_company(
+    companies.invite_colleague(parent, researcher.email, actor=contact)
+    companies.accept_invitation(invitation_link(), person=researcher)
+    subsidiary = companies.create_company(
         actor=staff,
         name="Mitsui Life R&D",
         email_domain="rd.mitsui-life.example",
         seat_count=3,
         primary_contact=make_person("head@rd.mitsui-life.example"),
     )
-    memberships.invite_colleague(
+    companies.invite_colleague(
         subsidiary,
         researcher.email,
         actor=subsidiary.primary_contact,  # type: ignore[arg-type]
     )
 
     with pytest.raises(InvalidTransition, match="seat of another company"):
-        memberships.accept_invitation(invitation_link(), person=researcher)
+        companies.accept_invitation(invitation_link(), person=researcher)
 
     [seat] = [m for m in researcher.memberships if m.status == "verified"]
     db.session.refresh(seat)

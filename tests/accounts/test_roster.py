@@ -12,7 +12,7 @@ from datetime import date, timedelta
 
 import pytest
 
-from portal.accounts import memberships, services
+from portal.accounts import rosters, services
 from portal.accounts.memberships import default_validity_end, today
 from portal.accounts.models import (
     Membership,
@@ -62,7 +62,7 @@ def claim(make_person: MakePerson, make_membership: MakeMembership) -> Callable[
 
 def upload(officer: Person, text: str, *, encoding: str = "utf-8", slug: str = "biocom"):
     """Upload ``text`` saved in ``encoding`` as BIOCOM's (or ``slug``'s) roster."""
-    return memberships.import_roster(
+    return rosters.import_roster(
         org(slug), actor=officer, filename="members.csv", content=text.encode(encoding)
     )
 
@@ -172,7 +172,7 @@ def test_semicolon_separated_roster_from_european_excel_is_read(
 
 def test_file_neither_utf8_nor_shift_jis_is_refused(officer: Person) -> None:
     with pytest.raises(InvalidInput, match="neither UTF-8 nor Shift_JIS"):
-        memberships.import_roster(
+        rosters.import_roster(
             org("biocom"), actor=officer, filename="x.csv", content=b"email\n\x81 @x.jp\n"
         )
 
@@ -233,7 +233,7 @@ def test_later_claim_of_a_listed_member_is_verified_at_once(
 ) -> None:
     upload(officer, f"email,valid_until\nken@lab.example,{ISO}\n")
 
-    membership = memberships.claim_membership(make_person("ken@lab.example"), org("biocom"))
+    membership = services.claim_membership(make_person("ken@lab.example"), org("biocom"))
 
     assert membership.status == MembershipStatus.VERIFIED
     assert membership.verified_via == VerificationSource.ROSTER

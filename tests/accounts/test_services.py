@@ -15,7 +15,7 @@ import pytest
 from flask import Flask
 from sqlalchemy import event, select
 
-from portal.accounts import memberships, passwords, services, tokens
+from portal.accounts import companies, memberships, passwords, profile, services, tokens
 from portal.accounts.models import (
     Invitation,
     Membership,
@@ -268,8 +268,8 @@ def test_confirmation_link_just_under_two_days_old_still_works() -> None:
 
 def test_confirmation_link_for_an_address_since_changed_is_refused() -> None:
     person, old_link = registered_with_link()
-    services.request_email_change(person, new_email="hanako@lab.example", password=PASSWORD)
-    services.confirm_email_change(link_token(outbox("accounts/confirm_new_email")[-1]))
+    profile.request_email_change(person, new_email="hanako@lab.example", password=PASSWORD)
+    profile.confirm_email_change(link_token(outbox("accounts/confirm_new_email")[-1]))
     person.email_confirmed_at = None  # the old address's link must not confirm the new one
     db.session.commit()
 
@@ -503,7 +503,7 @@ def test_change_to_a_weak_password_is_refused(make_person: MakePerson) -> None:
 def test_new_address_is_pending_until_confirmed(make_person: MakePerson) -> None:
     person = make_person("ken@old-lab.example")
 
-    services.request_email_change(person, new_email="Ken@New-Lab.example", password=PASSWORD)
+    profile.request_email_change(person, new_email="Ken@New-Lab.example", password=PASSWORD)
 
     db.session.refresh(person)
     assert person.email == "ken@old-lab.example"
@@ -522,9 +522,9 @@ def test_new_address_is_pending_until_confirmed(make_person: MakePerson) -> None
 
 def test_following_the_link_switches_the_address(make_person: MakePerson) -> None:
     person = make_person("ken@old-lab.example")
-    services.request_email_change(person, new_email="ken@new-lab.example", password=PASSWORD)
+    profile.request_email_change(person, new_email="ken@new-lab.example", password=PASSWORD)
 
-    services.confirm_email_change(link_token(outbox("accounts/confirm_new_email")[0]))
+    profile.confirm_email_change(link_token(outbox("accounts/confirm_new_email")[0]))
 
     db.session.refresh(person)
     assert (person.email, person.email_normalized) == ("ken@new-lab.example",) * 2
@@ -535,12 +535,12 @@ def test_following_the_link_switches_the_address(make_person: MakePerson) -> Non
 
 def test_address_change_link_works_only_once(make_person: MakePerson) -> None:
     person = make_person("ken@old-lab.example")
-    services.request_email_change(person, new_email="ken@new-lab.example", password=PASSWORD)
+    profile.request_email_change(person, new_email="ken@new-lab.example", password=PASSWORD)
     token = link_token(outbox("accounts/confirm_new_email")[0])
-    services.confirm_email_change(token)
+    profile.confirm_email_change(token)
 
     with pytest.raises(InvalidInput, match="already used"):
-        services.confirm_email_change(token)
+        profile.confirm_email_change(token)
 
     db.session.refresh(person)
     assert person.email == "ken@new-lab.example"
@@ -548,13 +548,13 @@ def test_address_change_link_works_only_once(make_person: MakePerson) -> None:
 
 def test_only_the_latest_address_change_link_works(make_person: MakePerson) -> None:
     person = make_person("ken@old-lab.example")
-    services.request_email_change(person, new_email="ken@first.example", password=PASSWORD)
-    services.request_email_change(person, new_email="ken@second.example", password=PASSWORD)
+    profile.request_email_change(person, new_email="ken@first.example", password=PASSWORD)
+    profile.request_email_change(person, new_email="ken@second.example", password=PASSWORD)
     first, second = (link_token(m) for m in outbox("accounts/confirm_new_email"))
 
     with pytest.raises(InvalidInput):
-        services.confirm_email_change(first)
-    services.confirm_email_change(second)
+        profile.confirm_email_change(first)
+    profile.confirm_email_change(second)
 
     db.session.refresh(person)
     assert person.email == "ken@second.example"
@@ -567,7 +567,7 @@ def test_change_to_a_taken_address_tells_that_address_and_changes_nothing(
     person = make_person("ken@old-lab.example")
     make_person("mika@new-lab.example")
 
-    result = services.request_email_change(person, new_email=taken, password=PASSWORD)
+    result = profile.request_email_change(person, new_email=taken, password=PASSWORD)
 
     assert result is None  # the same outward answer as for a free address
     db.session.refresh(person)
@@ -582,7 +582,7 @@ def test_address_change_needs_the_password(make_person: MakePerson) -> None:
     person = make_person("ken@old-lab.example")
 
     with pytest.raises(InvalidInput, match="current password is not correct"):
-        services.request_email_change(person, new_email="ken@new-lab.example", password="nope")
+        profile.request_email_change(person, new_email="ken@new-lab.example", password="nope")
 
     db.session.refresh(person)
     assert person.pending_email is None
@@ -593,12 +593,12 @@ def test_address_change_link_is_refused_when_another_account_took_the_address_me
     make_person: MakePerson,
 ) -> None:
     person = make_person("ken@old-lab.example")
-    services.request_email_change(person, new_email="ken@new-lab.example", password=PASSWORD)
+    profile.request_email_change(person, new_email="ken@new-lab.example", password=PASSWORD)
     token = link_token(outbox("accounts/confirm_new_email")[0])
     make_person("KEN@new-lab.example")
 
     with pytest.raises(InvalidInput, match="Another account now uses"):
-        services.confirm_email_change(token)
+        profile.confirm_email_change(token)
 
     db.session.refresh(person)
     assert person.email == "ken@old-lab.example"
@@ -611,7 +611,7 @@ def test_address_change_link_is_refused_when_another_account_took_the_address_me
 def test_profile_keeps_names_in_japanese_with_furigana(make_person: MakePerson) -> None:
     person = make_person()
 
-    services.update_profile(
+    profile.update_profile(
         person,
         family_name=" 岡野 ",
         given_name="栄之",
@@ -640,7 +640,7 @@ def test_profile_with_bad_input_changes_nothing(
     person = make_person(family_name="山田", locale="en")
 
     with pytest.raises(InvalidInput, match=message):
-        services.update_profile(person, given_name="次郎", **changes)
+        profile.update_profile(person, given_name="次郎", **changes)
 
     db.session.refresh(person)
     assert (person.family_name, person.given_name, person.preferred_locale) == (
@@ -896,7 +896,7 @@ def test_deleting_an_account_leaves_no_copy_of_the_address(
     make_person: MakePerson, staff: Person
 ) -> None:
     contact = make_person("chief@mitsui-life.example")
-    company = memberships.create_company(
+    company = companies.create_company(
         actor=staff,
         name="Mitsui Life Example",
         email_domain="mitsui-life.example",
@@ -904,8 +904,8 @@ def test_deleting_an_account_leaves_no_copy_of_the_address(
         primary_contact=contact,
     )
     colleague = make_person("Aoi.Kato@mitsui-life.example")
-    memberships.invite_colleague(company, "Aoi.Kato@mitsui-life.example", actor=contact)
-    memberships.accept_invitation(link_token(outbox("accounts/invitation")[0]), person=colleague)
+    companies.invite_colleague(company, "Aoi.Kato@mitsui-life.example", actor=contact)
+    companies.accept_invitation(link_token(outbox("accounts/invitation")[0]), person=colleague)
 
     services.delete_account(colleague, password=PASSWORD)
 
@@ -937,7 +937,7 @@ def test_primary_contact_of_a_company_cannot_delete_their_account(
     make_person: MakePerson, staff: Person
 ) -> None:
     contact = make_person("chief@mitsui-life.example")
-    memberships.create_company(
+    companies.create_company(
         actor=staff,
         name="Mitsui Life Example",
         email_domain="mitsui-life.example",

@@ -10,6 +10,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
 from portal.accounts import memberships, services
+from portal.accounts.forms import NAME_FIELDS
 from portal.accounts.models import Membership, Person
 from portal.extensions import db
 from portal.notifications.models import OutboxMessage
@@ -102,6 +103,30 @@ def test_registration_with_a_common_password_is_refused(client: FlaskClient) -> 
     )
     assert "most common" in response.get_data(as_text=True)
     assert _count(Person) == 0
+
+
+def test_a_refused_registration_shows_the_filled_form_again(client: FlaskClient) -> None:
+    response = _register(client, password="password123", password_again="password123")
+
+    assert response.status_code == 400
+    html = response.get_data(as_text=True)
+    assert "most common" in html
+    assert 'value="ken@biocom-member.example"' in html and 'value="Tanaka"' in html
+    assert _count(Person) == 0
+
+
+def test_registration_and_profile_ask_the_same_name_fields(client: FlaskClient) -> None:
+    services.create_person_directly("ada@example.org", PASSWORD, family_name="L", given_name="Ada")
+    _login(client, "ada@example.org")
+    profile = client.get("/account/profile", headers={"Accept-Language": "ja"})
+    client.post("/logout")
+    register = client.get("/register", headers={"Accept-Language": "ja"})
+
+    def names(html: str) -> set[str]:
+        return set(re.findall(r'<label for="(\w+)">', html))
+
+    shown_in_both = names(profile.get_data(as_text=True)) & names(register.get_data(as_text=True))
+    assert shown_in_both >= set(NAME_FIELDS)
 
 
 def test_registration_shows_furigana_fields_in_japanese_only(client: FlaskClient) -> None:
@@ -290,7 +315,7 @@ def test_dashboard_lists_what_a_verified_membership_opens(client: FlaskClient) -
     person = services.create_person_directly(
         "ken@biocom-member.example", PASSWORD, family_name="Tanaka", given_name="Ken"
     )
-    membership = memberships.claim_membership(person, _org("biocom"))
+    membership = services.claim_membership(person, _org("biocom"))
     admin = services.create_person_directly(
         "admin@biocom.example", PASSWORD, family_name="B", given_name="Admin"
     )
@@ -310,7 +335,7 @@ def test_dashboard_shows_a_rejection_reason(client: FlaskClient) -> None:
     person = services.create_person_directly(
         "ken@biocom-member.example", PASSWORD, family_name="Tanaka", given_name="Ken"
     )
-    membership = memberships.claim_membership(person, _org("biocom"))
+    membership = services.claim_membership(person, _org("biocom"))
     admin = services.create_person_directly(
         "admin@biocom.example", PASSWORD, family_name="B", given_name="Admin"
     )
@@ -340,6 +365,30 @@ def test_claiming_a_second_membership(client: FlaskClient) -> None:
     )
 
     assert "already have a membership" in twice.get_data(as_text=True)
+    assert (
+        db.session.scalar(
+            select(func.count(Membership.id)).where(Membership.person_id == person.id)
+        )
+        == 1
+    )
+
+
+def test_claiming_a_membership_again_is_refused_on_the_form(client: FlaskClient) -> None:
+    person = services.create_person_directly(
+        "ken@example.org", PASSWORD, family_name="Tanaka", given_name="Ken"
+    )
+    services.claim_membership(person, _org("krp"))
+    _login(client, "ken@example.org")
+
+    response = client.post(
+        "/account/memberships/new",
+        data={"organization": _org("krp").id, "membership_kind": "individual"},
+    )
+
+    assert response.status_code == 400
+    html = response.get_data(as_text=True)
+    assert "already have a membership" in html
+    assert 'name="member_number"' in html  # the form again, not another page
     assert (
         db.session.scalar(
             select(func.count(Membership.id)).where(Membership.person_id == person.id)

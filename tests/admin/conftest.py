@@ -6,12 +6,16 @@ role matrix slow), and logged in by writing Flask-Login's session.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import date, timedelta
+from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import select
+from werkzeug.test import TestResponse
 
 from portal.accounts.models import (
     EmailDomainRule,
@@ -176,3 +180,51 @@ def cast(network: None) -> Cast:
         company_contact=company_contact,
         rule=rule,
     )
+
+
+# --- the role matrix ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Action:
+    """One page or POST action of the management pages, aimed at BIOCOM's records."""
+
+    name: str
+    method: str
+    url: Callable[[Cast], str]
+    data: Callable[[Cast], dict[str, Any]] = field(default=lambda c: {})
+    #: For POSTs: whether the action's change is in the database (it must be when allowed,
+    #: and must not be when refused).
+    done: Callable[[Cast], bool] | None = None
+    multipart: bool = False
+
+
+def check_outcome(client: FlaskClient, cast: Cast, action: Action, expected: str | int) -> None:
+    """Take the action as the signed-in client and check the answer: "login" (redirected to
+    sign in), "allowed" (200 for a page, done and redirected for a POST) or a status code."""
+    if action.method == "GET":
+        response = client.get(action.url(cast), headers={"Accept-Language": "en"})
+    else:
+        response = client.post(
+            action.url(cast),
+            data=action.data(cast),
+            headers={"Accept-Language": "en"},
+            content_type="multipart/form-data" if action.multipart else None,
+        )
+
+    if expected == "login":
+        assert response.status_code == 302
+        assert urlsplit(response.location).path == "/login"
+    elif expected == "allowed" and action.method == "GET":
+        assert response.status_code == 200
+    elif expected == "allowed":
+        assert response.status_code == 302, _text(response)
+        assert urlsplit(response.location).path.startswith("/admin/")
+    else:
+        assert response.status_code == expected
+    if action.done is not None:
+        assert action.done(cast) is (expected == "allowed")
+
+
+def _text(response: TestResponse) -> str:
+    return response.get_data(as_text=True)

@@ -17,7 +17,7 @@ from flask import Flask
 from flask_babel import force_locale
 from sqlalchemy import func, select
 
-from portal.accounts import memberships
+from portal.accounts import companies
 from portal.accounts.models import Company, Invitation, Person, Role
 from portal.errors import InvalidTransition
 from portal.extensions import db
@@ -34,7 +34,7 @@ def one_free_seat() -> tuple[int, int]:
     """(company id, primary contact id) of a company with 2 seats, the contact holding one."""
     staff = add_role(add_person("secretariat@link-j.org"), Role.STAFF)
     contact = add_person("chief@mitsui-life.example")
-    company = memberships.create_company(
+    company = companies.create_company(
         actor=staff,
         name="Mitsui Life Example K.K.",
         email_domain="mitsui-life.example",
@@ -49,14 +49,14 @@ def one_free_seat() -> tuple[int, int]:
 @pytest.fixture
 def slow_seat_count(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Widen the window between counting seats and inserting the invitation."""
-    count_seats = memberships.seats_taken
+    count_seats = companies.seats_taken
 
     def slow(company: Company) -> int:
         taken = count_seats(company)
         threading.Event().wait(COUNT_TO_INSERT_DELAY)
         return taken
 
-    monkeypatch.setattr(memberships, "seats_taken", slow)
+    monkeypatch.setattr(companies, "seats_taken", slow)
     yield
 
 
@@ -75,7 +75,7 @@ def invite_at_once(app: Flask, company_id: int, contact_id: int, colleagues: int
             assert company is not None and contact is not None
             start.wait(timeout=10)
             try:
-                memberships.invite_colleague(
+                companies.invite_colleague(
                     company, f"colleague{n}@mitsui-life.example", actor=contact
                 )
                 outcomes[n] = "invited"
@@ -104,7 +104,7 @@ def open_invitations(company_id: int) -> int:
 def test_control_without_the_lock_simultaneous_invitations_overbook(
     app: Flask, one_free_seat: tuple[int, int], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(memberships, "_lock_company", lambda company: company)
+    monkeypatch.setattr(companies, "_lock_company", lambda company: company)
     company_id, contact_id = one_free_seat
 
     outcomes = invite_at_once(app, company_id, contact_id, colleagues=2)
@@ -126,4 +126,4 @@ def test_simultaneous_invitations_for_the_last_seat_create_exactly_one(
     assert open_invitations(company_id) == 1
     company = db.session.get(Company, company_id)
     assert company is not None
-    assert memberships.seats_taken(company) == company.seat_count
+    assert companies.seats_taken(company) == company.seat_count

@@ -1,14 +1,12 @@
-"""The admin pages: who may see and do what (the role matrix), and the verification stories."""
+"""The membership management pages: who may see and do what (the role matrix), and the
+verification stories: the queue, decisions, rosters, domain rules, corporate members, roles."""
 
 from __future__ import annotations
 
 import io
 import re
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
-from urllib.parse import urlsplit
 
 import pytest
 from flask.testing import FlaskClient
@@ -29,7 +27,14 @@ from portal.accounts.models import (
 from portal.audit.models import AuditEntry
 from portal.extensions import db
 from portal.notifications.models import OutboxMessage
-from tests.admin.conftest import Cast, login, make_membership, make_person
+from tests.admin.conftest import (
+    Action,
+    Cast,
+    check_outcome,
+    login,
+    make_membership,
+    make_person,
+)
 from tests.conftest import recorded_statements
 
 EN = {"Accept-Language": "en"}
@@ -102,30 +107,13 @@ def upload_roster(client: FlaskClient, content: bytes, slug: str = "biocom") -> 
 # --- the role matrix --------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Action:
-    """One page or POST action of the admin area, aimed at BIOCOM's records."""
-
-    name: str
-    method: str
-    url: Callable[[Cast], str]
-    data: Callable[[Cast], dict[str, Any]] = field(default=lambda c: {})
-    #: For POSTs: whether the action's change is in the database (it must be when allowed,
-    #: and must not be when refused).
-    done: Callable[[Cast], bool] | None = None
-    multipart: bool = False
-
-
 ROSTER_CSV = b"email,valid_until\nhanako.sato@biocom-member.org,2099-03-31\n"
 
 ACTIONS = [
-    Action("index", "GET", lambda c: "/admin/"),
-    Action("audit", "GET", lambda c: "/admin/audit"),
     Action("queue", "GET", lambda c: "/admin/organizations/biocom/memberships"),
     Action("membership", "GET", lambda c: f"/admin/memberships/{c.pending.id}"),
     Action("roster", "GET", lambda c: "/admin/organizations/biocom/roster"),
     Action("domains", "GET", lambda c: "/admin/organizations/biocom/domains"),
-    Action("audit_of_biocom", "GET", lambda c: "/admin/audit?org=biocom"),
     Action(
         "verify",
         "POST",
@@ -210,8 +198,7 @@ ACTIONS = [
     ),
 ]
 
-EVERYONE = {"index", "audit"}
-SEE_BIOCOM = {"queue", "membership", "roster", "domains", "audit_of_biocom"}
+SEE_BIOCOM = {"queue", "membership", "roster", "domains"}
 DECIDE_BIOCOM = {
     "verify",
     "reject",
@@ -223,7 +210,7 @@ DECIDE_BIOCOM = {
 }
 STAFF_ONLY = {"companies", "create_company"}
 ADMIN_ONLY = {"people", "person", "grant_role", "revoke_role"}
-assert {a.name for a in ACTIONS} == EVERYONE | SEE_BIOCOM | DECIDE_BIOCOM | STAFF_ONLY | ADMIN_ONLY
+assert {a.name for a in ACTIONS} == SEE_BIOCOM | DECIDE_BIOCOM | STAFF_ONLY | ADMIN_ONLY
 
 
 def _outcomes(allowed: set[str], not_found: set[str]) -> dict[str, str | int]:
@@ -238,11 +225,11 @@ EXPECTED: dict[str, dict[str, str | int]] = {
     "anonymous": {a.name: "login" for a in ACTIONS},
     "unverified_member": _outcomes(set(), set()),
     "verified_member": _outcomes(set(), set()),
-    "biocom_admin": _outcomes(EVERYONE | SEE_BIOCOM | DECIDE_BIOCOM, set()),
-    "ucsd_admin": _outcomes(EVERYONE, SEE_BIOCOM | DECIDE_BIOCOM),
+    "biocom_admin": _outcomes(SEE_BIOCOM | DECIDE_BIOCOM, set()),
+    "ucsd_admin": _outcomes(set(), SEE_BIOCOM | DECIDE_BIOCOM),
     # Staff read partner queues but decide LINK-J memberships only.
-    "staff": _outcomes(EVERYONE | SEE_BIOCOM | STAFF_ONLY, DECIDE_BIOCOM),
-    "admin": _outcomes(EVERYONE | SEE_BIOCOM | STAFF_ONLY | ADMIN_ONLY, DECIDE_BIOCOM),
+    "staff": _outcomes(SEE_BIOCOM | STAFF_ONLY, DECIDE_BIOCOM),
+    "admin": _outcomes(SEE_BIOCOM | STAFF_ONLY | ADMIN_ONLY, DECIDE_BIOCOM),
 }
 
 
@@ -250,30 +237,8 @@ EXPECTED: dict[str, dict[str, str | int]] = {
 @pytest.mark.parametrize("role", list(EXPECTED))
 def test_role_matrix(client: FlaskClient, cast: Cast, role: str, action: Action) -> None:
     login(client, cast.by_role(role))
-    expected = EXPECTED[role][action.name]
 
-    if action.method == "GET":
-        response = client.get(action.url(cast), headers=EN)
-    else:
-        response = client.post(
-            action.url(cast),
-            data=action.data(cast),
-            headers=EN,
-            content_type="multipart/form-data" if action.multipart else None,
-        )
-
-    if expected == "login":
-        assert response.status_code == 302
-        assert urlsplit(response.location).path == "/login"
-    elif expected == "allowed" and action.method == "GET":
-        assert response.status_code == 200
-    elif expected == "allowed":
-        assert response.status_code == 302, page_text(response)
-        assert urlsplit(response.location).path.startswith("/admin/")
-    else:
-        assert response.status_code == expected
-    if action.done is not None:
-        assert action.done(cast) is (expected == "allowed")
+    check_outcome(client, cast, action, EXPECTED[role][action.name])
 
 
 def test_pages_refused_to_others_never_show_biocom_members(client: FlaskClient, cast: Cast) -> None:
@@ -283,32 +248,6 @@ def test_pages_refused_to_others_never_show_biocom_members(client: FlaskClient, 
 
     assert "hanako.sato@biocom-member.org" not in html
     assert "Page not found" in html
-
-
-def test_overview_lists_only_the_partner_admins_organization(
-    client: FlaskClient, cast: Cast
-) -> None:
-    login(client, cast.biocom_admin)
-
-    html = page_text(client.get("/admin/", headers=EN))
-
-    assert "/admin/organizations/biocom/memberships" in html
-    assert "/admin/organizations/ucsd/memberships" not in html
-    assert "2 pending" in html  # the claimant and the unverified member
-    assert "/admin/companies" not in html
-
-
-def test_staff_overview_lists_every_organization_and_the_secretariat_pages(
-    client: FlaskClient, cast: Cast
-) -> None:
-    login(client, cast.staff)
-
-    html = page_text(client.get("/admin/", headers=EN))
-
-    for slug in ("link-j", "ucsd", "biocom", "eurobiomed", "krp", "one-nucleus", "ibri"):
-        assert f"/admin/organizations/{slug}/memberships" in html
-    assert "/admin/companies" in html
-    assert "/admin/people" not in html  # admins only
 
 
 # --- the queue --------------------------------------------------------------------------------
@@ -900,45 +839,6 @@ def test_people_search_shows_roles(client: FlaskClient, cast: Cast) -> None:
     assert "admin@biocom.org" in html and "admin@ucsd.edu" in html
     assert "Partner admin (BIOCOM)" in html
     assert "hanako.sato@biocom-member.org" not in html
-
-
-# --- audit log --------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def decisions(cast: Cast) -> None:
-    """One decision at BIOCOM and one at UCSD, each with a recognisable note."""
-    memberships.verify_membership(cast.pending, actor=cast.biocom_admin, note="biocom-note")
-    ucsd_claim = make_membership(make_person("postdoc@ucsd.edu", "Lee", "Ann"), cast.ucsd)
-    memberships.verify_membership(ucsd_claim, actor=cast.ucsd_admin, note="ucsd-note")
-
-
-@pytest.mark.usefixtures("decisions")
-def test_partner_admin_sees_only_their_organizations_audit_entries(
-    client: FlaskClient, cast: Cast
-) -> None:
-    login(client, cast.biocom_admin)
-
-    html = page_text(client.get("/admin/audit", headers=EN))
-    own = page_text(client.get("/admin/audit?org=biocom", headers=EN))
-    other = client.get("/admin/audit?org=ucsd", headers=EN)
-
-    assert "biocom-note" in html and "ucsd-note" not in html
-    assert "biocom-note" in own
-    assert other.status_code == 404
-    assert "ucsd-note" not in page_text(other)
-
-
-@pytest.mark.usefixtures("decisions")
-def test_staff_see_every_audit_entry_or_one_organizations(client: FlaskClient, cast: Cast) -> None:
-    login(client, cast.staff)
-
-    everything = page_text(client.get("/admin/audit", headers=EN))
-    ucsd_only = page_text(client.get("/admin/audit?org=ucsd", headers=EN))
-
-    assert "biocom-note" in everything and "ucsd-note" in everything
-    assert "ucsd-note" in ucsd_only and "biocom-note" not in ucsd_only
-    assert client.get("/admin/audit?org=no-such-org", headers=EN).status_code == 404
 
 
 # --- CSRF -------------------------------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""Forms of the admin pages. Validation here is about shape; rules live in the services."""
+"""Forms of the membership management pages. Validation here is about shape; rules live in
+the services."""
 
 from __future__ import annotations
 
@@ -26,18 +27,13 @@ from wtforms.validators import (
 )
 
 from portal import inputs
-from portal.accounts.models import Person, Role
-from portal.accounts.services import find_person_by_email
+from portal.accounts.addresses import find_person_by_email
+from portal.accounts.labels import ROLE_LABELS
+from portal.accounts.models import Person
 from portal.forms import IntegerField
 
 #: A roster of a few thousand members is well under this; Excel files saved as CSV too.
 MAX_ROSTER_BYTES = 2 * 1024 * 1024
-
-ROLE_LABELS = {
-    Role.PARTNER_ADMIN: _l("Partner admin"),
-    Role.STAFF: _l("LINK-J staff"),
-    Role.ADMIN: _l("Administrator"),
-}
 
 
 def _required(message: Any) -> DataRequired:
@@ -51,13 +47,6 @@ class SearchForm(FlaskForm):
         csrf = False
 
     q = StringField(_l("Search"), validators=[Optional(), Length(max=200)])
-
-
-class AuditFilterForm(FlaskForm):
-    class Meta:
-        csrf = False
-
-    org = SelectField(_l("Organization"), validators=[Optional()])
 
 
 class VerifyMembershipForm(FlaskForm):

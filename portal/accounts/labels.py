@@ -1,0 +1,78 @@
+"""How the accounts area's states and kinds read, in the viewer's language.
+
+App-wide template globals (``TEMPLATE_GLOBALS``, registered with the account pages):
+the pages of other areas show memberships and roles too.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+
+from portal.accounts.models import MembershipKind, MembershipStatus, Role, VerificationSource
+
+MEMBERSHIP_STATUS_LABELS = {
+    MembershipStatus.PENDING: _l("Pending verification"),
+    MembershipStatus.VERIFIED: _l("Verified"),
+    MembershipStatus.REJECTED: _l("Rejected"),
+    MembershipStatus.EXPIRED: _l("Expired"),
+    MembershipStatus.REVOKED: _l("Revoked"),
+}
+MEMBERSHIP_KIND_LABELS = {
+    MembershipKind.CORPORATE: _l("Corporate membership"),
+    MembershipKind.INDIVIDUAL: _l("Individual membership"),
+}
+ROLE_LABELS = {
+    Role.PARTNER_ADMIN: _l("Partner admin"),
+    Role.STAFF: _l("LINK-J staff"),
+    Role.ADMIN: _l("Administrator"),
+}
+#: The tabs of the verification queue (``queries.QUEUE_FILTERS``).
+QUEUE_FILTER_LABELS = {
+    "pending": _l("Pending"),
+    "verified": _l("Verified"),
+    "flagged": _l("Not on the latest roster"),
+    "rejected": _l("Rejected"),
+    "revoked": _l("Revoked"),
+    "expired": _l("Expired"),
+    "all": _l("All"),
+}
+VERIFICATION_SOURCE_LABELS = {
+    VerificationSource.MANUAL: _l("By an admin"),
+    VerificationSource.ROSTER: _l("By a roster match"),
+    VerificationSource.DOMAIN_RULE: _l("By an email-domain rule"),
+    VerificationSource.INVITATION: _l("By a corporate member's invitation"),
+}
+#: How an uploaded roster was read (``csvfile.decode_upload``).
+ROSTER_ENCODING_LABELS = {
+    "utf-8-sig": _l("UTF-8"),
+    "utf-8": _l("UTF-8"),
+    "cp932": _l("Shift_JIS (Japanese Excel)"),
+}
+
+
+def membership_status_label(status: str) -> str:
+    return str(MEMBERSHIP_STATUS_LABELS[MembershipStatus(status)])
+
+
+def membership_kind_label(kind: str) -> str:
+    return str(MEMBERSHIP_KIND_LABELS[MembershipKind(kind)])
+
+
+def verified_via_label(via: str) -> Any:
+    return VERIFICATION_SOURCE_LABELS.get(via, via)
+
+
+def encoding_label(encoding: str) -> Any:
+    return ROSTER_ENCODING_LABELS.get(encoding, encoding)
+
+
+TEMPLATE_GLOBALS: dict[str, Any] = {
+    "membership_status_label": membership_status_label,
+    "membership_kind_label": membership_kind_label,
+    "verified_via_label": verified_via_label,
+    "encoding_label": encoding_label,
+    "role_labels": ROLE_LABELS,
+    "queue_filter_labels": QUEUE_FILTER_LABELS,
+}

@@ -1,0 +1,308 @@
+"""Rosters: an organization's member list, uploaded as CSV, that verifies the claims it names.
+
+A new upload replaces the previous roster whole. Pending claims it names are verified
+(``automatic_verification``); verified members it no longer names are flagged for the
+admin to review, not revoked. A file with any bad row changes nothing (rule 10).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import unicodedata
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from functools import partial
+
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from portal.accounts.automatic_verification import apply_to_pending
+from portal.accounts.memberships import normalize_member_number, require_decider
+from portal.accounts.models import (
+    Membership,
+    MembershipStatus,
+    Person,
+    RosterEntry,
+    RosterUpload,
+)
+from portal.audit.services import record
+from portal.csvfile import decode_upload
+from portal.db import utcnow
+from portal.errors import InvalidInput
+from portal.extensions import db
+from portal.organizations.models import Organization
+
+#: Column names a roster may use, in English or as Japanese Excel sheets title them.
+ROSTER_COLUMNS = {
+    "member_number": {
+        "member_number",
+        "member number",
+        "member no",
+        "member no.",
+        "number",
+        "会員番号",
+        "会員no",
+        "会員no.",
+    },
+    "email": {"email", "e-mail", "email address", "mail", "メールアドレス", "メール", "eメール"},
+    "valid_until": {
+        "valid_until",
+        "valid until",
+        "expires",
+        "expiry",
+        "有効期限",
+        "有効期間終了日",
+    },
+    "organization": {"organization", "organisation", "org", "団体", "団体名", "所属団体"},
+}
+
+#: Problems listed in the refusal; the rest are counted.
+SHOWN_PROBLEMS = 20
+
+_DATE_PATTERNS = (
+    re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$"),
+    re.compile(r"^(\d{4})/(\d{1,2})/(\d{1,2})$"),
+    re.compile(r"^(\d{4})年(\d{1,2})月(\d{1,2})日$"),
+    re.compile(r"^(\d{4})\.(\d{1,2})\.(\d{1,2})$"),
+)
+
+
+def parse_roster_date(value: str) -> date | None:
+    value = unicodedata.normalize("NFKC", value).strip()
+    if not value:
+        return None
+    for pattern in _DATE_PATTERNS:
+        match = pattern.match(value)
+        if match:
+            year, month, day = (int(g) for g in match.groups())
+            try:
+                return date(year, month, day)
+            except ValueError:
+                break
+    raise ValueError(value)
+
+
+@dataclass
+class RosterRow:
+    line: int
+    member_number: str | None
+    email: str | None
+    valid_until: date | None
+
+
+@dataclass
+class RosterImport:
+    rows: int = 0
+    encoding: str = ""
+    verified: int = 0
+    flagged: int = 0
+    unflagged: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+def _organization_named(value: str, organization: Organization) -> bool:
+    wanted = value.strip().lower()
+    return wanted in {
+        organization.slug.lower(),
+        organization.short_name.lower(),
+        organization.name_en.lower(),
+        organization.name_ja.lower(),
+    }
+
+
+_NUMBER_LENGTH = RosterEntry.__table__.c.member_number.type.length
+_EMAIL_LENGTH = RosterEntry.__table__.c.email_normalized.type.length
+
+
+def _rows_of(text: str) -> Iterator[list[str]]:
+    try:
+        dialect: type[csv.Dialect] | csv.Dialect = csv.Sniffer().sniff(
+            text[:4096], delimiters=",;\t"
+        )
+    except csv.Error:
+        dialect = csv.excel
+    return csv.reader(io.StringIO(text), dialect)
+
+
+def _columns(header: Sequence[str]) -> dict[str, int]:
+    """Which column holds what, from the titles of the first row."""
+    columns: dict[str, int] = {}
+    for index, title in enumerate(header):
+        key = title.strip().lower()
+        for name, aliases in ROSTER_COLUMNS.items():
+            if key in aliases and name not in columns:
+                columns[name] = index
+    if "member_number" not in columns and "email" not in columns:
+        raise InvalidInput(
+            _(
+                "The first row must name a member number column or an email column "
+                "(for example “member_number,email,valid_until”). Found: %(found)s",
+                found=", ".join(h.strip() for h in header) or "—",
+            )
+        )
+    return columns
+
+
+def _cell(row: Sequence[str], columns: dict[str, int], name: str) -> str:
+    index = columns.get(name)
+    return row[index].strip() if index is not None and index < len(row) else ""
+
+
+@dataclass
+class _Seen:
+    """Member numbers and addresses of the rows read so far, with their lines."""
+
+    numbers: dict[str, int] = field(default_factory=dict)
+    emails: dict[str, int] = field(default_factory=dict)
+
+    def repeated(self, line: int, number: str | None, email: str | None) -> str | None:
+        """The problem if an earlier row has the number or address; else remember them."""
+        if number and number in self.numbers:
+            return _(
+                "Line %(line)d repeats member number %(number)s (first on line %(first)d).",
+                line=line,
+                number=number,
+                first=self.numbers[number],
+            )
+        if email and email in self.emails:
+            return _(
+                "Line %(line)d repeats %(email)s (first on line %(first)d).",
+                line=line,
+                email=email,
+                first=self.emails[email],
+            )
+        if number:
+            self.numbers[number] = line
+        if email:
+            self.emails[email] = line
+        return None
+
+
+def _read_row(
+    line: int, cell: Callable[[str], str], organization: Organization, seen: _Seen
+) -> RosterRow | str:
+    """One member row, or the problem with it."""
+    other = cell("organization")
+    if other and not _organization_named(other, organization):
+        return _("Line %(line)d names another organization (%(name)s).", line=line, name=other)
+    number = normalize_member_number(cell("member_number"))
+    email = cell("email").lower() or None
+    if email and ("@" not in email or " " in email):
+        return _("Line %(line)d: “%(email)s” is not an email address.", line=line, email=email)
+    if not number and not email:
+        return _("Line %(line)d has neither a member number nor an email.", line=line)
+    if len(number or "") > _NUMBER_LENGTH or len(email or "") > _EMAIL_LENGTH:
+        return _("Line %(line)d: the member number or email is too long.", line=line)
+    try:
+        valid_until = parse_roster_date(cell("valid_until"))
+    except ValueError:
+        return _(
+            "Line %(line)d: the date “%(value)s” is not like 2027-03-31.",
+            line=line,
+            value=cell("valid_until"),
+        )
+    return seen.repeated(line, number, email) or RosterRow(line, number, email, valid_until)
+
+
+def parse_roster(content: bytes, organization: Organization) -> tuple[list[RosterRow], str]:
+    """Read a roster CSV; InvalidInput listing every problem, so nothing half-imports."""
+    text, encoding = decode_upload(content)
+    reader = _rows_of(text)
+    header = next(reader, None)
+    if not header:
+        raise InvalidInput(_("The file is empty."))
+    columns = _columns(header)
+    rows: list[RosterRow] = []
+    errors: list[str] = []
+    seen = _Seen()
+    for line, row in enumerate(reader, start=2):
+        if not any(value.strip() for value in row):
+            continue
+        read = _read_row(line, partial(_cell, row, columns), organization, seen)
+        if isinstance(read, RosterRow):
+            rows.append(read)
+        else:
+            errors.append(read)
+    if errors:
+        shown = errors[:SHOWN_PROBLEMS]
+        if len(errors) > SHOWN_PROBLEMS:
+            shown.append(_("…and %(count)d more problems.", count=len(errors) - SHOWN_PROBLEMS))
+        raise InvalidInput(_("Nothing was imported.") + " " + " ".join(shown))
+    if not rows:
+        raise InvalidInput(_("The file has a header but no members."))
+    return rows, encoding
+
+
+def _flag_the_unlisted(
+    organization: Organization, rows: list[RosterRow], result: RosterImport
+) -> None:
+    """Flag verified members the roster no longer names, and clear the flag of those it
+    names again."""
+    # The same rule as matching: a number vouches only on a row that gives no address.
+    numbers = {r.member_number for r in rows if r.member_number and not r.email}
+    emails = {r.email for r in rows if r.email}
+    now = utcnow()
+    verified = db.session.scalars(
+        select(Membership)
+        .join(Membership.person)
+        .where(
+            Membership.organization_id == organization.id,
+            Membership.status == MembershipStatus.VERIFIED.value,
+        )
+    ).all()
+    for membership in verified:
+        listed = membership.person.email_normalized in emails or (
+            normalize_member_number(membership.member_number) in numbers
+        )
+        if listed and membership.missing_from_roster_since:
+            membership.missing_from_roster_since = None
+            result.unflagged += 1
+        elif not listed and not membership.missing_from_roster_since:
+            membership.missing_from_roster_since = now
+            result.flagged += 1
+
+
+def import_roster(
+    organization: Organization, *, actor: Person, filename: str, content: bytes
+) -> RosterImport:
+    """Replace the organization's roster with an uploaded CSV.
+
+    Pending claims that the roster names are verified; verified members it no longer names
+    are flagged for the admin to review (not revoked). All or nothing: a file with any bad
+    row changes nothing (InvalidInput lists the rows).
+    """
+    require_decider(actor, organization)
+    rows, encoding = parse_roster(content, organization)
+    upload = RosterUpload(
+        organization_id=organization.id,
+        uploaded_by_id=actor.id,
+        filename=filename[:255],
+        encoding=encoding,
+        row_count=len(rows),
+        entries=[
+            RosterEntry(
+                member_number=r.member_number, email_normalized=r.email, valid_until=r.valid_until
+            )
+            for r in rows
+        ],
+    )
+    db.session.add(upload)
+    db.session.flush()
+    result = RosterImport(rows=len(rows), encoding=encoding)
+    result.verified = apply_to_pending(organization)
+    _flag_the_unlisted(organization, rows, result)
+    record(
+        "roster.import",
+        actor=actor,
+        subject_type="roster_upload",
+        subject_id=upload.id,
+        organization_id=organization.id,
+        rows=len(rows),
+        verified=result.verified,
+        flagged=result.flagged,
+    )
+    db.session.commit()
+    return result
