@@ -129,16 +129,22 @@ def register_personal_data() -> None:
 
 def register_area_hooks() -> None:
     """Where a lower area shows a higher one's data, the higher one registers with it: the
-    member's dashboard (accounts) shows a section of each area built on accounts, and an MOU's
-    management page (organizations) shows its services (benefits)."""
+    member's dashboard (accounts) shows a section of each area built on accounts, an MOU's
+    management page (organizations) shows its services (benefits), and the reciprocity report
+    (benefits) counts registrations (events)."""
     from portal.accounts import dashboard
+    from portal.benefits import report
     from portal.benefits.dashboard import SECTION as BENEFITS_SECTION
     from portal.benefits.management import mou_services
+    from portal.events.report import registrations_by_direction
     from portal.organizations.management import register_mou_section
 
     for section in (BENEFITS_SECTION,):
         dashboard.register(section)
     register_mou_section("benefits", mou_services)
+    # Tests build many apps: the counter is added once, or registrations would count twice.
+    if registrations_by_direction not in report.REGISTRATION_COUNTERS:
+        report.REGISTRATION_COUNTERS.append(registrations_by_direction)
 
 
 def _configure_login(app: Flask) -> None:
@@ -160,13 +166,10 @@ def register_blueprints(app: Flask) -> None:
     from portal.accounts import management as accounts_management
     from portal.accounts import views as accounts
     from portal.admin import overview as admin
-
-    # These modules add their routes to the admin blueprint; import them before registering it.
-    for module in ("events",):
-        importlib.import_module(f"portal.admin.{module}")
     from portal.benefits import management as benefits_manage
     from portal.benefits import views as benefits
     from portal.events import views as events
+    from portal.events.management.blueprint import blueprint as events_manage
     from portal.organizations import management as organizations_manage
     from portal.organizations import views as organizations
     from portal.payments import management as payments_management
@@ -178,6 +181,7 @@ def register_blueprints(app: Flask) -> None:
         accounts_management.blueprint,
         events.blueprint,
         events.calendar_blueprint,
+        events_manage,
         payments.blueprint,
         payments_management.blueprint,
         benefits.blueprint,

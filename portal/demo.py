@@ -11,9 +11,9 @@ from sqlalchemy import select
 
 from portal.accounts import companies, memberships, services
 from portal.accounts.models import Company, Person, Role
+from portal.accounts.profile import update_profile
 from portal.benefits import catalogue
 from portal.benefits.codes import import_codes
-from portal.accounts.profile import update_profile
 from portal.events.demo import load_demo_events
 from portal.extensions import db
 from portal.organizations.models import Agreement, Organization, ReciprocalService, Redemption

@@ -36,16 +36,16 @@ import portal
 from portal.accounts import consents
 from portal.accounts.models import Membership, Person, RosterEntry
 from portal.benefits.models import BenefitCode
-from portal.events import services as events
+from portal.events import registering
 from portal.events.models import Event
 from portal.extensions import db
 from portal.organizations.models import Organization, ReciprocalService
 from portal.payments import invoices as payments
 from portal.payments.models import Payment
 from tests.admin.conftest import Cast, cast, login  # noqa: F401 - the cast fixture
-from tests.admin.test_events import new_event_post
 from tests.benefits.conftest import add_claim, add_service
 from tests.events.conftest import add_event, ticket
+from tests.events.test_management import new_event_post
 
 ROLES = ["anonymous", "member", "partner_admin", "staff"]
 
@@ -115,7 +115,7 @@ def world(app: Flask, cast: Cast, monkeypatch: pytest.MonkeyPatch) -> World:  # 
             {"audience": "partner_member", "price": 11000, "currency": "JPY", "tax_rate": 10},
         ),
     )
-    registration = events.register(
+    registration = registering.register(
         cast.verified_member, event, ticket_type_id=ticket(event, "partner_member").id
     )
     invoice = payments.request_invoice(

@@ -18,7 +18,7 @@ from flask.testing import FlaskClient
 from flask_login.utils import encode_cookie
 from werkzeug.test import TestResponse
 
-from portal.events import services as events
+from portal.events import registering
 from portal.payments import invoices as payments
 from tests.admin.conftest import Cast, cast, login  # noqa: F401 - the cast fixture
 from tests.events.conftest import add_event, ticket
@@ -46,7 +46,9 @@ def paid(app: Flask, cast: Cast, monkeypatch: pytest.MonkeyPatch) -> Paid:  # no
         ),
     )
     member = cast.verified_member
-    registration = events.register(member, event, ticket_type_id=ticket(event, "partner_member").id)
+    registration = registering.register(
+        member, event, ticket_type_id=ticket(event, "partner_member").id
+    )
     invoice = payments.request_invoice(registration, person=member, company="日本橋製薬株式会社")
     payments.record_bank_transfer(
         invoice, actor=cast.staff, paid_on=date.today(), amount=11000, payer_kana="ニホンバシ"

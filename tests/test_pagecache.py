@@ -27,7 +27,7 @@ from portal.accounts.memberships import verify_membership
 from portal.accounts.models import Role
 from portal.events.models import Event
 from portal.events.queries import event_by_slug
-from portal.events.services import register
+from portal.events.registering import register
 from portal.extensions import db
 from tests.accounts.conftest import add_membership, add_person, add_role, org
 from tests.admin.conftest import login

@@ -25,7 +25,7 @@ from portal.audit.queries import audit_log
 from portal.benefits import queries as benefit_queries
 from portal.benefits import report
 from portal.i18n import DEFAULT_TIMEZONE
-from portal.organizations.queries import get_hub
+from portal.organizations.queries import agreements_for_admin, get_hub
 from portal.pages import acting_person, page_number
 
 blueprint = management_blueprint("admin", __name__)
@@ -78,7 +78,7 @@ def index() -> str:
     actor = acting_person()
     hub = get_hub()
     this_year = report.reciprocity_report(
-        benefit_queries.agreements_for_admin(actor),
+        agreements_for_admin(actor),
         kind="quarter",
         year=memberships.today(hub).year,
         timezone=hub.timezone if hub else DEFAULT_TIMEZONE,

@@ -1,7 +1,8 @@
-"""Calendar files (.ics) and QR codes for tickets."""
+"""Calendar files (.ics), each person's calendar feed, and QR codes for tickets."""
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
@@ -15,6 +16,7 @@ from portal.extensions import db
 from portal.notifications.services import DrawnAttachment, attachment_drawer, qr_code_png
 
 if TYPE_CHECKING:
+    from portal.accounts.models import Person
     from portal.events.models import Event, Registration
 
 PRODID = "-//LINK-J//Partner Portal//EN"
@@ -110,3 +112,11 @@ def qr_svg(code: str) -> str:
     return segno.make(qr_payload(code), error="m").svg_inline(
         scale=6, border=2, title="QR", omitsize=False
     )
+
+
+def ensure_calendar_token(person: Person) -> str:
+    """The secret in the person's calendar-feed address, made on first use."""
+    if not person.calendar_token:
+        person.calendar_token = secrets.token_urlsafe(24)
+        db.session.commit()
+    return person.calendar_token

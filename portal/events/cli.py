@@ -10,7 +10,7 @@ from __future__ import annotations
 import click
 from flask.cli import AppGroup
 
-from portal.events import services
+from portal.events import holds, mail
 
 events_group = AppGroup("events", help="Event registrations: reminders and payment holds.")
 
@@ -18,12 +18,12 @@ events_group = AppGroup("events", help="Event registrations: reminders and payme
 @events_group.command("send-reminders")
 def send_reminders_command() -> None:
     """Queue reminder mail for events starting within their reminder window (once each)."""
-    sent = services.send_reminders()
+    sent = mail.send_reminders()
     click.echo(f"queued {sent} reminder{'' if sent == 1 else 's'}")
 
 
 @events_group.command("release-holds")
 def release_holds_command() -> None:
     """Release seats held for payment past their deadline; promote from the waitlist."""
-    released = services.release_expired_holds()
+    released = holds.release_expired_holds()
     click.echo(f"released {released} lapsed hold{'' if released == 1 else 's'}")

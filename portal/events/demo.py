@@ -16,14 +16,15 @@ from sqlalchemy import select
 from portal.accounts.models import Person, Role, RoleGrant
 from portal.accounts.services import find_person_by_email
 from portal.db import utcnow
-from portal.events import services
 from portal.events.models import Event
-from portal.events.services import (
+from portal.events.setup import (
     STANDARD_TAX_RATE,
     EventData,
     QuestionData,
     SessionData,
     TicketTypeData,
+    publish_event,
+    save_event,
 )
 from portal.extensions import db
 from portal.organizations.models import Agreement, Organization
@@ -371,8 +372,8 @@ def load_demo_events() -> list[str]:
     for spec in DEMO_EVENTS:
         event = db.session.scalar(select(Event).where(Event.slug == spec.slug))
         if event is None:
-            event = services.save_event(None, _event_data(spec), actor=actor)
-            services.publish_event(event, actor=actor)
+            event = save_event(None, _event_data(spec), actor=actor)
+            publish_event(event, actor=actor)
         local = event.starts_at.astimezone(ZoneInfo(event.timezone))
         lines.append(
             f"  {local:%Y-%m-%d %H:%M} {event.timezone:<19} /events/{event.slug}  ({spec.note})"

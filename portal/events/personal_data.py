@@ -15,7 +15,7 @@ from sqlalchemy.orm import joinedload
 
 from portal.accounts import personal_data
 from portal.accounts.models import Person
-from portal.events import services
+from portal.events import leaving
 from portal.events.models import Event, Registration
 from portal.extensions import db
 
@@ -70,7 +70,7 @@ def _export(person: Person) -> Mapping[str, Any]:
 
 
 def _erase(person: Person, moment: datetime) -> Mapping[str, int]:
-    ended = services.withdraw_registrations(person, moment=moment)
+    ended = leaving.withdraw_registrations(person, moment=moment)
     # Free-text answers say who someone is (dietary needs, a lab's name): none is kept.
     answered = 0
     for registration in db.session.scalars(

@@ -1,6 +1,6 @@
 """Who may see an event, which ticket types are open to them, at what price and why.
 
-One place decides this (DOMAIN rule 3): the event pages, the registration service, the
+One place decides this (rule 3): the event pages, the registration service, the
 staff tools and any later API all call ``offers_for`` and ``can_see``.
 """
 

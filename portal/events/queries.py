@@ -269,6 +269,28 @@ def managed_events(actor: Person, *, page: int = 1) -> Pagination:
     return db.paginate(query, page=page, per_page=EVENTS_PAGE_SIZE, error_out=False)
 
 
+def events_of_own_members(actor: Person) -> list[Event]:
+    """Published or cancelled events, not organized by the actor's organization, for which
+    one of its verified members registered (what another partner's admin may read)."""
+    organization_id = actor.administered_organization_id
+    if organization_id is None:
+        return []
+    members = select(Membership.person_id).where(
+        Membership.organization_id == organization_id,
+        Membership.status == MembershipStatus.VERIFIED.value,
+    )
+    events = db.session.scalars(
+        select(Event)
+        .where(
+            Event.status != EventStatus.DRAFT.value,
+            Event.id.in_(select(Registration.event_id).where(Registration.person_id.in_(members))),
+        )
+        .order_by(Event.starts_at.desc(), Event.id.desc())
+        .limit(50)
+    ).all()
+    return [e for e in events if organization_id not in e.organizer_ids]
+
+
 def viewable_registrations_query(actor: Person, event: Event) -> Select:
     """Registrations the actor may see: all for organizers; for another partner's admin,
     only those of people verified as members of their organization."""

@@ -4,19 +4,25 @@ For an MOU between LINK-J and a partner, the direction "partner → LINK-J" coun
 members' registrations at events the partner hosts or co-hosts, and "LINK-J → partner" the
 partner's members at LINK-J's events. One grouped statement for all periods, so the count of
 statements stays constant as registrations grow.
+
+The events area may not import the benefits area: the app factory registers
+``registrations_by_direction`` with the report (``portal.register_area_hooks``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from sqlalchemy import case, func, select, union_all
 
 from portal.accounts.models import Membership, MembershipStatus
-from portal.benefits.report import REGISTRATION_COUNTERS, Key, Period
 from portal.events.models import Event, Registration, RegistrationStatus, event_cohost
 from portal.extensions import db
 from portal.organizations.models import Agreement
+
+if TYPE_CHECKING:
+    from portal.benefits.report import Key, Period
 
 #: Registrations that happened: confirmed, attended or still to pay for.
 COUNTED = (
@@ -85,8 +91,3 @@ def registrations_by_direction(
                 if count:
                     counts[(agreement.id, provider, beneficiary, index)] = count
     return counts
-
-
-def register() -> None:
-    if registrations_by_direction not in REGISTRATION_COUNTERS:
-        REGISTRATION_COUNTERS.append(registrations_by_direction)

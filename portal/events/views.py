@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from markupsafe import Markup
 from werkzeug.wrappers import Response as BaseResponse
@@ -13,45 +12,23 @@ from portal import inputs, pagecache
 from portal.accounts.consents import ConsentRequired
 from portal.accounts.views import agree_if_asked, consent_step
 from portal.db import utcnow
-from portal.errors import DomainError, NotFound
-from portal.events import calendar, pricing, queries, report, services
+from portal.events import calendar, leaving, pricing, queries, registering
 from portal.events.forms import CancelRegistrationForm, registration_form_for
-from portal.events.labels import registration_status_label
-from portal.events.models import Event, EventKind, EventLanguage, RegistrationStatus
+from portal.events.labels import (
+    event_kind_label,
+    event_language_label,
+    registration_status_label,
+)
+from portal.events.models import Event, EventKind, RegistrationStatus
 from portal.extensions import db, limiter
 from portal.organizations.models import Organization
+from portal.pages import acting_person, on_refusal
 
 blueprint = Blueprint("events", __name__, url_prefix="/events")
-# The reciprocity report counts the other side's members at each side's events.
-report.register()
 calendar_blueprint = Blueprint("calendar", __name__)
 
-KIND_LABELS = {
-    EventKind.SEMINAR: _l("Seminar"),
-    EventKind.FORUM: _l("Forum"),
-    EventKind.SYMPOSIUM: _l("Symposium"),
-    EventKind.SITE_VISIT: _l("Site visit"),
-    EventKind.WORKSHOP: _l("Workshop"),
-    EventKind.NETWORKING: _l("Networking"),
-}
-LANGUAGE_LABELS = {
-    EventLanguage.JA: _l("Japanese"),
-    EventLanguage.EN: _l("English"),
-    EventLanguage.BOTH: _l("Japanese and English"),
-}
-
-
-@blueprint.app_template_global()
-def event_kind_label(kind: str) -> str:
-    return str(KIND_LABELS[EventKind(kind)])
-
-
-@blueprint.app_template_global()
-def event_language_label(language: str) -> str:
-    return str(LANGUAGE_LABELS[EventLanguage(language)])
-
-
-blueprint.add_app_template_global(registration_status_label)
+for label in (event_kind_label, event_language_label, registration_status_label):
+    blueprint.add_app_template_global(label)
 
 
 @blueprint.app_template_global()
@@ -132,7 +109,7 @@ def detail(slug: str) -> str:
     viewer = queries.viewer_with_memberships(current_user)
     event = _visible_event(slug, viewer)
     offers = pricing.offers_for(viewer, event)
-    registration = services.live_registration(viewer, event) if viewer else None
+    registration = registering.live_registration(viewer, event) if viewer else None
     counts = queries.live_counts(event)
     form = registration_form_for(event, offers) if viewer and not registration else None
     now = utcnow()
@@ -163,18 +140,15 @@ def register(slug: str) -> BaseResponse | str:
             for error in errors:
                 flash(str(error), "error")
         return redirect(url_for("events.detail", slug=slug))
+    on_refusal(to=url_for("events.detail", slug=slug))
     try:
         agree_if_asked(viewer)
-        registration = services.register(
+        registration = registering.register(
             viewer, event, ticket_type_id=form.ticket_type.data, answers=form.answers()
         )
     except ConsentRequired as needed:
+        # Not a refusal: the person is asked to agree, and the form is posted again.
         return consent_step(needed, cancel_url=url_for("events.detail", slug=slug))
-    except NotFound:
-        abort(404)
-    except DomainError as error:
-        flash(error.message, "error")
-        return redirect(url_for("events.detail", slug=slug))
     messages = {
         RegistrationStatus.CONFIRMED: _("You are registered. Your ticket is below."),
         RegistrationStatus.AWAITING_PAYMENT: _("A seat is held for you. Please pay to confirm it."),
@@ -191,7 +165,7 @@ def register(slug: str) -> BaseResponse | str:
 def ics(slug: str) -> Response:
     viewer = queries.viewer_with_memberships(current_user)
     event = _visible_event(slug, viewer)
-    registration = services.live_registration(viewer, event) if viewer else None
+    registration = registering.live_registration(viewer, event) if viewer else None
     return Response(
         calendar.event_ics(event, registration),
         mimetype="text/calendar",
@@ -206,7 +180,7 @@ def my_registrations() -> str:
         "events/mine.html",
         registrations=queries.my_registrations(current_user),
         feed_url=url_for(
-            "calendar.feed", token=services.ensure_calendar_token(current_user), _external=True
+            "calendar.feed", token=calendar.ensure_calendar_token(current_user), _external=True
         ),
     )
 
@@ -221,7 +195,7 @@ def ticket(registration_id: int) -> str:
         registration=registration,
         event=event,
         cancel_form=CancelRegistrationForm(),
-        can_cancel=registration.is_live and utcnow() < services.cancellation_deadline(event),
+        can_cancel=registration.is_live and utcnow() < leaving.cancellation_deadline(event),
         waitlist_position=queries.waitlist_position(registration),
         viewer_zone=viewer_zone(queries.viewer_with_memberships(current_user)),
     )
@@ -233,12 +207,9 @@ def cancel(registration_id: int) -> BaseResponse:
     registration = queries.own_registration(current_user, registration_id) or abort(404)
     form = CancelRegistrationForm()
     if form.validate_on_submit():
-        try:
-            services.cancel_registration(registration, actor=current_user._get_current_object())
-        except DomainError as error:
-            flash(error.message, "error")
-        else:
-            flash(_("Your registration is cancelled."), "success")
+        on_refusal(to=url_for("events.ticket", registration_id=registration_id))
+        leaving.cancel_registration(registration, actor=acting_person())
+        flash(_("Your registration is cancelled."), "success")
     return redirect(url_for("events.ticket", registration_id=registration_id))
 
 

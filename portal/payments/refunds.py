@@ -12,7 +12,7 @@ from sqlalchemy import select
 from portal.accounts.models import Person
 from portal.audit.services import record
 from portal.errors import InvalidInput, NotFound
-from portal.events import services as events
+from portal.events import leaving
 from portal.events.models import Registration
 from portal.extensions import db
 from portal.locking import lock_rows
@@ -163,7 +163,7 @@ def cancel_registration_with_refund(
     registration: Registration, *, actor: Person, reason: str, refund_payment: bool
 ) -> Refund | None:
     """Staff cancel a registration and, if asked, refund what was paid for it in full."""
-    events.cancel_registration(registration, actor=actor, reason=reason)
+    leaving.cancel_registration(registration, actor=actor, reason=reason)
     payment = paid_payment(registration)
     if refund_payment and payment is not None:
         return refund(payment, actor=actor, amount=payment.refundable, reason=reason or "Cancelled")

@@ -4,7 +4,7 @@ confirmed, or, when the seat went to someone else meanwhile, the money goes back
 from __future__ import annotations
 
 from portal.audit.services import record
-from portal.events import services as events
+from portal.events import holds
 from portal.events.models import Registration, RegistrationStatus
 from portal.extensions import db
 from portal.notifications.services import external_url, mail_person
@@ -30,10 +30,10 @@ def confirm_or_refund(payment: Payment) -> None:
         amount=payment.amount,
         currency=payment.currency,
     )
-    if events.confirm_paid(registration):
+    if holds.confirm_paid(registration):
         db.session.commit()
         return
-    if registration.status == RegistrationStatus.CANCELLED and events.reinstate_paid(registration):
+    if registration.status == RegistrationStatus.CANCELLED and holds.reinstate_paid(registration):
         db.session.commit()
         return
     # Paid and refunded in one commit: if Stripe cannot refund now, the payment stays pending

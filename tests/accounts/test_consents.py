@@ -22,7 +22,7 @@ from portal.accounts.models import CrossBorderConsent, Person
 from portal.benefits import services as benefits
 from portal.benefits.models import BenefitClaim, ClaimStatus
 from portal.errors import InvalidInput, NotFound
-from portal.events import services as events
+from portal.events import registering
 from portal.events.models import Registration
 from portal.extensions import db
 from portal.organizations.models import ReciprocalService
@@ -345,7 +345,7 @@ def test_registering_for_an_event_hosted_by_eurobiomed_needs_consent() -> None:
     person = add_person()
 
     with pytest.raises(ConsentRequired) as refused:
-        events.register(person, event, ticket_type_id=ticket(event, "non_member").id)
+        registering.register(person, event, ticket_type_id=ticket(event, "non_member").id)
 
     assert [o.slug for o in refused.value.organizations] == ["eurobiomed"]
     assert count(Registration) == 0
@@ -357,7 +357,9 @@ def test_registering_for_events_in_japan_needs_no_consent() -> None:
     taro = member_of("link-j")
 
     for event in (kobe, kyoto):
-        registration = events.register(taro, event, ticket_type_id=ticket(event, "linkj_member").id)
+        registration = registering.register(
+            taro, event, ticket_type_id=ticket(event, "linkj_member").id
+        )
         assert registration.status == "confirmed"
     assert count(CrossBorderConsent) == 0
 
@@ -366,7 +368,9 @@ def test_a_biocom_members_registration_at_biocoms_own_event_needs_no_consent() -
     event = add_event(host="biocom", cohosts=("link-j",))
     ken = member_of("biocom")
 
-    registration = events.register(ken, event, ticket_type_id=ticket(event, "partner_member").id)
+    registration = registering.register(
+        ken, event, ticket_type_id=ticket(event, "partner_member").id
+    )
 
     assert registration.status == "confirmed"
 
@@ -376,6 +380,6 @@ def test_a_biocom_member_at_an_event_cohosted_by_one_nucleus_agrees_for_one_nucl
     ken = member_of("biocom")
 
     with pytest.raises(ConsentRequired) as refused:
-        events.register(ken, event, ticket_type_id=ticket(event, "partner_member").id)
+        registering.register(ken, event, ticket_type_id=ticket(event, "partner_member").id)
 
     assert [o.slug for o in refused.value.organizations] == ["one-nucleus"]

@@ -22,7 +22,7 @@ from portal.accounts.models import CrossBorderConsent, Person, Role
 from portal.benefits import services as benefits
 from portal.benefits.models import BenefitClaim, ClaimStatus
 from portal.db import utcnow
-from portal.events import services as events
+from portal.events import holds, registering
 from portal.events.models import Event, Registration, RegistrationStatus
 from portal.extensions import db
 from portal.i18n import format_day
@@ -69,7 +69,7 @@ def answered(event: Event) -> dict[str, str]:
 
 def paid_by_invoice(person: Person, event: Event) -> Registration:
     """Registered, invoiced to their company, and the bank transfer recorded by staff."""
-    registration = events.register(
+    registration = registering.register(
         person, event, ticket_type_id=ticket(event, "linkj_member").id, answers=answered(event)
     )
     invoice = payments.request_invoice(
@@ -103,7 +103,7 @@ def test_deleting_an_account_through_the_page_gives_its_seat_to_the_waitlist_and
     seat = paid_by_invoice(leaving, event)
     assert seat.status == RegistrationStatus.CONFIRMED
     waiting = member_of("link-j", "waiting@kobe-bio.example")
-    queued = events.register(
+    queued = registering.register(
         waiting, event, ticket_type_id=ticket(event, "linkj_member").id, answers=answered(event)
     )
     assert queued.status == RegistrationStatus.WAITLISTED
@@ -152,10 +152,12 @@ def test_attendance_at_past_events_stays_while_coming_registrations_end() -> Non
     coming = add_event(requires_approval=True)
     full = add_event(capacity=1)
     leaving = member_of("link-j")
-    attended = events.register(leaving, past, ticket_type_id=ticket(past, "linkj_member").id)
-    pending = events.register(leaving, coming, ticket_type_id=ticket(coming, "linkj_member").id)
-    events.register(member_of("link-j"), full, ticket_type_id=ticket(full, "linkj_member").id)
-    waitlisted = events.register(leaving, full, ticket_type_id=ticket(full, "linkj_member").id)
+    attended = registering.register(leaving, past, ticket_type_id=ticket(past, "linkj_member").id)
+    pending = registering.register(
+        leaving, coming, ticket_type_id=ticket(coming, "linkj_member").id
+    )
+    registering.register(member_of("link-j"), full, ticket_type_id=ticket(full, "linkj_member").id)
+    waitlisted = registering.register(leaving, full, ticket_type_id=ticket(full, "linkj_member").id)
     db.session.execute(
         Registration.__table__.update()
         .where(Registration.id == attended.id)
@@ -192,14 +194,14 @@ def test_deleting_an_account_withdraws_its_consents_and_keeps_them_as_the_record
 def test_a_card_payment_succeeding_after_deletion_does_not_bring_the_seat_back() -> None:
     event = paid_forum(capacity=5)
     leaving = member_of("link-j")
-    held = events.register(leaving, event, ticket_type_id=ticket(event, "linkj_member").id)
+    held = registering.register(leaving, event, ticket_type_id=ticket(event, "linkj_member").id)
     assert held.status == RegistrationStatus.AWAITING_PAYMENT
 
     accounts.delete_account(leaving, password=PASSWORD)
 
     # What the payments area does when Stripe later says the payment succeeded: no seat, so
     # it refunds.
-    assert events.reinstate_paid(fresh(held)) is False
+    assert holds.reinstate_paid(fresh(held)) is False
     assert fresh(held).status == RegistrationStatus.CANCELLED
 
 
@@ -208,13 +210,13 @@ def test_a_busy_event_lock_leaves_the_account_as_it_was(monkeypatch: pytest.Monk
 
     event = add_event()
     leaving = member_of("link-j")
-    seat = events.register(leaving, event, ticket_type_id=ticket(event, "linkj_member").id)
+    seat = registering.register(leaving, event, ticket_type_id=ticket(event, "linkj_member").id)
 
     def busy(*args: object) -> None:
         db.session.rollback()
         raise Busy()
 
-    monkeypatch.setattr(events, "lock_rows", busy)
+    monkeypatch.setattr("portal.events.leaving.lock_rows", busy)
     with pytest.raises(Busy):
         accounts.delete_account(leaving, password=PASSWORD)
 
@@ -340,7 +342,7 @@ def test_deleting_is_one_transaction_even_when_a_late_area_fails(
 ) -> None:
     event = add_event()
     leaving = member_of("link-j")
-    seat = events.register(leaving, event, ticket_type_id=ticket(event, "linkj_member").id)
+    seat = registering.register(leaving, event, ticket_type_id=ticket(event, "linkj_member").id)
     [payments_area] = [a for a in personal_data.areas() if a.name == "payments"]
 
     def broken(person: Person, moment: object) -> dict[str, int]:

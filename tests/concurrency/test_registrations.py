@@ -1,4 +1,4 @@
-"""Never oversold (DOMAIN rule 1): simultaneous registrations from several processes.
+"""Never oversold (rule 1): simultaneous registrations from several processes.
 
 Each worker is a separate process with its own app and database connection, released at
 the same instant by a barrier. The control test first shows the race is real: with the lock
@@ -43,11 +43,12 @@ def _worker(
     os.environ["PORTAL_INSTANCE_PATH"] = instance
     from portal import create_app
     from portal.accounts.models import Person
-    from portal.events import services
+    from portal.errors import DomainError
+    from portal.events import registering, seats
     from portal.events.models import Event
 
     if without_lock:
-        tell = services._tell_registrant
+        tell = registering.tell_registrant
 
         def slow_tell(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
             # Between counting and committing, wait until every process has counted: each
@@ -55,8 +56,8 @@ def _worker(
             barrier.wait(timeout=60)
             return tell(*args, **kwargs)
 
-        services.lock_rows = lambda *args, **kwargs: None
-        services._tell_registrant = slow_tell
+        seats.lock_rows = lambda *args, **kwargs: None
+        registering.tell_registrant = slow_tell
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": database_url, "TESTING": True})
     with app.app_context():
@@ -66,10 +67,12 @@ def _worker(
             event = db.session.get(Event, event_id)
             for attempt in range(20):
                 try:
-                    registration = services.register(person, event, ticket_type_id=ticket_type_id)
+                    registration = registering.register(
+                        person, event, ticket_type_id=ticket_type_id
+                    )
                     results.put((person.id, registration.status))
                     break
-                except services.DomainError as error:  # Busy: the lock timed out; try again
+                except DomainError as error:  # Busy: the lock timed out; try again
                     db.session.rollback()
                     if attempt == 19:
                         results.put((person.id, f"error: {error.message}"))
@@ -156,7 +159,7 @@ def test_a_registration_kept_waiting_for_the_event_lock_is_refused_and_writes_no
 ) -> None:
     from portal import create_app
     from portal.accounts.models import Person
-    from portal.events import services
+    from portal.events import registering
     from portal.events.models import Event
     from portal.locking import Busy
 
@@ -184,7 +187,7 @@ def test_a_registration_kept_waiting_for_the_event_lock_is_refused_and_writes_no
     with impatient.app_context():
         try:
             with pytest.raises(Busy):
-                services.register(
+                registering.register(
                     db.session.get(Person, person_id),
                     db.session.get(Event, event_id),
                     ticket_type_id=chosen,

@@ -22,7 +22,7 @@ from sqlalchemy import select
 
 from portal.accounts.models import Person, Role
 from portal.db import utcnow
-from portal.events import services
+from portal.events import registering
 from portal.events.calendar import qr_payload
 from portal.events.models import Event, Registration
 from portal.extensions import db
@@ -245,7 +245,7 @@ def test_staff_scan_a_ticket_with_the_phones_camera(
     staff = add_role(_person("door@link-j.example", "Door", "Staff"), Role.STAFF)
     event = add_event(cohosts=("biocom",))
     guest = _person("guest@biocom.example", "Guest", "Alex", home="biocom")
-    registration = services.register(
+    registration = registering.register(
         guest, event, ticket_type_id=ticket(event, "partner_member").id
     )
     video = _qr_video(tmp_path / "ticket.y4m", qr_payload(registration.code))

@@ -25,6 +25,9 @@ from portal.extensions import db
 from portal.organizations.models import Agreement
 from tests.accounts.conftest import add_membership, add_person, add_role, org
 
+# The management pages' tests play the admin pages' cast (staff, partner admins, members).
+from tests.admin.conftest import cast  # noqa: F401
+
 _slugs = itertools.count(1)
 
 

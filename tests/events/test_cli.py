@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from portal.accounts.models import Role
 from portal.db import utcnow
-from portal.events import services
+from portal.events import registering
 from portal.events.cli import events_group
 from portal.events.demo import DEMO_EVENTS, load_demo_events
 from portal.events.models import Event
@@ -43,8 +43,8 @@ def test_send_reminders_reminds_each_registrant_once(app: Flask) -> None:
     soon = add_event(starts_in=timedelta(hours=20), reminder_hours_before=24)
     later = add_event(starts_in=timedelta(days=5), reminder_hours_before=24)
     person = member_of("link-j")
-    services.register(person, soon, ticket_type_id=ticket(soon, "linkj_member").id)
-    services.register(person, later, ticket_type_id=ticket(later, "linkj_member").id)
+    registering.register(person, soon, ticket_type_id=ticket(soon, "linkj_member").id)
+    registering.register(person, later, ticket_type_id=ticket(later, "linkj_member").id)
 
     assert run(app, "send-reminders") == "queued 1 reminder"
     assert run(app, "send-reminders") == "queued 0 reminders"
@@ -54,10 +54,10 @@ def test_send_reminders_reminds_each_registrant_once(app: Flask) -> None:
 def test_release_holds_gives_a_lapsed_seat_to_the_first_waiting(app: Flask) -> None:
     event = add_event(capacity=1)
     an_hour_ago = utcnow() - timedelta(hours=1)
-    payer = services.register(
+    payer = registering.register(
         add_person(), event, ticket_type_id=ticket(event, "non_member").id, now=an_hour_ago
     )
-    waiting = services.register(
+    waiting = registering.register(
         member_of("link-j"), event, ticket_type_id=ticket(event, "linkj_member").id
     )
     assert (payer.status, waiting.status) == ("awaiting_payment", "waitlisted")
@@ -151,7 +151,7 @@ def test_a_payment_confirmed_while_holds_are_released_is_kept(
     from sqlalchemy import text
 
     event = add_event(capacity=1)
-    payer = services.register(
+    payer = registering.register(
         add_person(),
         event,
         ticket_type_id=ticket(event, "non_member").id,

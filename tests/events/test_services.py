@@ -13,7 +13,18 @@ from sqlalchemy.orm.attributes import set_committed_value
 from portal.accounts.models import Role
 from portal.audit.models import AuditEntry
 from portal.errors import InvalidInput, InvalidTransition, NotFound
-from portal.events import calendar, pricing, services
+from portal.events import (
+    calendar,
+    checkin,
+    decisions,
+    holds,
+    leaving,
+    mail,
+    organizers,
+    pricing,
+    registering,
+    setup,
+)
 from portal.events.models import (
     Audience,
     Event,
@@ -22,13 +33,8 @@ from portal.events.models import (
     TicketType,
     Visibility,
 )
-from portal.events.services import (
-    EventData,
-    QuestionData,
-    RegistrationClosed,
-    SessionData,
-    TicketTypeData,
-)
+from portal.events.registering import RegistrationClosed
+from portal.events.setup import EventData, QuestionData, SessionData, TicketTypeData
 from portal.extensions import db
 from portal.notifications.models import OutboxMessage
 from portal.notifications.services import build_email, qr_code_png, write_message
@@ -133,7 +139,7 @@ def test_registering_for_a_hidden_event_answers_not_found() -> None:
     person = member_of("biocom")
 
     with pytest.raises(NotFound):
-        services.register(person, event, ticket_type_id=ticket(event, "non_member").id)
+        registering.register(person, event, ticket_type_id=ticket(event, "non_member").id)
 
     assert registrations(event) == []
 
@@ -143,7 +149,7 @@ def test_a_ticket_type_not_open_to_the_person_is_refused() -> None:
     person = add_person()
 
     with pytest.raises(InvalidInput, match="not open to you"):
-        services.register(person, event, ticket_type_id=ticket(event, "linkj_member").id)
+        registering.register(person, event, ticket_type_id=ticket(event, "linkj_member").id)
 
     assert registrations(event) == []
 
@@ -155,7 +161,9 @@ def test_free_registration_is_confirmed_with_ticket_mail_qr_and_ics() -> None:
     event = add_event()
     person = member_of("link-j")
 
-    registration = services.register(person, event, ticket_type_id=ticket(event, "linkj_member").id)
+    registration = registering.register(
+        person, event, ticket_type_id=ticket(event, "linkj_member").id
+    )
 
     assert registration.status == "confirmed"
     assert registration.price == 0 and registration.confirmed_at is not None
@@ -170,7 +178,9 @@ def test_free_registration_is_confirmed_with_ticket_mail_qr_and_ics() -> None:
 def test_the_ticket_mail_is_drawn_at_sending_with_the_event_as_it_then_is() -> None:
     event = add_event(online_url="https://meet.example/forum")
     person = member_of("link-j")
-    registration = services.register(person, event, ticket_type_id=ticket(event, "linkj_member").id)
+    registration = registering.register(
+        person, event, ticket_type_id=ticket(event, "linkj_member").id
+    )
     [mail] = db.session.scalars(select(OutboxMessage)).all()
     assert all("content_b64" not in a for a in mail.attachments)  # nothing drawn at queueing
     event.venue_en = event.venue_ja = "Shonan iPark"  # moved before the worker sends it
@@ -193,8 +203,10 @@ def test_the_registrants_mail_is_written_in_their_language_as_it_is_when_sent() 
     event = add_event()
     person = member_of("link-j")
     person.preferred_locale = "ja"
-    registration = services.register(person, event, ticket_type_id=ticket(event, "linkj_member").id)
-    services.cancel_registration(registration, actor=person)
+    registration = registering.register(
+        person, event, ticket_type_id=ticket(event, "linkj_member").id
+    )
+    leaving.cancel_registration(registration, actor=person)
     confirmed, cancelled = db.session.scalars(select(OutboxMessage).order_by(OutboxMessage.id))
 
     assert write_message(confirmed) and write_message(cancelled)
@@ -207,7 +219,7 @@ def test_the_registrants_mail_is_written_in_their_language_as_it_is_when_sent() 
 
 def test_a_registrants_mail_whose_registration_is_gone_is_not_written() -> None:
     event = add_event()
-    registration = services.register(
+    registration = registering.register(
         member_of("link-j"), event, ticket_type_id=ticket(event, "linkj_member").id
     )
     [mail] = db.session.scalars(select(OutboxMessage)).all()
@@ -222,7 +234,7 @@ def test_a_registrants_mail_whose_registration_is_gone_is_not_written() -> None:
 def test_paid_ticket_holds_the_seat_while_awaiting_payment() -> None:
     event = add_event()
 
-    registration = services.register(
+    registration = registering.register(
         add_person(), event, ticket_type_id=ticket(event, "non_member").id
     )
 
@@ -237,8 +249,8 @@ def test_registering_twice_returns_the_same_registration() -> None:
     person = member_of("link-j")
     chosen = ticket(event, "linkj_member").id
 
-    first = services.register(person, event, ticket_type_id=chosen)
-    second = services.register(person, event, ticket_type_id=chosen)
+    first = registering.register(person, event, ticket_type_id=chosen)
+    second = registering.register(person, event, ticket_type_id=chosen)
 
     assert first.id == second.id
     assert len(registrations(event)) == 1
@@ -247,7 +259,7 @@ def test_registering_twice_returns_the_same_registration() -> None:
 def test_the_database_refuses_a_second_live_registration() -> None:
     event = add_event()
     person = member_of("link-j")
-    services.register(person, event, ticket_type_id=ticket(event, "linkj_member").id)
+    registering.register(person, event, ticket_type_id=ticket(event, "linkj_member").id)
 
     from sqlalchemy.exc import IntegrityError
 
@@ -268,10 +280,10 @@ def test_the_database_refuses_a_second_live_registration() -> None:
 def test_after_cancelling_a_person_may_register_again() -> None:
     event = add_event()
     person = member_of("link-j")
-    first = services.register(person, event, ticket_type_id=ticket(event, "linkj_member").id)
-    services.cancel_registration(first, actor=person)
+    first = registering.register(person, event, ticket_type_id=ticket(event, "linkj_member").id)
+    leaving.cancel_registration(first, actor=person)
 
-    again = services.register(person, event, ticket_type_id=ticket(event, "linkj_member").id)
+    again = registering.register(person, event, ticket_type_id=ticket(event, "linkj_member").id)
 
     assert again.id != first.id and again.status == "confirmed"
 
@@ -280,7 +292,7 @@ def test_registration_closed_is_refused_and_changes_nothing() -> None:
     event = add_event(registration_closes_at=later(days=-1), starts_in=timedelta(days=5))
 
     with pytest.raises(RegistrationClosed, match="not open"):
-        services.register(
+        registering.register(
             member_of("link-j"), event, ticket_type_id=ticket(event, "linkj_member").id
         )
 
@@ -291,7 +303,7 @@ def test_registration_not_yet_open_is_refused() -> None:
     event = add_event(registration_opens_at=later(days=3))
 
     with pytest.raises(RegistrationClosed):
-        services.register(
+        registering.register(
             member_of("link-j"), event, ticket_type_id=ticket(event, "linkj_member").id
         )
 
@@ -300,7 +312,7 @@ def test_draft_event_takes_no_registrations() -> None:
     event = add_event(status=EventStatus.DRAFT.value)
 
     with pytest.raises(NotFound):
-        services.register(
+        registering.register(
             member_of("link-j"), event, ticket_type_id=ticket(event, "linkj_member").id
         )
 
@@ -322,11 +334,11 @@ def test_a_required_answer_missing_is_refused() -> None:
     person = member_of("link-j")
 
     with pytest.raises(InvalidInput, match="Please answer “Lunch”"):
-        services.register(
+        registering.register(
             person, event, ticket_type_id=ticket(event, "linkj_member").id, answers={}
         )
     with pytest.raises(InvalidInput, match="offered answers"):
-        services.register(
+        registering.register(
             person,
             event,
             ticket_type_id=ticket(event, "linkj_member").id,
@@ -349,7 +361,7 @@ def test_answers_are_kept_with_the_registration() -> None:
     )
     text_q, multi_q = event.questions
 
-    registration = services.register(
+    registration = registering.register(
         member_of("link-j"),
         event,
         ticket_type_id=ticket(event, "linkj_member").id,
@@ -367,7 +379,7 @@ def test_full_event_waitlists_the_next_person_in_order() -> None:
     people = [member_of("link-j") for _ in range(4)]
 
     results = [
-        services.register(p, event, ticket_type_id=ticket(event, "linkj_member").id).status
+        registering.register(p, event, ticket_type_id=ticket(event, "linkj_member").id).status
         for p in people
     ]
 
@@ -384,9 +396,11 @@ def test_a_ticket_types_own_capacity_is_kept() -> None:
         ),
     )
 
-    first = services.register(add_person(), event, ticket_type_id=ticket(event, "non_member").id)
-    second = services.register(add_person(), event, ticket_type_id=ticket(event, "non_member").id)
-    student = services.register(add_person(), event, ticket_type_id=ticket(event, "student").id)
+    first = registering.register(add_person(), event, ticket_type_id=ticket(event, "non_member").id)
+    second = registering.register(
+        add_person(), event, ticket_type_id=ticket(event, "non_member").id
+    )
+    student = registering.register(add_person(), event, ticket_type_id=ticket(event, "student").id)
 
     assert (first.status, second.status, student.status) == ("confirmed", "waitlisted", "confirmed")
 
@@ -397,12 +411,12 @@ def test_seats_are_counted_against_the_capacities_committed_when_the_lock_is_tak
     )
     chosen = ticket(event, "non_member")
     first, second, third = add_person(), add_person(), add_person()
-    services.register(first, event, ticket_type_id=chosen.id)
+    registering.register(first, event, ticket_type_id=chosen.id)
     # The copy a registration holds may predate a change committed a moment ago (the event's
     # definition is remembered between requests): 5 seats in the copy, 1 in the database.
     db.session.refresh(event)
     set_committed_value(event, "capacity", 5)
-    assert services.register(second, event, ticket_type_id=chosen.id).status == "waitlisted"
+    assert registering.register(second, event, ticket_type_id=chosen.id).status == "waitlisted"
 
     db.session.execute(update(Event).values(capacity=5))
     db.session.execute(update(TicketType).values(capacity=1))
@@ -410,14 +424,16 @@ def test_seats_are_counted_against_the_capacities_committed_when_the_lock_is_tak
     db.session.refresh(event)
     db.session.refresh(chosen)
     set_committed_value(chosen, "capacity", None)  # the copy knows no limit of the type's own
-    assert services.register(third, event, ticket_type_id=chosen.id).status == "waitlisted"
+    assert registering.register(third, event, ticket_type_id=chosen.id).status == "waitlisted"
 
 
 def test_awaiting_payment_counts_against_capacity() -> None:
     event = add_event(capacity=1)
 
-    paying = services.register(add_person(), event, ticket_type_id=ticket(event, "non_member").id)
-    next_one = services.register(
+    paying = registering.register(
+        add_person(), event, ticket_type_id=ticket(event, "non_member").id
+    )
+    next_one = registering.register(
         member_of("link-j"), event, ticket_type_id=ticket(event, "linkj_member").id
     )
 
@@ -428,11 +444,11 @@ def test_cancelling_frees_the_seat_for_the_first_on_the_waitlist() -> None:
     event = add_event(capacity=1)
     first, second, third = (member_of("link-j") for _ in range(3))
     chosen = ticket(event, "linkj_member").id
-    seat = services.register(first, event, ticket_type_id=chosen)
-    waiting_1 = services.register(second, event, ticket_type_id=chosen)
-    waiting_2 = services.register(third, event, ticket_type_id=chosen)
+    seat = registering.register(first, event, ticket_type_id=chosen)
+    waiting_1 = registering.register(second, event, ticket_type_id=chosen)
+    waiting_2 = registering.register(third, event, ticket_type_id=chosen)
 
-    services.cancel_registration(seat, actor=first)
+    leaving.cancel_registration(seat, actor=first)
 
     states = {r.id: r.status for r in registrations(event)}
     assert states == {seat.id: "cancelled", waiting_1.id: "confirmed", waiting_2.id: "waitlisted"}
@@ -441,14 +457,14 @@ def test_cancelling_frees_the_seat_for_the_first_on_the_waitlist() -> None:
 
 def test_promoted_paid_ticket_gets_a_time_limited_hold() -> None:
     event = add_event(capacity=1)
-    seat = services.register(
+    seat = registering.register(
         member_of("link-j"), event, ticket_type_id=ticket(event, "linkj_member").id
     )
     payer = add_person()
-    waiting = services.register(payer, event, ticket_type_id=ticket(event, "non_member").id)
+    waiting = registering.register(payer, event, ticket_type_id=ticket(event, "non_member").id)
     assert waiting.status == "waitlisted"
 
-    services.cancel_registration(seat, actor=seat.person)
+    leaving.cancel_registration(seat, actor=seat.person)
 
     db.session.refresh(waiting)
     assert waiting.status == "awaiting_payment" and waiting.hold_expires_at is not None
@@ -456,12 +472,12 @@ def test_promoted_paid_ticket_gets_a_time_limited_hold() -> None:
 
 def test_lapsed_hold_releases_the_seat_to_the_waitlist() -> None:
     event = add_event(capacity=1)
-    payer = services.register(add_person(), event, ticket_type_id=ticket(event, "non_member").id)
-    waiting = services.register(
+    payer = registering.register(add_person(), event, ticket_type_id=ticket(event, "non_member").id)
+    waiting = registering.register(
         member_of("link-j"), event, ticket_type_id=ticket(event, "linkj_member").id
     )
 
-    released = services.release_expired_holds(now=later(minutes=31))
+    released = holds.release_expired_holds(now=later(minutes=31))
 
     assert released == 1
     states = {r.id: r.status for r in registrations(event)}
@@ -470,20 +486,20 @@ def test_lapsed_hold_releases_the_seat_to_the_waitlist() -> None:
 
 def test_hold_not_yet_lapsed_is_kept() -> None:
     event = add_event(capacity=1)
-    payer = services.register(add_person(), event, ticket_type_id=ticket(event, "non_member").id)
+    payer = registering.register(add_person(), event, ticket_type_id=ticket(event, "non_member").id)
 
-    assert services.release_expired_holds(now=later(minutes=10)) == 0
+    assert holds.release_expired_holds(now=later(minutes=10)) == 0
     db.session.refresh(payer)
     assert payer.status == "awaiting_payment"
 
 
 def test_payment_confirms_a_held_seat_once() -> None:
     event = add_event()
-    payer = services.register(add_person(), event, ticket_type_id=ticket(event, "non_member").id)
+    payer = registering.register(add_person(), event, ticket_type_id=ticket(event, "non_member").id)
 
-    assert services.confirm_paid(payer) is True
+    assert holds.confirm_paid(payer) is True
     db.session.commit()
-    assert services.confirm_paid(payer) is False
+    assert holds.confirm_paid(payer) is False
     db.session.refresh(payer)
     assert payer.status == "confirmed"
 
@@ -491,10 +507,12 @@ def test_payment_confirms_a_held_seat_once() -> None:
 def test_member_cannot_cancel_after_the_deadline() -> None:
     event = add_event(cancellation_closes_at=later(days=-1), starts_in=timedelta(days=3))
     person = member_of("link-j")
-    registration = services.register(person, event, ticket_type_id=ticket(event, "linkj_member").id)
+    registration = registering.register(
+        person, event, ticket_type_id=ticket(event, "linkj_member").id
+    )
 
     with pytest.raises(InvalidTransition, match="deadline has passed"):
-        services.cancel_registration(registration, actor=person)
+        leaving.cancel_registration(registration, actor=person)
 
     db.session.refresh(registration)
     assert registration.status == "confirmed"
@@ -502,21 +520,21 @@ def test_member_cannot_cancel_after_the_deadline() -> None:
 
 def test_someone_else_cannot_cancel_my_registration() -> None:
     event = add_event()
-    registration = services.register(
+    registration = registering.register(
         member_of("link-j"), event, ticket_type_id=ticket(event, "linkj_member").id
     )
 
     with pytest.raises(NotFound):
-        services.cancel_registration(registration, actor=member_of("link-j"))
+        leaving.cancel_registration(registration, actor=member_of("link-j"))
 
 
 def test_organizer_cancels_with_a_reason_in_the_audit_log(organizer) -> None:
     event = add_event()
-    registration = services.register(
+    registration = registering.register(
         member_of("link-j"), event, ticket_type_id=ticket(event, "linkj_member").id
     )
 
-    services.cancel_registration(
+    leaving.cancel_registration(
         registration, actor=organizer, reason="Duplicate of another booking"
     )
 
@@ -531,16 +549,16 @@ def test_organizer_cancels_with_a_reason_in_the_audit_log(organizer) -> None:
 
 def test_event_needing_approval_holds_no_seat_until_approved(organizer) -> None:
     event = add_event(capacity=1, requires_approval=True)
-    first = services.register(
+    first = registering.register(
         member_of("link-j"), event, ticket_type_id=ticket(event, "linkj_member").id
     )
-    second = services.register(
+    second = registering.register(
         member_of("link-j"), event, ticket_type_id=ticket(event, "linkj_member").id
     )
     assert (first.status, second.status) == ("pending_approval", "pending_approval")
 
-    services.approve_registration(second, actor=organizer)
-    services.approve_registration(first, actor=organizer)
+    decisions.approve_registration(second, actor=organizer)
+    decisions.approve_registration(first, actor=organizer)
 
     db.session.refresh(first)
     db.session.refresh(second)
@@ -549,13 +567,13 @@ def test_event_needing_approval_holds_no_seat_until_approved(organizer) -> None:
 
 def test_rejecting_needs_a_reason(organizer) -> None:
     event = add_event(requires_approval=True)
-    registration = services.register(
+    registration = registering.register(
         member_of("link-j"), event, ticket_type_id=ticket(event, "linkj_member").id
     )
 
     with pytest.raises(InvalidInput):
-        services.reject_registration(registration, actor=organizer, reason=" ")
-    services.reject_registration(registration, actor=organizer, reason="Members of the press only")
+        decisions.reject_registration(registration, actor=organizer, reason=" ")
+    decisions.reject_registration(registration, actor=organizer, reason="Members of the press only")
 
     db.session.refresh(registration)
     assert registration.status == "rejected"
@@ -566,26 +584,28 @@ def test_partner_admin_of_a_cohost_manages_the_event_but_not_others() -> None:
     elsewhere = add_event(host="ucsd")
     ibri_admin = add_role(add_person(), Role.PARTNER_ADMIN, org("ibri"))
 
-    assert services.can_manage_event(ibri_admin, cohosted)
-    assert not services.can_manage_event(ibri_admin, elsewhere)
+    assert organizers.can_manage_event(ibri_admin, cohosted)
+    assert not organizers.can_manage_event(ibri_admin, elsewhere)
     member = member_of("link-j")
     add_consent(member, "ucsd")
-    registration = services.register(
+    registration = registering.register(
         member, elsewhere, ticket_type_id=ticket(elsewhere, "linkj_member").id
     )
     with pytest.raises(NotFound):
-        services.cancel_registration(registration, actor=ibri_admin, reason="x")
+        leaving.cancel_registration(registration, actor=ibri_admin, reason="x")
 
 
 def test_staff_move_someone_off_the_waitlist_only_when_a_seat_is_free(organizer) -> None:
     event = add_event(capacity=1)
-    services.register(member_of("link-j"), event, ticket_type_id=ticket(event, "linkj_member").id)
-    waiting = services.register(
+    registering.register(
+        member_of("link-j"), event, ticket_type_id=ticket(event, "linkj_member").id
+    )
+    waiting = registering.register(
         member_of("link-j"), event, ticket_type_id=ticket(event, "linkj_member").id
     )
 
     with pytest.raises(InvalidTransition, match="No seat is free"):
-        services.move_off_waitlist(waiting, actor=organizer)
+        decisions.move_off_waitlist(waiting, actor=organizer)
     db.session.refresh(waiting)
     assert waiting.status == "waitlisted"
 
@@ -595,15 +615,15 @@ def test_staff_move_someone_off_the_waitlist_only_when_a_seat_is_free(organizer)
 
 def test_check_in_by_code_then_twice_says_when(organizer) -> None:
     event = add_event()
-    registration = services.register(
+    registration = registering.register(
         member_of("link-j"), event, ticket_type_id=ticket(event, "linkj_member").id
     )
 
-    checked = services.check_in(event, calendar.qr_payload(registration.code), actor=organizer)
+    checked = checkin.check_in(event, calendar.qr_payload(registration.code), actor=organizer)
     assert checked.status == "checked_in" and checked.checked_in_by_id == organizer.id
 
     with pytest.raises(InvalidTransition, match="Already checked in at"):
-        services.check_in(event, registration.code.lower(), actor=organizer)
+        checkin.check_in(event, registration.code.lower(), actor=organizer)
     assert (
         db.session.scalar(
             select(func.count(AuditEntry.id)).where(AuditEntry.action == "registration.check_in")
@@ -615,25 +635,27 @@ def test_check_in_by_code_then_twice_says_when(organizer) -> None:
 def test_a_forged_code_is_refused(organizer) -> None:
     event = add_event()
     other = add_event()
-    registration = services.register(
+    registration = registering.register(
         member_of("link-j"), other, ticket_type_id=ticket(other, "linkj_member").id
     )
 
     with pytest.raises(NotFound, match="No ticket of this event"):
-        services.check_in(event, "AAAAAAAAAAAAAAAAAAAA", actor=organizer)
+        checkin.check_in(event, "AAAAAAAAAAAAAAAAAAAA", actor=organizer)
     with pytest.raises(NotFound):
-        services.check_in(event, registration.code, actor=organizer)
+        checkin.check_in(event, registration.code, actor=organizer)
 
 
 def test_a_waitlisted_ticket_cannot_be_checked_in(organizer) -> None:
     event = add_event(capacity=1)
-    services.register(member_of("link-j"), event, ticket_type_id=ticket(event, "linkj_member").id)
-    waiting = services.register(
+    registering.register(
+        member_of("link-j"), event, ticket_type_id=ticket(event, "linkj_member").id
+    )
+    waiting = registering.register(
         member_of("link-j"), event, ticket_type_id=ticket(event, "linkj_member").id
     )
 
     with pytest.raises(InvalidTransition, match="not confirmed"):
-        services.check_in(event, waiting.code, actor=organizer)
+        checkin.check_in(event, waiting.code, actor=organizer)
 
 
 # --- reminders, mass mail, cancelling the event ---
@@ -642,21 +664,25 @@ def test_a_waitlisted_ticket_cannot_be_checked_in(organizer) -> None:
 def test_reminders_go_once_however_often_the_command_runs() -> None:
     event = add_event(starts_in=timedelta(hours=20), reminder_hours_before=24)
     person = member_of("link-j")
-    services.register(person, event, ticket_type_id=ticket(event, "linkj_member").id)
+    registering.register(person, event, ticket_type_id=ticket(event, "linkj_member").id)
     far = add_event(starts_in=timedelta(days=5), reminder_hours_before=24)
-    services.register(person, far, ticket_type_id=ticket(far, "linkj_member").id)
+    registering.register(person, far, ticket_type_id=ticket(far, "linkj_member").id)
 
-    assert services.send_reminders() == 1
-    assert services.send_reminders() == 0
+    assert mail.send_reminders() == 1
+    assert mail.send_reminders() == 0
     assert _kinds().count("events/reminder") == 1
 
 
 def test_cancelling_the_event_tells_every_registrant(organizer) -> None:
     event = add_event(capacity=1)
-    services.register(member_of("link-j"), event, ticket_type_id=ticket(event, "linkj_member").id)
-    services.register(member_of("link-j"), event, ticket_type_id=ticket(event, "linkj_member").id)
+    registering.register(
+        member_of("link-j"), event, ticket_type_id=ticket(event, "linkj_member").id
+    )
+    registering.register(
+        member_of("link-j"), event, ticket_type_id=ticket(event, "linkj_member").id
+    )
 
-    told = services.cancel_event(event, actor=organizer, reason="Typhoon warning for Tokyo")
+    told = setup.cancel_event(event, actor=organizer, reason="Typhoon warning for Tokyo")
 
     assert told == 2
     assert {r.status for r in registrations(event)} == {"cancelled"}
@@ -666,11 +692,11 @@ def test_cancelling_the_event_tells_every_registrant(organizer) -> None:
 def test_mail_to_registrants_is_queued_one_each(organizer) -> None:
     event = add_event()
     for _ in range(3):
-        services.register(
+        registering.register(
             member_of("link-j"), event, ticket_type_id=ticket(event, "linkj_member").id
         )
 
-    sent = services.mail_registrants(
+    sent = mail.mail_registrants(
         event, actor=organizer, subject="Room change", body="Room 301", statuses=["confirmed"]
     )
 
@@ -701,7 +727,7 @@ def _data(**changes) -> EventData:
 
 
 def test_staff_create_an_event(organizer) -> None:
-    event = services.save_event(None, _data(cohost_ids=[org("link-j").id]), actor=organizer)
+    event = setup.save_event(None, _data(cohost_ids=[org("link-j").id]), actor=organizer)
 
     assert event.status == "draft" and event.ticket_types[0].price == 3000
     assert [o.slug for o in event.cohosts] == ["link-j"]
@@ -786,7 +812,7 @@ def test_every_field_of_the_event_definition_reaches_the_saved_event(organizer) 
     for given in (tickets, [question], [session], [data]):
         _set_apart_from_defaults(*given)
 
-    event = services.save_event(None, data, actor=organizer)
+    event = setup.save_event(None, data, actor=organizer)
     db.session.expire_all()
 
     rows = {
@@ -818,7 +844,7 @@ def test_every_field_of_the_event_definition_reaches_the_saved_event(organizer) 
 )
 def test_bad_event_input_is_refused_and_changes_nothing(organizer, changes, message) -> None:
     with pytest.raises(InvalidInput, match=message):
-        services.save_event(None, _data(**changes), actor=organizer)
+        setup.save_event(None, _data(**changes), actor=organizer)
     assert db.session.scalar(select(func.count()).select_from(Registration)) == 0
 
 
@@ -827,17 +853,17 @@ def test_an_end_before_the_start_is_refused(organizer) -> None:
     data.ends_at = data.starts_at - timedelta(hours=1)
 
     with pytest.raises(InvalidInput, match="end must be after the start"):
-        services.save_event(None, data, actor=organizer)
+        setup.save_event(None, data, actor=organizer)
 
 
 def test_capacity_cannot_go_below_the_seats_held(organizer) -> None:
-    event = services.save_event(None, _data(capacity=5), actor=organizer)
-    services.publish_event(event, actor=organizer)
+    event = setup.save_event(None, _data(capacity=5), actor=organizer)
+    setup.publish_event(event, actor=organizer)
     for _ in range(3):
-        services.register(add_person(), event, ticket_type_id=event.ticket_types[0].id)
+        registering.register(add_person(), event, ticket_type_id=event.ticket_types[0].id)
 
     with pytest.raises(InvalidInput, match="3 seats are already held"):
-        services.save_event(
+        setup.save_event(
             event,
             _data(
                 capacity=2,
@@ -859,7 +885,7 @@ def test_capacity_cannot_go_below_the_seats_held(organizer) -> None:
 
 
 def test_raising_capacity_promotes_the_waitlist(organizer) -> None:
-    event = services.save_event(
+    event = setup.save_event(
         None,
         _data(
             capacity=1,
@@ -869,11 +895,11 @@ def test_raising_capacity_promotes_the_waitlist(organizer) -> None:
         ),
         actor=organizer,
     )
-    services.publish_event(event, actor=organizer)
-    services.register(add_person(), event, ticket_type_id=event.ticket_types[0].id)
-    waiting = services.register(add_person(), event, ticket_type_id=event.ticket_types[0].id)
+    setup.publish_event(event, actor=organizer)
+    registering.register(add_person(), event, ticket_type_id=event.ticket_types[0].id)
+    waiting = registering.register(add_person(), event, ticket_type_id=event.ticket_types[0].id)
 
-    services.save_event(
+    setup.save_event(
         event,
         _data(
             capacity=2,
@@ -898,7 +924,7 @@ def test_partner_admin_cannot_create_an_event_for_another_host() -> None:
     biocom_admin = add_role(add_person(), Role.PARTNER_ADMIN, org("biocom"))
 
     with pytest.raises(NotFound):
-        services.save_event(None, _data(), actor=biocom_admin)
+        setup.save_event(None, _data(), actor=biocom_admin)
 
 
 # --- calendars and times (rule 9) ---
@@ -917,7 +943,7 @@ def test_ics_parses_back_with_the_event_in_utc_and_no_link_for_strangers() -> No
 
 def test_ics_for_a_confirmed_attendee_carries_the_online_link() -> None:
     event = add_event(online_url="https://meet.example/forum")
-    registration = services.register(
+    registration = registering.register(
         member_of("link-j"), event, ticket_type_id=ticket(event, "linkj_member").id
     )
 

@@ -336,6 +336,24 @@ def test_cancelling_through_the_ticket_page_promotes_the_first_waiting(
     assert "<svg" in text(client.get(f"/events/tickets/{queued.id}", headers=EN))
 
 
+def test_cancelling_after_the_deadline_is_refused_on_the_ticket_page(client: FlaskClient) -> None:
+    event = add_event()
+    member = member_of("link-j")
+    register_through_the_page_as(client, member, event)
+    [seat] = registrations(event)
+    event.cancellation_closes_at = datetime.now(UTC) - timedelta(hours=1)
+    db.session.commit()
+    login(client, member)
+
+    response = client.post(f"/events/tickets/{seat.id}/cancel", headers=EN)
+
+    assert urlsplit(response.location).path == f"/events/tickets/{seat.id}"
+    assert "The cancellation deadline has passed." in text(
+        client.get(response.location, headers=EN)
+    )
+    assert [r.status for r in registrations(event)] == ["confirmed"]
+
+
 def test_registration_closed_is_refused_with_a_message(client: FlaskClient) -> None:
     event = add_event(registration_closes_at=datetime.now(UTC) - timedelta(days=1))
     login(client, member_of("link-j"))
@@ -344,6 +362,7 @@ def test_registration_closed_is_refused_with_a_message(client: FlaskClient) -> N
     response = register_through_the_page(client, event, ticket(event, "linkj_member").id)
 
     assert "Registration is not open." in detail
+    assert urlsplit(response.location).path == f"/events/{event.slug}"
     assert "Registration for this event is not open." in text(
         client.get(response.location, headers=EN)
     )
@@ -461,8 +480,8 @@ def test_the_calendar_feed_lists_my_registrations_by_token(client: FlaskClient) 
 
 def test_the_online_link_must_be_a_web_address() -> None:
     from portal.errors import InvalidInput
-    from portal.events import services
-    from portal.events.services import EventData, TicketTypeData
+    from portal.events import setup
+    from portal.events.setup import EventData, TicketTypeData
     from tests.accounts.conftest import add_role, org
 
     staff = add_role(add_person_for_test(), Role.STAFF)
@@ -480,4 +499,4 @@ def test_the_online_link_must_be_a_web_address() -> None:
     )
 
     with pytest.raises(InvalidInput):
-        services.save_event(None, data, actor=staff)
+        setup.save_event(None, data, actor=staff)

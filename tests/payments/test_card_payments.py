@@ -10,7 +10,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
 from portal.errors import InvalidInput
-from portal.events import services as events
+from portal.events import holds, registering
 from portal.events.models import Registration
 from portal.extensions import db
 from portal.notifications.models import OutboxMessage
@@ -41,7 +41,7 @@ def _held_seat(price: int = 5000, currency: str = "JPY", capacity: int = 10) -> 
             },
         ),
     )
-    registration = events.register(
+    registration = registering.register(
         add_person(), event, ticket_type_id=ticket(event, "non_member").id
     )
     assert registration.status == "awaiting_payment"
@@ -338,12 +338,12 @@ def test_refund_made_at_stripe_is_recorded_from_charge_refunded(
 def test_a_lapsed_hold_gives_the_seat_to_the_waitlist(stripe_on: str) -> None:
     registration = _held_seat(capacity=1)
     cards.start_card_payment(registration, person=registration.person)
-    waiting = events.register(
+    waiting = registering.register(
         member_of("link-j"), registration.event, ticket_type_id=registration.ticket_type_id
     )
     assert waiting.status == "waitlisted"
 
-    events.release_expired_holds(now=later(minutes=31))
+    holds.release_expired_holds(now=later(minutes=31))
 
     db.session.refresh(registration)
     db.session.refresh(waiting)
@@ -355,8 +355,10 @@ def test_payment_after_the_seat_went_to_someone_else_is_refunded_automatically(
 ) -> None:
     registration = _held_seat(capacity=1, price=5000)
     checkout = cards.start_card_payment(registration, person=registration.person)
-    events.register(add_person(), registration.event, ticket_type_id=registration.ticket_type_id)
-    events.release_expired_holds(now=later(minutes=31))  # the next person now holds the seat
+    registering.register(
+        add_person(), registration.event, ticket_type_id=registration.ticket_type_id
+    )
+    holds.release_expired_holds(now=later(minutes=31))  # the next person now holds the seat
 
     pay_with_card(checkout.payment.stripe_payment_intent_id)
     cards.settle_intent(gateway().retrieve_intent(checkout.payment.stripe_payment_intent_id))  # type: ignore[union-attr]
@@ -375,7 +377,7 @@ def test_payment_after_a_lapsed_hold_keeps_the_seat_if_still_free(
 ) -> None:
     registration = _held_seat(capacity=1)
     checkout = cards.start_card_payment(registration, person=registration.person)
-    events.release_expired_holds(now=later(minutes=31))  # nobody was waiting
+    holds.release_expired_holds(now=later(minutes=31))  # nobody was waiting
 
     pay_with_card(checkout.payment.stripe_payment_intent_id)
     cards.settle_intent(gateway().retrieve_intent(checkout.payment.stripe_payment_intent_id))  # type: ignore[union-attr]

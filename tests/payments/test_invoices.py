@@ -20,7 +20,7 @@ from portal.accounts.models import Person
 from portal.config import ConfigurationError, load_settings
 from portal.db import utcnow
 from portal.errors import InvalidInput, InvalidTransition, NotFound
-from portal.events import services as events
+from portal.events import registering
 from portal.events.models import Event, Registration
 from portal.extensions import db
 from portal.money import format_money, to_minor
@@ -64,7 +64,7 @@ def _held(price: int = 11000, tax_rate: int = 10, currency: str = "JPY"):  # noq
             },
         ),
     )
-    return events.register(add_person(), event, ticket_type_id=ticket(event, "non_member").id)
+    return registering.register(add_person(), event, ticket_type_id=ticket(event, "non_member").id)
 
 
 def test_invoice_carries_every_qualified_invoice_field() -> None:

@@ -9,7 +9,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from portal.events import services as events
+from portal.events import registering
 from portal.extensions import db
 from portal.payments import invoices
 from portal.payments.models import Invoice, Payment
@@ -35,7 +35,7 @@ def invoice(app: Flask, cast: Cast) -> Invoice:
         starts_in=timedelta(days=40),
         tickets=({"audience": "non_member", "price": 11000, "currency": "JPY", "tax_rate": 10},),
     )
-    registration = events.register(
+    registration = registering.register(
         add_person(), event, ticket_type_id=ticket(event, "non_member").id
     )
     return invoices.request_invoice(

@@ -14,7 +14,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
-from portal.events import services as events
+from portal.events import registering
 from portal.events.models import Registration
 from portal.extensions import db
 from portal.payments import cards
@@ -53,7 +53,7 @@ def _held_seat() -> Registration:
     event = add_event(
         tickets=({"audience": "non_member", "price": 5000, "currency": "JPY", "tax_rate": 10},),
     )
-    registration = events.register(
+    registration = registering.register(
         add_person(), event, ticket_type_id=ticket(event, "non_member").id
     )
     registration.hold_expires_at = HOLD

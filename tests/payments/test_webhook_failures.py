@@ -16,7 +16,7 @@ from sqlalchemy import event as sa_event
 from sqlalchemy import func, select
 
 from portal import create_app
-from portal.events import services as events
+from portal.events import holds, registering
 from portal.events.models import Registration
 from portal.extensions import db
 from portal.notifications.models import OutboxMessage
@@ -40,7 +40,7 @@ def _held_seat(capacity: int = 10) -> Registration:
         capacity=capacity,
         tickets=({"audience": "non_member", "price": 5000, "currency": "JPY", "tax_rate": 10},),
     )
-    return events.register(add_person(), event, ticket_type_id=ticket(event, "non_member").id)
+    return registering.register(add_person(), event, ticket_type_id=ticket(event, "non_member").id)
 
 
 def _paid_at_stripe(pay_with_card: Callable[..., None], capacity: int = 10) -> Payment:
@@ -134,7 +134,7 @@ def test_a_delivery_whose_settlement_raises_is_answered_500_and_settled_by_the_r
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     payment = _paid_at_stripe(pay_with_card)
-    real_confirm = events.confirm_paid
+    real_confirm = holds.confirm_paid
     calls: list[int] = []
 
     def confirm_fails_once(registration: Registration, **kwargs: Any) -> bool:
@@ -143,7 +143,7 @@ def test_a_delivery_whose_settlement_raises_is_answered_500_and_settled_by_the_r
             raise RuntimeError("the mail template is broken")
         return real_confirm(registration, **kwargs)
 
-    monkeypatch.setattr(events, "confirm_paid", confirm_fails_once)
+    monkeypatch.setattr(holds, "confirm_paid", confirm_fails_once)
 
     failed = _deliver(client, payment)
 
@@ -189,8 +189,10 @@ def test_when_the_automatic_refund_fails_the_late_payment_stays_pending_until_it
     # The hold lapsed and the seat went to the next person; then the payment arrives.
     registration = _held_seat(capacity=1)
     payment = cards.start_card_payment(registration, person=registration.person).payment
-    events.register(add_person(), registration.event, ticket_type_id=registration.ticket_type_id)
-    events.release_expired_holds(now=later(minutes=31))
+    registering.register(
+        add_person(), registration.event, ticket_type_id=registration.ticket_type_id
+    )
+    holds.release_expired_holds(now=later(minutes=31))
     pay_with_card(payment.stripe_payment_intent_id)
     # While the first delivery is processed, the network drops every refund request.
     send = requests.Session.request

@@ -21,10 +21,10 @@ from werkzeug.test import TestResponse
 
 from portal.accounts.models import MembershipStatus, Person, Role
 from portal.accounts.services import grant_role
-from portal.admin.event_forms import event_form_initial
 from portal.audit.models import AuditEntry
 from portal.db import utcnow
-from portal.events import calendar, queries, services
+from portal.events import calendar, queries, registering
+from portal.events.management.editor import event_form_initial
 from portal.events.models import Event, EventStatus, Registration, RegistrationStatus
 from portal.extensions import db
 from portal.notifications.models import OutboxMessage
@@ -87,7 +87,7 @@ def add_registration(
         price=chosen.price,
         currency=chosen.currency,
         status=status,
-        code=services._new_code(),
+        code=registering.new_ticket_code(),
         confirmed_at=utcnow() if held else None,
         **extra,
     )
@@ -685,6 +685,33 @@ def test_capacity_below_the_seats_held_is_refused(client: FlaskClient, scene: Sc
     assert fresh(scene.forum).capacity == 2
 
 
+def test_a_refusal_of_the_editor_stands_beside_what_it_is_about(
+    client: FlaskClient, scene: Scene
+) -> None:
+    add_registration(scene.forum, make_person("x@example.org", "X", "Y"), "confirmed")
+    login(client, scene.cast.staff)
+    held = "2 seats are already held; the capacity cannot be lower."
+    no_tickets = {f"ticket_types-{i}-{n}": "" for i in range(3) for n in ("name_en", "name_ja")}
+
+    capacity = text(
+        client.post(
+            f"{_forum(scene)}/edit", data=editor_post(scene.forum, capacity="1"), headers=EN
+        )
+    )
+    tickets = client.post(
+        f"{_forum(scene)}/edit", data=editor_post(scene.forum, **no_tickets), headers=EN
+    )
+
+    assert f'<a href="#capacity">Capacity (seats): {held}</a>' in capacity
+    assert f'<p class="error-message" id="capacity-error">{held}</p>' in capacity
+    assert tickets.status_code == 400
+    assert '<a href="#ticket_types">Ticket types: Offer at least one ticket type.</a>' in text(
+        tickets
+    )
+    assert 'id="ticket_types"' in text(tickets)
+    assert [t.active for t in fresh(scene.forum).ticket_types] == [True, True, True]
+
+
 def test_a_partner_admin_creates_an_event_only_for_their_organization(
     client: FlaskClient, cast: Cast
 ) -> None:
@@ -744,6 +771,21 @@ def test_cancelling_an_event_needs_a_reason_and_tells_every_registrant(
 
 
 # --- registrations ------------------------------------------------------------------------------
+
+
+def test_cancelling_a_cancelled_event_is_refused_on_its_page(
+    client: FlaskClient, scene: Scene
+) -> None:
+    login(client, scene.cast.staff)
+    client.post(f"{_forum(scene)}/cancel", data={"reason": "Typhoon warning for Tokyo"})
+    told = len(outbox_kinds())
+
+    again = client.post(f"{_forum(scene)}/cancel", data={"reason": "Again"}, headers=EN)
+
+    assert again.location == f"{_forum(scene)}/edit"
+    assert "This event is already cancelled." in text(client.get(again.location, headers=EN))
+    assert len(outbox_kinds()) == told
+    assert audit_actions() == ["event.cancel"]
 
 
 def test_registrations_filter_search_and_live_counts(client: FlaskClient, scene: Scene) -> None:
@@ -839,6 +881,24 @@ def test_approve_reject_and_move_off_the_waitlist(client: FlaskClient, scene: Sc
     assert audit_actions() == ["registration.approve", "registration.cancel"]
     assert outbox_kinds(scene.cast.colleague.email) == ["events/registration_promoted"]
     assert fresh(scene.pending).decided_by_id == scene.cast.biocom_admin.id
+
+
+def test_a_refused_decision_goes_back_to_the_filtered_registrations(
+    client: FlaskClient, scene: Scene
+) -> None:
+    login(client, scene.cast.staff)
+    back = f"{_forum(scene)}/registrations?status=confirmed&page=1"
+
+    response = client.post(
+        f"{_forum(scene)}/registrations/{scene.confirmed.id}/reject",
+        data={"reason": "Members of the press only", "next": back},
+        headers=EN,
+    )
+
+    assert response.location == back
+    assert "Only pending registrations can be rejected." in text(client.get(back, headers=EN))
+    assert _status(scene.confirmed) == "confirmed"
+    assert audit_actions() == []
 
 
 def test_reject_tells_the_person_why(client: FlaskClient, scene: Scene) -> None:

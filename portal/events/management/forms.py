@@ -1,16 +1,13 @@
-"""Forms of the admin event pages, and the conversion of the editor's form into ``EventData``.
+"""Forms of the event management pages.
 
 Validation here is about shape (a number is a number, a time is a time); the rules (an end
-after the start, capacity not below the seats held…) are ``services.save_event``'s. Times are
-typed on the event's own clock and converted to UTC here (rule 9); prices are typed in the
-currency's major unit and converted to integer minor units with ``Decimal`` (rule 5).
+after the start, capacity not below the seats held…) are ``setup.save_event``'s. The editor's
+form becomes the service's ``EventData`` in ``editor``.
 """
 
 from __future__ import annotations
 
 import re
-import unicodedata
-from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -41,25 +38,11 @@ from wtforms.validators import (
 )
 
 from portal import inputs
-from portal.events.models import (
-    Audience,
-    Event,
-    EventKind,
-    EventLanguage,
-    QuestionKind,
-    RegistrationStatus,
-    Visibility,
-)
-from portal.events.services import (
-    STANDARD_TAX_RATE,
-    SUPPORTED_CURRENCIES,
-    EventData,
-    QuestionData,
-    SessionData,
-    TicketTypeData,
-)
+from portal.events.labels import AUDIENCE_LABELS, QUESTION_KIND_LABELS
+from portal.events.models import Audience, QuestionKind, RegistrationStatus
+from portal.events.setup import SUPPORTED_CURRENCIES
 from portal.forms import IntegerField
-from portal.money import amount_text, parse_amount
+from portal.money import parse_amount
 
 #: Zones offered for an event; an event saved in another zone keeps it as an extra choice.
 TIMEZONES = (
@@ -79,27 +62,6 @@ EXTRA_TICKET_ROWS = 3
 EXTRA_QUESTION_ROWS = 2
 EXTRA_SESSION_ROWS = 2
 
-VISIBILITY_LABELS = {
-    Visibility.PUBLIC: _l("Public: anyone"),
-    Visibility.NETWORK: _l("Members of LINK-J and of partners"),
-    Visibility.LINKJ: _l("LINK-J members only"),
-}
-AUDIENCE_LABELS = {
-    Audience.LINKJ_MEMBER: _l("LINK-J member"),
-    Audience.PARTNER_MEMBER: _l("Partner member (under an MOU)"),
-    Audience.NON_MEMBER: _l("Non-member"),
-    Audience.STUDENT: _l("Student"),
-}
-QUESTION_KIND_LABELS = {
-    QuestionKind.TEXT: _l("Text"),
-    QuestionKind.SINGLE: _l("Single choice"),
-    QuestionKind.MULTIPLE: _l("Multiple choice"),
-}
-STATUS_LABELS = {
-    "draft": _l("Draft"),
-    "published": _l("Published"),
-    "cancelled": _l("Cancelled"),
-}
 #: Whom the "mail registrants" form can write to: a choice and the states it covers.
 MAIL_AUDIENCES: dict[str, tuple[Any, tuple[str, ...]]] = {
     "selected": (_l("The registrants I selected in the table"), ()),
@@ -131,20 +93,6 @@ class CheckboxesField(SelectMultipleField):
     option_widget = widgets.CheckboxInput()
 
 
-def to_utc(local: datetime | None, zone: str) -> datetime | None:
-    """A wall-clock time typed for ``zone`` as an aware UTC datetime."""
-    if local is None:
-        return None
-    return local.replace(tzinfo=ZoneInfo(zone)).astimezone(UTC)
-
-
-def to_local(moment: datetime | None, zone: str) -> datetime | None:
-    """A stored UTC time as the naive wall-clock time the editor shows for ``zone``."""
-    if moment is None:
-        return None
-    return moment.astimezone(ZoneInfo(zone)).replace(tzinfo=None, second=0, microsecond=0)
-
-
 def parse_options(text: str) -> list[dict[str, str]]:
     """One answer per line, ``value|English|日本語``; the English and Japanese are optional."""
     options: list[dict[str, str]] = []
@@ -165,21 +113,6 @@ def parse_options(text: str) -> list[dict[str, str]]:
     if len({o["value"] for o in options}) != len(options):
         raise ValueError("duplicate value")
     return options
-
-
-def format_options(options: list[dict[str, str]]) -> str:
-    return "\n".join(
-        "|".join([o["value"], o.get("label_en", ""), o.get("label_ja", "")]).rstrip("|")
-        for o in options
-    )
-
-
-def suggest_slug(title: str, starts_at: datetime | None) -> str:
-    """A web address from the English title and the month: ``kobe-seminar-2026-11``."""
-    ascii_title = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode()
-    words = re.sub(r"[^a-z0-9]+", "-", ascii_title.lower()).strip("-")[:60].strip("-")
-    month = starts_at.strftime("%Y-%m") if starts_at else ""
-    return "-".join(part for part in (words or "event", month) if part)
 
 
 def _datetime(label: Any, *, required: bool = False, hint: Any = None) -> DateTimeLocalField:
@@ -374,9 +307,11 @@ class EventForm(FlaskForm):
         ],
     )
     # Rows beyond these are ignored: a forged form cannot make the page build thousands.
-    ticket_types = FieldList(FormField(TicketTypeRow), max_entries=100)
-    questions = FieldList(FormField(QuestionRow), max_entries=100)
-    sessions = FieldList(FormField(SessionRow), max_entries=100)
+    ticket_types = FieldList(FormField(TicketTypeRow), _l("Ticket types"), max_entries=100)
+    questions = FieldList(FormField(QuestionRow), _l("Questions to registrants"), max_entries=100)
+    sessions = FieldList(
+        FormField(SessionRow), _l("Program (for multi-session events)"), max_entries=100
+    )
 
     def validate_online_url(self, field: URLField) -> None:
         # The link becomes an href on the attendees' pages: web addresses only.
@@ -388,206 +323,6 @@ class EventForm(FlaskForm):
             ZoneInfo(field.data or "")
         except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a folder, a long key
             raise ValidationError(_l("Choose a time zone from the list.")) from None
-
-
-def event_form_initial(event: Event) -> dict[str, Any]:
-    """The editor's values for an existing event, times on the event's clock."""
-    zone = event.timezone
-    return {
-        "title_en": event.title_en,
-        "title_ja": event.title_ja,
-        "slug": event.slug,
-        "kind": event.kind,
-        "language": event.language,
-        "description_en": event.description_en,
-        "description_ja": event.description_ja,
-        "host": event.host_id,
-        "cohosts": [o.id for o in event.cohosts],
-        "agreements": [a.id for a in event.agreements],
-        "venue_en": event.venue_en,
-        "venue_ja": event.venue_ja,
-        "online_url": event.online_url or "",
-        "timezone": zone,
-        "starts_at": to_local(event.starts_at, zone),
-        "ends_at": to_local(event.ends_at, zone),
-        "registration_opens_at": to_local(event.registration_opens_at, zone),
-        "registration_closes_at": to_local(event.registration_closes_at, zone),
-        "cancellation_closes_at": to_local(event.cancellation_closes_at, zone),
-        "capacity": event.capacity,
-        "visibility": event.visibility,
-        "requires_approval": event.requires_approval,
-        "reminder_hours_before": event.reminder_hours_before,
-        "ticket_types": [
-            {
-                "id": str(t.id),
-                "audience": t.audience,
-                "agreement": str(t.agreement_id or ""),
-                "name_en": t.name_en,
-                "name_ja": t.name_ja,
-                "price": amount_text(t.price, t.currency),
-                "currency": t.currency,
-                "tax_rate": str(t.tax_rate),
-                "capacity": t.capacity,
-                "active": t.active,
-            }
-            for t in event.ticket_types
-        ],
-        "questions": [
-            {
-                "id": str(q.id),
-                "kind": q.kind,
-                "label_en": q.label_en,
-                "label_ja": q.label_ja,
-                "required": q.required,
-                "options": format_options(q.options),
-            }
-            for q in event.questions
-        ],
-        "sessions": [
-            {
-                "title_en": s.title_en,
-                "title_ja": s.title_ja,
-                "starts_at": to_local(s.starts_at, zone),
-                "ends_at": to_local(s.ends_at, zone),
-                "room": s.room,
-            }
-            for s in event.sessions
-        ],
-    }
-
-
-#: What a new event's first ticket rows suggest (the organizer edits or empties them).
-NEW_EVENT_TICKETS = (
-    (Audience.LINKJ_MEMBER, "LINK-J member", "LINK-J会員"),
-    (Audience.PARTNER_MEMBER, "Partner member", "パートナー機関会員"),
-    (Audience.NON_MEMBER, "General", "一般"),
-)
-
-
-def new_ticket_row(*, sold_by_hub: bool) -> dict[str, Any]:
-    """An empty ticket row: in yen, and taxed at the standard rate when LINK-J sells it."""
-    return {
-        "price": "0",
-        "currency": "JPY",
-        "tax_rate": str(STANDARD_TAX_RATE if sold_by_hub else 0),
-        "active": True,
-    }
-
-
-def new_event_initial(host_id: int | None, *, sold_by_hub: bool) -> dict[str, Any]:
-    """A new event's editor; ``sold_by_hub``: LINK-J hosts it, so its yen tickets are taxed."""
-    return {
-        "kind": EventKind.SEMINAR.value,
-        "language": EventLanguage.BOTH.value,
-        "visibility": Visibility.PUBLIC.value,
-        "timezone": "Asia/Tokyo",
-        "host": host_id,
-        "capacity": 100,
-        "reminder_hours_before": 24,
-        "ticket_types": [
-            {
-                **new_ticket_row(sold_by_hub=sold_by_hub),
-                "audience": a.value,
-                "name_en": en,
-                "name_ja": ja,
-            }
-            for a, en, ja in NEW_EVENT_TICKETS
-        ],
-    }
-
-
-def _optional_int(text: str | None) -> int | None:
-    """The id a row carried back; None for a new row or anything that is not an id."""
-    if not text or not re.fullmatch(r"[0-9]{1,10}", text) or int(text) > inputs.MAX_INTEGER:
-        return None
-    return int(text)
-
-
-def event_data(form: EventForm) -> EventData:
-    """The validated editor as the service's input; empty rows are left out."""
-    zone = form.timezone.data
-    starts_at = to_utc(form.starts_at.data, zone)
-    ends_at = to_utc(form.ends_at.data, zone)
-    assert starts_at is not None and ends_at is not None  # InputRequired
-    slug = (form.slug.data or "").strip() or suggest_slug(
-        form.title_en.data or "", form.starts_at.data
-    )
-    tickets = [
-        TicketTypeData(
-            id=_optional_int(row.id.data),
-            audience=row.audience.data,
-            agreement_id=_optional_int(row.agreement.data)
-            if row.audience.data == Audience.PARTNER_MEMBER
-            else None,
-            name_en=(row.name_en.data or "").strip(),
-            name_ja=(row.name_ja.data or "").strip(),
-            price=parse_amount(row.price.data or "", row.currency.data),
-            currency=row.currency.data,
-            tax_rate=int(row.tax_rate.data or 0),
-            capacity=row.capacity.data,
-            active=bool(row.active.data),
-        )
-        for row in (entry.form for entry in form.ticket_types)
-        if not row.unused
-    ]
-    questions = [
-        QuestionData(
-            id=_optional_int(row.id.data),
-            kind=row.kind.data,
-            label_en=(row.label_en.data or "").strip(),
-            label_ja=(row.label_ja.data or "").strip(),
-            required=bool(row.required.data),
-            options=[]
-            if row.kind.data == QuestionKind.TEXT
-            else parse_options(row.options.data or ""),
-        )
-        for row in (entry.form for entry in form.questions)
-        if not row.unused
-    ]
-    sessions = []
-    for row in (entry.form for entry in form.sessions):
-        if row.unused:
-            continue
-        session_start = to_utc(row.starts_at.data, zone)
-        session_end = to_utc(row.ends_at.data, zone)
-        assert session_start is not None and session_end is not None  # SessionRow.validate
-        sessions.append(
-            SessionData(
-                title_en=(row.title_en.data or "").strip(),
-                title_ja=(row.title_ja.data or "").strip(),
-                starts_at=session_start,
-                ends_at=session_end,
-                room=(row.room.data or "").strip(),
-            )
-        )
-    return EventData(
-        slug=slug,
-        kind=form.kind.data,
-        title_en=(form.title_en.data or "").strip(),
-        title_ja=(form.title_ja.data or "").strip(),
-        host_id=form.host.data,
-        starts_at=starts_at,
-        ends_at=ends_at,
-        timezone=zone,
-        description_en=form.description_en.data or "",
-        description_ja=form.description_ja.data or "",
-        language=form.language.data,
-        venue_en=(form.venue_en.data or "").strip(),
-        venue_ja=(form.venue_ja.data or "").strip(),
-        online_url=(form.online_url.data or "").strip() or None,
-        registration_opens_at=to_utc(form.registration_opens_at.data, zone),
-        registration_closes_at=to_utc(form.registration_closes_at.data, zone),
-        cancellation_closes_at=to_utc(form.cancellation_closes_at.data, zone),
-        capacity=form.capacity.data,
-        visibility=form.visibility.data,
-        requires_approval=bool(form.requires_approval.data),
-        reminder_hours_before=form.reminder_hours_before.data,
-        cohost_ids=[i for i in (form.cohosts.data or []) if i != form.host.data],
-        agreement_ids=list(form.agreements.data or []),
-        ticket_types=tickets,
-        questions=questions,
-        sessions=sessions,
-    )
 
 
 # --- one-button and small forms ----------------------------------------------------------------

@@ -1,0 +1,55 @@
+"""Every address of the event management pages, and what their templates share.
+
+The blueprint comes from ``portal.admin.access.management_blueprint``: under ``/admin``,
+behind the one role check (staff or partner admin), never stored by a cache.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from portal.admin.access import management_blueprint
+from portal.events.labels import audience_label, event_status_label
+from portal.events.management import checkin, pages, registrations
+from portal.events.models import Event
+from portal.i18n import format_datetime_in
+
+blueprint = management_blueprint("events_manage", __name__)
+
+GET, POST, BOTH = ["GET"], ["POST"], ["GET", "POST"]
+EVENT = "/events/<slug>"
+REGISTRATION = f"{EVENT}/registrations/<int:registration_id>"
+
+for rule, view, methods in (
+    ("/events", pages.events, GET),
+    ("/events/new", pages.new_event, BOTH),
+    (f"{EVENT}/edit", pages.edit_event, BOTH),
+    (f"{EVENT}/publish", pages.publish_event, POST),
+    (f"{EVENT}/cancel", pages.cancel_event, POST),
+    (f"{EVENT}/registrations", registrations.event_registrations, GET),
+    (f"{EVENT}/registrations.csv", registrations.event_registrations_csv, GET),
+    (f"{REGISTRATION}/approve", registrations.approve_registration, POST),
+    (f"{REGISTRATION}/reject", registrations.reject_registration, POST),
+    (f"{REGISTRATION}/cancel", registrations.cancel_registration, POST),
+    (f"{REGISTRATION}/promote", registrations.promote_registration, POST),
+    (f"{EVENT}/mail", registrations.mail_registrants, POST),
+    (f"{EVENT}/checkin", checkin.event_checkin, BOTH),
+    (f"{EVENT}/counts", checkin.event_counts, GET),
+):
+    blueprint.add_url_rule(rule, view_func=view, methods=methods)
+
+
+def _event_local_time(value: datetime | None, event: Event) -> str:
+    """A stored UTC time on the event's clock, as the viewer's language writes it (rule 9)."""
+    return format_datetime_in(value, event.timezone, "medium") if value else ""
+
+
+@blueprint.app_context_processor
+def admin_event_helpers() -> dict[str, Any]:
+    """App-wide: pages outside these (the admin overview) show events the same way."""
+    return {
+        "event_status_label": event_status_label,
+        "event_local_time": _event_local_time,
+        "audience_label": audience_label,
+    }
