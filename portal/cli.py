@@ -125,7 +125,8 @@ def cache_group() -> None:
 @with_appcontext
 def cache_clear_command() -> None:
     """Forget every cached page (run after a deploy: templates may have changed)."""
-    from portal.pagecache import clear, current_store
+    from portal.pagecache import clear
+    from portal.versions import current_store
 
     store = current_store()
     if store is None:

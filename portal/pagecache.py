@@ -1,207 +1,92 @@
 """Whole-page cache for the busiest pages, invalidated exactly when what they show changes.
 
-A cached page is stored under a key made of the address, the viewer (person id and session
-version, or anonymous), the language, and the *generations* of the scopes it depends on.
-A scope is either a whole table (``t:event``) or one entity (``event:42``, ``person:7``,
-``org:3``). Every commit that touched a row bumps the generations of that row's table and
-of the entities the row belongs to (``ENTITY_SCOPES``); a bulk UPDATE/DELETE through the
-session, whose rows are unknown, bumps the table and ``all:<kind>`` for each kind the table
-feeds, which every entity scope of that kind also depends on. A changed generation means a
-new key, so a stale page can never be served after the commit that changed its data; old
-entries simply age out. This is pretix's versioned per-event cache, applied per viewer.
+A web-layer concern: the domain code knows nothing of it. ``CACHED_PAGES`` says which pages
+are cached and what each reads; the app factory wraps those views (``cache_pages``). A page is
+stored under a key made of the address, the viewer (person id and session version, or
+anonymous), the language, and the *generations* (``portal.versions``) of the scopes it depends
+on, so a commit that changes what a page shows makes its old entry unreachable; old entries
+simply age out.
 
 Generations are read *before* the page queries anything, so a page rendered from data older
 than a concurrent commit is filed under the older generation, which that commit's bump makes
 unreachable. Time alone changes some pages (registration opens at 10:00): entries live at most
-``PAGE_CACHE_TTL`` seconds, and a view may shorten that with ``expire_at``.
+``PAGE_CACHE_TTL`` seconds, and less when the view's response says when it changes
+(``response.expires``, which the cache takes and does not pass on).
 
-Generations and pages live in Redis when several processes serve the portal (they must agree
-on generations); the embedded single-process default keeps them in memory. Pages that carry
-a flash message are neither served from nor stored in the cache, and the CSRF token in a
-cached page is replaced by a fresh one for every response.
+Pages that carry a flash message are neither served from nor stored in the cache, and the
+CSRF token in a cached page is replaced by a fresh one for every response.
 """
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
-import threading
-import time
-import weakref
-from collections import OrderedDict
-from collections.abc import Callable, Hashable, Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from functools import wraps
-from typing import Any, Protocol, TypeVar
+from typing import Any
 
 from flask import Flask, current_app, g, has_app_context, request, session
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
-from sqlalchemy import Table, event, inspect, select
-from sqlalchemy.orm import ORMExecuteState, Session, object_session
+from sqlalchemy import Table, event, select
+from sqlalchemy.orm import ORMExecuteState, Session
 from sqlalchemy.sql import util as sql_util
 from werkzeug.wrappers import Response
 
-from portal.config import REDIS_TIMEOUT_SECONDS
 from portal.db import utcnow
+from portal.events.models import Event
+from portal.extensions import db
 from portal.i18n import current_language
+from portal.organizations.models import Organization
+from portal.versions import ENTITY_SCOPES, EPOCH, Store, StoreUnavailable, current_store
 
-#: Which entities a row belongs to: table → {scope kind: column holding that entity's id}.
-#: A page that declares ``event:42`` is told about every change to these tables' rows of
-#: event 42; everything else it reads must be declared as a whole table.
-ENTITY_SCOPES: dict[str, dict[str, str]] = {
-    "person": {"person": "id"},
-    "membership": {"person": "person_id", "org": "organization_id"},
-    "role_grant": {"person": "person_id"},
-    "benefit_claim": {"person": "person_id"},
-    "event": {"event": "id"},
-    "event_cohost": {"event": "event_id"},
-    "event_agreement": {"event": "event_id"},
-    "ticket_type": {"event": "event_id"},
-    "question": {"event": "event_id"},
-    "event_session": {"event": "event_id"},
-    "registration": {"event": "event_id", "person": "person_id"},
-}
-#: Bumped by ``portal cache clear`` (after a deploy): every page depends on it.
-EPOCH = "epoch"
 CSRF_PLACEHOLDER = "<csrf-token>"  # a "<" can never come from escaped page content
-PENDING = "pagecache_scopes"
 
 
 class ScopeError(AssertionError):
     """A cached page read a table its declaration does not cover (raised in tests)."""
 
 
-class Store(Protocol):
-    def generations(self, scopes: list[str]) -> list[int]: ...
-    def bump(self, scopes: Iterable[str]) -> bool: ...
-    def get(self, key: str) -> bytes | None: ...
-    def put(self, key: str, value: bytes, ttl: int) -> None: ...
+@dataclass(frozen=True)
+class Page:
+    """What a cached page reads.
 
-
-class MemoryStore:
-    """One process's cache: the embedded default and tests."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._generations: dict[str, int] = {}
-        self._pages: dict[str, tuple[float, bytes]] = {}
-
-    def generations(self, scopes: list[str]) -> list[int]:
-        with self._lock:
-            return [self._generations.get(s, 0) for s in scopes]
-
-    def bump(self, scopes: Iterable[str]) -> bool:
-        with self._lock:
-            for scope in scopes:
-                self._generations[scope] = self._generations.get(scope, 0) + 1
-        return True
-
-    def get(self, key: str) -> bytes | None:
-        with self._lock:
-            found = self._pages.get(key)
-        if found is None or found[0] < time.monotonic():
-            return None
-        return found[1]
-
-    def put(self, key: str, value: bytes, ttl: int) -> None:
-        with self._lock:
-            if len(self._pages) > 2_000:  # a bound, not an LRU: the dev server's memory
-                self._pages.clear()
-            self._pages[key] = (time.monotonic() + ttl, value)
-
-
-class StoreUnavailable(Exception):
-    """Redis did not answer: pages are rendered afresh until it does."""
-
-
-class RedisStore:
-    """Shared by every process and machine serving the portal.
-
-    Redis being away never takes the portal down: generations cannot be read, so nothing is
-    served from or kept in the cache; its going away is logged once, and its return. A bump
-    lost that way leaves pages cached before the outage visible for at most
-    ``PAGE_CACHE_TTL`` after it (a restarted Redis has none).
+    ``tables``: the tables the page reads as a whole. ``entity``: the one entity the page is
+    about, named by the ``slug`` in its address (``event:42``); an unknown slug is served
+    uncached (it is a 404). ``viewer``: the page reads the signed-in person's own rows
+    (memberships, registrations); a page listing other people's rows declares those tables
+    whole instead. A signed-in viewer's ``person`` scope is always part of the key: the header
+    shows roles. ``signed_in_only``: the view requires a signed-in person.
     """
 
-    def __init__(self, url: str, prefix: str = "portal:pc:") -> None:
-        import redis
-
-        self._errors = (redis.RedisError, OSError)
-        self._redis = redis.Redis.from_url(
-            url, socket_timeout=REDIS_TIMEOUT_SECONDS, socket_connect_timeout=REDIS_TIMEOUT_SECONDS
-        )
-        self._prefix = prefix
-        self._state = threading.Lock()
-        self._away = False
-
-    def _call(self, work: Callable[[Any], Any]) -> Any:
-        try:
-            result = work(self._redis)
-        except self._errors as error:
-            with self._state:
-                went_away, self._away = not self._away, True
-            if went_away:
-                _warn(
-                    "page cache: Redis unavailable, pages are rendered afresh until it answers "
-                    f"({error})"
-                )
-            raise StoreUnavailable(str(error)) from error
-        with self._state:
-            came_back, self._away = self._away, False
-        if came_back:
-            _inform("page cache: Redis answers again")
-        return result
-
-    def generations(self, scopes: list[str]) -> list[int]:
-        values = self._call(lambda r: r.mget([f"{self._prefix}g:{s}" for s in scopes]))
-        return [int(v) if v is not None else 0 for v in values]
-
-    def bump(self, scopes: Iterable[str]) -> bool:
-        def incr(r: Any) -> None:
-            pipe = r.pipeline(transaction=False)
-            for scope in scopes:
-                pipe.incr(f"{self._prefix}g:{scope}")
-            pipe.execute()
-
-        try:
-            self._call(incr)
-        except StoreUnavailable:
-            return False
-        return True
-
-    def get(self, key: str) -> bytes | None:
-        try:
-            value = self._call(lambda r: r.get(f"{self._prefix}p:{key}"))
-        except StoreUnavailable:
-            return None
-        return value if isinstance(value, bytes) else None
-
-    def put(self, key: str, value: bytes, ttl: int) -> None:
-        with contextlib.suppress(StoreUnavailable):
-            self._call(lambda r: r.set(f"{self._prefix}p:{key}", value, ex=ttl))
+    tables: tuple[str, ...] = ()
+    entity: SlugEntity | None = None
+    viewer: bool = False
+    signed_in_only: bool = False
 
 
-def _warn(message: str) -> None:
-    if has_app_context():
-        current_app.logger.warning(message)
+@dataclass
+class Lookup:
+    key: str
+    session_user: str | None
+    tables: tuple[str, ...]
+    covering: list[str]
 
 
-def _inform(message: str) -> None:
-    if has_app_context():
-        current_app.logger.info(message)
+def init_app(app: Flask) -> None:
+    # App-level hooks run before any blueprint's (the management pages' role check): a hit is
+    # answered before anything loads the signed-in person.
+    app.before_request(serve_from_cache)
+    _listen_for_reads()
 
 
-def store_for(url: str | None, database_uri: str = "") -> Store | None:
-    if not url:
-        return None
-    if url == "memory://":
-        return MemoryStore()
-    # Portals on different databases may share one Redis: their generations must not mix.
-    database = hashlib.blake2b(database_uri.encode(), digest_size=6).hexdigest()
-    return RedisStore(url, prefix=f"portal:pc:{database}:")
+def cache_pages(app: Flask) -> None:
+    """Wrap the views of ``CACHED_PAGES`` (after the blueprints are registered)."""
+    for endpoint, page in cached_pages().items():
+        view = app.view_functions[endpoint]
+        app.view_functions[endpoint] = _cached(page, view)
 
 
 def clear(store: Store) -> bool:
@@ -209,107 +94,28 @@ def clear(store: Store) -> bool:
     return store.bump([EPOCH])
 
 
-def current_store() -> Store | None:
-    return current_app.extensions.get("pagecache")  # type: ignore[no-any-return]
-
-
-def init_app(app: Flask) -> None:
-    app.extensions["pagecache"] = store_for(
-        app.config.get("PAGE_CACHE_URL"), str(app.config.get("SQLALCHEMY_DATABASE_URI"))
-    )
-    # App-level hooks run before any blueprint's (the admin area's role check): a hit is
-    # answered before anything loads the signed-in person.
-    app.before_request(serve_from_cache)
-    _listen_once()
-
-
-# --- what a commit changed ----------------------------------------------------------------
-
-
-def _instance_scopes(instance: Any) -> set[str]:
-    state = inspect(instance)
-    table = state.mapper.local_table.name
-    scopes = {f"t:{table}"}
-    for kind, column in ENTITY_SCOPES.get(table, {}).items():
-        # Both the old and the new value: a row that moves leaves one entity for another.
-        history = state.attrs[column].history
-        values = [*history.added, *history.unchanged, *history.deleted]
-        scopes.update(f"{kind}:{v}" for v in values or [getattr(instance, column)] if v is not None)
-    return scopes
-
-
-def note_written(instance: Any) -> None:
-    """Pages that show ``instance`` are forgotten when the session commits: for a row written
-    by a statement executed with ``pagecache_skip`` (which would otherwise forget every page
-    showing its table), then given to the session as a persistent object."""
-    session = object_session(instance)
-    if session is None:
-        raise ValueError("note_written needs an instance in a session")
-    session.info.setdefault(PENDING, set()).update(_instance_scopes(instance))
-
-
-def _after_flush(session: Session, flush_context: Any) -> None:
-    pending = session.info.setdefault(PENDING, set())
-    for instance in (*session.new, *session.dirty, *session.deleted):
-        pending.update(_instance_scopes(instance))
-
-
-def _do_orm_execute(state: ORMExecuteState) -> None:
-    if state.is_select:
-        _record_read(state)
-        return
-    if not (state.is_update or state.is_delete or state.is_insert):
-        return
-    if state.execution_options.get("pagecache_skip"):
-        return
-    pending = state.session.info.setdefault(PENDING, set())
-    for table in sql_util.find_tables(state.statement):
-        pending.add(f"t:{table.name}")
-        pending.update(f"all:{kind}" for kind in ENTITY_SCOPES.get(table.name, {}))
-
-
-def _after_commit(session: Session) -> None:
-    # Scopes flushed in a transaction that was rolled back stay pending and are bumped with
-    # the next commit: needless but harmless, and a rolled-back savepoint cannot lose them.
-    scopes = session.info.pop(PENDING, None)
-    if not scopes or not has_app_context():
-        return
-    store = current_store()
-    if store is not None:
-        store.bump(scopes)
-
-
-_listening = False
-
-
-def _listen_once() -> None:
-    global _listening
-    if _listening:
-        return
-    event.listen(Session, "after_flush", _after_flush)
-    event.listen(Session, "do_orm_execute", _do_orm_execute)
-    event.listen(Session, "after_commit", _after_commit)
-    _listening = True
-
-
-# --- serving pages --------------------------------------------------------------------------
+# --- what a page read (checked in tests) ------------------------------------------------------
 
 
 def _record_read(state: ORMExecuteState) -> None:
-    if not has_app_context():
+    if not state.is_select or not has_app_context():
         return
     tables = g.get("pagecache_reads")
     if tables is not None:
         tables.update(t.name for t in sql_util.find_tables(state.statement) if isinstance(t, Table))
 
 
-def expire_at(moment: datetime | None) -> None:
-    """The page shown changes at ``moment`` without any write (registration opens)."""
-    if moment is None or not has_app_context():
-        return
-    earliest = g.get("pagecache_expires")
-    if earliest is None or moment < earliest:
-        g.pagecache_expires = moment
+_listening = False
+
+
+def _listen_for_reads() -> None:
+    global _listening
+    if not _listening:
+        event.listen(Session, "do_orm_execute", _record_read)
+        _listening = True
+
+
+# --- serving pages --------------------------------------------------------------------------
 
 
 def _scopes_for(tables: Iterable[str], entities: Iterable[str]) -> list[str]:
@@ -330,24 +136,6 @@ def _check_covered(read: set[str], tables: Iterable[str], entities: Iterable[str
     )
     if missing:
         raise ScopeError(f"{request.endpoint} reads {', '.join(missing)} without declaring it")
-
-
-@dataclass(frozen=True)
-class Page:
-    """What a cached view declared (see ``cached_page``)."""
-
-    tables: tuple[str, ...]
-    entity: SlugEntity | None
-    viewer: bool
-    signed_in_only: bool
-
-
-@dataclass
-class Lookup:
-    key: str
-    session_user: str | None
-    tables: tuple[str, ...]
-    covering: list[str]
 
 
 def _session_user() -> str | None:
@@ -426,55 +214,59 @@ def serve_from_cache() -> Response | None:
     return None
 
 
-def cached_page(
-    *,
-    tables: Iterable[str] = (),
-    entity: SlugEntity | None = None,
-    viewer: bool = False,
-    signed_in_only: bool = False,
-) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Serve a GET page from the cache while nothing it depends on has changed.
+def _cached(page: Page, view: Callable[..., Any]) -> Callable[..., Any]:
+    """Serve a GET page from the cache while nothing it depends on has changed."""
 
-    ``tables``: the tables the page reads as a whole. ``entity``: the one entity the page is
-    about, named by the ``slug`` in its address (``event:42``); an unknown slug is served
-    uncached (it is a 404).
-    ``viewer``: the page reads the signed-in person's own rows (memberships, registrations);
-    a page listing other people's rows must declare those tables whole instead.
-    A signed-in viewer's ``person`` scope is always part of the key: the header shows roles.
-    ``signed_in_only``: the view requires a signed-in person (``login_required``).
-    """
-    page = Page(tuple(tables), entity, viewer, signed_in_only)
-
-    def decorator(view: Callable[..., Any]) -> Callable[..., Any]:
-        @wraps(view)
-        def wrapper(**kwargs: Any) -> Any:
-            # serve_from_cache found nothing: render, and keep the page if it may be kept.
-            lookup: Lookup | None = g.pop("pagecache_lookup", None)
-            store = current_store()
-            if lookup is None or store is None:
-                return view(**kwargs)
-            if current_app.config.get("PAGE_CACHE_CHECK_SCOPES"):
-                g.pagecache_reads = set()
-            g.pagecache_expires = None
-            try:
-                result = view(**kwargs)
-            finally:
-                read = g.pop("pagecache_reads", None)
-            body = result[0] if isinstance(result, tuple) and result[1:] == (200,) else result
-            if not isinstance(body, str) or "_flashes" in session:
-                return result
-            viewer_id = current_user.get_id() if current_user.is_authenticated else None
-            if viewer_id != lookup.session_user:
-                return result  # the session named someone Flask-Login did not accept
-            if read is not None:
-                _check_covered(read, lookup.tables, lookup.covering)
-            _store(store, lookup.key, body)
+    @wraps(view)
+    def wrapper(**kwargs: Any) -> Any:
+        # serve_from_cache found nothing: render, and keep the page if it may be kept.
+        lookup: Lookup | None = g.pop("pagecache_lookup", None)
+        store = current_store()
+        if lookup is None or store is None:
+            return _without_expires(view(**kwargs))[0]
+        if current_app.config.get("PAGE_CACHE_CHECK_SCOPES"):
+            g.pagecache_reads = set()
+        try:
+            result, changes = _without_expires(view(**kwargs))
+        finally:
+            read = g.pop("pagecache_reads", None)
+        body = _html_body(result)
+        if body is None or "_flashes" in session:
             return result
+        viewer_id = current_user.get_id() if current_user.is_authenticated else None
+        if viewer_id != lookup.session_user:
+            return result  # the session named someone Flask-Login did not accept
+        if read is not None:
+            _check_covered(read, lookup.tables, lookup.covering)
+        _store(store, lookup.key, body, changes)
+        return result
 
-        wrapper._page = page  # type: ignore[attr-defined]
-        return wrapper
+    wrapper._page = page  # type: ignore[attr-defined]
+    return wrapper
 
-    return decorator
+
+def _without_expires(result: Any) -> tuple[Any, datetime | None]:
+    """The view's answer without the moment it said its page changes (kept for the cache:
+    browsers revalidate these pages anyway)."""
+    if isinstance(result, Response) and result.expires is not None:
+        changes = result.expires
+        del result.headers["Expires"]
+        return result, changes
+    return result, None
+
+
+def _html_body(result: Any) -> str | None:
+    if isinstance(result, str):
+        return result
+    if isinstance(result, tuple) and result[1:] == (200,) and isinstance(result[0], str):
+        return result[0]
+    if (
+        isinstance(result, Response)
+        and result.status_code == 200
+        and (result.mimetype == "text/html")
+    ):
+        return result.get_data(as_text=True)
+    return None
 
 
 @dataclass(frozen=True)
@@ -507,8 +299,6 @@ class SlugEntity:
         return Resolved(f"{self.kind}:{known[0]}", self.table, known[1])
 
     def look_up(self, slug: str, generation: int | None = None) -> Resolved | None:
-        from portal.extensions import db
-
         if generation is None:
             [generation] = current_store().generations([f"t:{self.table}"])  # type: ignore[union-attr]
         # The generation is read before the row: a rename committed in between bumps it again.
@@ -522,68 +312,51 @@ class SlugEntity:
         return Resolved(f"{self.kind}:{found}", self.table, generation)
 
 
-Graph = TypeVar("Graph")
+#: Each process remembers these slugs' ids (see ``SlugEntity``).
+EVENT_BY_SLUG = SlugEntity("event", Event)
+ORGANIZATION_BY_SLUG = SlugEntity("org", Organization)
 
 
-class GraphMemo:
-    """Object graphs that rarely change (an event with its hosts, MOUs, ticket types and
-    questions), kept per process and trusted only while the generations of the tables they
-    were read from are unchanged: any commit writing one of those tables, in any process,
-    makes every graph read from it unreachable. A hit costs one Redis call and no SQL.
-
-    The graph is read in a session of its own on the request's connection, so it outlives
-    the request's commit, and is copied into the request's session with ``merge(load=False)``:
-    attributes it did not load still load on first use. A session holding unflushed or
-    uncommitted changes gets a fresh load, so a memo never paints over them. Like pages, a
-    graph is kept at most ``PAGE_CACHE_TTL`` seconds: with the in-memory store of the
-    embedded default, a command run in another process bumps no generation this one sees.
-    """
-
-    def __init__(self, tables: Iterable[str], size: int = 256) -> None:
-        self.scopes = [EPOCH, *(f"t:{table}" for table in tables)]
-        self.size = size
-        # One memo per store, i.e. per app: apps on other databases never share graphs.
-        self._by_store: weakref.WeakKeyDictionary[Store, OrderedDict[Hashable, Any]] = (
-            weakref.WeakKeyDictionary()
-        )
-        self._lock = threading.Lock()
-
-    def get(self, key: Hashable, load: Callable[[Session], Graph | None]) -> Graph | None:
-        from portal.extensions import db
-
-        store = current_store()
-        session = db.session()
-        if store is None or session.new or session.dirty or session.deleted:
-            return load(session)
-        try:
-            generations = tuple(store.generations(self.scopes))
-        except StoreUnavailable:
-            return load(session)  # the store logged it
-        with self._lock:
-            entries = self._by_store.setdefault(store, OrderedDict())
-            entry = entries.get(key)
-            if entry is not None:
-                entries.move_to_end(key)
-        now = time.monotonic()
-        if entry is None or entry[0] != generations or entry[2] < now:
-            # The generations were read before the rows: a commit in between bumps them again.
-            with Session(bind=session.connection()) as reader:
-                graph = load(reader)
-            if graph is None:
-                return None
-            entry = (generations, graph, now + int(current_app.config.get("PAGE_CACHE_TTL", 60)))
-            with self._lock:
-                entries[key] = entry
-                while len(entries) > self.size:
-                    entries.popitem(last=False)
-        return session.merge(entry[1], load=False)  # type: ignore[no-any-return]
+def cached_pages() -> dict[str, Page]:
+    """The cached pages by endpoint, and what each reads."""
+    return {
+        "events.index": Page(
+            tables=(
+                "event",
+                "event_cohost",
+                "event_agreement",
+                "ticket_type",
+                "registration",  # seats left on each card
+                "agreement",
+                "organization",
+            ),
+            viewer=True,
+        ),
+        "events.detail": Page(
+            tables=("agreement", "organization"), entity=EVENT_BY_SLUG, viewer=True
+        ),
+        "accounts.dashboard": Page(
+            tables=("organization", "agreement", "reciprocal_service", "company"),
+            viewer=True,
+            signed_in_only=True,
+        ),
+        "accounts_manage.queue": Page(
+            tables=("person", "organization", "role_grant"),
+            entity=ORGANIZATION_BY_SLUG,
+            signed_in_only=True,
+        ),
+        "events_manage.event_registrations": Page(
+            tables=("person", "membership", "payment", "role_grant", "organization", "agreement"),
+            entity=EVENT_BY_SLUG,
+            signed_in_only=True,
+        ),
+    }
 
 
-def _store(store: Store, key: str, body: str) -> None:
+def _store(store: Store, key: str, body: str, changes: datetime | None) -> None:
     ttl = int(current_app.config.get("PAGE_CACHE_TTL", 60))
     now = utcnow().timestamp()
     expires = now + ttl
-    changes: datetime | None = g.pop("pagecache_expires", None)
     if changes is not None:
         expires = min(expires, changes.timestamp())
     if expires <= now:

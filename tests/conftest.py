@@ -133,10 +133,10 @@ def redis_url() -> str:
 @pytest.fixture
 def no_page_cache(app: Flask) -> Iterator[None]:
     """Render every page afresh (to count what rendering costs, not what a cache hit costs)."""
-    store = app.extensions["pagecache"]
-    app.extensions["pagecache"] = None
+    store = app.extensions["versions"]
+    app.extensions["versions"] = None
     yield
-    app.extensions["pagecache"] = store
+    app.extensions["versions"] = store
 
 
 @pytest.fixture

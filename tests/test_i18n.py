@@ -118,6 +118,17 @@ def test_switcher_refuses_a_request_from_another_site(
     assert client.get_cookie(LANGUAGE_COOKIE) is None
 
 
+def test_switcher_refuses_what_the_browser_says_is_cross_site_without_an_origin(
+    client: FlaskClient, csrf_enabled: None
+) -> None:
+    response = client.post(
+        "/language", data={"language": "ja", "next": "/"}, headers={"Sec-Fetch-Site": "cross-site"}
+    )
+
+    assert response.status_code == 403
+    assert client.get_cookie(LANGUAGE_COOKIE) is None
+
+
 def test_switcher_works_from_the_portals_own_pages_without_a_session(
     client: FlaskClient, csrf_enabled: None, network: None
 ) -> None:

@@ -276,7 +276,7 @@ def test_no_call_to_redis_waits_longer_than_half_a_second(
     portal = portal_with_redis_at("redis://127.0.0.1:9/0")
     clients = {
         "rate limits": limiter.storage.get_connection(),  # type: ignore[attr-defined]
-        "page cache": portal.extensions["pagecache"]._redis,
+        "page cache": portal.extensions["versions"]._redis,
     }
     for name, client in clients.items():
         options = client.connection_pool.connection_kwargs

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from werkzeug.wrappers import Response as BaseResponse
 from wtforms.fields.choices import SelectChoice
 
-from portal import inputs, pagecache
+from portal import inputs
 from portal.accounts import companies, consents, forms, labels, memberships, queries, services
 from portal.accounts import dashboard as dashboard_sections
 from portal.accounts import profile as own_profile
@@ -185,11 +185,6 @@ def reset_password(token: str) -> str | BaseResponse:
 
 @blueprint.get("/account")
 @login_required
-@pagecache.cached_page(
-    tables=("organization", "agreement", "reciprocal_service", "company"),
-    viewer=True,
-    signed_in_only=True,
-)
 def dashboard() -> str:
     person = queries.person_with_memberships(current_user.id)
     assert person is not None

@@ -10,7 +10,7 @@ from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy import Select, and_, func, inspect, or_, select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
-from portal import pagecache
+from portal import versions
 from portal.accounts.models import Membership, MembershipStatus, Person
 from portal.accounts.queries import person_with_roles_and_mous
 from portal.accounts.search import person_matches
@@ -130,7 +130,7 @@ def month_bounds(text: str) -> tuple[date, date] | None:
 
 #: An event's definition: what a registration or the event page needs besides the counts.
 #: Registrations do not write these tables, so a burst of them leaves the memo valid.
-_EVENT_DEFINITIONS = pagecache.GraphMemo(
+_EVENT_DEFINITIONS = versions.GraphMemo(
     tables=(
         "event",
         "event_cohost",

@@ -12,7 +12,6 @@ from sqlalchemy import Insert, bindparam, case, insert, literal, select
 from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
-from portal import pagecache
 from portal.accounts import consents
 from portal.accounts.models import Person
 from portal.db import utcnow
@@ -160,7 +159,6 @@ def register(
             "hold_expires_at_if_seated": seated.hold_expires_at,
             "status_if_full": full.status.value,
         },
-        execution_options={"pagecache_skip": True},  # noted below, row by row
     ).one_or_none()
     if row is None:
         db.session.rollback()
@@ -181,7 +179,6 @@ def register(
     )
     make_transient_to_detached(registration)
     db.session.add(registration)
-    pagecache.note_written(registration)
     tell_registrant(registration)
     known = {"id": registration.id, "status": registration.status}
     db.session.commit()

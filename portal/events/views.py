@@ -2,13 +2,26 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from datetime import datetime
+from typing import Any
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from markupsafe import Markup
 from werkzeug.wrappers import Response as BaseResponse
 
-from portal import inputs, pagecache
+from portal import inputs
 from portal.accounts.consents import ConsentRequired
 from portal.accounts.views import agree_if_asked, consent_step
 from portal.db import utcnow
@@ -59,20 +72,15 @@ def _visible_event(slug: str, viewer) -> Event:  # noqa: ANN001
     return event
 
 
+def _changing_at(moment: datetime | None, template: str, **context: Any) -> Response:
+    """The page, saying when it changes without any write (registration opens or closes)."""
+    response = make_response(render_template(template, **context))
+    response.expires = moment
+    return response
+
+
 @blueprint.get("/")
-@pagecache.cached_page(
-    tables=(
-        "event",
-        "event_cohost",
-        "event_agreement",
-        "ticket_type",
-        "registration",  # seats left on each card
-        "agreement",
-        "organization",
-    ),
-    viewer=True,
-)
-def index() -> str:
+def index() -> Response:
     viewer = queries.viewer_with_memberships(current_user)
     filters = queries.EventFilters(
         partner=request.args.get("partner") or None,
@@ -87,9 +95,9 @@ def index() -> str:
     )
     counts = queries.seat_counts([e.id for e in page.items])
     now = utcnow()
-    for event in page.items:
-        pagecache.expire_at(event.next_change_after(now))
-    return render_template(
+    changes = [c for c in (e.next_change_after(now) for e in page.items) if c is not None]
+    return _changing_at(
+        min(changes, default=None),
         "events/index.html",
         page=page,
         filters=filters,
@@ -102,10 +110,7 @@ def index() -> str:
 
 
 @blueprint.get("/<slug>")
-@pagecache.cached_page(
-    tables=("agreement", "organization"), entity=pagecache.SlugEntity("event", Event), viewer=True
-)
-def detail(slug: str) -> str:
+def detail(slug: str) -> Response:
     viewer = queries.viewer_with_memberships(current_user)
     event = _visible_event(slug, viewer)
     offers = pricing.offers_for(viewer, event)
@@ -113,8 +118,8 @@ def detail(slug: str) -> str:
     counts = queries.live_counts(event)
     form = registration_form_for(event, offers) if viewer and not registration else None
     now = utcnow()
-    pagecache.expire_at(event.next_change_after(now))
-    return render_template(
+    return _changing_at(
+        event.next_change_after(now),
         "events/detail.html",
         event=event,
         offers=offers,

@@ -12,7 +12,6 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 from werkzeug.wrappers import Response
 
-from portal import pagecache
 from portal.accounts import memberships, queries
 from portal.accounts.management import forms
 from portal.accounts.management.scope import membership_or_404, organization_or_404
@@ -55,11 +54,6 @@ def _render_queue(
     )
 
 
-@pagecache.cached_page(
-    tables=("person", "organization", "role_grant"),
-    entity=pagecache.SlugEntity("org", Organization),
-    signed_in_only=True,
-)
 def queue(slug: str) -> str:
     return _render_queue(organization_or_404(slug))
 

@@ -18,7 +18,6 @@ from flask_babel import ngettext
 from werkzeug.wrappers import Response
 from wtforms.fields.choices import SelectChoice
 
-from portal import pagecache
 from portal.accounts.models import Person
 from portal.csvfile import csv_text
 from portal.events import decisions, leaving, mail, queries
@@ -75,11 +74,6 @@ def _registrations_page(
     }
 
 
-@pagecache.cached_page(
-    tables=("person", "membership", "payment", "role_grant", "organization", "agreement"),
-    entity=pagecache.SlugEntity("event", Event),
-    signed_in_only=True,
-)
 def event_registrations(slug: str) -> str:
     event, organizer = readable_event(slug)
     return render_template(REGISTRATIONS_TEMPLATE, **_registrations_page(event, organizer))

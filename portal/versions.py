@@ -1,0 +1,326 @@
+"""Versions of the data: every commit that writes a row bumps a counter (a *generation*) of the
+row's table and of the entities the row belongs to, in a store every process shares.
+
+A scope is a whole table (``t:event``) or one entity (``event:42``, ``person:7``, ``org:3``);
+``ENTITY_SCOPES`` says which entities a table's rows belong to. A bulk UPDATE or DELETE through
+the session, whose rows are unknown, bumps the table and ``all:<kind>`` for each kind the table
+feeds. An INSERT statement whose parameters name the entities (``event_id``, ``person_id``) bumps
+those entities only. Statements run on the session's connection rather than through the ORM
+(a lock's no-op UPDATE) change nothing and bump nothing.
+
+What is remembered between requests is remembered *under* the generations it was read at, so a
+commit in any process makes it unreachable: whole pages (``portal.pagecache``, the web layer)
+and object graphs that rarely change (``GraphMemo``, e.g. an event's definition). This is
+pretix's versioned cache, kept in one place: no service bumps anything by hand.
+
+Generations live in Redis when several processes serve the portal (they must agree); the
+embedded single-process default keeps them in memory; without a store nothing is remembered.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import threading
+import time
+import weakref
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Iterable, Mapping
+from typing import Any, Protocol, TypeVar
+
+from flask import Flask, current_app, has_app_context
+from sqlalchemy import event, inspect
+from sqlalchemy.orm import ORMExecuteState, Session
+from sqlalchemy.sql import util as sql_util
+
+from portal.config import REDIS_TIMEOUT_SECONDS
+
+#: Which entities a row belongs to: table → {scope kind: column holding that entity's id}.
+ENTITY_SCOPES: dict[str, dict[str, str]] = {
+    "person": {"person": "id"},
+    "membership": {"person": "person_id", "org": "organization_id"},
+    "role_grant": {"person": "person_id"},
+    "benefit_claim": {"person": "person_id"},
+    "event": {"event": "id"},
+    "event_cohost": {"event": "event_id"},
+    "event_agreement": {"event": "event_id"},
+    "ticket_type": {"event": "event_id"},
+    "question": {"event": "event_id"},
+    "event_session": {"event": "event_id"},
+    "registration": {"event": "event_id", "person": "person_id"},
+}
+#: Bumped by ``portal cache clear`` (after a deploy): everything remembered depends on it.
+EPOCH = "epoch"
+PENDING = "versions_pending"
+
+
+class Store(Protocol):
+    def generations(self, scopes: list[str]) -> list[int]: ...
+    def bump(self, scopes: Iterable[str]) -> bool: ...
+    def get(self, key: str) -> bytes | None: ...
+    def put(self, key: str, value: bytes, ttl: int) -> None: ...
+
+
+class MemoryStore:
+    """One process's cache: the embedded default and tests."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._generations: dict[str, int] = {}
+        self._pages: dict[str, tuple[float, bytes]] = {}
+
+    def generations(self, scopes: list[str]) -> list[int]:
+        with self._lock:
+            return [self._generations.get(s, 0) for s in scopes]
+
+    def bump(self, scopes: Iterable[str]) -> bool:
+        with self._lock:
+            for scope in scopes:
+                self._generations[scope] = self._generations.get(scope, 0) + 1
+        return True
+
+    def get(self, key: str) -> bytes | None:
+        with self._lock:
+            found = self._pages.get(key)
+        if found is None or found[0] < time.monotonic():
+            return None
+        return found[1]
+
+    def put(self, key: str, value: bytes, ttl: int) -> None:
+        with self._lock:
+            if len(self._pages) > 2_000:  # a bound, not an LRU: the dev server's memory
+                self._pages.clear()
+            self._pages[key] = (time.monotonic() + ttl, value)
+
+
+class StoreUnavailable(Exception):
+    """Redis did not answer: nothing is remembered or served from memory until it does."""
+
+
+class RedisStore:
+    """Shared by every process and machine serving the portal.
+
+    Redis being away never takes the portal down: generations cannot be read, so nothing is
+    served from or kept in the cache; its going away is logged once, and its return. A bump
+    lost that way leaves pages cached before the outage visible for at most
+    ``PAGE_CACHE_TTL`` after it (a restarted Redis has none).
+    """
+
+    def __init__(self, url: str, prefix: str = "portal:pc:") -> None:
+        import redis
+
+        self._errors = (redis.RedisError, OSError)
+        self._redis = redis.Redis.from_url(
+            url, socket_timeout=REDIS_TIMEOUT_SECONDS, socket_connect_timeout=REDIS_TIMEOUT_SECONDS
+        )
+        self._prefix = prefix
+        self._state = threading.Lock()
+        self._away = False
+
+    def _call(self, work: Callable[[Any], Any]) -> Any:
+        try:
+            result = work(self._redis)
+        except self._errors as error:
+            with self._state:
+                went_away, self._away = not self._away, True
+            if went_away:
+                _warn(
+                    "page cache: Redis unavailable, pages are rendered afresh until it answers "
+                    f"({error})"
+                )
+            raise StoreUnavailable(str(error)) from error
+        with self._state:
+            came_back, self._away = self._away, False
+        if came_back:
+            _inform("page cache: Redis answers again")
+        return result
+
+    def generations(self, scopes: list[str]) -> list[int]:
+        values = self._call(lambda r: r.mget([f"{self._prefix}g:{s}" for s in scopes]))
+        return [int(v) if v is not None else 0 for v in values]
+
+    def bump(self, scopes: Iterable[str]) -> bool:
+        def incr(r: Any) -> None:
+            pipe = r.pipeline(transaction=False)
+            for scope in scopes:
+                pipe.incr(f"{self._prefix}g:{scope}")
+            pipe.execute()
+
+        try:
+            self._call(incr)
+        except StoreUnavailable:
+            return False
+        return True
+
+    def get(self, key: str) -> bytes | None:
+        try:
+            value = self._call(lambda r: r.get(f"{self._prefix}p:{key}"))
+        except StoreUnavailable:
+            return None
+        return value if isinstance(value, bytes) else None
+
+    def put(self, key: str, value: bytes, ttl: int) -> None:
+        with contextlib.suppress(StoreUnavailable):
+            self._call(lambda r: r.set(f"{self._prefix}p:{key}", value, ex=ttl))
+
+
+def _warn(message: str) -> None:
+    if has_app_context():
+        current_app.logger.warning(message)
+
+
+def _inform(message: str) -> None:
+    if has_app_context():
+        current_app.logger.info(message)
+
+
+def store_for(url: str | None, database_uri: str = "") -> Store | None:
+    if not url:
+        return None
+    if url == "memory://":
+        return MemoryStore()
+    # Portals on different databases may share one Redis: their generations must not mix.
+    database = hashlib.blake2b(database_uri.encode(), digest_size=6).hexdigest()
+    return RedisStore(url, prefix=f"portal:pc:{database}:")
+
+
+def clear(store: Store) -> bool:
+    """Forget every cached page: every key depends on the epoch. False if Redis is away."""
+    return store.bump([EPOCH])
+
+
+def current_store() -> Store | None:
+    return current_app.extensions.get("versions")  # type: ignore[no-any-return]
+
+
+def init_app(app: Flask) -> None:
+    app.extensions["versions"] = store_for(
+        app.config.get("PAGE_CACHE_URL"), str(app.config.get("SQLALCHEMY_DATABASE_URI"))
+    )
+    _listen_once()
+
+
+# --- what a commit changed ----------------------------------------------------------------
+
+
+def _instance_scopes(instance: Any) -> set[str]:
+    state = inspect(instance)
+    table = state.mapper.local_table.name
+    scopes = {f"t:{table}"}
+    for kind, column in ENTITY_SCOPES.get(table, {}).items():
+        # Both the old and the new value: a row that moves leaves one entity for another.
+        history = state.attrs[column].history
+        values = [*history.added, *history.unchanged, *history.deleted]
+        scopes.update(f"{kind}:{v}" for v in values or [getattr(instance, column)] if v is not None)
+    return scopes
+
+
+def _after_flush(session: Session, flush_context: Any) -> None:
+    pending = session.info.setdefault(PENDING, set())
+    for instance in (*session.new, *session.dirty, *session.deleted):
+        pending.update(_instance_scopes(instance))
+
+
+def _do_orm_execute(state: ORMExecuteState) -> None:
+    if not (state.is_update or state.is_delete or state.is_insert):
+        return
+    pending = state.session.info.setdefault(PENDING, set())
+    # The table written, not those it reads from (an INSERT … SELECT reads others).
+    written = getattr(state.statement, "table", None)
+    for table in [written] if written is not None else sql_util.find_tables(state.statement):
+        pending.add(f"t:{table.name}")
+        named = _named_entities(table.name, state.parameters) if state.is_insert else None
+        if named is not None:
+            pending.update(named)
+        else:
+            pending.update(f"all:{kind}" for kind in ENTITY_SCOPES.get(table.name, {}))
+
+
+def _named_entities(table: str, parameters: Mapping[str, Any] | None) -> set[str] | None:
+    """The entities an INSERT's parameters name for every scope of its table, or None (then
+    every entity of those kinds is assumed touched)."""
+    columns = ENTITY_SCOPES.get(table, {})
+    if not columns or not parameters or not all(c in parameters for c in columns.values()):
+        return None
+    return {f"{kind}:{parameters[column]}" for kind, column in columns.items()}
+
+
+def _after_commit(session: Session) -> None:
+    # Scopes flushed in a transaction that was rolled back stay pending and are bumped with
+    # the next commit: needless but harmless, and a rolled-back savepoint cannot lose them.
+    scopes = session.info.pop(PENDING, None)
+    if not scopes or not has_app_context():
+        return
+    store = current_store()
+    if store is not None:
+        store.bump(scopes)
+
+
+_listening = False
+
+
+def _listen_once() -> None:
+    global _listening
+    if _listening:
+        return
+    event.listen(Session, "after_flush", _after_flush)
+    event.listen(Session, "do_orm_execute", _do_orm_execute)
+    event.listen(Session, "after_commit", _after_commit)
+    _listening = True
+
+
+Graph = TypeVar("Graph")
+
+
+class GraphMemo:
+    """Object graphs that rarely change (an event with its hosts, MOUs, ticket types and
+    questions), kept per process and trusted only while the generations of the tables they
+    were read from are unchanged: any commit writing one of those tables, in any process,
+    makes every graph read from it unreachable. A hit costs one Redis call and no SQL.
+
+    The graph is read in a session of its own on the request's connection, so it outlives
+    the request's commit, and is copied into the request's session with ``merge(load=False)``:
+    attributes it did not load still load on first use. A session holding unflushed or
+    uncommitted changes gets a fresh load, so a memo never paints over them. Like pages, a
+    graph is kept at most ``PAGE_CACHE_TTL`` seconds: with the in-memory store of the
+    embedded default, a command run in another process bumps no generation this one sees.
+    """
+
+    def __init__(self, tables: Iterable[str], size: int = 256) -> None:
+        self.scopes = [EPOCH, *(f"t:{table}" for table in tables)]
+        self.size = size
+        # One memo per store, i.e. per app: apps on other databases never share graphs.
+        self._by_store: weakref.WeakKeyDictionary[Store, OrderedDict[Hashable, Any]] = (
+            weakref.WeakKeyDictionary()
+        )
+        self._lock = threading.Lock()
+
+    def get(self, key: Hashable, load: Callable[[Session], Graph | None]) -> Graph | None:
+        from portal.extensions import db
+
+        store = current_store()
+        session = db.session()
+        if store is None or session.new or session.dirty or session.deleted:
+            return load(session)
+        try:
+            generations = tuple(store.generations(self.scopes))
+        except StoreUnavailable:
+            return load(session)  # the store logged it
+        with self._lock:
+            entries = self._by_store.setdefault(store, OrderedDict())
+            entry = entries.get(key)
+            if entry is not None:
+                entries.move_to_end(key)
+        now = time.monotonic()
+        if entry is None or entry[0] != generations or entry[2] < now:
+            # The generations were read before the rows: a commit in between bumps them again.
+            with Session(bind=session.connection()) as reader:
+                graph = load(reader)
+            if graph is None:
+                return None
+            entry = (generations, graph, now + int(current_app.config.get("PAGE_CACHE_TTL", 60)))
+            with self._lock:
+                entries[key] = entry
+                while len(entries) > self.size:
+                    entries.popitem(last=False)
+        return session.merge(entry[1], load=False)  # type: ignore[no-any-return]
