@@ -1,4 +1,4 @@
-"""Money: integers in the currency's minor unit (DOMAIN rule 5), formatted per locale."""
+"""Money: integers in the currency's minor unit (rule 5), formatted per locale."""
 
 from __future__ import annotations
 
