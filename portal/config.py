@@ -48,27 +48,65 @@ def _bool(value: str | None, default: bool = False) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
-def load_settings(
-    instance_path: Path, environ: os._Environ[str] | dict[str, str]
-) -> dict[str, Any]:
-    """Build the Flask config from environment variables.
+Environ = os._Environ[str] | dict[str, str]
+
+
+def load_settings(instance_path: Path, environ: Environ) -> dict[str, Any]:
+    """Build the Flask config from environment variables, one concern at a time.
 
     Raises ConfigurationError in production when SECRET_KEY or DATABASE_URL is missing.
     """
     env = environ.get("PORTAL_ENV", "development").strip().lower()
     production = env == "production"
+    settings: dict[str, Any] = {"PORTAL_ENV": env}
+    for section in (
+        _core_settings,
+        _database_settings,
+        _redis_settings,
+        _cookie_settings,
+        _mail_settings,
+        _stripe_settings,
+        _invoice_settings,
+    ):
+        settings.update(section(instance_path, environ, production))
+    return settings
+
+
+def _core_settings(instance_path: Path, environ: Environ, production: bool) -> dict[str, Any]:
     secret_key = environ.get("SECRET_KEY")
-    database_url = environ.get("DATABASE_URL")
     if production and not secret_key:
         raise ConfigurationError("SECRET_KEY must be set when PORTAL_ENV=production")
+    return {
+        "SECRET_KEY": secret_key or _development_secret_key(instance_path),
+        #: Uploads (rosters, code pools) are read into memory: refuse anything larger.
+        "MAX_CONTENT_LENGTH": 4 * 1024 * 1024,
+        "PREFERRED_URL_SCHEME": "https" if production else "http",
+        "SERVER_NAME": environ.get("SERVER_NAME") or None,
+        "BABEL_DEFAULT_LOCALE": "en",
+        "BABEL_DEFAULT_TIMEZONE": "UTC",
+        "PORTAL_LOCALES": ("en", "ja"),
+        "PORTAL_TRUST_PROXY": _bool(environ.get("PORTAL_TRUST_PROXY"), default=production),
+        #: Links in mail point here; set it to the public address in production.
+        "PORTAL_BASE_URL": environ.get("PORTAL_BASE_URL", "http://127.0.0.1:5000"),
+    }
+
+
+def _database_settings(instance_path: Path, environ: Environ, production: bool) -> dict[str, Any]:
+    database_url = environ.get("DATABASE_URL")
     if production and not database_url:
         raise ConfigurationError("DATABASE_URL must be set when PORTAL_ENV=production")
-    registration_number = environ.get("INVOICE_REGISTRATION_NUMBER")
-    if registration_number and not re.fullmatch(r"T\d{13}", registration_number):
-        raise ConfigurationError("INVOICE_REGISTRATION_NUMBER must be T followed by 13 digits")
     if not database_url:
         instance_path.mkdir(parents=True, exist_ok=True)
         database_url = f"sqlite:///{instance_path / 'portal.sqlite3'}"
+    return {
+        "SQLALCHEMY_DATABASE_URI": normalise_database_url(database_url),
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        #: How long any statement waits for a row lock (PostgreSQL) before giving up.
+        "LOCK_TIMEOUT_SECONDS": float(environ.get("LOCK_TIMEOUT_SECONDS", "3")),
+    }
+
+
+def _redis_settings(instance_path: Path, environ: Environ, production: bool) -> dict[str, Any]:
     redis_url = environ.get("REDIS_URL") or None
     # Several processes must agree on page-cache generations: Redis when there is one; the
     # single-process embedded default keeps them in memory; production without Redis: none.
@@ -77,14 +115,7 @@ def load_settings(
         page_cache_url = redis_url or ("" if production else "memory://")
     if page_cache_url.strip().lower() in ("", "off", "none", "0"):
         page_cache_url = ""
-
     return {
-        "PORTAL_ENV": env,
-        "SECRET_KEY": secret_key or _development_secret_key(instance_path),
-        "SQLALCHEMY_DATABASE_URI": normalise_database_url(database_url),
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
-        #: How long any statement waits for a row lock (PostgreSQL) before giving up.
-        "LOCK_TIMEOUT_SECONDS": float(environ.get("LOCK_TIMEOUT_SECONDS", "3")),
         "REDIS_URL": redis_url,
         "RATELIMIT_STORAGE_URI": redis_url or "memory://",
         # Redis away must not refuse sign-ins and registrations: each process counts in its
@@ -103,14 +134,17 @@ def load_settings(
             if redis_url
             else {}
         ),
+        "RATELIMIT_HEADERS_ENABLED": False,  # Retry-After on a 429 only (register_errorhandlers)
+        "RATELIMIT_KEY_PREFIX": "portal",
         "PAGE_CACHE_URL": page_cache_url,
         #: Seconds a cached page may live: bounds what only time changes (a membership lapsing).
         "PAGE_CACHE_TTL": int(environ.get("PAGE_CACHE_TTL", "60")),
         "PAGE_CACHE_CHECK_SCOPES": False,
-        "RATELIMIT_HEADERS_ENABLED": False,  # Retry-After on a 429 only (register_errorhandlers)
-        "RATELIMIT_KEY_PREFIX": "portal",
-        #: Uploads (rosters, code pools) are read into memory: refuse anything larger.
-        "MAX_CONTENT_LENGTH": 4 * 1024 * 1024,
+    }
+
+
+def _cookie_settings(instance_path: Path, environ: Environ, production: bool) -> dict[str, Any]:
+    return {
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": production,
@@ -119,12 +153,11 @@ def load_settings(
         "REMEMBER_COOKIE_SECURE": production,
         "REMEMBER_COOKIE_DURATION": timedelta(days=30),
         "PERMANENT_SESSION_LIFETIME": timedelta(hours=12),
-        "PREFERRED_URL_SCHEME": "https" if production else "http",
-        "SERVER_NAME": environ.get("SERVER_NAME") or None,
-        "BABEL_DEFAULT_LOCALE": "en",
-        "BABEL_DEFAULT_TIMEZONE": "UTC",
-        "PORTAL_LOCALES": ("en", "ja"),
-        "PORTAL_TRUST_PROXY": _bool(environ.get("PORTAL_TRUST_PROXY"), default=production),
+    }
+
+
+def _mail_settings(instance_path: Path, environ: Environ, production: bool) -> dict[str, Any]:
+    return {
         "MAIL_SERVER": environ.get("MAIL_SERVER") or None,
         "MAIL_PORT": int(environ.get("MAIL_PORT", "25")),
         "MAIL_USERNAME": environ.get("MAIL_USERNAME") or None,
@@ -133,8 +166,11 @@ def load_settings(
         "MAIL_DEFAULT_SENDER": environ.get(
             "MAIL_DEFAULT_SENDER", "LINK-J Portal <portal@link-j.org>"
         ),
-        #: Links in mail point here; set it to the public address in production.
-        "PORTAL_BASE_URL": environ.get("PORTAL_BASE_URL", "http://127.0.0.1:5000"),
+    }
+
+
+def _stripe_settings(instance_path: Path, environ: Environ, production: bool) -> dict[str, Any]:
+    return {
         "STRIPE_SECRET_KEY": environ.get("STRIPE_SECRET_KEY") or None,
         "STRIPE_PUBLISHABLE_KEY": environ.get("STRIPE_PUBLISHABLE_KEY") or None,
         "STRIPE_WEBHOOK_SECRET": environ.get("STRIPE_WEBHOOK_SECRET") or None,
@@ -148,13 +184,21 @@ def load_settings(
         #: Stripe.js must come from Stripe; tests point it at localstripe's copy.
         "STRIPE_JS_URL": environ.get("STRIPE_JS_URL", "https://js.stripe.com/v3/"),
         "PAYMENT_HOLD_MINUTES": int(environ.get("PAYMENT_HOLD_MINUTES", "30")),
+    }
+
+
+def _invoice_settings(instance_path: Path, environ: Environ, production: bool) -> dict[str, Any]:
+    registration_number = environ.get("INVOICE_REGISTRATION_NUMBER")
+    if registration_number and not re.fullmatch(r"T\d{13}", registration_number):
+        raise ConfigurationError("INVOICE_REGISTRATION_NUMBER must be T followed by 13 digits")
+    return {
         "INVOICE_ISSUER_NAME": environ.get(
             "INVOICE_ISSUER_NAME",
             "一般社団法人ライフサイエンス・イノベーション・ネットワーク・ジャパン",
         ),
         #: 適格請求書発行事業者登録番号, "T" and 13 digits; invoices are refused without it.
         #: A placeholder outside production so the demo can issue invoices.
-        "INVOICE_REGISTRATION_NUMBER": environ.get("INVOICE_REGISTRATION_NUMBER")
+        "INVOICE_REGISTRATION_NUMBER": registration_number
         or (None if production else "T0000000000000"),
         "INVOICE_ISSUER_ADDRESS": environ.get(
             "INVOICE_ISSUER_ADDRESS", "〒103-0023 東京都中央区日本橋本町"
