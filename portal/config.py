@@ -12,6 +12,7 @@ import secrets
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 #: The longest any call to Redis may take: the portal works without it (rate limits in each
 #: process's memory, pages rendered afresh), so waiting longer only makes pages slow.
@@ -48,6 +49,22 @@ def _bool(value: str | None, default: bool = False) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
+def _webauthn_settings(base_url: str, environ: os._Environ[str] | dict[str, str]) -> dict[str, str]:
+    # Browsers refuse an IP address as a passkey's relying party: a laptop's
+    # http://127.0.0.1:5000 becomes http://localhost:5000 (the same server).
+    parts = urlsplit(base_url)
+    host = parts.hostname or "localhost"
+    if host == "127.0.0.1":
+        host = "localhost"
+        base_url = parts._replace(netloc=parts.netloc.replace("127.0.0.1", "localhost")).geturl()
+    origin = f"{urlsplit(base_url).scheme}://{urlsplit(base_url).netloc}"
+    return {
+        "WEBAUTHN_RP_ID": environ.get("WEBAUTHN_RP_ID") or host,
+        "WEBAUTHN_ORIGIN": environ.get("WEBAUTHN_ORIGIN") or origin,
+        "WEBAUTHN_RP_NAME": environ.get("WEBAUTHN_RP_NAME") or "LINK-J Partner Portal",
+    }
+
+
 def load_settings(
     instance_path: Path, environ: os._Environ[str] | dict[str, str]
 ) -> dict[str, Any]:
@@ -70,6 +87,10 @@ def load_settings(
         instance_path.mkdir(parents=True, exist_ok=True)
         database_url = f"sqlite:///{instance_path / 'portal.sqlite3'}"
     redis_url = environ.get("REDIS_URL") or None
+    base_url = environ.get("PORTAL_BASE_URL", "http://127.0.0.1:5000")
+    required_from = environ.get("TWO_FACTOR_REQUIRED_FROM") or None
+    if required_from and not re.fullmatch(r"\d{4}-\d{2}-\d{2}", required_from):
+        raise ConfigurationError("TWO_FACTOR_REQUIRED_FROM must be a date, YYYY-MM-DD")
     # Several processes must agree on page-cache generations: Redis when there is one; the
     # single-process embedded default keeps them in memory; production without Redis: none.
     page_cache_url = environ.get("PAGE_CACHE_URL")
@@ -134,7 +155,16 @@ def load_settings(
             "MAIL_DEFAULT_SENDER", "LINK-J Portal <portal@link-j.org>"
         ),
         #: Links in mail point here; set it to the public address in production.
-        "PORTAL_BASE_URL": environ.get("PORTAL_BASE_URL", "http://127.0.0.1:5000"),
+        "PORTAL_BASE_URL": base_url,
+        #: Second factors (rule 17). A privileged person without one reaches the management
+        #: pages for this many days after first being told, and not before this date's end
+        #: (UTC) when it is set; then only the enrolment page.
+        "TWO_FACTOR_GRACE_DAYS": int(environ.get("TWO_FACTOR_GRACE_DAYS", "14")),
+        "TWO_FACTOR_REQUIRED_FROM": required_from,
+        #: Sensitive actions ask for a factor again when the last one is older than this.
+        "TWO_FACTOR_STEP_UP_MINUTES": int(environ.get("TWO_FACTOR_STEP_UP_MINUTES", "10")),
+        #: Passkeys belong to this host name and are accepted from this origin only.
+        **_webauthn_settings(base_url, environ),
         "STRIPE_SECRET_KEY": environ.get("STRIPE_SECRET_KEY") or None,
         "STRIPE_PUBLISHABLE_KEY": environ.get("STRIPE_PUBLISHABLE_KEY") or None,
         "STRIPE_WEBHOOK_SECRET": environ.get("STRIPE_WEBHOOK_SECRET") or None,
