@@ -13,7 +13,7 @@ import re
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from urllib.parse import unquote
+from urllib.parse import unquote, urlsplit
 
 from flask import abort, current_app, redirect, request, session, url_for
 from flask_login import current_user
@@ -130,10 +130,9 @@ def _return_path() -> str:
     # button, when the browser says which page of this site that was.
     if request.method == "GET":
         return request.full_path.rstrip("?") if request.query_string else request.path
-    referrer = request.referrer or ""
-    prefix = request.host_url.rstrip("/")
-    if referrer.startswith(prefix + "/"):
-        back = local_path(referrer[len(prefix) :])
+    referrer = urlsplit(request.referrer or "")
+    if referrer.netloc == request.host:
+        back = local_path(referrer.path + (f"?{referrer.query}" if referrer.query else ""))
         if back:
             return back
     return "/"
