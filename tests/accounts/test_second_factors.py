@@ -17,6 +17,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 from werkzeug.test import TestResponse
 
+from portal.accounts import services
 from portal.accounts.factors import apps, recovery
 from portal.accounts.factors.models import AuthenticatorApp, FactorGrace, Passkey, RecoveryCode
 from portal.accounts.factors.state import local_path
@@ -423,3 +424,52 @@ def test_app_codes_of_the_neighbouring_steps_are_accepted_once() -> None:
     previous = pyotp.TOTP(secret).at(now - 30)
     assert apps._matching_step(secret, previous, now) == int(now // 30) - 1
     assert apps._matching_step(secret, pyotp.TOTP(secret).at(now - 90), now) is None
+
+
+def test_guessing_codes_is_stopped_per_account(client: FlaskClient) -> None:
+    person = add_person()
+    totp = with_app(person)
+    sign_in(client, person)
+    wrong = f"{(int(totp.now()) + 1) % 1_000_000:06d}"
+
+    answers = [
+        client.post("/login/second-factor", data={"kind": "app", "code": wrong}).status_code
+        for _ in range(11)
+    ]
+
+    assert answers == [400] * 10 + [429]
+    assert not signed_in(client)
+
+
+def test_deleting_the_account_erases_its_factors_and_the_export_names_them(
+    client: FlaskClient,
+) -> None:
+    person = add_person()
+    with_app(person)
+    recovery.replace_codes(person)
+    db.session.commit()
+
+    exported = services.export_personal_data(person)["second_factors"]
+    assert exported["recovery_codes_left"] == 10 and exported["authenticator_app"] is not None
+    assert "secret" not in str(exported)
+    services.delete_account(person, password=PASSWORD)
+
+    assert count(AuthenticatorApp) == 0 and count(RecoveryCode) == 0
+    assert audit("person.delete")[0].details["second_factors_removed"] == 1
+
+
+def test_someone_elses_passkey_is_not_found(client: FlaskClient) -> None:
+    owner = add_person()
+    db.session.add(
+        Passkey(person_id=owner.id, name="Key", credential_id=b"k" * 16, public_key=b"p")
+    )
+    db.session.commit()
+    other = add_person()
+    factor_used(client, other, minutes_ago=0)
+
+    answer = client.post(
+        f"/account/security/passkeys/{db.session.scalar(select(Passkey.id))}/remove"
+    )
+
+    assert answer.status_code == 404
+    assert count(Passkey) == 1
