@@ -473,3 +473,33 @@ def test_someone_elses_passkey_is_not_found(client: FlaskClient) -> None:
 
     assert answer.status_code == 404
     assert count(Passkey) == 1
+
+
+def test_the_shell_removes_the_factors_of_someone_who_lost_them_all(
+    app: Flask, client: FlaskClient
+) -> None:
+    staff = add_role(add_person("staff@link-j.org"), Role.STAFF)
+    with_app(staff)
+    recovery.replace_codes(staff)
+    db.session.commit()
+    factor_used(client, staff, minutes_ago=1)
+    runner = app.test_cli_runner()
+
+    with app.app_context():
+        refused = runner.invoke(args=["users", "remove-factors", staff.email])
+        done = runner.invoke(
+            args=["users", "remove-factors", staff.email, "--reason", "called back on record"]
+        )
+
+    assert refused.exit_code != 0 and "--reason" in refused.output
+    assert done.exit_code == 0, done.output
+    assert count(AuthenticatorApp) == 0 and count(RecoveryCode) == 0
+    [entry] = audit("factor.remove")
+    assert (entry.actor_id, entry.reason, entry.details["kind"]) == (
+        None,
+        "called back on record",
+        "all",
+    )
+    assert not signed_in(client)  # their sessions ended
+    sign_in(client, staff)
+    assert urlsplit(client.get("/admin/").location).path == "/account/security"

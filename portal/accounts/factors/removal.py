@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
+from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import delete, select
 
 from portal.accounts.factors.enrolled import enrolled
-from portal.accounts.factors.models import AuthenticatorApp, Passkey, RecoveryCode
+from portal.accounts.factors.models import AuthenticatorApp, FactorGrace, Passkey, RecoveryCode
 from portal.accounts.factors.requirement import is_privileged
 from portal.accounts.models import Person
 from portal.audit.services import record
+from portal.db import utcnow
 from portal.errors import InvalidTransition, NotFound
 from portal.extensions import db
 
@@ -55,3 +59,28 @@ def remove_app(person: Person) -> None:
     db.session.delete(app)
     record("factor.remove", actor=person, subject_type="person", subject_id=person.id, kind="app")
     db.session.commit()
+
+
+def remove_every_factor(person: Person, *, reason: str) -> int:
+    """For a person who lost every factor and recovery code, on the word of someone with the
+    server's shell (``portal users remove-factors``): everything goes, their sessions end, and
+    a privileged person's grace does not start again (they add a factor at once). Audited."""
+    count = enrolled(person.id).count
+    for model in (Passkey, AuthenticatorApp, RecoveryCode):
+        db.session.execute(delete(model).where(model.person_id == person.id))
+    if is_privileged(person) and db.session.get(FactorGrace, person.id) is None:
+        # Told long enough ago that the grace is over: no new grace for a removed factor.
+        days = current_app.config["TWO_FACTOR_GRACE_DAYS"]
+        db.session.add(FactorGrace(person_id=person.id, told_at=utcnow() - timedelta(days=days)))
+    person.session_version += 1
+    record(
+        "factor.remove",
+        actor=None,
+        subject_type="person",
+        subject_id=person.id,
+        reason=reason,
+        kind="all",
+        count=count,
+    )
+    db.session.commit()
+    return count
