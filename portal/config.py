@@ -157,8 +157,8 @@ def load_settings(
         #: Links in mail point here; set it to the public address in production.
         "PORTAL_BASE_URL": base_url,
         #: Second factors (rule 17). A privileged person without one reaches the management
-        #: pages for this many days after first being told, and not before this date's end
-        #: (UTC) when it is set; then only the enrolment page.
+        #: pages for this many days after the upgrade that brought them (or their role grant,
+        #: if later), and at least until this date (UTC) when it is set; then only enrolment.
         "TWO_FACTOR_GRACE_DAYS": int(environ.get("TWO_FACTOR_GRACE_DAYS", "14")),
         "TWO_FACTOR_REQUIRED_FROM": required_from,
         #: Sensitive actions ask for a factor again when the last one is older than this.

@@ -4,9 +4,12 @@ Revision ID: 0011_second_factors
 Revises: 0009_claim_period
 Create Date: 2026-11-30 13:55:53.904220
 
-New tables only; nobody has a factor yet. Privileged people's grace period (factor_grace)
-starts the first time a management page tells them, after this upgrade.
+Nobody has a factor yet. Everyone holding a role (staff, admin, partner admin) at the upgrade
+gets their grace period counted from now (factor_grace); people given a role later count it
+from their grant.
 """
+from datetime import UTC, datetime
+
 from alembic import op
 import sqlalchemy as sa
 
@@ -33,7 +36,7 @@ def upgrade():
     )
     op.create_table('factor_grace',
     sa.Column('person_id', sa.Integer(), nullable=False),
-    sa.Column('told_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('counts_from', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['person_id'], ['person.id'], name=op.f('fk_factor_grace_person_id_person'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('person_id', name=op.f('pk_factor_grace'))
     )
@@ -65,6 +68,14 @@ def upgrade():
     )
     with op.batch_alter_table('recovery_code', schema=None) as batch_op:
         batch_op.create_index('ix_recovery_code_person', ['person_id'], unique=False)
+
+    # The grace of everyone who manages today counts from this upgrade, not from their grant.
+    op.execute(
+        sa.text(
+            "INSERT INTO factor_grace (person_id, counts_from) "
+            "SELECT DISTINCT person_id, :now FROM role_grant"
+        ).bindparams(sa.bindparam("now", datetime.now(UTC), type_=sa.DateTime(timezone=True)))
+    )
 
     # ### end Alembic commands ###
 

@@ -61,12 +61,13 @@ class RecoveryCode(db.Model):
 
 
 class FactorGrace(db.Model):
-    """When a privileged person without a second factor was first told to add one: their
-    grace period counts from then, so nobody is shut out without warning."""
+    """Where a privileged person's grace period counts from when not from their role grant:
+    the upgrade that brought second factors, for everyone who held a role then (written by
+    migration 0011), or long ago, for someone whose factors were removed from the shell."""
 
     __tablename__ = "factor_grace"
 
     person_id: Mapped[int] = mapped_column(
         ForeignKey("person.id", ondelete="CASCADE"), primary_key=True
     )
-    told_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    counts_from: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -64,14 +64,16 @@ def remove_app(person: Person) -> None:
 def remove_every_factor(person: Person, *, reason: str) -> int:
     """For a person who lost every factor and recovery code, on the word of someone with the
     server's shell (``portal users remove-factors``): everything goes, their sessions end, and
-    a privileged person's grace does not start again (they add a factor at once). Audited."""
+    a privileged person gets no new grace (they add a factor before their next management
+    page). Audited."""
     count = enrolled(person.id).count
     for model in (Passkey, AuthenticatorApp, RecoveryCode):
         db.session.execute(delete(model).where(model.person_id == person.id))
-    if is_privileged(person) and db.session.get(FactorGrace, person.id) is None:
-        # Told long enough ago that the grace is over: no new grace for a removed factor.
-        days = current_app.config["TWO_FACTOR_GRACE_DAYS"]
-        db.session.add(FactorGrace(person_id=person.id, told_at=utcnow() - timedelta(days=days)))
+    # No new grace for a privileged person whose factors were removed: one at once.
+    days = current_app.config["TWO_FACTOR_GRACE_DAYS"]
+    grace = db.session.get(FactorGrace, person.id) or FactorGrace(person_id=person.id)
+    grace.counts_from = utcnow() - timedelta(days=days)
+    db.session.add(grace)
     person.session_version += 1
     record(
         "factor.remove",

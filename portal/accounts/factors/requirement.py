@@ -2,10 +2,12 @@
 
 Staff, admins and partner admins reach the management pages only with a second factor used
 in this session. So that an existing deployment is not shut out the day this lands, a
-privileged person without one has a grace period: ``TWO_FACTOR_GRACE_DAYS`` from the first
-management page that told them, and never ending before ``TWO_FACTOR_REQUIRED_FROM`` when
-that date is set. During it the pages show when it ends; after it they send the person to
-add a factor. The gate is registered with ``portal.admin.access`` by the app factory.
+privileged person without one has a grace period of ``TWO_FACTOR_GRACE_DAYS``, counted from
+the upgrade for people who held a role then (``FactorGrace``, written by the migration) and
+from the role grant for people given one later, and never ending before
+``TWO_FACTOR_REQUIRED_FROM`` when that date is set. During it the pages show when it ends;
+after it they send the person to add a factor. Reading a page writes nothing. The gate is
+registered with ``portal.admin.access`` by the app factory.
 """
 
 from __future__ import annotations
@@ -15,14 +17,13 @@ from datetime import UTC, datetime, timedelta
 from flask import current_app, flash, g, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import func, select
 from werkzeug.wrappers import Response
 
 from portal.accounts.factors.models import AuthenticatorApp, FactorGrace, Passkey
 from portal.accounts.factors.state import factor_verified_at
-from portal.accounts.models import Person
-from portal.db import utcnow
+from portal.accounts.models import Person, RoleGrant
+from portal.db import UTCDateTime
 from portal.extensions import db
 
 
@@ -31,9 +32,9 @@ def is_privileged(person: Person) -> bool:
     return person.is_staff or person.administered_organization_id is not None
 
 
-def due_at(told_at: datetime) -> datetime:
-    """When the grace of a person first told at ``told_at`` ends."""
-    due = told_at + timedelta(days=current_app.config["TWO_FACTOR_GRACE_DAYS"])
+def due_at(counts_from: datetime) -> datetime:
+    """When a grace period counted from ``counts_from`` ends."""
+    due = counts_from + timedelta(days=current_app.config["TWO_FACTOR_GRACE_DAYS"])
     required_from = current_app.config.get("TWO_FACTOR_REQUIRED_FROM")
     if required_from:
         due = max(due, datetime.fromisoformat(required_from).replace(tzinfo=UTC))
@@ -41,37 +42,30 @@ def due_at(told_at: datetime) -> datetime:
 
 
 def _factor_and_grace(person_id: int) -> tuple[bool, datetime | None]:
-    # One statement on every management page of a person who has not used a factor here.
+    """Whether the person has a factor, and where their grace counts from (one statement on
+    every management page of a person who has not used a factor in this session)."""
     row = db.session.execute(
         select(
             select(Passkey.id).where(Passkey.person_id == person_id).exists()
             | select(AuthenticatorApp.id).where(AuthenticatorApp.person_id == person_id).exists(),
-            select(FactorGrace.told_at).where(FactorGrace.person_id == person_id).scalar_subquery(),
+            func.coalesce(
+                select(FactorGrace.counts_from)
+                .where(FactorGrace.person_id == person_id)
+                .scalar_subquery(),
+                select(func.min(RoleGrant.granted_at))
+                .where(RoleGrant.person_id == person_id)
+                .scalar_subquery(),
+                type_=UTCDateTime(),
+            ),
         )
     ).one()
     return bool(row[0]), row[1]
 
 
-def start_grace(person: Person) -> datetime:
-    """Record that the person was told now (once; a second request at once keeps the first)."""
-    told_at = utcnow()
-    db.session.add(FactorGrace(person_id=person.id, told_at=told_at))
-    try:
-        db.session.commit()
-    except IntegrityError:
-        db.session.rollback()
-        told_at = db.session.scalar(
-            select(FactorGrace.told_at).where(FactorGrace.person_id == person.id)
-        )
-    return told_at
-
-
 def grace_due(person: Person) -> datetime | None:
-    """When the person's grace ends, if it has started (for the security page)."""
-    told_at = db.session.scalar(
-        select(FactorGrace.told_at).where(FactorGrace.person_id == person.id)
-    )
-    return due_at(told_at) if told_at else None
+    """When the person's grace ends (for the security page)."""
+    counts_from = _factor_and_grace(person.id)[1]
+    return due_at(counts_from) if counts_from else None
 
 
 def management_gate() -> Response | None:
@@ -79,12 +73,12 @@ def management_gate() -> Response | None:
     if factor_verified_at() is not None:
         return None
     person = current_user._get_current_object()
-    has_factor, told_at = _factor_and_grace(person.id)
+    has_factor, counts_from = _factor_and_grace(person.id)
     if has_factor:
         # Signed in before adding it, or restored from "remember me": use it now.
         path = request.full_path.rstrip("?") if request.query_string else request.path
         return redirect(url_for("factors.confirm", next=path if request.method == "GET" else None))
-    due = due_at(told_at or start_grace(person))
+    due = due_at(counts_from or datetime.now(UTC))
     if datetime.now(UTC) < due:
         g.second_factor_due = due
         return None

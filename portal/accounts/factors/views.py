@@ -8,7 +8,6 @@ from typing import Any
 
 from flask import (
     Blueprint,
-    abort,
     flash,
     redirect,
     render_template,
@@ -93,13 +92,14 @@ def _show_recovery_codes(codes: list[str] | None, added: str) -> str | Response:
 @login_required
 def add_passkey() -> str | Response:
     state.require_recent_factor()
+    # The service says what is wrong with the name or the answer (CSRF is checked app-wide).
     form = NewPasskeyForm()
     on_refusal(to=url_for("factors.security"))
-    if not form.validate_on_submit():
-        abort(400)
-    person = acting_person()
     codes = passkeys.add_passkey(
-        person, name=form.name.data, credential=form.credential.data, challenge=_take_challenge()
+        acting_person(),
+        name=form.name.data or "",
+        credential=(form.credential.data or "")[:20_000],
+        challenge=_take_challenge(),
     )
     state.note_factor_verified()
     return _show_recovery_codes(codes, _("Your passkey is added."))
@@ -110,9 +110,14 @@ def add_passkey() -> str | Response:
 def add_app() -> str | Response:
     state.require_recent_factor()
     person = acting_person()
-    secret = session.get(APP_SETUP_KEY) or apps.new_secret()
     # The secret waits in this session until a code proves the app holds it: only then saved.
-    session[APP_SETUP_KEY] = secret
+    # It names its person: someone signing in next on this browser gets a secret of their own.
+    waiting = session.get(APP_SETUP_KEY)
+    if isinstance(waiting, dict) and waiting.get("person") == person.id:
+        secret = str(waiting["secret"])
+    else:
+        secret = apps.new_secret()
+        session[APP_SETUP_KEY] = {"person": person.id, "secret": secret}
     form = AppCodeForm()
     uri = apps.setup_uri(person, secret)
     page = {"form": form, "secret": secret, "qr": apps.qr_svg(uri)}
