@@ -117,6 +117,7 @@ def register_extensions(app: Flask) -> None:
 #: erases through (``portal.accounts.personal_data``); accounts may not import them itself.
 PERSONAL_DATA_MODULES = (
     "portal.accounts.consents",
+    "portal.accounts.factors.personal_data",
     "portal.events.personal_data",
     "portal.benefits.personal_data",
     "portal.payments.personal_data",
@@ -134,6 +135,8 @@ def register_area_hooks() -> None:
     management page (organizations) shows its services (benefits), and the reciprocity report
     (benefits) counts registrations (events)."""
     from portal.accounts import dashboard
+    from portal.accounts.factors.requirement import management_gate
+    from portal.admin.access import register_gate
     from portal.benefits import report
     from portal.benefits.dashboard import SECTION as BENEFITS_SECTION
     from portal.benefits.management import mou_services
@@ -143,6 +146,8 @@ def register_area_hooks() -> None:
     for section in (BENEFITS_SECTION,):
         dashboard.register(section)
     register_mou_section("benefits", mou_services)
+    # Management pages need a second factor (rule 17); accounts owns it, access applies it.
+    register_gate(management_gate)
     # Tests build many apps: the counter is added once, or registrations would count twice.
     if registrations_by_direction not in report.REGISTRATION_COUNTERS:
         report.REGISTRATION_COUNTERS.append(registrations_by_direction)
@@ -166,6 +171,7 @@ def register_blueprints(app: Flask) -> None:
     from portal import health
     from portal.accounts import management as accounts_management
     from portal.accounts import views as accounts
+    from portal.accounts.factors import views as factors
     from portal.admin import overview as admin
     from portal.benefits import management as benefits_manage
     from portal.benefits import views as benefits
@@ -180,6 +186,7 @@ def register_blueprints(app: Flask) -> None:
         organizations.blueprint,
         accounts.blueprint,
         accounts_management.blueprint,
+        factors.blueprint,
         events.blueprint,
         events.calendar_blueprint,
         events_manage,

@@ -12,6 +12,7 @@ import secrets
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 #: The longest any call to Redis may take: the portal works without it (rate limits in each
 #: process's memory, pages rendered afresh), so waiting longer only makes pages slow.
@@ -67,6 +68,7 @@ def load_settings(instance_path: Path, environ: Environ) -> dict[str, Any]:
         _mail_settings,
         _stripe_settings,
         _invoice_settings,
+        _second_factor_settings,
     ):
         settings.update(section(instance_path, environ, production))
     return settings
@@ -208,4 +210,32 @@ def _invoice_settings(instance_path: Path, environ: Environ, production: bool) -
         "INVOICE_BANK_ACCOUNT": (environ.get("INVOICE_BANK_ACCOUNT") or "").strip()
         or ("" if production else "デモ銀行 日本橋支店 普通 0000000（デモ用・振込不可）"),
         "INVOICE_DUE_DAYS": int(environ.get("INVOICE_DUE_DAYS", "14")),
+    }
+
+
+def _second_factor_settings(
+    instance_path: Path, environ: Environ, production: bool
+) -> dict[str, Any]:
+    required_from = environ.get("TWO_FACTOR_REQUIRED_FROM") or None
+    if required_from and not re.fullmatch(r"\d{4}-\d{2}-\d{2}", required_from):
+        raise ConfigurationError("TWO_FACTOR_REQUIRED_FROM must be a date, YYYY-MM-DD")
+    base_url = environ.get("PORTAL_BASE_URL", "http://127.0.0.1:5000")
+    # Browsers refuse an IP address as a passkey's relying party: a laptop's
+    # http://127.0.0.1:5000 becomes http://localhost:5000 (the same server).
+    parts = urlsplit(base_url)
+    host = parts.hostname or "localhost"
+    if host == "127.0.0.1":
+        host = "localhost"
+        parts = parts._replace(netloc=parts.netloc.replace("127.0.0.1", "localhost"))
+    return {
+        #: Second factors (rule 17). A privileged person without one reaches the management
+        #: pages for this many days after the upgrade that brought them (or their role grant,
+        #: if later), and at least until this date (UTC) when it is set; then only enrolment.
+        "TWO_FACTOR_GRACE_DAYS": int(environ.get("TWO_FACTOR_GRACE_DAYS", "14")),
+        "TWO_FACTOR_REQUIRED_FROM": required_from,
+        #: Sensitive actions ask for a factor again when the last one is older than this.
+        "TWO_FACTOR_STEP_UP_MINUTES": int(environ.get("TWO_FACTOR_STEP_UP_MINUTES", "10")),
+        "WEBAUTHN_RP_ID": environ.get("WEBAUTHN_RP_ID") or host,
+        "WEBAUTHN_ORIGIN": environ.get("WEBAUTHN_ORIGIN") or f"{parts.scheme}://{parts.netloc}",
+        "WEBAUTHN_RP_NAME": environ.get("WEBAUTHN_RP_NAME") or "LINK-J Partner Portal",
     }

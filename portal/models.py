@@ -1,5 +1,11 @@
 """Every model, imported in one place so Alembic and the mappers see the whole schema."""
 
+from portal.accounts.factors.models import (
+    AuthenticatorApp,
+    FactorGrace,
+    Passkey,
+    RecoveryCode,
+)
 from portal.accounts.models import (
     Company,
     CrossBorderConsent,
@@ -28,6 +34,7 @@ from portal.payments.models import (
 __all__ = [
     "Agreement",
     "AuditEntry",
+    "AuthenticatorApp",
     "BenefitClaim",
     "BenefitCode",
     "Company",
@@ -35,17 +42,20 @@ __all__ = [
     "EmailDomainRule",
     "Event",
     "EventSession",
+    "FactorGrace",
     "Invitation",
     "Invoice",
     "InvoiceCounter",
     "InvoiceLine",
     "Membership",
     "Organization",
+    "Passkey",
     "OutboxMessage",
     "Payment",
     "Person",
     "Question",
     "ReciprocalService",
+    "RecoveryCode",
     "Refund",
     "Registration",
     "RoleGrant",

@@ -34,6 +34,7 @@ from werkzeug.test import TestResponse
 
 import portal
 from portal.accounts import consents
+from portal.accounts.factors.models import Passkey
 from portal.accounts.models import Membership, Person, RosterEntry
 from portal.benefits.models import BenefitCode
 from portal.events import registering
@@ -127,6 +128,11 @@ def world(app: Flask, cast: Cast, monkeypatch: pytest.MonkeyPatch) -> World:  # 
     [consent] = consents.give_consent(
         cast.verified_member, [ucsd], version=consents.STATEMENT_VERSION
     )
+    passkey = Passkey(
+        person_id=cast.verified_member.id, name="Key", credential_id=b"k" * 16, public_key=b"p"
+    )
+    db.session.add(passkey)
+    db.session.commit()
     return World(
         people={
             "anonymous": None,
@@ -141,6 +147,7 @@ def world(app: Flask, cast: Cast, monkeypatch: pytest.MonkeyPatch) -> World:  # 
             "service_id": str(service.id),
             "claim_id": str(claim.id),
             "consent_id": str(consent.id),
+            "passkey_id": str(passkey.id),
             "membership_id": str(cast.verified.id),
             "person_id": str(cast.claimant.id),
             "rule_id": str(cast.rule.id),

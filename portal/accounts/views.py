@@ -17,6 +17,7 @@ from portal import inputs
 from portal.accounts import companies, consents, forms, labels, memberships, queries, services
 from portal.accounts import dashboard as dashboard_sections
 from portal.accounts import profile as own_profile
+from portal.accounts.factors import state as factor_state
 from portal.accounts.models import CrossBorderConsent, Invitation, Person
 from portal.errors import InvalidTransition
 from portal.extensions import db, limiter
@@ -140,6 +141,14 @@ def login() -> str | BaseResponse:
     if form.validate_on_submit():
         person = services.authenticate(form.email.data, form.password.data)
         if person is not None:
+            second_step = factor_state.second_step_due(
+                person.id,
+                person.session_version,
+                remember=form.remember.data,
+                next=request.args.get("next"),
+            )
+            if second_step is not None:
+                return second_step
             login_user(person, remember=form.remember.data)
             return redirect(safe_next(request.args.get("next"), "accounts.dashboard"))
         flash(_("The email address or password is not correct."), "error")

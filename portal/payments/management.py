@@ -7,6 +7,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from werkzeug.wrappers import Response as BaseResponse
 
+from portal.accounts.factors.state import require_recent_factor
 from portal.admin.access import management_blueprint, require_staff
 from portal.csvfile import csv_text
 from portal.extensions import db
@@ -113,6 +114,8 @@ def payments_csv() -> Response:
 def payment(payment_id: int) -> str | BaseResponse | tuple[str, int]:
     payment = queries.payment_detail(payment_id) or abort(404)
     form = RefundForm()
+    if request.method == "POST":
+        require_recent_factor()  # rule 17
     if form.validate_on_submit():
         on_refusal("payments/manage/detail.html", payment=payment, form=form)
         amount = form.amount_in_minor_units(payment.currency)

@@ -8,6 +8,7 @@ from werkzeug.wrappers import Response
 from wtforms.fields.choices import SelectChoice
 
 from portal.accounts import queries, services
+from portal.accounts.factors.state import require_recent_factor
 from portal.accounts.labels import ROLE_LABELS
 from portal.accounts.management import forms
 from portal.accounts.management.scope import organization_or_404, person_or_404
@@ -66,6 +67,7 @@ def person(person_id: int) -> str:
 
 def grant_role(person_id: int) -> Response | tuple[str, int]:
     require_admin()
+    require_recent_factor()  # rule 17
     person = person_or_404(person_id)
     form = _grant_form()
     if not form.validate_on_submit():
@@ -92,6 +94,7 @@ def grant_role(person_id: int) -> Response | tuple[str, int]:
 
 def revoke_role(person_id: int, role: str) -> Response | tuple[str, int]:
     require_admin()
+    require_recent_factor()  # rule 17
     person = person_or_404(person_id)
     if role not in set(Role):
         abort(404)

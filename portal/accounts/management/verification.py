@@ -13,6 +13,7 @@ from flask_babel import ngettext
 from werkzeug.wrappers import Response
 
 from portal.accounts import memberships, queries
+from portal.accounts.factors.state import require_recent_factor
 from portal.accounts.management import forms
 from portal.accounts.management.scope import membership_or_404, organization_or_404
 from portal.accounts.models import Membership, MembershipStatus
@@ -60,6 +61,7 @@ def queue(slug: str) -> str:
 
 def bulk_verify(slug: str) -> Response | tuple[str, int]:
     organization = organization_or_404(slug)
+    require_recent_factor()  # rule 17
     form = forms.BulkVerifyForm()
     if not form.validate_on_submit():
         return _render_queue(organization, bulk_form=form), 400
