@@ -136,12 +136,17 @@ def register_area_hooks() -> None:
     from portal.accounts import dashboard
     from portal.benefits import report
     from portal.benefits.dashboard import SECTION as BENEFITS_SECTION
+    from portal.dues.charging import DUES_PURPOSE
+    from portal.dues.dashboard import SECTION as DUES_SECTION
     from portal.benefits.management import mou_services
     from portal.events.report import registrations_by_direction
     from portal.organizations.management import register_mou_section
+    from portal.payments import purposes
 
-    for section in (BENEFITS_SECTION,):
+    for section in (BENEFITS_SECTION, DUES_SECTION):
         dashboard.register(section)
+    # Payments settle what they do not know through its purpose: LINK-J dues.
+    purposes.register(DUES_PURPOSE)
     register_mou_section("benefits", mou_services)
     # Tests build many apps: the counter is added once, or registrations would count twice.
     if registrations_by_direction not in report.REGISTRATION_COUNTERS:
@@ -169,6 +174,8 @@ def register_blueprints(app: Flask) -> None:
     from portal.admin import overview as admin
     from portal.benefits import management as benefits_manage
     from portal.benefits import views as benefits
+    from portal.dues import management as dues_manage
+    from portal.dues import views as dues
     from portal.events import views as events
     from portal.events.management.blueprint import blueprint as events_manage
     from portal.organizations import management as organizations_manage
@@ -189,6 +196,8 @@ def register_blueprints(app: Flask) -> None:
         admin.blueprint,
         organizations_manage.blueprint,
         benefits_manage.blueprint,
+        dues.blueprint,
+        dues_manage.blueprint,
         health.blueprint,
         i18n.blueprint,
     ):

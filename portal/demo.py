@@ -14,6 +14,7 @@ from portal.accounts.models import Company, Person, Role
 from portal.accounts.profile import update_profile
 from portal.benefits import catalogue
 from portal.benefits.codes import import_codes
+from portal.dues.demo import load_demo_plans
 from portal.events.demo import load_demo_events
 from portal.extensions import db
 from portal.organizations.models import Agreement, Organization, ReciprocalService, Redemption
@@ -123,6 +124,7 @@ def load_demo_data() -> list[str]:
         )
 
     _load_demo_benefits(staff)
+    load_demo_plans()
     event_lines = load_demo_events()
 
     partner_lines = [f"  partner admin of {slug:<12} {email}" for slug, email in PARTNER_ADMINS]

@@ -12,6 +12,13 @@ from portal.accounts.models import (
     RosterUpload,
 )
 from portal.audit.models import AuditEntry
+from portal.dues.models import (
+    DuesCharge,
+    DuesPlan,
+    MemberPlan,
+    MembershipApplication,
+    OrientationSlot,
+)
 from portal.benefits.models import BenefitClaim, BenefitCode
 from portal.events.models import Event, EventSession, Question, Registration, TicketType
 from portal.notifications.models import OutboxMessage
@@ -32,6 +39,8 @@ __all__ = [
     "BenefitCode",
     "Company",
     "CrossBorderConsent",
+    "DuesCharge",
+    "DuesPlan",
     "EmailDomainRule",
     "Event",
     "EventSession",
@@ -39,8 +48,11 @@ __all__ = [
     "Invoice",
     "InvoiceCounter",
     "InvoiceLine",
+    "MemberPlan",
     "Membership",
+    "MembershipApplication",
     "Organization",
+    "OrientationSlot",
     "OutboxMessage",
     "Payment",
     "Person",
