@@ -136,9 +136,9 @@ def register_area_hooks() -> None:
     from portal.accounts import dashboard
     from portal.benefits import report
     from portal.benefits.dashboard import SECTION as BENEFITS_SECTION
+    from portal.benefits.management import mou_services
     from portal.dues.charging import DUES_PURPOSE
     from portal.dues.dashboard import SECTION as DUES_SECTION
-    from portal.benefits.management import mou_services
     from portal.events.report import registrations_by_direction
     from portal.organizations.management import register_mou_section
     from portal.payments import purposes

@@ -155,6 +155,7 @@ def register(app: Flask) -> None:
         users,
         memberships_group,
         benefits,
+        dues_group,
         outbox,
         events_group,
         payments_group,

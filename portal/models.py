@@ -12,6 +12,7 @@ from portal.accounts.models import (
     RosterUpload,
 )
 from portal.audit.models import AuditEntry
+from portal.benefits.models import BenefitClaim, BenefitCode
 from portal.dues.models import (
     DuesCharge,
     DuesPlan,
@@ -19,7 +20,6 @@ from portal.dues.models import (
     MembershipApplication,
     OrientationSlot,
 )
-from portal.benefits.models import BenefitClaim, BenefitCode
 from portal.events.models import Event, EventSession, Question, Registration, TicketType
 from portal.notifications.models import OutboxMessage
 from portal.organizations.models import Agreement, Organization, ReciprocalService

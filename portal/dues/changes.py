@@ -118,7 +118,7 @@ def resign(member_plan: MemberPlan, *, person: Person) -> None:
     today = tokyo_today()
     assert member_plan.paid_through is not None
     end = max(member_plan.paid_through + timedelta(days=1), today)
-    end_member(member_plan, on=end, reason="resigned", actor=person)
+    end_member(member_plan, on=end, today=today, reason="resigned", actor=person)
     if end > today and member_plan.membership is not None:
         # The grace extension given at renewal goes: treatment ends with what was paid for.
         member_plan.membership.valid_until = member_plan.paid_through

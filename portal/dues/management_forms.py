@@ -12,7 +12,6 @@ from portal.dues.labels import MID_YEAR_RULE, PLAN_KIND
 from portal.dues.plans import PlanTerms
 from portal.money import parse_amount
 
-
 MODES = [SelectChoice("in_person", _l("In person")), SelectChoice("online", _l("Online"))]
 
 

@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
 from portal.accounts.memberships import record_end
+from portal.accounts.models import Person
 from portal.audit.services import record
 from portal.db import utcnow
 from portal.dues.charging import invoice_charge
@@ -164,9 +165,16 @@ def _close_open_payments(charge: DuesCharge) -> None:
         transition(payment, PaymentStatus.PENDING, PaymentStatus.EXPIRED)
 
 
-def end_member(member_plan: MemberPlan, *, on: date, reason: str, actor=None) -> None:  # noqa: ANN001
+def end_member(
+    member_plan: MemberPlan,
+    *,
+    on: date,
+    today: date,
+    reason: str,
+    actor: Person | None = None,
+) -> None:
     """End a member's plan on ``on`` (no commit): open charges cancelled, the membership
-    ended the day before (rule 3)."""
+    ended the day before (rule 3) once ``on`` has come."""
     member_plan.ended_on = on
     member_plan.end_reason = reason
     for charge in db.session.scalars(
@@ -178,7 +186,7 @@ def end_member(member_plan: MemberPlan, *, on: date, reason: str, actor=None) ->
         charge.status = ChargeStatus.CANCELLED.value
         _close_open_payments(charge)
     # A membership paid beyond ``on``'s eve stays verified and expires on its own (rule 3).
-    if member_plan.membership is not None and on <= tokyo_today():
+    if member_plan.membership is not None and on <= today:
         record_end(member_plan.membership, actor=actor, reason=f"LINK-J membership {reason}", on=on)
 
 
@@ -199,7 +207,7 @@ def lapse(*, today: date | None = None) -> int:
         if today <= last_day:
             continue
         member_plan = charge.member_plan
-        end_member(member_plan, on=last_day + timedelta(days=1), reason="lapsed")
+        end_member(member_plan, on=last_day + timedelta(days=1), today=today, reason="lapsed")
         record(
             "dues.lapse",
             actor=None,
