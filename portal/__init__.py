@@ -119,6 +119,7 @@ PERSONAL_DATA_MODULES = (
     "portal.accounts.consents",
     "portal.events.personal_data",
     "portal.benefits.personal_data",
+    "portal.dues.personal_data",
     "portal.payments.personal_data",
 )
 

@@ -127,7 +127,9 @@ class MembershipApplication(TimestampMixin, db.Model):
     person = relationship("Person", foreign_keys=[person_id])
     plan: Mapped[DuesPlan] = relationship()
     slots: Mapped[list[OrientationSlot]] = relationship(
-        back_populates="application", order_by="OrientationSlot.starts_at"
+        back_populates="application",
+        order_by="OrientationSlot.starts_at",
+        cascade="all, delete-orphan",
     )
 
     @property
