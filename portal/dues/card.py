@@ -37,6 +37,20 @@ def member_from_token(token: str) -> MemberPlan | None:
     return db.session.scalar(select(MemberPlan).where(MemberPlan.number == number))
 
 
+def member_from_code(code: str) -> MemberPlan | None:
+    """What reception scanned or typed: the card's QR code (the lookup address, whose last
+    part is the signed token), the token alone, or the member number printed on the card."""
+    code = (code or "").strip()
+    if not code:
+        return None
+    token = code.rstrip("/").rsplit("/", 1)[-1]
+    found = member_from_token(token)
+    if found is not None:
+        return found
+    number = code.upper().replace(" ", "")
+    return db.session.scalar(select(MemberPlan).where(MemberPlan.number == number))
+
+
 def card_svg(text: str) -> str:
     buffer = io.BytesIO()
     segno.make(text, error="m").save(buffer, kind="svg", scale=4, border=2, xmldecl=False)

@@ -6,21 +6,21 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from decimal import Decimal
 
-from flask import Response, abort, flash, redirect, render_template, request, url_for
+from flask import Response, abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response as BaseResponse
 
 from portal.admin.access import management_blueprint, require_staff
 from portal.csvfile import csv_text
 from portal.dues import applying, plans, queries
-from portal.dues.card import member_from_token
+from portal.dues.card import member_from_code, member_from_token
 from portal.dues.charging import charge_invoice
 from portal.dues.fiscal import fiscal_year_of
 from portal.dues.management_forms import MessageForm, PlanForm, ReasonForm, SlotsForm
 from portal.dues.models import DuesPlan, MembershipApplication
 from portal.errors import InvalidInput
 from portal.extensions import db
-from portal.i18n import person_name
+from portal.i18n import localized, person_name
 from portal.money import amount_text, to_decimal
 from portal.pages import acting_person, on_refusal
 from portal.payments.states import TOKYO, tokyo_today
@@ -216,6 +216,34 @@ def report_csv() -> Response:
         mimetype="text/csv",
         headers={"Content-Disposition": f'attachment; filename="dues-{year}.csv"'},
     )
+
+
+def _reception_answer(code: str) -> tuple[bool, str, str]:
+    """(in good standing, message, detail) for a scanned or typed membership card."""
+    member_plan = member_from_code(code)
+    if member_plan is None:
+        return False, _("No membership card has this code."), ""
+    membership = member_plan.membership
+    valid = membership is not None and membership.is_verified_on(tokyo_today())
+    name = person_name(member_plan.person)
+    detail = f"{localized(member_plan.plan, 'name')} · {member_plan.number}"
+    if valid:
+        return True, _("LINK-J member: %(name)s.", name=name), detail
+    return False, _("Not a LINK-J member now: %(name)s.", name=name), detail
+
+
+@blueprint.route("/reception", methods=["GET", "POST"])
+def reception() -> Response | tuple[str, int] | str:
+    """LINK-J's reception reads membership cards with the check-in page's scanner script."""
+    if request.method == "GET":
+        return render_template("dues/manage/reception.html", result=None)
+    ok, message, detail = _reception_answer(request.form.get("code", "")[:500])
+    status = 200 if ok else 400
+    best = request.accept_mimetypes.best_match(["text/html", "application/json"])
+    if best == "application/json":
+        return jsonify(ok=ok, message=message, detail=detail), status
+    result = {"ok": ok, "message": message, "detail": detail}
+    return render_template("dues/manage/reception.html", result=result), status
 
 
 @blueprint.get("/card/<token>")

@@ -135,3 +135,35 @@ def test_the_card_lookup_knows_a_signed_card_and_nothing_else(
     assert client.get(f"/admin/dues/card/{token[:-2]}xx").status_code == 404
     login(client, person)
     assert client.get(f"/admin/dues/card/{token}").status_code == 403
+
+
+def test_reception_reads_the_cards_qr_code_as_the_check_in_page_does(
+    client: FlaskClient, dues_plans: dict[str, DuesPlan], staff: Person
+) -> None:
+    approved(add_person("rep@nihonbashi-bio.example"), dues_plans["A"], staff)
+    invoice = db.session.scalar(select(Invoice))
+    record_bank_transfer(
+        invoice, actor=staff, paid_on=tokyo_today(), amount=invoice.total, payer_kana="カ"
+    )
+    member = db.session.scalar(select(MemberPlan))
+    scanned = f"http://portal.example/admin/dues/card/{card_token(member)}"
+    login(client, staff)
+    assert "Reception" in client.get("/admin/").text
+
+    answer = client.post(
+        "/admin/dues/reception", data={"code": scanned}, headers={"Accept": "application/json"}
+    )
+    typed = client.post("/admin/dues/reception", data={"code": member.number.lower()})
+    unknown = client.post(
+        "/admin/dues/reception",
+        data={"code": "LJ-A-999999"},
+        headers={"Accept": "application/json"},
+    )
+
+    assert answer.status_code == 200 and answer.json["ok"]
+    assert member.number in answer.json["detail"]
+    assert typed.status_code == 200 and "LINK-J member:" in typed.text
+    assert (
+        unknown.status_code == 400
+        and unknown.json["message"] == "No membership card has this code."
+    )
