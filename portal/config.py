@@ -164,4 +164,5 @@ def load_settings(
         "INVOICE_BANK_ACCOUNT": (environ.get("INVOICE_BANK_ACCOUNT") or "").strip()
         or ("" if production else "デモ銀行 日本橋支店 普通 0000000（デモ用・振込不可）"),
         "INVOICE_DUE_DAYS": int(environ.get("INVOICE_DUE_DAYS", "14")),
+        "DUES_DUE_DAYS": int(environ.get("DUES_DUE_DAYS", "30")),
     }

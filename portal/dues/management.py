@@ -144,10 +144,12 @@ def decline(application_id: int) -> BaseResponse:
 
 
 def _year() -> int:
-    try:
-        return int(request.args.get("year", ""))
-    except ValueError:
-        return fiscal_year_of(tokyo_today())
+    """The fiscal year asked for, or this one for anything that is not a plausible year
+    (rule 10: a hostile number must not reach the database)."""
+    text = request.args.get("year", "")
+    if text.isascii() and text.isdigit() and 2000 <= int(text) <= 2200:
+        return int(text)
+    return fiscal_year_of(tokyo_today())
 
 
 @blueprint.get("/report")

@@ -28,8 +28,9 @@ REMIND_BEFORE_DAYS = 14
 
 
 def _renewable(fiscal_year: int) -> list[MemberPlan]:
-    """Members paid through the end of the year before, not resigned or lapsed."""
-    return list(
+    """Members paid through the end of the year before, not resigned or lapsed, whose
+    membership staff have not revoked."""
+    candidates = list(
         db.session.scalars(
             select(MemberPlan)
             .where(
@@ -40,6 +41,7 @@ def _renewable(fiscal_year: int) -> list[MemberPlan]:
             .order_by(MemberPlan.id)
         ).unique()
     )
+    return [m for m in candidates if m.membership is not None and m.membership.status == "verified"]
 
 
 def _charge_exists(member_plan: MemberPlan, fiscal_year: int) -> bool:
