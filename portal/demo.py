@@ -141,6 +141,8 @@ def load_demo_data() -> list[str]:
         "Benefits: member@link-j.example can claim One Nucleus's member rate (needs One",
         "Nucleus's approval, then a code from a pool), BIOCOM introductions (granted at once)",
         "and UC San Diego's research digest; One Nucleus members get LINK-J's desk day.",
+        "LINK-J membership: plans A and B (corporate, by invoice) and C (individual, by card)",
+        "at /membership/plans; staff see applications, dues and reception at /admin/dues/plans.",
         "Card payment is off (no Stripe keys): paid tickets are paid by invoice, which works;",
         "yen tickets include 10% consumption tax, shown per rate on the invoice and receipt.",
         "Mail (confirmation and reset links) is printed here as it is sent.",
