@@ -120,6 +120,7 @@ PERSONAL_DATA_MODULES = (
     "portal.accounts.factors.personal_data",
     "portal.events.personal_data",
     "portal.benefits.personal_data",
+    "portal.dues.personal_data",
     "portal.payments.personal_data",
 )
 
@@ -140,11 +141,16 @@ def register_area_hooks() -> None:
     from portal.benefits import report
     from portal.benefits.dashboard import SECTION as BENEFITS_SECTION
     from portal.benefits.management import mou_services
+    from portal.dues.charging import DUES_PURPOSE
+    from portal.dues.dashboard import SECTION as DUES_SECTION
     from portal.events.report import registrations_by_direction
     from portal.organizations.management import register_mou_section
+    from portal.payments import purposes
 
-    for section in (BENEFITS_SECTION,):
+    for section in (BENEFITS_SECTION, DUES_SECTION):
         dashboard.register(section)
+    # Payments settle what they do not know through its purpose: LINK-J dues.
+    purposes.register(DUES_PURPOSE)
     register_mou_section("benefits", mou_services)
     # Management pages need a second factor (rule 17); accounts owns it, access applies it.
     register_gate(management_gate)
@@ -175,6 +181,8 @@ def register_blueprints(app: Flask) -> None:
     from portal.admin import overview as admin
     from portal.benefits import management as benefits_manage
     from portal.benefits import views as benefits
+    from portal.dues import management as dues_manage
+    from portal.dues import views as dues
     from portal.events import views as events
     from portal.events.management.blueprint import blueprint as events_manage
     from portal.organizations import management as organizations_manage
@@ -196,6 +204,8 @@ def register_blueprints(app: Flask) -> None:
         admin.blueprint,
         organizations_manage.blueprint,
         benefits_manage.blueprint,
+        dues.blueprint,
+        dues_manage.blueprint,
         health.blueprint,
         i18n.blueprint,
     ):

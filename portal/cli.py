@@ -143,6 +143,7 @@ def cache_clear_command() -> None:
 def register(app: Flask) -> None:
     from portal.accounts.cli import memberships_group, users
     from portal.benefits.cli import benefits
+    from portal.dues.cli import dues_group
     from portal.events.cli import events_group
     from portal.notifications.cli import outbox
     from portal.payments.cli import payments_group
@@ -154,6 +155,7 @@ def register(app: Flask) -> None:
         users,
         memberships_group,
         benefits,
+        dues_group,
         outbox,
         events_group,
         payments_group,

@@ -210,6 +210,7 @@ def _invoice_settings(instance_path: Path, environ: Environ, production: bool) -
         "INVOICE_BANK_ACCOUNT": (environ.get("INVOICE_BANK_ACCOUNT") or "").strip()
         or ("" if production else "デモ銀行 日本橋支店 普通 0000000（デモ用・振込不可）"),
         "INVOICE_DUE_DAYS": int(environ.get("INVOICE_DUE_DAYS", "14")),
+        "DUES_DUE_DAYS": int(environ.get("DUES_DUE_DAYS", "30")),
     }
 
 

@@ -14,6 +14,7 @@ from portal.accounts.models import Company, Person, Role
 from portal.accounts.profile import update_profile
 from portal.benefits import catalogue
 from portal.benefits.codes import import_codes
+from portal.dues.demo import load_demo_plans
 from portal.events.demo import load_demo_events
 from portal.extensions import db
 from portal.organizations.models import Agreement, Organization, ReciprocalService, Redemption
@@ -55,6 +56,7 @@ def load_demo_data() -> list[str]:
     _demo_members(staff)
     _demo_company(staff)
     _load_demo_benefits(staff)
+    load_demo_plans()
     return _login_lines(load_demo_events())
 
 
@@ -154,6 +156,8 @@ def _login_lines(event_lines: list[str]) -> list[str]:
         "Benefits: member@link-j.example can claim One Nucleus's member rate (needs One",
         "Nucleus's approval, then a code from a pool), BIOCOM introductions (granted at once)",
         "and UC San Diego's research digest; One Nucleus members get LINK-J's desk day.",
+        "LINK-J membership: plans A and B (corporate, by invoice) and C (individual, by card)",
+        "at /membership/plans; staff see applications, dues and reception at /admin/dues/plans.",
         "Card payment is off (no Stripe keys): paid tickets are paid by invoice, which works;",
         "yen tickets include 10% consumption tax, shown per rate on the invoice and receipt.",
         "Mail (confirmation and reset links) is printed here as it is sent.",

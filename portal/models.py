@@ -19,6 +19,13 @@ from portal.accounts.models import (
 )
 from portal.audit.models import AuditEntry
 from portal.benefits.models import BenefitClaim, BenefitCode
+from portal.dues.models import (
+    DuesCharge,
+    DuesPlan,
+    MemberPlan,
+    MembershipApplication,
+    OrientationSlot,
+)
 from portal.events.models import Event, EventSession, Question, Registration, TicketType
 from portal.notifications.models import OutboxMessage
 from portal.organizations.models import Agreement, Organization, ReciprocalService
@@ -39,6 +46,8 @@ __all__ = [
     "BenefitCode",
     "Company",
     "CrossBorderConsent",
+    "DuesCharge",
+    "DuesPlan",
     "EmailDomainRule",
     "Event",
     "EventSession",
@@ -47,9 +56,12 @@ __all__ = [
     "Invoice",
     "InvoiceCounter",
     "InvoiceLine",
+    "MemberPlan",
     "Membership",
+    "MembershipApplication",
     "Organization",
     "Passkey",
+    "OrientationSlot",
     "OutboxMessage",
     "Payment",
     "Person",

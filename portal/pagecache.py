@@ -336,7 +336,16 @@ def cached_pages() -> dict[str, Page]:
             tables=("agreement", "organization"), entity=EVENT_BY_SLUG, viewer=True
         ),
         "accounts.dashboard": Page(
-            tables=("organization", "agreement", "reciprocal_service", "company"),
+            # The dues section reads the member's plan and application (portal.dues.dashboard).
+            tables=(
+                "organization",
+                "agreement",
+                "reciprocal_service",
+                "company",
+                "dues_plan",
+                "member_plan",
+                "membership_application",
+            ),
             viewer=True,
             signed_in_only=True,
         ),

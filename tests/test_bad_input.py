@@ -152,6 +152,11 @@ def world(app: Flask, cast: Cast, monkeypatch: pytest.MonkeyPatch) -> World:  # 
             "person_id": str(cast.claimant.id),
             "rule_id": str(cast.rule.id),
             "invitation_id": "1",
+            # LINK-J dues (portal.dues): a plan's code, and ids that need not exist.
+            "code": "A",
+            "plan_id": "1",
+            "application_id": "1",
+            "charge_id": "1",
             "role": "staff",
             "token": "not-a-real-token",
             "filename": "css/portal.css",

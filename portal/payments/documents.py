@@ -24,6 +24,7 @@ from reportlab.pdfgen.canvas import Canvas
 from portal.i18n import format_day, localized, person_name
 from portal.money import format_money
 from portal.payments.models import Invoice, Payment, PaymentMethod
+from portal.payments.purposes import purpose_of
 from portal.payments.states import TOKYO
 from portal.payments.taxes import TaxLine, payment_taxes, tax_summary, transaction_day
 
@@ -176,7 +177,10 @@ def receipt_pdf(payment: Payment, language: str) -> bytes:
         out.taxes(payment_taxes(payment), payment.currency)
         if payment.refunded_amount:
             out.line(_("Refunded"), right=format_money(payment.refunded_amount, payment.currency))
-        if payment.registration is not None:
+        purpose = purpose_of(payment)
+        if purpose is not None:
+            out.line(_("For: %(description)s", description=purpose.describe(payment)))
+        elif payment.registration is not None:
             out.line(
                 _(
                     "For: %(description)s",

@@ -17,7 +17,8 @@ from portal.pages import acting_person, on_refusal, page_number
 from portal.payments import queries
 from portal.payments.invoices import is_overdue, record_bank_transfer
 from portal.payments.management_forms import BankTransferForm, RefundForm
-from portal.payments.models import Invoice, PaymentMethod, PaymentStatus
+from portal.payments.models import Invoice, Payment, PaymentMethod, PaymentStatus
+from portal.payments.purposes import purpose_of
 from portal.payments.refunds import refund
 
 blueprint = management_blueprint("payments_manage", __name__)
@@ -43,6 +44,15 @@ def payment_status_label(status: str) -> str:
 @blueprint.app_template_global()
 def payment_method_label(method: str) -> str:
     return str(PAYMENT_METHOD_LABELS[PaymentMethod(method)])
+
+
+@blueprint.app_template_global()
+def payment_for_what(payment: Payment) -> str:
+    """What a payment pays for: its event, or what its registered purpose says (dues)."""
+    purpose = purpose_of(payment)
+    if purpose is not None:
+        return purpose.describe(payment)
+    return localized(payment.registration.event, "title") if payment.registration else ""
 
 
 def _filters() -> queries.PaymentFilters:
@@ -97,7 +107,7 @@ def payments_csv() -> Response:
             to_decimal(payment.refunded_amount, payment.currency),
             person_name(payment.person) if payment.person else "",
             payment.person.email if payment.person else "",
-            localized(payment.registration.event, "title") if payment.registration else "",
+            payment_for_what(payment),
             payment.invoice.number if payment.invoice else "",
             payment.stripe_payment_intent_id or "",
         ]
