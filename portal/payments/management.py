@@ -18,6 +18,7 @@ from portal.payments.invoices import is_overdue, record_bank_transfer
 from portal.payments.management_forms import BankTransferForm, RefundForm
 from portal.payments.models import Invoice, PaymentMethod, PaymentStatus
 from portal.payments.refunds import refund
+from portal.timefmt import DEFAULT_TIMEZONE, iso
 
 blueprint = management_blueprint("payments_manage", __name__)
 # Every page here is LINK-J's secretariat's: partner admins manage no money.
@@ -87,7 +88,7 @@ def payments_csv() -> Response:
     rows = (
         [
             payment.id,
-            payment.created_at.isoformat(timespec="seconds"),
+            iso(payment.created_at, DEFAULT_TIMEZONE),
             payment.method,
             payment.status,
             payment.currency,
