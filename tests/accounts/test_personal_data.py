@@ -25,10 +25,10 @@ from portal.db import utcnow
 from portal.events import holds, registering
 from portal.events.models import Event, Registration, RegistrationStatus
 from portal.extensions import db
-from portal.timefmt import long_day
 from portal.payments import invoices as payments
 from portal.payments.models import Invoice, Payment, PaymentStatus
 from portal.payments.personal_data import kept_until
+from portal.timefmt import long_day
 from tests.accounts.conftest import PASSWORD, add_consent, add_person, add_role, audit, outbox
 from tests.admin.conftest import login
 from tests.benefits.conftest import add_service
