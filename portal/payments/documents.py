@@ -26,7 +26,7 @@ from portal.money import format_money
 from portal.payments.models import Invoice, Payment, PaymentMethod
 from portal.payments.states import TOKYO
 from portal.payments.taxes import TaxLine, payment_taxes, tax_summary, transaction_day
-from portal.timefmt import long_day
+from portal.timefmt import local_span, long_day
 
 FONT = "IPAexGothic"
 FONT_FILE = Path(__file__).resolve().parent.parent / "fonts" / "ipaexg.ttf"
@@ -129,6 +129,12 @@ def invoice_pdf(invoice: Invoice, language: str) -> bytes:
         if day:
             out.line(_("Date of the transaction: %(date)s", date=long_day(day)))
         out.line(_("Due date: %(date)s", date=long_day(invoice.due_on)))
+        registration = invoice.payment.registration
+        if registration is not None:
+            event = registration.event
+            # On the event's own clock, naming it (rule 9): the invoice has no viewer.
+            when = local_span(event.starts_at, event.ends_at, event.timezone, language)
+            out.line(_("Event: %(time)s", time=when))
         out.y -= 4 * mm
         out.issuer(invoice.issuer_name, invoice.issuer_registration_number, invoice.issuer_address)
         out.y -= 6 * mm
