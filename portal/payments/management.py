@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext
 from werkzeug.wrappers import Response as BaseResponse
 
 from portal.admin.access import management_blueprint, require_staff
@@ -28,7 +29,8 @@ PAYMENT_STATUS_LABELS = {
     PaymentStatus.PENDING: _l("Pending"),
     PaymentStatus.PAID: _l("Paid"),
     PaymentStatus.PARTIALLY_REFUNDED: _l("Partly refunded"),
-    PaymentStatus.REFUNDED: _l("Refunded"),
+    # A status (返金済み), unlike the "Refunded" heading of an amount (返金額).
+    PaymentStatus.REFUNDED: lazy_pgettext("payment status", "Refunded"),
     PaymentStatus.FAILED: _l("Failed"),
     PaymentStatus.EXPIRED: _l("Expired"),
 }
