@@ -26,9 +26,7 @@ KIND_CHOICES = [
 
 
 class MembershipFields:
-    organization = SelectField(
-        _l("Home organization"), coerce=id_or_none, validators=[Required()]
-    )
+    organization = SelectField(_l("Home organization"), coerce=id_or_none, validators=[Required()])
     membership_kind = RadioField(
         _l("Kind of membership"), choices=KIND_CHOICES, default=MembershipKind.INDIVIDUAL.value
     )
