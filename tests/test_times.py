@@ -227,3 +227,33 @@ def test_invoice_pdf_writes_the_event_on_its_clock(zone: str, language: str) -> 
     assert SPAN[zone, language] in text.replace("\n", "")
     # An invoice has no viewer: only the event's own clock.
     assert YOUR_TIME[language] not in text
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_programme_lines_give_the_clock_once_and_the_day_only_when_it_changes(
+    client: FlaskClient, language: str
+) -> None:
+    from datetime import timedelta
+
+    from portal.events.models import EventSession
+
+    event = event_on("Asia/Tokyo")
+    event.ends_at = END + timedelta(days=1)
+    event.sessions = [
+        EventSession(title_en="Keynote", starts_at=START, ends_at=START + timedelta(minutes=40)),
+        EventSession(
+            title_en="Site visit",
+            starts_at=START + timedelta(days=1),
+            ends_at=START + timedelta(days=1, hours=2),
+        ),
+    ]
+    db.session.commit()
+
+    html = page(client, f"/events/{event.slug}", language)
+
+    dash = {"en": "–", "ja": "〜"}[language]
+    assert f">13:30{dash}14:10</time> <strong>Keynote" in html
+    next_day = {"en": "Tue 3 Dec 2030", "ja": "2030年12月3日(火)"}[language]
+    assert f">{next_day} 13:30{dash}15:30</time> <strong>Site visit" in html
+    zone = {"en": "Times are JST.", "ja": "時刻は日本時間です。"}[language]
+    assert zone in html
