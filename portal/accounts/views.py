@@ -53,7 +53,11 @@ def _organization_choices() -> list[SelectChoice]:
     organizations = db.session.scalars(
         select(Organization).order_by(Organization.kind, Organization.id)
     ).all()
-    return [SelectChoice(str(o.id), localized(o, "name")) for o in organizations]
+    # An empty first choice: nobody is registered with the first organization of the list by
+    # not looking, and a required select needs one (HTML's placeholder label option).
+    return [SelectChoice("", _("Choose your home organization"))] + [
+        SelectChoice(str(o.id), localized(o, "name")) for o in organizations
+    ]
 
 
 # --- sign-up and confirmation ---

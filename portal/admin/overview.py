@@ -24,9 +24,9 @@ from portal.admin.access import management_blueprint
 from portal.audit.queries import audit_log
 from portal.benefits import queries as benefit_queries
 from portal.benefits import report
-from portal.i18n import DEFAULT_TIMEZONE
 from portal.organizations.queries import agreements_for_admin, get_hub
 from portal.pages import acting_person, page_number
+from portal.timefmt import DEFAULT_TIMEZONE
 
 blueprint = management_blueprint("admin", __name__)
 

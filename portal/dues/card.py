@@ -15,8 +15,9 @@ from sqlalchemy import select
 
 from portal.dues.models import MemberPlan
 from portal.extensions import db
-from portal.i18n import format_day, localized, person_name
+from portal.i18n import localized, person_name
 from portal.payments.documents import FONT, _new
+from portal.timefmt import long_day
 
 
 def _serializer() -> URLSafeSerializer:
@@ -66,7 +67,7 @@ def card_pdf(member_plan: MemberPlan, lookup_url: str, language: str) -> bytes:
         out.line(_("Plan: %(plan)s", plan=localized(member_plan.plan, "name")))
         out.line(_("Member number: %(number)s", number=member_plan.number))
         if member_plan.paid_through:
-            out.line(_("Valid until: %(date)s", date=format_day(member_plan.paid_through)))
+            out.line(_("Valid until: %(date)s", date=long_day(member_plan.paid_through)))
         qr = segno.make(lookup_url, error="m")
         module = 1.2 * mm
         top = out.y - 5 * mm

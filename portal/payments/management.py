@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext
 from werkzeug.wrappers import Response as BaseResponse
 
 from portal.accounts.factors.state import require_recent_factor
@@ -20,6 +21,7 @@ from portal.payments.management_forms import BankTransferForm, RefundForm
 from portal.payments.models import Invoice, Payment, PaymentMethod, PaymentStatus
 from portal.payments.purposes import purpose_of
 from portal.payments.refunds import refund
+from portal.timefmt import DEFAULT_TIMEZONE, iso
 
 blueprint = management_blueprint("payments_manage", __name__)
 # Every page here is LINK-J's secretariat's: partner admins manage no money.
@@ -29,7 +31,8 @@ PAYMENT_STATUS_LABELS = {
     PaymentStatus.PENDING: _l("Pending"),
     PaymentStatus.PAID: _l("Paid"),
     PaymentStatus.PARTIALLY_REFUNDED: _l("Partly refunded"),
-    PaymentStatus.REFUNDED: _l("Refunded"),
+    # A status (返金済み), unlike the "Refunded" heading of an amount (返金額).
+    PaymentStatus.REFUNDED: lazy_pgettext("payment status", "Refunded"),
     PaymentStatus.FAILED: _l("Failed"),
     PaymentStatus.EXPIRED: _l("Expired"),
 }
@@ -98,7 +101,7 @@ def payments_csv() -> Response:
     rows = (
         [
             payment.id,
-            payment.created_at.isoformat(timespec="seconds"),
+            iso(payment.created_at, DEFAULT_TIMEZONE),
             payment.method,
             payment.status,
             payment.currency,

@@ -29,16 +29,17 @@ pytestmark = pytest.mark.usefixtures("network")
 HOLD = datetime(2031, 3, 5, 6, 30, tzinfo=UTC)  # 15:30 in Tokyo
 UNREACHABLE = {
     "en": "The payment service cannot be reached right now. Your seat stays held until "
-    "Mar 5, 2031, 3:30:00\u202fPM JST; please try again.",
-    "ja": "決済サービスに現在接続できません。2031/03/05 15:30:00 JSTまで席を確保しています。"
+    "Wed 5 Mar 2031, 15:30 JST; please try again.",
+    "ja": "決済サービスに現在接続できません。"
+    "2031年3月5日(水) 15:30（日本時間）まで席を確保しています。"
     "もう一度お試しください。",
 }
 NOT_CONFIRMED_YET = {
     "en": "The payment service cannot be reached right now, so your payment is not confirmed "
-    "yet. Your seat stays held until Mar 5, 2031, 3:30:00\u202fPM JST; this page will show the "
+    "yet. Your seat stays held until Wed 5 Mar 2031, 15:30 JST; this page will show the "
     "payment once Stripe confirms it.",
     "ja": "決済サービスに現在接続できないため、お支払いはまだ確認できていません。"
-    "2031/03/05 15:30:00 JSTまで席を確保しています。"
+    "2031年3月5日(水) 15:30（日本時間）まで席を確保しています。"
     "Stripeが確認すると、このページにお支払いが表示されます。",
 }
 NOTHING_REFUNDED = {

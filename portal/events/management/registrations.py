@@ -35,6 +35,7 @@ from portal.forms import ConfirmForm
 from portal.i18n import current_language, localized, person_kana, person_name
 from portal.money import format_money
 from portal.pages import acting_person, on_refusal, page_number
+from portal.timefmt import iso
 
 REGISTRATIONS_TEMPLATE = "events/manage/registrations.html"
 
@@ -231,7 +232,7 @@ def registrations_csv(actor: Person, event: Event) -> str:
     zone = ZoneInfo(event.timezone)
 
     def local(value: datetime | None) -> str:
-        return value.astimezone(zone).strftime("%Y-%m-%d %H:%M") if value else ""
+        return iso(value, zone)
 
     questions = list(event.questions)
     header = [
