@@ -151,7 +151,7 @@ def register_area_hooks() -> None:
 def _configure_login(app: Flask) -> None:
     from flask_babel import lazy_gettext
 
-    from portal.accounts.services import load_person_for_session
+    from portal.accounts.sessions import load_person_for_session
 
     login_manager.login_view = "accounts.login"
     login_manager.login_message = lazy_gettext("Please log in to see this page.")
