@@ -419,6 +419,22 @@ def export_personal_data(person: Person) -> dict[str, Any]:
             {"role": g.role, "organization": g.organization.slug if g.organization else None}
             for g in person.role_grants
         ],
+        "sessions": [
+            {
+                "signed_in_at": when(s.created_at),
+                "last_seen_at": when(s.last_seen_at),
+                "browser": s.user_agent,
+                "network": s.network,
+                "stay_logged_in": s.remember,
+                "ended_at": when(s.ended_at),
+                "end_reason": s.end_reason,
+            }
+            for s in db.session.scalars(
+                select(LoginSession)
+                .where(LoginSession.person_id == person.id)
+                .order_by(LoginSession.id)
+            )
+        ],
     }
     areas = personal_data.areas()
     for area in areas:
@@ -463,7 +479,14 @@ def kept_after_deletion(person: Person) -> list[tuple[str, personal_data.Kept]]:
 
 #: Tables naming a person that ``delete_account`` erases itself; the other areas' are in
 #: ``personal_data``.
-ERASED_BY_ACCOUNTS = ("person", "membership", "role_grant", "invitation", "outbox_message")
+ERASED_BY_ACCOUNTS = (
+    "person",
+    "membership",
+    "role_grant",
+    "invitation",
+    "outbox_message",
+    "login_session",
+)
 
 
 def delete_account(person: Person, *, password: str) -> None:
@@ -528,6 +551,9 @@ def delete_account(person: Person, *, password: str) -> None:
     person.last_login_at = None
     person.deleted_at = moment
     person.session_version += 1
+    # Rule 15 ends them; rule 14 keeps nothing of them (browsers, networks).
     sessions.end_all_sessions(person, reason=SessionEnd.ACCOUNT_DELETED, actor=person)
+    db.session.flush()
+    db.session.execute(delete(LoginSession).where(LoginSession.person_id == person.id))
     db.session.expire(person, ["memberships", "role_grants"])
     db.session.commit()
