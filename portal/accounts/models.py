@@ -81,7 +81,8 @@ class Person(UserMixin, TimestampMixin, db.Model):
     timezone: Mapped[str | None] = mapped_column(String(64))
     #: Secret in the address of the person's calendar feed of registrations.
     calendar_token: Mapped[str | None] = mapped_column(String(64), unique=True)
-    #: Part of the login session's id: bumping it ends every session of this person.
+    #: In every password-reset link: bumped by a password change or reset, so older links
+    #: stop working. (Sessions are ``LoginSession`` rows, ended one by one: rule 15.)
     session_version: Mapped[int] = mapped_column(default=1)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     #: Set when the person deleted their account; the row stays, emptied of personal data,

@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -37,6 +38,38 @@ from portal.notifications.services import external_url, mail_person
 TOUCH_EVERY = timedelta(minutes=1)
 #: The step of a sign-in held until the owner follows the link mailed to them (rule 16).
 MAILED_LINK = "mailed_link"
+
+
+@dataclass(frozen=True)
+class SignInStep:
+    """A step some people must pass after their password before a sign-in is complete (a
+    second factor): ``needed(person)`` says who; ``endpoint`` is the page that passes it. That
+    page finds the held session by the secret the sign-in page kept in the browser's session
+    (``HELD_SIGN_IN``) with ``held_session(secret, name)``, and completes it with
+    ``release_hold``."""
+
+    name: str
+    needed: Callable[[Person], bool]
+    endpoint: str
+
+
+#: The steps after the password, in order; areas add theirs with ``register_step``.
+SIGN_IN_STEPS: list[SignInStep] = []
+#: The key of the browser's session under which the sign-in page keeps a held sign-in's secret.
+HELD_SIGN_IN = "held_sign_in"
+
+
+def register_step(step: SignInStep) -> None:
+    if all(s.name != step.name for s in SIGN_IN_STEPS):
+        SIGN_IN_STEPS.append(step)
+
+
+def step_for(person: Person, *, after: str | None = None) -> SignInStep | None:
+    """The first further step this person's sign-in must pass (after the step ``after``, when
+    one was just passed), if any. The mailed link (rule 16) comes before every step."""
+    names = [s.name for s in SIGN_IN_STEPS]
+    remaining = SIGN_IN_STEPS[names.index(after) + 1 :] if after in names else SIGN_IN_STEPS
+    return next((s for s in remaining if s.needed(person)), None)
 
 
 @dataclass(frozen=True)
@@ -201,23 +234,27 @@ def held_session(secret: str, step: str, *, within: timedelta | None = None) -> 
 def release_hold(
     session: LoginSession, step: str, *, user_agent: str = "", address: str | None = None
 ) -> Opened:
-    """The step ``session`` was held for is passed: it now signs its person in, under a new
-    secret (the one that named it while held, a link in a mail, stops working: single use).
-    The browser that passed the step is the session's device from now on."""
+    """The step ``session`` was held for is passed, under a new secret (the one that named it
+    while held, a link in a mail, stops working: single use). If the person must pass another
+    step (``step_for``), the session is now held for that one (``record.held_for``) and the
+    caller sends the browser there; otherwise it signs its person in. The browser that passed
+    the step is the session's device from now on."""
     if session.held_for != step or session.ended_at is not None:
         raise InvalidInput(
             _("This sign-in link was already used or is no longer valid. Log in again.")
         )
     person = _person(session.person_id)
+    following = step_for(person, after=step)
     secret = secrets.token_urlsafe(32)
     session.token_hash = token_hash(secret)
-    session.held_for = None
+    session.held_for = following.name if following else None
     session.created_at = session.last_seen_at = utcnow()
     if user_agent:
         session.user_agent = user_agent[:400]
     if address:
         session.network = network_of(address)
-    _signed_in(person, session)
+    if following is None:
+        _signed_in(person, session)
     db.session.commit()
     _attach(person, secret, session)
     return Opened(person, session, secret)

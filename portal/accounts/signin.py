@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import timedelta
 
-from flask import current_app, flash, g, redirect, render_template, request, url_for
+from flask import current_app, flash, g, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_limiter.util import get_remote_address
@@ -90,11 +90,32 @@ def login() -> str | BaseResponse:
                 "accounts/link_sent.html", minutes=current_app.config["SIGN_IN_LINK_MINUTES"]
             )
         if person is not None:
-            opened = sessions.sign_in(person, remember=form.remember.data, **_device())
-            login_user(opened.person, remember=opened.record.remember)
-            return redirect(safe_next(request.args.get("next"), "accounts.dashboard"))
+            return _sign_in(person, remember=form.remember.data)
         flash(_("The email address or password is not correct."), "error")
     return render_template("accounts/login.html", form=form)
+
+
+def _sign_in(person: Person, *, remember: bool) -> BaseResponse:
+    """The password was right: signed in, or held for the step this person must still pass
+    (its page completes the sign-in, see ``sessions.SignInStep``)."""
+    target = safe_next(request.args.get("next"), "accounts.dashboard")
+    step = sessions.step_for(person)
+    opened = sessions.sign_in(
+        person, remember=remember, hold=step.name if step else None, **_device()
+    )
+    return _complete(opened, target)
+
+
+def _complete(opened: sessions.Opened, target: str) -> BaseResponse:
+    """Sign the browser in with ``opened``, or send it to the step the session is held for."""
+    held_for = opened.record.held_for
+    if held_for is not None:
+        session[sessions.HELD_SIGN_IN] = opened.secret
+        step = next(s for s in sessions.SIGN_IN_STEPS if s.name == held_for)
+        return redirect(url_for(step.endpoint, next=target))
+    session.pop(sessions.HELD_SIGN_IN, None)
+    login_user(opened.person, remember=opened.record.remember)
+    return redirect(target)
 
 
 def _device() -> dict[str, str]:
@@ -114,9 +135,7 @@ def sign_in_link(token: str) -> str | BaseResponse:
             within=timedelta(minutes=current_app.config["SIGN_IN_LINK_MINUTES"]),
         )
         opened = sessions.release_hold(held, sessions.MAILED_LINK, **_device())
-        login_user(opened.person, remember=opened.record.remember)
-        flash(_("You are logged in."), "success")
-        return redirect(url_for("accounts.dashboard"))
+        return _complete(opened, url_for("accounts.dashboard"))
     return render_template("accounts/sign_in_link.html", form=form)
 
 

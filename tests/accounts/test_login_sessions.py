@@ -389,3 +389,31 @@ def test_a_held_sign_in_signs_nobody_in_until_its_step_releases_it(
     )
     assert sessions.load_person_for_session(cookie_value) is None  # the old secret is spent
     assert sessions.load_person_for_session(f"{member.id}:{released.secret}") == member
+
+
+def test_a_registered_step_holds_the_sign_in_until_its_page_releases_it(
+    app: Flask, network: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # What the second-factor step will do: register, hold, release (here with a stand-in page).
+    step = sessions.SignInStep(
+        "second_factor", lambda p: p.has_role(Role.STAFF), "i18n.switch_language"
+    )
+    monkeypatch.setattr(sessions, "SIGN_IN_STEPS", [step])
+    staff_member = add_role(add_person(), Role.STAFF)
+    browser = app.test_client()
+
+    response = browser.post(
+        "/login?next=/account/profile",
+        data={"email": staff_member.email, "password": PASSWORD},
+        headers=EN,
+    )
+
+    assert response.status_code == 302 and response.location.startswith("/language")
+    assert not signed_in(browser)
+    with browser.session_transaction() as cookie_session:
+        secret = cookie_session[sessions.HELD_SIGN_IN]
+    held = sessions.held_session(secret, "second_factor")
+    held.factor_verified_at = utcnow()
+    opened = sessions.release_hold(held, "second_factor")
+    assert opened.record.held_for is None and opened.record.factor_verified_at is not None
+    assert audit("session.sign_in")[0].actor_id == staff_member.id  # audited when complete
