@@ -160,7 +160,7 @@ def sessions_page() -> str:
         ]
         if current
         else [],
-        zone=_zone(person),
+        zone=person_zone(person),
         form=ConfirmForm(),
     )
 
@@ -185,7 +185,8 @@ def end_other_sessions() -> BaseResponse:
     return redirect(url_for("accounts.sessions_page"))
 
 
-def _zone(person: Person) -> str:
+def person_zone(person: Person) -> str:
+    """The zone to show a person their own times in: theirs, else their organization's."""
     if person.timezone:
         return person.timezone
     return next((m.organization.timezone for m in person.memberships), "Asia/Tokyo")

@@ -343,12 +343,6 @@ def agree_if_asked(person: Person) -> None:
     )
 
 
-def _zone(person: Person) -> str:
-    if person.timezone:
-        return person.timezone
-    return next((m.organization.timezone for m in person.memberships), "Asia/Tokyo")
-
-
 @blueprint.get("/account/consents")
 @login_required
 def consents_page() -> str:
@@ -357,7 +351,7 @@ def consents_page() -> str:
         "accounts/consents.html",
         consents=consents.consents_of(person),
         statement_for=consents.statement,
-        zone=_zone(person),
+        zone=signin.person_zone(person),
         form=ConfirmForm(),
     )
 
