@@ -299,8 +299,7 @@ def test_attack_counts_are_shared_between_processes_through_redis(
     )
     codes = Counter(int(c) for c in attacker.stdout.split())
     portal = portal_on_redis(redis_url, prefix)
-    with portal.app_context():
-        saw, _browser = owner_signs_in(portal, owner)
+    saw, _browser = owner_signs_in(portal, owner)
 
     print(f"\nattacker process: {dict(codes)}; owner in another process saw: {' | '.join(saw)}")
     assert codes == {200: 100, 429: 20}
@@ -314,9 +313,8 @@ def test_attack_counts_are_kept_in_memory_while_redis_is_away(
     owner = add_person("admin@krp.example")
     portal = portal_on_redis("redis://127.0.0.1:9/0", f"test-{uuid.uuid4().hex}")  # nobody there
 
-    with portal.app_context():
-        seen = attack(portal.test_client(), owner.email, attacker_addresses(4))
-        saw, _browser = owner_signs_in(portal, owner)
+    seen = attack(portal.test_client(), owner.email, attacker_addresses(4))
+    saw, _browser = owner_signs_in(portal, owner)
 
     assert seen == {200: 20, 429: 4}
     assert saw[0] == "200 Check your email" and saw[-1] == "200 /account"
