@@ -24,7 +24,7 @@ from datetime import datetime, timedelta
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import select, update
+from sqlalchemy import and_, delete, or_, select, update
 
 from portal.accounts.models import LoginSession, Person, SessionEnd
 from portal.accounts.queries import person_with_roles_and_mous
@@ -185,6 +185,7 @@ def _open(
     address: str | None,
     hold: str | None,
 ) -> Opened:
+    _forget_dead_sessions(person)
     secret = secrets.token_urlsafe(32)
     session = LoginSession(
         person_id=person.id,
@@ -200,6 +201,29 @@ def _open(
         _signed_in(person, session)
     _attach(person, secret, session)
     return Opened(person, session, secret)
+
+
+#: How long an ended or lapsed session stays listed in the person's data before it is removed.
+KEEP_DEAD_SESSIONS = timedelta(days=30)
+
+
+def _forget_dead_sessions(person: Person) -> None:
+    """Remove the person's sessions that ended (or could not live any more) a while ago, so
+    rows do not pile up: on the transaction's connection, bypassing the ORM, since no page
+    shows a dead session and no cached page need be dropped for it."""
+    config = current_app.config
+    longest = timedelta(days=config["REMEMBER_MAX_DAYS"]) + KEEP_DEAD_SESSIONS
+    before = utcnow() - KEEP_DEAD_SESSIONS
+    db.session.connection().execute(
+        delete(LoginSession).where(
+            LoginSession.person_id == person.id,
+            or_(
+                LoginSession.ended_at < before,
+                LoginSession.created_at < utcnow() - longest,
+                and_(LoginSession.held_for.is_not(None), LoginSession.created_at < before),
+            ),
+        )
+    )
 
 
 def _signed_in(person: Person, session: LoginSession) -> None:

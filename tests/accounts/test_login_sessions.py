@@ -417,3 +417,21 @@ def test_a_registered_step_holds_the_sign_in_until_its_page_releases_it(
     opened = sessions.release_hold(held, "second_factor")
     assert opened.record.held_for is None and opened.record.factor_verified_at is not None
     assert audit("session.sign_in")[0].actor_id == staff_member.id  # audited when complete
+
+
+def test_long_dead_sessions_are_removed_at_the_next_sign_in(app: Flask, network: None) -> None:
+    member = add_person()
+    for _ in range(3):
+        log_out_client = app.test_client()
+        sign_in(log_out_client, member)
+        log_out(log_out_client)
+    old, recent, _third = db.session.scalars(select(LoginSession).order_by(LoginSession.id))
+    old.ended_at = utcnow() - sessions.KEEP_DEAD_SESSIONS - timedelta(days=1)
+    db.session.commit()
+    old_id, recent_id = old.id, recent.id
+
+    sign_in(app.test_client(), member)
+
+    db.session.expire_all()
+    remaining = db.session.scalars(select(LoginSession.id).order_by(LoginSession.id)).all()
+    assert old_id not in remaining and recent_id in remaining and len(remaining) == 3
