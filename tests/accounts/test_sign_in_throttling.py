@@ -40,8 +40,15 @@ def attacker_addresses(count: int = 20) -> list[str]:
     return [f"198.51.100.{n}" for n in range(1, count + 1)]
 
 
-def attack(client: FlaskClient, email: str, addresses: list[str], tries: int = 8) -> Counter[int]:
-    """Wrong passwords from each address until it is refused; the status codes seen."""
+def attack(
+    client: FlaskClient,
+    email: str,
+    addresses: list[str],
+    tries: int = 8,
+    pages: Counter[str] | None = None,
+) -> Counter[int]:
+    """Wrong passwords from each address until it is refused; the status codes seen (and in
+    ``pages``, the headline of each answer)."""
     seen: Counter[int] = Counter()
     for address in addresses:
         for attempt in range(tries):
@@ -52,6 +59,10 @@ def attack(client: FlaskClient, email: str, addresses: list[str], tries: int = 8
                 headers=EN,
             )
             seen[response.status_code] += 1
+            if pages is not None:
+                page = response.get_data(as_text=True)
+                wrong = "not correct" in page
+                pages[f"{response.status_code} {_headline(page)}{' (wrong)' if wrong else ''}"] += 1
             if response.status_code == 429:
                 break
     return seen
@@ -92,10 +103,11 @@ def test_an_attack_from_20_addresses_does_not_keep_the_owner_out(
 ) -> None:
     owner = add_person("admin@krp.example")
 
-    seen = attack(client, owner.email, attacker_addresses())
+    pages: Counter[str] = Counter()
+    seen = attack(client, owner.email, attacker_addresses(), pages=pages)
     saw, browser = owner_signs_in(app, owner)
 
-    print(f"\nattacker: {sum(seen.values())} attempts from 20 addresses, answers {dict(seen)}")
+    print(f"\nattacker: {sum(seen.values())} attempts from 20 addresses, answers {dict(pages)}")
     print("owner saw: " + " | ".join(saw))
     # Each address is stopped on this account after 5 failures (per account and address).
     assert seen[429] == 20 and seen[200] == 100
