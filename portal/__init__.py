@@ -137,7 +137,8 @@ def register_area_hooks() -> None:
     member's dashboard (accounts) shows a section of each area built on accounts, an MOU's
     management page (organizations) shows its services (benefits), and the reciprocity report
     (benefits) counts registrations (events)."""
-    from portal.accounts import dashboard
+    from portal.accounts import dashboard, sessions
+    from portal.accounts.factors import state as factor_state
     from portal.accounts.factors.requirement import management_gate
     from portal.admin.access import register_gate
     from portal.benefits import report
@@ -156,6 +157,8 @@ def register_area_hooks() -> None:
     register_mou_section("benefits", mou_services)
     # Management pages need a second factor (rule 17); accounts owns it, access applies it.
     register_gate(management_gate)
+    # A person with a second factor signs in only after using it: a step of every sign-in.
+    sessions.register_step(factor_state.sign_in_step())
     # Tests build many apps: the counter is added once, or registrations would count twice.
     if registrations_by_direction not in report.REGISTRATION_COUNTERS:
         report.REGISTRATION_COUNTERS.append(registrations_by_direction)
@@ -164,7 +167,7 @@ def register_area_hooks() -> None:
 def _configure_login(app: Flask) -> None:
     from flask_babel import lazy_gettext
 
-    from portal.accounts.services import load_person_for_session
+    from portal.accounts.sessions import load_person_for_session
 
     login_manager.login_view = "accounts.login"
     login_manager.login_message = lazy_gettext("Please log in to see this page.")

@@ -43,6 +43,15 @@ def _development_secret_key(instance_path: Path) -> str:
     return key
 
 
+def _number(environ: os._Environ[str] | dict[str, str], name: str, default: int) -> int:
+    value = environ.get(name)
+    if value is None or not value.strip():
+        return default
+    if not value.strip().isdigit() or int(value) < 1:
+        raise ConfigurationError(f"{name} must be a whole number of at least 1, not {value!r}")
+    return int(value)
+
+
 def _bool(value: str | None, default: bool = False) -> bool:
     if value is None:
         return default
@@ -65,6 +74,7 @@ def load_settings(instance_path: Path, environ: Environ) -> dict[str, Any]:
         _database_settings,
         _redis_settings,
         _cookie_settings,
+        _throttling_settings,
         _mail_settings,
         _stripe_settings,
         _invoice_settings,
@@ -153,8 +163,43 @@ def _cookie_settings(instance_path: Path, environ: Environ, production: bool) ->
         "REMEMBER_COOKIE_HTTPONLY": True,
         "REMEMBER_COOKIE_SAMESITE": "Lax",
         "REMEMBER_COOKIE_SECURE": production,
-        "REMEMBER_COOKIE_DURATION": timedelta(days=30),
+        # Rule 15: each sign-in is a session record living at most this long idle and in all;
+        # "stay logged in" gives it the longer pair; partner admins, staff and admins get at
+        # most the privileged pair. The remember cookie lasts no longer than its record may.
+        "SESSION_IDLE_MINUTES": _number(environ, "SESSION_IDLE_MINUTES", 120),
+        "SESSION_MAX_HOURS": _number(environ, "SESSION_MAX_HOURS", 12),
+        "REMEMBER_IDLE_DAYS": _number(environ, "REMEMBER_IDLE_DAYS", 14),
+        "REMEMBER_MAX_DAYS": _number(environ, "REMEMBER_MAX_DAYS", 30),
+        "PRIVILEGED_SESSION_IDLE_MINUTES": _number(environ, "PRIVILEGED_SESSION_IDLE_MINUTES", 30),
+        "PRIVILEGED_SESSION_MAX_HOURS": _number(environ, "PRIVILEGED_SESSION_MAX_HOURS", 8),
+        "REMEMBER_COOKIE_DURATION": timedelta(days=_number(environ, "REMEMBER_MAX_DAYS", 30)),
         "PERMANENT_SESSION_LIFETIME": timedelta(hours=12),
+    }
+
+
+def _throttling_settings(instance_path: Path, environ: Environ, production: bool) -> dict[str, Any]:
+    # Rule 16: limits that stop guessing, not the people behind one office's address.
+    # Limits are Flask-Limiter strings ("N per M minutes; K per day").
+    return {
+        "LOGIN_FAILURES_PER_ACCOUNT_AND_ADDRESS": environ.get(
+            "LOGIN_FAILURES_PER_ACCOUNT_AND_ADDRESS", "5 per 15 minutes; 20 per day"
+        ),
+        "LOGIN_FAILURES_PER_ADDRESS": environ.get(
+            "LOGIN_FAILURES_PER_ADDRESS", "60 per 15 minutes; 300 per day"
+        ),
+        "LOGIN_SUCCESSES_PER_ADDRESS": environ.get(
+            "LOGIN_SUCCESSES_PER_ADDRESS", "600 per 15 minutes; 3000 per day"
+        ),
+        #: An account that sees this many failures from at least LOGIN_ATTACK_ADDRESSES
+        #: addresses within LOGIN_ATTACK_WINDOW_MINUTES asks for a mailed sign-in link.
+        "LOGIN_ATTACK_FAILURES": _number(environ, "LOGIN_ATTACK_FAILURES", 10),
+        "LOGIN_ATTACK_ADDRESSES": _number(environ, "LOGIN_ATTACK_ADDRESSES", 3),
+        "LOGIN_ATTACK_WINDOW_MINUTES": _number(environ, "LOGIN_ATTACK_WINDOW_MINUTES", 60),
+        "SIGN_IN_LINK_MINUTES": _number(environ, "SIGN_IN_LINK_MINUTES", 15),
+        "REGISTRATIONS_PER_ADDRESS": environ.get(
+            "REGISTRATIONS_PER_ADDRESS", "60 per hour; 300 per day"
+        ),
+        "RESET_REQUESTS_PER_ADDRESS": environ.get("RESET_REQUESTS_PER_ADDRESS", "30 per hour"),
     }
 
 

@@ -22,6 +22,7 @@ from flask import (
 from flask_babel import get_locale, gettext
 from werkzeug.wrappers import Response
 
+from portal import inputs
 from portal.money import format_money
 
 LANGUAGE_COOKIE = "portal_lang"
@@ -72,10 +73,9 @@ def person_kana(person: Any) -> str:
 
 
 def safe_next(target: str | None, fallback_endpoint: str = "organizations.home") -> str:
-    """``target`` if it is a path on this site, else the fallback: no open redirects."""
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return url_for(fallback_endpoint)
+    """``target`` if ``inputs.safe_next`` finds it a path on this site, else the fallback's
+    address: no open redirects."""
+    return inputs.safe_next(target) or url_for(fallback_endpoint)
 
 
 @blueprint.post("/language")

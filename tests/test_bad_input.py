@@ -33,7 +33,7 @@ from werkzeug.routing import IntegerConverter, Rule
 from werkzeug.test import TestResponse
 
 import portal
-from portal.accounts import consents
+from portal.accounts import consents, sessions
 from portal.accounts.factors.models import Passkey
 from portal.accounts.models import Membership, Person, RosterEntry
 from portal.benefits.models import BenefitCode
@@ -157,6 +157,7 @@ def world(app: Flask, cast: Cast, monkeypatch: pytest.MonkeyPatch) -> World:  # 
             "plan_id": "1",
             "application_id": "1",
             "charge_id": "1",
+            "session_id": str(sessions.sign_in(cast.verified_member, remember=False).record.id),
             "role": "staff",
             "token": "not-a-real-token",
             "filename": "css/portal.css",

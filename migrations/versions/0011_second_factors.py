@@ -1,7 +1,7 @@
 """accounts: second factors (rule 17): passkeys, authenticator apps, recovery codes, grace
 
 Revision ID: 0011_second_factors
-Revises: 0009_claim_period
+Revises: 0010_login_sessions
 Create Date: 2026-11-30 13:55:53.904220
 
 Nobody has a factor yet. Everyone holding a role (staff, admin, partner admin) at the upgrade
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0011_second_factors'
-down_revision = '0009_claim_period'
+down_revision = '0010_login_sessions'
 branch_labels = None
 depends_on = None
 

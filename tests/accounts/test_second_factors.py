@@ -20,15 +20,16 @@ from werkzeug.test import TestResponse
 from portal.accounts import services
 from portal.accounts.factors import apps, recovery
 from portal.accounts.factors.models import AuthenticatorApp, FactorGrace, Passkey, RecoveryCode
-from portal.accounts.factors.state import local_path
-from portal.accounts.models import Person, Role
+from portal.accounts.models import LoginSession, Person, Role
 from portal.db import utcnow
 from portal.events import registering
 from portal.extensions import db
+from portal.inputs import safe_next as local_path
 from portal.payments import invoices
 from portal.payments.models import Payment
 from tests.accounts.conftest import PASSWORD, add_person, add_role, audit, count, org
 from tests.accounts.soft_authenticator import SoftAuthenticator
+from tests.admin.conftest import session_id_for
 from tests.events.conftest import add_event, ticket
 
 pytestmark = pytest.mark.usefixtures("network")
@@ -54,8 +55,16 @@ def with_app(person: Person) -> pyotp.TOTP:
 def factor_used(client: FlaskClient, person: Person, *, minutes_ago: float) -> None:
     """Signed in, with the second factor used ``minutes_ago``."""
     with client.session_transaction() as session:
-        session["_user_id"] = person.get_id()
-        session["factor_at"] = {"person": person.id, "at": time.time() - minutes_ago * 60}
+        session["_user_id"] = session_id_for(person)
+        session["factor_at"] = {
+            "person": person.id,
+            "session": db.session.scalar(
+                select(LoginSession.id)
+                .where(LoginSession.person_id == person.id)
+                .order_by(LoginSession.id.desc())
+            ),
+            "at": time.time() - minutes_ago * 60,
+        }
 
 
 def text(response: TestResponse) -> str:
@@ -171,8 +180,9 @@ def test_the_second_step_expires(client: FlaskClient) -> None:
     person = add_person()
     totp = with_app(person)
     sign_in(client, person)
-    with client.session_transaction() as session:
-        session["factor_pending"] = {**session["factor_pending"], "until": time.time() - 1}
+    held = db.session.scalar(select(LoginSession).where(LoginSession.held_for.is_not(None)))
+    held.created_at -= timedelta(minutes=6)
+    db.session.commit()
 
     late = client.post("/login/second-factor", data={"kind": "app", "code": totp.now()})
 
@@ -283,7 +293,7 @@ def test_a_session_that_did_not_use_the_factor_is_asked_for_it(client: FlaskClie
     admin = add_role(add_person("admin@biocom.org"), Role.PARTNER_ADMIN, org("biocom"))
     totp = with_app(admin)
     with client.session_transaction() as session:
-        session["_user_id"] = admin.get_id()
+        session["_user_id"] = session_id_for(admin)
 
     asked = client.get("/admin/organizations/biocom/memberships")
 

@@ -21,6 +21,7 @@ from portal.payments import cards
 from portal.payments.cli import payments_group
 from portal.payments.models import Payment, Refund
 from tests.accounts.conftest import add_person
+from tests.admin.conftest import login
 from tests.events.conftest import add_event, ticket
 from tests.payments.conftest import StripeOutage
 
@@ -63,8 +64,7 @@ def _held_seat() -> Registration:
 
 
 def _log_in(client: FlaskClient, registration: Registration) -> None:
-    with client.session_transaction() as session:
-        session["_user_id"] = registration.person.get_id()
+    login(client, registration.person)
 
 
 def _assert_no_internals(page: str, outage: StripeOutage) -> None:
@@ -188,9 +188,7 @@ def test_a_staff_refund_while_stripe_is_down_records_nothing(
     pay_with_card(payment.stripe_payment_intent_id)
     cards.confirm_from_return(registration, person=registration.person)
     assert payment.status == "paid"
-    with client.session_transaction() as session:
-        session["_user_id"] = organizer.get_id()
-        session["_fresh"] = True
+    login(client, organizer)
     app.config["STRIPE_NETWORK_RETRIES"] = 1
     stripe_outage.begin()
 

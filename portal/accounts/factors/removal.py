@@ -8,10 +8,11 @@ from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import delete, select
 
+from portal.accounts import sessions
 from portal.accounts.factors.enrolled import enrolled
 from portal.accounts.factors.models import AuthenticatorApp, FactorGrace, Passkey, RecoveryCode
 from portal.accounts.factors.requirement import is_privileged
-from portal.accounts.models import Person
+from portal.accounts.models import Person, SessionEnd
 from portal.audit.services import record
 from portal.db import utcnow
 from portal.errors import InvalidTransition, NotFound
@@ -75,6 +76,7 @@ def remove_every_factor(person: Person, *, reason: str) -> int:
     grace.counts_from = utcnow() - timedelta(days=days)
     db.session.add(grace)
     person.session_version += 1
+    ended = sessions.end_all_sessions(person, reason=SessionEnd.FACTORS_REMOVED, actor=None)
     record(
         "factor.remove",
         actor=None,
@@ -83,6 +85,7 @@ def remove_every_factor(person: Person, *, reason: str) -> int:
         reason=reason,
         kind="all",
         count=count,
+        sessions_ended=ended,
     )
     db.session.commit()
     return count

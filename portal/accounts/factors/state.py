@@ -9,59 +9,52 @@ read or write these keys: a server-side session record can take them over unchan
 
 from __future__ import annotations
 
-import re
 import time
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from urllib.parse import unquote, urlsplit
+from urllib.parse import urlsplit
 
 from flask import abort, current_app, redirect, request, session, url_for
 from flask_login import current_user
-from werkzeug.wrappers import Response
 
 from portal.accounts.factors.enrolled import has_factor
+from portal.accounts.models import LoginSession
+from portal.accounts.sessions import HELD_SIGN_IN, SignInStep, held_session
+from portal.errors import InvalidInput
+from portal.inputs import safe_next
 
 FACTOR_KEY = "factor_at"
 PENDING_KEY = "factor_pending"
 #: How long after the password the second factor may come.
 PENDING_SECONDS = 5 * 60
 
-#: A local path: one slash, then no slash or backslash; no scheme, host, spaces or controls.
-_LOCAL_PATH = re.compile(r"/(?![/\\])[^\s\\]*")
-
-
-def local_path(target: str | None) -> str | None:
-    """``target`` if it is a path on this site, checked again after decoding; else None.
-
-    Redirect targets of this package (the sign-in's ``next``, step-up's return) go through
-    here: ``/%09/evil.example`` or ``/\\evil.example`` must never leave the site.
-    """
-    if not target or len(target) > 2000:
-        return None
-    decoded = unquote(target)
-    for text in (target, decoded):
-        if not _LOCAL_PATH.fullmatch(text) or any(ord(c) < 32 or ord(c) == 127 for c in text):
-            return None
-    return target
-
-
 # --- the factor used in this session ---------------------------------------------------------
 
 
+def _current_session_id() -> int | None:
+    record = getattr(current_user, "login_session", None)
+    return record.id if record is not None else None
+
+
 def factor_verified_at() -> datetime | None:
-    """When the signed-in person last used a second factor in this session, if they did."""
+    """When the signed-in person last used a second factor in this sign-in session, if they
+    did. The proof names the session record: a new sign-in (even the same person's, on the
+    same browser) starts without one."""
     proof = session.get(FACTOR_KEY)
     if not current_user.is_authenticated or not isinstance(proof, dict):
         return None
-    if proof.get("person") != current_user.id:
+    if proof.get("person") != current_user.id or proof.get("session") != _current_session_id():
         return None
     return datetime.fromtimestamp(float(proof.get("at", 0)), UTC)
 
 
-def note_factor_verified(person_id: int | None = None) -> None:
-    """The signed-in person (or the one about to be) used a second factor just now."""
-    who = person_id if person_id is not None else current_user.id
-    session[FACTOR_KEY] = {"person": who, "at": time.time()}
+def note_factor_verified(person_id: int | None = None, session_id: int | None = None) -> None:
+    """The signed-in person (or the one about to be, in session ``session_id``) used a second
+    factor just now."""
+    session[FACTOR_KEY] = {
+        "person": person_id if person_id is not None else current_user.id,
+        "session": session_id if session_id is not None else _current_session_id(),
+        "at": time.time(),
+    }
 
 
 def forget_factor() -> None:
@@ -70,56 +63,32 @@ def forget_factor() -> None:
 
 # --- the sign-in between password and second factor -------------------------------------------
 
-
-@dataclass(frozen=True)
-class PendingSignIn:
-    person_id: int
-    session_version: int
-    remember: bool
-    next: str | None
-
-
-def start_pending(
-    person_id: int, session_version: int, *, remember: bool, next: str | None
-) -> None:
-    """The password was right and a second factor is due: remember who, for a few minutes."""
-    forget_factor()
-    session[PENDING_KEY] = {
-        "person": person_id,
-        "version": session_version,
-        "until": time.time() + PENDING_SECONDS,
-        "remember": bool(remember),
-        "next": local_path(next),
-    }
+#: The name of the sign-in step a person with a factor must pass after their password: the
+#: sign-in opens a session record held for it (``accounts.sessions``), and the second-step
+#: page releases the hold.
+SECOND_FACTOR_STEP = "second_factor"
+#: How long after the password the second factor may come.
+PENDING = timedelta(seconds=PENDING_SECONDS)
 
 
-def pending() -> PendingSignIn | None:
-    """The sign-in waiting for its second factor, unless it has expired."""
-    stash = session.get(PENDING_KEY)
-    if not isinstance(stash, dict) or float(stash.get("until", 0)) < time.time():
-        return None
-    return PendingSignIn(
-        person_id=int(stash["person"]),
-        session_version=int(stash["version"]),
-        remember=bool(stash.get("remember")),
-        next=local_path(stash.get("next")),
+def sign_in_step() -> SignInStep:
+    """The step the app factory registers with the sessions' sign-in (rule 17)."""
+    return SignInStep(
+        name=SECOND_FACTOR_STEP,
+        needed=lambda person: has_factor(person.id),
+        endpoint="factors.second_step",
     )
 
 
-def end_pending() -> None:
-    session.pop(PENDING_KEY, None)
-
-
-def second_step_due(
-    person_id: int, session_version: int, *, remember: bool, next: str | None
-) -> Response | None:
-    """The sign-in's password was right. A person with a second factor is not signed in
-    yet but sent to use it (rule 17): the redirect; None for a person without one."""
-    forget_factor()
-    if not has_factor(person_id):
+def held_sign_in() -> LoginSession | None:
+    """The sign-in of this browser waiting for its second factor, unless it has expired."""
+    secret = session.get(HELD_SIGN_IN)
+    if not isinstance(secret, str):
         return None
-    start_pending(person_id, session_version, remember=remember, next=next)
-    return redirect(url_for("factors.second_step"))
+    try:
+        return held_session(secret, SECOND_FACTOR_STEP, within=PENDING)
+    except InvalidInput:
+        return None
 
 
 # --- step-up ----------------------------------------------------------------------------------
@@ -132,7 +101,7 @@ def _return_path() -> str:
         return request.full_path.rstrip("?") if request.query_string else request.path
     referrer = urlsplit(request.referrer or "")
     if referrer.netloc == request.host:
-        back = local_path(referrer.path + (f"?{referrer.query}" if referrer.query else ""))
+        back = safe_next(referrer.path + (f"?{referrer.query}" if referrer.query else ""))
         if back:
             return back
     return "/"

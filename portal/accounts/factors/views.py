@@ -16,9 +16,11 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
+from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_required, login_user
 from werkzeug.wrappers import Response
 
+from portal.accounts import sessions
 from portal.accounts.factors import apps, passkeys, recovery, removal, requirement, state
 from portal.accounts.factors.checking import Method, confirm_factor
 from portal.accounts.factors.enrolled import enrolled
@@ -31,6 +33,7 @@ from portal.accounts.factors.forms import (
 from portal.accounts.models import Person
 from portal.extensions import db, limiter
 from portal.forms import ConfirmForm
+from portal.inputs import safe_next
 from portal.pages import acting_person, on_refusal
 
 blueprint = Blueprint("factors", __name__)
@@ -55,8 +58,8 @@ def _failures_only(response: Response) -> bool:
 
 def _factor_person_key() -> str:
     # Guessing codes is limited per account, however many addresses it comes from.
-    waiting = state.pending()
-    who = waiting.person_id if waiting else (current_user.get_id() or "").partition(":")[0]
+    held = state.held_sign_in()
+    who = held.person_id if held else (current_user.id if current_user.is_authenticated else "")
     return f"factor:{who}"
 
 
@@ -224,21 +227,31 @@ def _check(person: Person, *, action: str, step_up: bool) -> tuple[str, int] | N
     "10 per 15 minutes", methods=["POST"], key_func=_factor_person_key, deduct_when=_failures_only
 )
 def second_step() -> str | Response | tuple[str, int]:
-    waiting = state.pending()
-    person = db.session.get(Person, waiting.person_id) if waiting else None
-    if waiting is None or person is None or person.session_version != waiting.session_version:
-        state.end_pending()
+    held = state.held_sign_in()
+    if held is None:
         flash(_("Please log in again."), "info")
         return redirect(url_for("accounts.login"))
-    action = url_for("factors.second_step")
+    person = db.session.get(Person, held.person_id)
+    target = safe_next(request.args.get("next") or session.get(sessions.HELD_NEXT)) or url_for(
+        "accounts.dashboard"
+    )
+    action = url_for("factors.second_step", next=target)
     if request.method == "POST":
         refused = _check(person, action=action, step_up=False)
         if refused is not None:
             return refused
-        state.end_pending()
-        login_user(person, remember=waiting.remember)
-        state.note_factor_verified(person.id)
-        return redirect(waiting.next or url_for("accounts.dashboard"))
+        opened = sessions.release_hold(
+            held,
+            state.SECOND_FACTOR_STEP,
+            user_agent=request.user_agent.string,
+            address=get_remote_address(),
+            factor_verified=True,
+        )
+        session.pop(sessions.HELD_SIGN_IN, None)
+        session.pop(sessions.HELD_NEXT, None)
+        login_user(opened.person, remember=opened.record.remember)
+        state.note_factor_verified(person.id, opened.record.id)
+        return redirect(target)
     return render_template(VERIFY_TEMPLATE, **_verify_context(person, action=action))
 
 
@@ -248,7 +261,7 @@ def second_step() -> str | Response | tuple[str, int]:
     "10 per 15 minutes", methods=["POST"], key_func=_factor_person_key, deduct_when=_failures_only
 )
 def confirm() -> str | Response | tuple[str, int]:
-    back = state.local_path(request.args.get("next")) or url_for("accounts.dashboard")
+    back = safe_next(request.args.get("next")) or url_for("accounts.dashboard")
     person = acting_person()
     if not enrolled(person.id).any:
         return redirect(back)

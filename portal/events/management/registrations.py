@@ -18,6 +18,7 @@ from flask_babel import ngettext
 from werkzeug.wrappers import Response
 from wtforms.fields.choices import SelectChoice
 
+from portal import inputs
 from portal.accounts.models import Person
 from portal.csvfile import csv_text
 from portal.events import decisions, leaving, mail, queries
@@ -86,7 +87,7 @@ def event_registrations(slug: str) -> str:
 def _back_url(event: Event) -> str:
     """The registrations page the action was taken on, with its filters and page."""
     page = url_for(".event_registrations", slug=event.slug)
-    target = request.form.get("next", "")
+    target = inputs.safe_next(request.form.get("next")) or ""
     return target if target.startswith(page) else page
 
 
