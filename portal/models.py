@@ -11,6 +11,7 @@ from portal.accounts.models import (
     RosterEntry,
     RosterUpload,
 )
+from portal.api.models import ApiJob, ApiKey, IdempotentResponse
 from portal.audit.models import AuditEntry
 from portal.benefits.models import BenefitClaim, BenefitCode
 from portal.events.models import Event, EventSession, Question, Registration, TicketType
@@ -27,6 +28,8 @@ from portal.payments.models import (
 
 __all__ = [
     "Agreement",
+    "ApiJob",
+    "ApiKey",
     "AuditEntry",
     "BenefitClaim",
     "BenefitCode",
@@ -34,6 +37,7 @@ __all__ = [
     "CrossBorderConsent",
     "EmailDomainRule",
     "Event",
+    "IdempotentResponse",
     "EventSession",
     "Invitation",
     "Invoice",
