@@ -46,7 +46,6 @@ api = APIBlueprint(
     url_prefix=PREFIX,
     abp_security=[{"bearer": []}],
     abp_responses=COMMON_RESPONSES,
-    doc_ui=False,
 )
 # Programs, not browsers, call the API: no CSRF token, but a key, limited per key.
 csrf.exempt(api)

@@ -107,6 +107,12 @@ def from_domain_error(error: DomainError) -> Response:
     return problem(409, "conflict", error.message)
 
 
+def answers_api_error() -> bool:
+    """Whether the request's error is the API's to answer (its blueprint may not have matched
+    the address, as for an unknown path under ``/api/``)."""
+    return request.path.startswith("/api/")
+
+
 def from_http_error(error: HTTPException) -> Response:
     status = error.code or 500
     kind = _BY_STATUS.get(status, "server-error" if status >= 500 else "bad-request")

@@ -108,7 +108,7 @@ class RosterBody(Strict):
 
 class OrganizationOut(BaseModel):
     slug: str
-    kind: Literal["hub", "partner", "other"]
+    kind: Literal["hub", "partner"]
     short_name: str
     name_en: str
     name_ja: str

@@ -1,0 +1,17 @@
+"""Everything the API adds to the app, for the factory to call once."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+# The operations register themselves on the blueprint when imported.
+from portal.api import claims, document, events, memberships, network, roster  # noqa: F401
+from portal.api.blueprint import PREFIX, answers_as_api, api
+
+
+def register(app: Flask) -> None:
+    answers_as_api(app)
+    app.register_blueprint(api)
+
+
+__all__ = ["PREFIX", "register"]
