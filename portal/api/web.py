@@ -7,11 +7,13 @@ from flask import Flask
 # The operations register themselves on the blueprint when imported.
 from portal.api import claims, document, events, memberships, network, roster  # noqa: F401
 from portal.api.blueprint import PREFIX, answers_as_api, api
+from portal.api.management import blueprint as management
 
 
 def register(app: Flask) -> None:
     answers_as_api(app)
     app.register_blueprint(api)
+    app.register_blueprint(management)
 
 
 __all__ = ["PREFIX", "register"]
