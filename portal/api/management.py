@@ -3,6 +3,8 @@ deciders create keys (the secret shown once) and revoke them (rule 18)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -58,7 +60,9 @@ def _organization(slug: str) -> Organization:
     return queries.organization_for_admin(acting_person(), slug) or abort(404)
 
 
-def _page(organization: Organization, form: KeyForm, created: keys.CreatedKey | None = None):
+def _page(
+    organization: Organization, form: KeyForm, created: keys.CreatedKey | None = None
+) -> dict[str, Any]:
     return {
         "organization": organization,
         "keys": keys.keys_of(organization),
