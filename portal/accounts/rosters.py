@@ -17,7 +17,7 @@ from datetime import date
 from functools import partial
 
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import contains_eager
 
 from portal.accounts.automatic_verification import apply_to_pending
@@ -371,17 +371,23 @@ def _replace_roster(
             filename=filename[:255],
             encoding=encoding,
             row_count=len(rows),
-            entries=[
-                RosterEntry(
-                    member_number=r.member_number,
-                    email_normalized=r.email,
-                    valid_until=r.valid_until,
-                )
-                for r in rows
-            ],
         )
         db.session.add(upload)
         db.session.flush()
+        # One bulk INSERT, kept out of the session: 20,000 entries in the identity map would
+        # make every later flush of this transaction walk them all.
+        db.session.execute(
+            insert(RosterEntry),
+            [
+                {
+                    "upload_id": upload.id,
+                    "member_number": r.member_number,
+                    "email_normalized": r.email,
+                    "valid_until": r.valid_until,
+                }
+                for r in rows
+            ],
+        )
         subject_id = upload.id
     result.verified_ids = [m.id for m in apply_to_pending(organization)]
     result.verified = len(result.verified_ids)

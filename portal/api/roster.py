@@ -35,7 +35,7 @@ def put_roster(path: schemas.SlugPath, body: schemas.RosterBody) -> Any:
     are synced at once (200, the report); more become a job (202, ``Location`` its status)."""
     key = acting_key(Scope.ROSTER_WRITE)
     own_organization(key, path.slug)
-    records = [r.model_dump() for r in body.records]
+    records = [r.model_dump(mode="json") for r in body.records]
     if len(records) <= current_app.config.get("API_ROSTER_SYNC_ROWS", 2000):
         result = jobs.sync_now(key, records)
         return jobs.report(result).model_dump(mode="json")
