@@ -55,7 +55,7 @@ def demo_command(host: str, port: int, no_serve: bool) -> None:
 
     upgrade()
     seed_network()
-    for line in load_demo_data():
+    for line in load_demo_data(base_url=f"http://{host}:{port}"):
         click.echo(line)
     if no_serve:
         return
@@ -142,6 +142,7 @@ def cache_clear_command() -> None:
 
 def register(app: Flask) -> None:
     from portal.accounts.cli import memberships_group, users
+    from portal.api.cli import api_group
     from portal.benefits.cli import benefits
     from portal.events.cli import events_group
     from portal.notifications.cli import outbox
@@ -158,5 +159,6 @@ def register(app: Flask) -> None:
         events_group,
         payments_group,
         cache_group,
+        api_group,
     ):
         app.cli.add_command(command)

@@ -203,3 +203,20 @@ def test_a_roster_of_20000_rows_runs_as_a_job_with_the_right_report(caller, caps
     assert second["result"]["unchanged"] is True
     assert (second["result"]["verified"], second["result"]["flagged"]) == ([], [])
     assert count(RosterUpload) == 1
+
+
+def test_the_jobs_command_does_queued_jobs(app, caller, monkeypatch) -> None:
+    monkeypatch.setitem(app.config, "API_ROSTER_SYNC_ROWS", 1)
+    biocom = caller("biocom", scopes=["roster:write"])
+    queued = biocom.put(
+        "/organizations/biocom/roster",
+        {"records": [{"email": "a@biocom.example"}, {"email": "b@biocom.example"}]},
+    )
+    assert queued.status_code == 202
+
+    result = app.test_cli_runner().invoke(args=["api", "jobs"])
+
+    assert result.exit_code == 0, result.output
+    assert "roster_sync): done" in result.output
+    done = biocom.client.get(queued.headers["Location"], headers=biocom.headers(None)).json
+    assert done["result"]["rows"] == 2
