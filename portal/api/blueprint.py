@@ -91,6 +91,7 @@ def rate_limit() -> str:
 
 @api.before_request
 def authenticate() -> Response | None:
+    g.pop("api_key", None)
     if request.endpoint in PUBLIC_ENDPOINTS:
         return None
     secret = _bearer()

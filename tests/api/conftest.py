@@ -86,3 +86,45 @@ def pending(network: None) -> Callable[..., Membership]:
         return add_membership(person, slug, status=MembershipStatus.PENDING)
 
     return make
+
+
+@dataclass
+class World:
+    """BIOCOM's records the API tests read and act on."""
+
+    pending: Membership
+    verified: Membership
+    claim: Any
+    service: Any
+    event: Any
+    registration: Any
+
+
+@pytest.fixture
+def world(network: None) -> World:
+    from portal.benefits.models import ClaimStatus
+    from portal.events.models import Registration, RegistrationStatus
+    from tests.benefits.conftest import add_claim, add_service
+    from tests.benefits.conftest import member_of as benefits_member
+    from tests.events.conftest import add_event
+
+    pending_ = add_membership(add_person("waiting@biocom.example"), "biocom")
+    verified = add_membership(
+        add_person("member@biocom.example"), "biocom", status=MembershipStatus.VERIFIED
+    )
+    service = add_service("link-j-biocom-2016", "biocom", requires_approval=True)
+    claimant, _membership = benefits_member("link-j")
+    claim = add_claim(claimant, service, status=ClaimStatus.REQUESTED)
+    event = add_event(host="biocom")
+    registration = Registration(
+        event_id=event.id,
+        person_id=verified.person_id,
+        ticket_type_id=event.ticket_types[1].id,
+        status=RegistrationStatus.CONFIRMED.value,
+        code="TICKET0001",
+    )
+    from portal.extensions import db
+
+    db.session.add(registration)
+    db.session.commit()
+    return World(pending_, verified, claim, service, event, registration)
