@@ -109,6 +109,10 @@ def load_settings(
         "PAGE_CACHE_CHECK_SCOPES": False,
         "RATELIMIT_HEADERS_ENABLED": False,  # Retry-After on a 429 only (register_errorhandlers)
         "RATELIMIT_KEY_PREFIX": "portal",
+        #: Requests per API key (Flask-Limiter's notation), counted where the limiter counts.
+        "API_RATE_LIMIT": environ.get("API_RATE_LIMIT", "600 per minute"),
+        #: A roster PUT with more records than this becomes a job for ``portal api jobs``.
+        "API_ROSTER_SYNC_ROWS": int(environ.get("API_ROSTER_SYNC_ROWS", "2000")),
         #: Uploads (rosters, code pools) are read into memory: refuse anything larger.
         "MAX_CONTENT_LENGTH": 4 * 1024 * 1024,
         "SESSION_COOKIE_HTTPONLY": True,

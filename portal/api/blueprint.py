@@ -35,6 +35,7 @@ PREFIX = "/api/v1"
 PUBLIC_ENDPOINTS = {"api.openapi_document", "api.reference"}
 #: Documented on every operation that needs a key.
 COMMON_RESPONSES: dict[Any, Any] = {
+    400: problems.Problem,
     401: problems.Problem,
     403: problems.Problem,
     429: problems.Problem,

@@ -11,6 +11,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from portal.inputs import MAX_INTEGER
 
 Id = Field(ge=1, le=MAX_INTEGER)
+#: No control characters but tab and line breaks: the portal refuses them everywhere (and
+#: PostgreSQL refuses NUL in text), so the document says so and callers are told at once.
+TEXT = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
 MEMBERSHIP_STATES = Literal["pending", "verified", "rejected", "expired", "revoked"]
 CLAIM_STATES = Literal["requested", "approved", "fulfilled", "rejected", "cancelled"]
 
@@ -33,8 +36,8 @@ class IdPath(BaseModel):
 
 
 class Page(BaseModel):
-    cursor: str | None = Field(
-        None, max_length=40, description="The `next_cursor` of the previous page"
+    cursor: int | None = Field(
+        None, ge=0, le=MAX_INTEGER, description="The `next_cursor` of the previous page"
     )
     limit: int = Field(50, ge=1, le=200)
 
@@ -42,8 +45,8 @@ class Page(BaseModel):
 class MembershipFilters(Page):
     status: MEMBERSHIP_STATES | None = None
     flagged: bool | None = Field(None, description="Verified but missing from the latest roster")
-    email: str | None = Field(None, max_length=320)
-    member_number: str | None = Field(None, max_length=64)
+    email: str | None = Field(None, max_length=320, pattern=TEXT)
+    member_number: str | None = Field(None, max_length=64, pattern=TEXT)
 
 
 class ClaimFilters(Page):
@@ -78,24 +81,28 @@ class VerifyBody(Strict):
     valid_until: date | None = Field(
         None, description="Last day of validity; default: the end of the membership year"
     )
-    note: str = Field("", max_length=2000)
+    note: str = Field("", max_length=2000, pattern=TEXT)
 
 
 class ReasonBody(Strict):
-    reason: str = Field(min_length=1, max_length=2000, description="The person reads it")
+    reason: str = Field(
+        min_length=1, max_length=2000, pattern=TEXT, description="The person reads it"
+    )
 
 
 class NoteBody(Strict):
-    note: str = Field("", max_length=2000)
+    note: str = Field("", max_length=2000, pattern=TEXT)
 
 
 class CheckInBody(Strict):
-    code: str = Field(min_length=1, max_length=100, description="The ticket's code or QR text")
+    code: str = Field(
+        min_length=1, max_length=100, pattern=TEXT, description="The ticket's code or QR text"
+    )
 
 
 class RosterRecord(Strict):
-    member_number: str | None = Field(None, max_length=64)
-    email: str | None = Field(None, max_length=320)
+    member_number: str | None = Field(None, max_length=64, pattern=TEXT)
+    email: str | None = Field(None, max_length=320, pattern=TEXT)
     valid_until: date | None = None
 
 
@@ -175,7 +182,7 @@ class MembershipOut(BaseModel):
 
 class MembershipList(BaseModel):
     items: list[MembershipOut]
-    next_cursor: str | None
+    next_cursor: int | None
 
 
 class ClaimOut(BaseModel):
@@ -191,7 +198,7 @@ class ClaimOut(BaseModel):
 
 class ClaimList(BaseModel):
     items: list[ClaimOut]
-    next_cursor: str | None
+    next_cursor: int | None
 
 
 class EventOut(BaseModel):
@@ -208,7 +215,7 @@ class EventOut(BaseModel):
 
 class EventList(BaseModel):
     items: list[EventOut]
-    next_cursor: str | None
+    next_cursor: int | None
 
 
 class RegistrationOut(BaseModel):
@@ -223,7 +230,7 @@ class RegistrationOut(BaseModel):
 
 class RegistrationList(BaseModel):
     items: list[RegistrationOut]
-    next_cursor: str | None
+    next_cursor: int | None
 
 
 class ReportCounts(BaseModel):

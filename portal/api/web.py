@@ -7,6 +7,7 @@ from flask import Flask
 # The operations register themselves on the blueprint when imported.
 from portal.api import claims, document, events, memberships, network, roster  # noqa: F401
 from portal.api.blueprint import PREFIX, answers_as_api, api
+from portal.api.document import openapi_document
 from portal.api.management import blueprint as management
 
 
@@ -16,4 +17,4 @@ def register(app: Flask) -> None:
     app.register_blueprint(management)
 
 
-__all__ = ["PREFIX", "register"]
+__all__ = ["PREFIX", "openapi_document", "register"]
