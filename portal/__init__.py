@@ -143,6 +143,11 @@ def register_area_hooks() -> None:
     for section in (BENEFITS_SECTION,):
         dashboard.register(section)
     register_mou_section("benefits", mou_services)
+    from portal.api.webhooks import queue_for_entry
+    from portal.audit.services import LISTENERS
+
+    if queue_for_entry not in LISTENERS:
+        LISTENERS.append(queue_for_entry)
     # Tests build many apps: the counter is added once, or registrations would count twice.
     if registrations_by_direction not in report.REGISTRATION_COUNTERS:
         report.REGISTRATION_COUNTERS.append(registrations_by_direction)

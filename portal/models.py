@@ -11,7 +11,13 @@ from portal.accounts.models import (
     RosterEntry,
     RosterUpload,
 )
-from portal.api.models import ApiJob, ApiKey, IdempotentResponse
+from portal.api.models import (
+    ApiJob,
+    ApiKey,
+    IdempotentResponse,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
 from portal.audit.models import AuditEntry
 from portal.benefits.models import BenefitClaim, BenefitCode
 from portal.events.models import Event, EventSession, Question, Registration, TicketType
@@ -57,4 +63,6 @@ __all__ = [
     "RosterUpload",
     "StripeEvent",
     "TicketType",
+    "WebhookDelivery",
+    "WebhookEndpoint",
 ]

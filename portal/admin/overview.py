@@ -60,6 +60,10 @@ AUDIT_ACTION_LABELS = {
     "api_key.create": _l("API key created"),
     "api_key.revoke": _l("API key revoked"),
     "api.call": _l("API call"),
+    "webhook.add": _l("Webhook endpoint registered"),
+    "webhook.rotate": _l("Webhook secret rotated"),
+    "webhook.enable": _l("Webhook endpoint enabled"),
+    "webhook.disable": _l("Webhook endpoint disabled"),
 }
 
 

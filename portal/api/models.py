@@ -108,3 +108,64 @@ class ApiJob(db.Model):
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     api_key: Mapped[ApiKey | None] = relationship()
+
+
+class WebhookEndpoint(db.Model):
+    """An address of a partner's system that is told of changes to its organization's records,
+    signed the Standard Webhooks way (webhook-id, webhook-timestamp, webhook-signature)."""
+
+    __tablename__ = "webhook_endpoint"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organization_id: Mapped[int] = mapped_column(
+        ForeignKey("organization.id", ondelete="CASCADE"), index=True
+    )
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"))
+    url: Mapped[str] = mapped_column(String(500))
+    event_types: Mapped[list[str]] = mapped_column(JSON, default=list)
+    #: ``whsec_`` and base64: the receiver needs the secret itself to check signatures.
+    secret: Mapped[str] = mapped_column(String(100))
+    #: The secret before the last rotation, still signing until ``previous_secret_until``.
+    previous_secret: Mapped[str | None] = mapped_column(String(100))
+    previous_secret_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    #: Set when deliveries kept failing (or by its admins); nothing is queued for it then.
+    disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    organization: Mapped[Organization] = relationship()
+    created_by: Mapped[Person] = relationship(foreign_keys=[created_by_id])
+
+
+class DeliveryStatus(enum.StrEnum):
+    PENDING = "pending"
+    DELIVERED = "delivered"
+    FAILED = "failed"
+
+
+class WebhookDelivery(db.Model):
+    """One event for one endpoint: queued with the change, tried until it is accepted or the
+    retries (about three days) run out."""
+
+    __tablename__ = "webhook_delivery"
+    __table_args__ = (
+        Index("ix_webhook_delivery_due", "status", "next_attempt_at"),
+        Index("ix_webhook_delivery_endpoint", "endpoint_id", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    endpoint_id: Mapped[int] = mapped_column(ForeignKey("webhook_endpoint.id", ondelete="CASCADE"))
+    #: The webhook-id header: the same for every attempt, so receivers can drop repeats.
+    message_id: Mapped[str] = mapped_column(String(40), unique=True)
+    event_type: Mapped[str] = mapped_column(String(40))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(16), default=DeliveryStatus.PENDING.value)
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=utcnow)
+    #: A worker's claim on the delivery while it sends (two workers never send one twice).
+    leased_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_status_code: Mapped[int | None]
+    last_error: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    endpoint: Mapped[WebhookEndpoint] = relationship()

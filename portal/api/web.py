@@ -5,7 +5,15 @@ from __future__ import annotations
 from flask import Flask
 
 # The operations register themselves on the blueprint when imported.
-from portal.api import claims, document, events, memberships, network, roster  # noqa: F401
+from portal.api import (  # noqa: F401
+    claims,
+    document,
+    events,
+    memberships,
+    network,
+    roster,
+    webhook_pages,
+)
 from portal.api.blueprint import PREFIX, answers_as_api, api
 from portal.api.document import openapi_document
 from portal.api.management import blueprint as management
