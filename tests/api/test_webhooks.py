@@ -215,3 +215,28 @@ def test_send_again_from_the_log(client, caller, pending, endpoint, receiver) ->
 
     assert len(receiver.received) == 2
     assert json.loads(receiver.received[0][1]) == json.loads(receiver.received[1][1])
+
+
+def test_two_worker_threads_on_postgresql_send_each_delivery_once(
+    app, postgres_only, caller, pending, endpoint, receiver
+) -> None:
+    biocom = caller("biocom")
+    for _ in range(20):
+        biocom.post(f"/memberships/{pending('biocom').id}/verify")
+    assert len(deliveries()) == 20
+    db.session.remove()
+
+    def worker() -> None:
+        with app.app_context():
+            webhooks.deliver_due()
+            db.session.remove()
+
+    threads = [threading.Thread(target=worker) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    ids = [headers["webhook-id"] for headers, _ in receiver.received]
+    assert len(ids) == len(set(ids)) == 20
+    assert {d.status for d in deliveries()} == {"delivered"}
