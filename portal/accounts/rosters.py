@@ -374,8 +374,8 @@ def _replace_roster(
         )
         db.session.add(upload)
         db.session.flush()
-        # One bulk INSERT, kept out of the session: 20,000 entries in the identity map would
-        # make every later flush of this transaction walk them all.
+        # One bulk INSERT (executemany), kept out of the session: 20,000 entries in the
+        # identity map would make every later flush of this transaction walk them all.
         db.session.execute(
             insert(RosterEntry),
             [

@@ -168,12 +168,14 @@ def queue_for_entry(entry: AuditEntry) -> None:
     event_type = EVENT_OF_ACTION.get(entry.action)
     if event_type is None or entry.organization_id is None:
         return
-    endpoints = db.session.scalars(
-        select(WebhookEndpoint).where(
-            WebhookEndpoint.organization_id == entry.organization_id,
-            WebhookEndpoint.disabled_at.is_(None),
-        )
-    ).all()
+    # No autoflush: the change is flushed with its commit, not once per audit entry.
+    with db.session.no_autoflush:
+        endpoints = db.session.scalars(
+            select(WebhookEndpoint).where(
+                WebhookEndpoint.organization_id == entry.organization_id,
+                WebhookEndpoint.disabled_at.is_(None),
+            )
+        ).all()
     now = utcnow()
     for endpoint in endpoints:
         if event_type not in endpoint.event_types:
