@@ -54,10 +54,12 @@ def _claim(key: ApiKey, claim_id: int) -> BenefitClaim:
     return claim
 
 
-@api.get("/claims/<int:id>", tags=[TAG], responses={200: schemas.ClaimOut, 404: Problem})
-def get_claim(path: schemas.IdPath) -> dict[str, Any]:
+@api.get("/claims/<int:claim_id>", tags=[TAG], responses={200: schemas.ClaimOut, 404: Problem})
+def get_claim(path: schemas.ClaimPath) -> dict[str, Any]:
     """One claim on the organization's services."""
-    return shapes.claim(_claim(acting_key(Scope.CLAIMS_READ), path.id)).model_dump(mode="json")
+    return shapes.claim(_claim(acting_key(Scope.CLAIMS_READ), path.claim_id)).model_dump(
+        mode="json"
+    )
 
 
 def _reloaded(claim_id: int) -> dict[str, Any]:
@@ -67,25 +69,25 @@ def _reloaded(claim_id: int) -> dict[str, Any]:
     return shapes.claim(claim).model_dump(mode="json")
 
 
-@api.post("/claims/<int:id>/approve", tags=[TAG], responses=DECISION_RESPONSES)
-def approve_claim(path: schemas.IdPath, body: schemas.NoteBody) -> dict[str, Any]:
+@api.post("/claims/<int:claim_id>/approve", tags=[TAG], responses=DECISION_RESPONSES)
+def approve_claim(path: schemas.ClaimPath, body: schemas.NoteBody) -> dict[str, Any]:
     """Approve a requested claim; the member's eligibility is checked again now."""
     key = acting_key(Scope.CLAIMS_DECIDE)
-    decisions.approve_claim(_claim(key, path.id), actor=key.created_by, note=body.note)
-    return _reloaded(path.id)
+    decisions.approve_claim(_claim(key, path.claim_id), actor=key.created_by, note=body.note)
+    return _reloaded(path.claim_id)
 
 
-@api.post("/claims/<int:id>/reject", tags=[TAG], responses=DECISION_RESPONSES)
-def reject_claim(path: schemas.IdPath, body: schemas.ReasonBody) -> dict[str, Any]:
+@api.post("/claims/<int:claim_id>/reject", tags=[TAG], responses=DECISION_RESPONSES)
+def reject_claim(path: schemas.ClaimPath, body: schemas.ReasonBody) -> dict[str, Any]:
     """Refuse a requested claim; the member reads the reason."""
     key = acting_key(Scope.CLAIMS_DECIDE)
-    decisions.reject_claim(_claim(key, path.id), actor=key.created_by, reason=body.reason)
-    return _reloaded(path.id)
+    decisions.reject_claim(_claim(key, path.claim_id), actor=key.created_by, reason=body.reason)
+    return _reloaded(path.claim_id)
 
 
-@api.post("/claims/<int:id>/fulfil", tags=[TAG], responses=DECISION_RESPONSES)
-def fulfil_claim(path: schemas.IdPath, body: schemas.NoteBody) -> dict[str, Any]:
+@api.post("/claims/<int:claim_id>/fulfil", tags=[TAG], responses=DECISION_RESPONSES)
+def fulfil_claim(path: schemas.ClaimPath, body: schemas.NoteBody) -> dict[str, Any]:
     """Record that an approved benefit was delivered."""
     key = acting_key(Scope.CLAIMS_DECIDE)
-    decisions.fulfil_claim(_claim(key, path.id), actor=key.created_by, note=body.note)
-    return _reloaded(path.id)
+    decisions.fulfil_claim(_claim(key, path.claim_id), actor=key.created_by, note=body.note)
+    return _reloaded(path.claim_id)

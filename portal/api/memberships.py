@@ -79,40 +79,40 @@ def _membership(key: ApiKey, membership_id: int) -> Membership:
 
 
 @api.get(
-    "/memberships/<int:id>",
+    "/memberships/<int:membership_id>",
     tags=[TAG],
     responses={200: schemas.MembershipOut, 404: Problem},
 )
-def get_membership(path: schemas.IdPath) -> dict[str, Any]:
+def get_membership(path: schemas.MembershipPath) -> dict[str, Any]:
     """One membership of the key's organization."""
     key = acting_key(Scope.MEMBERSHIPS_READ)
-    return shapes.membership(_membership(key, path.id)).model_dump(mode="json")
+    return shapes.membership(_membership(key, path.membership_id)).model_dump(mode="json")
 
 
-@api.post("/memberships/<int:id>/verify", tags=[TAG], responses=DECISION_RESPONSES)
-def verify_membership(path: schemas.IdPath, body: schemas.VerifyBody) -> dict[str, Any]:
+@api.post("/memberships/<int:membership_id>/verify", tags=[TAG], responses=DECISION_RESPONSES)
+def verify_membership(path: schemas.MembershipPath, body: schemas.VerifyBody) -> dict[str, Any]:
     """Verify a pending membership until ``valid_until`` (default: end of the membership year)."""
     key = acting_key(Scope.MEMBERSHIPS_DECIDE)
-    membership = _membership(key, path.id)
+    membership = _membership(key, path.membership_id)
     decisions.verify_membership(
         membership, actor=key.created_by, valid_until=body.valid_until, note=body.note
     )
     return shapes.membership(membership).model_dump(mode="json")
 
 
-@api.post("/memberships/<int:id>/reject", tags=[TAG], responses=DECISION_RESPONSES)
-def reject_membership(path: schemas.IdPath, body: schemas.ReasonBody) -> dict[str, Any]:
+@api.post("/memberships/<int:membership_id>/reject", tags=[TAG], responses=DECISION_RESPONSES)
+def reject_membership(path: schemas.MembershipPath, body: schemas.ReasonBody) -> dict[str, Any]:
     """Reject a pending membership; the person reads the reason."""
     key = acting_key(Scope.MEMBERSHIPS_DECIDE)
-    membership = _membership(key, path.id)
+    membership = _membership(key, path.membership_id)
     decisions.reject_membership(membership, actor=key.created_by, reason=body.reason)
     return shapes.membership(membership).model_dump(mode="json")
 
 
-@api.post("/memberships/<int:id>/revoke", tags=[TAG], responses=DECISION_RESPONSES)
-def revoke_membership(path: schemas.IdPath, body: schemas.ReasonBody) -> dict[str, Any]:
+@api.post("/memberships/<int:membership_id>/revoke", tags=[TAG], responses=DECISION_RESPONSES)
+def revoke_membership(path: schemas.MembershipPath, body: schemas.ReasonBody) -> dict[str, Any]:
     """End a verified membership early; the person reads the reason."""
     key = acting_key(Scope.MEMBERSHIPS_DECIDE)
-    membership = _membership(key, path.id)
+    membership = _membership(key, path.membership_id)
     decisions.revoke_membership(membership, actor=key.created_by, reason=body.reason)
     return shapes.membership(membership).model_dump(mode="json")

@@ -102,10 +102,14 @@ def list_services() -> dict[str, Any]:
     return {"items": [shapes.service(s).model_dump(mode="json") for s in services]}
 
 
-@api.get("/services/<int:id>", tags=[TAG], responses={200: schemas.ServiceOut, 404: Problem})
-def get_service(path: schemas.IdPath) -> dict[str, Any]:
+@api.get(
+    "/services/<int:service_id>", tags=[TAG], responses={200: schemas.ServiceOut, 404: Problem}
+)
+def get_service(path: schemas.ServicePath) -> dict[str, Any]:
     """One service of the key's organization's MOUs."""
-    service = db.session.scalar(_services(acting_key()).where(ReciprocalService.id == path.id))
+    service = db.session.scalar(
+        _services(acting_key()).where(ReciprocalService.id == path.service_id)
+    )
     if service is None:
         raise NotFound(_("Not found."))
     return shapes.service(service).model_dump(mode="json")

@@ -41,17 +41,19 @@ def put_roster(path: schemas.SlugPath, body: schemas.RosterBody) -> Any:
         return jobs.report(result).model_dump(mode="json")
     locale = get_locale()
     job = jobs.queue_roster_sync(key, records, locale=locale.language if locale else "en")
-    location = url_for("api.get_job", id=job.id)
+    location = url_for("api.get_job", job_id=job.id)
     return jobs.job_out(job).model_dump(mode="json"), 202, {"Location": location}
 
 
-@api.get("/jobs/<int:id>", tags=[TAG], responses={200: schemas.JobOut, 404: Problem})
-def get_job(path: schemas.IdPath) -> dict[str, Any]:
+@api.get("/jobs/<int:job_id>", tags=[TAG], responses={200: schemas.JobOut, 404: Problem})
+def get_job(path: schemas.JobPath) -> dict[str, Any]:
     """A background job of the key's organization: queued, running, done (with its report)
     or failed (with the reason)."""
     key = acting_key()
     job = db.session.scalar(
-        select(ApiJob).where(ApiJob.id == path.id, ApiJob.organization_id == key.organization_id)
+        select(ApiJob).where(
+            ApiJob.id == path.job_id, ApiJob.organization_id == key.organization_id
+        )
     )
     if job is None:
         raise NotFound(_("Not found."))

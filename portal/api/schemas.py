@@ -31,8 +31,20 @@ class SlugPath(BaseModel):
     slug: str = Field(min_length=1, max_length=80, pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
 
 
-class IdPath(BaseModel):
-    id: int = Id
+class MembershipPath(BaseModel):
+    membership_id: int = Id
+
+
+class ClaimPath(BaseModel):
+    claim_id: int = Id
+
+
+class ServicePath(BaseModel):
+    service_id: int = Id
+
+
+class JobPath(BaseModel):
+    job_id: int = Id
 
 
 class Page(BaseModel):

@@ -112,12 +112,21 @@ def rotate(endpoint_id: int) -> Response:
     return redirect(_back(endpoint))
 
 
-@blueprint.route("/webhooks/<int:endpoint_id>/<any(enable, disable):action>", methods=["POST"])
-def toggle(endpoint_id: int, action: str) -> Response:
+@blueprint.route("/webhooks/<int:endpoint_id>/enable", methods=["POST"])
+def enable(endpoint_id: int) -> Response:
+    return _set_enabled(endpoint_id, enabled=True)
+
+
+@blueprint.route("/webhooks/<int:endpoint_id>/disable", methods=["POST"])
+def disable(endpoint_id: int) -> Response:
+    return _set_enabled(endpoint_id, enabled=False)
+
+
+def _set_enabled(endpoint_id: int, *, enabled: bool) -> Response:
     endpoint = _endpoint(endpoint_id)
     if ConfirmForm().validate_on_submit():
         on_refusal(to=_back(endpoint))
-        webhooks.set_enabled(endpoint, actor=acting_person(), enabled=action == "enable")
+        webhooks.set_enabled(endpoint, actor=acting_person(), enabled=enabled)
     return redirect(_back(endpoint))
 
 

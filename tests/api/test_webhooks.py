@@ -199,6 +199,12 @@ def test_the_page_registers_and_sends_again(client, network, receiver) -> None:
     [endpoint] = db.session.scalars(select(WebhookEndpoint)).all()
     page = client.get("/admin/organizations/biocom/webhooks")
     assert endpoint.secret in page.text
+    client.post(f"/admin/webhooks/{endpoint.id}/disable")
+    db.session.expire_all()
+    assert db.session.get(WebhookEndpoint, endpoint.id).disabled_at is not None
+    client.post(f"/admin/webhooks/{endpoint.id}/enable")
+    db.session.expire_all()
+    assert db.session.get(WebhookEndpoint, endpoint.id).disabled_at is None
     login(client, admin_of("one-nucleus"))
     assert client.get("/admin/organizations/biocom/webhooks").status_code == 404
     assert client.post(f"/admin/webhooks/{endpoint.id}/rotate").status_code == 404
