@@ -159,6 +159,11 @@ def register_area_hooks() -> None:
     register_gate(management_gate)
     # A person with a second factor signs in only after using it: a step of every sign-in.
     sessions.register_step(factor_state.sign_in_step())
+    from portal.api.webhooks import queue_for_entry
+    from portal.audit.services import LISTENERS
+
+    if queue_for_entry not in LISTENERS:
+        LISTENERS.append(queue_for_entry)
     # Tests build many apps: the counter is added once, or registrations would count twice.
     if registrations_by_direction not in report.REGISTRATION_COUNTERS:
         report.REGISTRATION_COUNTERS.append(registrations_by_direction)
@@ -215,15 +220,23 @@ def register_blueprints(app: Flask) -> None:
         i18n.blueprint,
     ):
         app.register_blueprint(blueprint)
+    from portal.api import web as api
+
+    api.register(app)
     # The page cache wraps the views it caches, once they are all known.
     pagecache.cache_pages(app)
 
 
 def register_errorhandlers(app: Flask) -> None:
+    from portal.api.problems import answers_api_error
+    from portal.api.problems import from_http_error as problem_for
     from portal.db import DATABASE_UNAVAILABLE
     from portal.errorpages import render_error_page
 
-    def render_error(error: HTTPException) -> tuple[str, int] | tuple[str, int, dict[str, str]]:
+    def render_error(error: HTTPException) -> Any:
+        if answers_api_error():
+            # An address under /api/ that matched no operation: answered as the API answers.
+            return problem_for(error)
         code = error.code or 500
         template = (
             f"errors/{code}.html" if code in (403, 404, 429, 500, 503) else "errors/generic.html"

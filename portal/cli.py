@@ -57,7 +57,7 @@ def demo_command(host: str, port: int, no_serve: bool) -> None:
 
     upgrade()
     seed_network()
-    for line in load_demo_data():
+    for line in load_demo_data(base_url=f"http://{host}:{port}"):
         click.echo(line)
     if no_serve:
         return
@@ -160,6 +160,7 @@ def assets_build_command(target: Path) -> None:
 
 def register(app: Flask) -> None:
     from portal.accounts.cli import memberships_group, users
+    from portal.api.cli import api_group
     from portal.benefits.cli import benefits
     from portal.dues.cli import dues_group
     from portal.events.cli import events_group
@@ -179,5 +180,6 @@ def register(app: Flask) -> None:
         payments_group,
         cache_group,
         assets_group,
+        api_group,
     ):
         app.cli.add_command(command)

@@ -79,6 +79,7 @@ def load_settings(instance_path: Path, environ: Environ) -> dict[str, Any]:
         _stripe_settings,
         _invoice_settings,
         _second_factor_settings,
+        _api_settings,
     ):
         settings.update(section(instance_path, environ, production))
     return settings
@@ -284,4 +285,13 @@ def _second_factor_settings(
         "WEBAUTHN_RP_ID": environ.get("WEBAUTHN_RP_ID") or host,
         "WEBAUTHN_ORIGIN": environ.get("WEBAUTHN_ORIGIN") or f"{parts.scheme}://{parts.netloc}",
         "WEBAUTHN_RP_NAME": environ.get("WEBAUTHN_RP_NAME") or "LINK-J Partner Portal",
+    }
+
+
+def _api_settings(instance_path: Path, environ: Environ, production: bool) -> dict[str, Any]:
+    return {
+        #: Requests per API key (Flask-Limiter's notation), counted where the limiter counts.
+        "API_RATE_LIMIT": environ.get("API_RATE_LIMIT", "600 per minute"),
+        #: A roster PUT with more records than this becomes a job for ``portal api jobs``.
+        "API_ROSTER_SYNC_ROWS": int(environ.get("API_ROSTER_SYNC_ROWS", "2000")),
     }

@@ -12,6 +12,8 @@ from sqlalchemy import select
 from portal.accounts import companies, memberships, services
 from portal.accounts.models import Company, Person, Role
 from portal.accounts.profile import update_profile
+from portal.api import keys
+from portal.api.models import Scope
 from portal.benefits import catalogue
 from portal.benefits.codes import import_codes
 from portal.dues.demo import load_demo_plans
@@ -50,14 +52,14 @@ def _account(email: str, family_name: str, given_name: str, **profile: str):  # 
     return person
 
 
-def load_demo_data() -> list[str]:
+def load_demo_data(base_url: str = "http://127.0.0.1:5000") -> list[str]:
     """Add the demo accounts (idempotent) and return lines telling how to log in."""
     staff = _demo_staff()
     _demo_members(staff)
     _demo_company(staff)
     _load_demo_benefits(staff)
     load_demo_plans()
-    return _login_lines(load_demo_events())
+    return _login_lines(load_demo_events(), _demo_api_key(base_url))
 
 
 def _demo_staff() -> Person:
@@ -141,7 +143,7 @@ def _demo_company(staff: Person) -> None:
     )
 
 
-def _login_lines(event_lines: list[str]) -> list[str]:
+def _login_lines(event_lines: list[str], api_lines: list[str]) -> list[str]:
     partner_lines = [f"  partner admin of {slug:<12} {email}" for slug, email in PARTNER_ADMINS]
     return [
         "Demo data: the LINK-J network with its six partners and their MOUs, and these",
@@ -161,6 +163,30 @@ def _login_lines(event_lines: list[str]) -> list[str]:
         "Card payment is off (no Stripe keys): paid tickets are paid by invoice, which works;",
         "yen tickets include 10% consumption tax, shown per rate on the invoice and receipt.",
         "Mail (confirmation and reset links) is printed here as it is sent.",
+        *api_lines,
+    ]
+
+
+DEMO_KEY_NAME = "Demo CRM"
+
+
+def _demo_api_key(base_url: str) -> list[str]:
+    """A fresh API key of BIOCOM's admin (a secret is shown once, so each run revokes the
+    previous demo key and prints a new one) and a curl command that uses it."""
+    biocom = _organization("biocom")
+    officer = services.find_person_by_email("admin@biocom.example")
+    assert officer is not None
+    for key in keys.keys_of(biocom):
+        if key.name == DEMO_KEY_NAME and key.revoked_at is None:
+            keys.revoke_key(key, actor=officer)
+    created = keys.create_key(
+        biocom, actor=officer, name=DEMO_KEY_NAME, scopes=[scope.value for scope in Scope]
+    )
+    return [
+        f"API: BIOCOM's key {created.secret} (all permissions; reference at",
+        f"{base_url}/api/v1/). Try:",
+        f'  curl -H "Authorization: Bearer {created.secret}" \\',
+        f"       {base_url}/api/v1/organizations/biocom/memberships?status=pending",
     ]
 
 

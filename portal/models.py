@@ -17,6 +17,13 @@ from portal.accounts.models import (
     RosterEntry,
     RosterUpload,
 )
+from portal.api.models import (
+    ApiJob,
+    ApiKey,
+    IdempotentResponse,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
 from portal.audit.models import AuditEntry
 from portal.benefits.models import BenefitClaim, BenefitCode
 from portal.dues.models import (
@@ -40,6 +47,8 @@ from portal.payments.models import (
 
 __all__ = [
     "Agreement",
+    "ApiJob",
+    "ApiKey",
     "AuditEntry",
     "AuthenticatorApp",
     "BenefitClaim",
@@ -50,6 +59,7 @@ __all__ = [
     "DuesPlan",
     "EmailDomainRule",
     "Event",
+    "IdempotentResponse",
     "EventSession",
     "FactorGrace",
     "Invitation",
@@ -75,4 +85,6 @@ __all__ = [
     "RosterUpload",
     "StripeEvent",
     "TicketType",
+    "WebhookDelivery",
+    "WebhookEndpoint",
 ]

@@ -225,6 +225,8 @@ class Membership(TimestampMixin, db.Model):
         Index("ix_membership_queue", "organization_id", "status", "created_at"),
         # A person's memberships, loaded on every signed-in page (uq_membership_live is partial).
         Index("ix_membership_person", "person_id"),
+        # The API's pages of an organization's memberships, in id order from a cursor.
+        Index("ix_membership_organization_id_id", "organization_id", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -66,6 +66,13 @@ AUDIT_ACTION_LABELS = {
     "benefit_claim.reject": _l("Claim refused"),
     "benefit_claim.cancel": _l("Claim cancelled by the member"),
     "benefit_claim.fulfil": _l("Claim fulfilled"),
+    "api_key.create": _l("API key created"),
+    "api_key.revoke": _l("API key revoked"),
+    "api.call": _l("API call"),
+    "webhook.add": _l("Webhook endpoint registered"),
+    "webhook.rotate": _l("Webhook secret rotated"),
+    "webhook.enable": _l("Webhook endpoint enabled"),
+    "webhook.disable": _l("Webhook endpoint disabled"),
 }
 
 

@@ -1,0 +1,77 @@
+"""The API keys page: partner admins create keys for their own organization (secret shown
+once), revoke them; others get 404 (rule 4, rule 18)."""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import select
+
+from portal.api.models import ApiKey
+from portal.extensions import db
+from tests.accounts.conftest import audit
+from tests.admin.conftest import login
+
+from .conftest import admin_of
+
+
+def test_a_partner_admin_creates_a_key_and_sees_its_secret_once(client, network) -> None:
+    officer = admin_of("biocom")
+    login(client, officer)
+
+    page = client.post(
+        "/admin/organizations/biocom/api-keys",
+        data={"name": "Salesforce", "scopes": ["memberships:read", "roster:write"]},
+    )
+
+    assert page.status_code == 201
+    secret = re.search(r'<code id="new-key">(lkj_[^<]+)</code>', page.text).group(1)
+    assert page.headers["Cache-Control"] == "no-store"
+    key = db.session.scalar(select(ApiKey))
+    assert (key.name, key.scopes) == ("Salesforce", ["memberships:read", "roster:write"])
+    assert audit("api_key.create")[0].actor_id == officer.id
+    again = client.get("/admin/organizations/biocom/api-keys")
+    assert secret not in again.text and key.prefix in again.text
+    api = client.get("/api/v1/mous", headers={"Authorization": f"Bearer {secret}"})
+    assert api.status_code == 200
+
+
+def test_a_key_needs_a_name_and_a_permission(client, network) -> None:
+    login(client, admin_of("biocom"))
+
+    page = client.post("/admin/organizations/biocom/api-keys", data={"name": ""})
+
+    assert page.status_code == 400
+    assert db.session.scalar(select(ApiKey)) is None
+
+
+def test_another_organizations_keys_page_is_404(client, network) -> None:
+    login(client, admin_of("one-nucleus"))
+
+    assert client.get("/admin/organizations/biocom/api-keys").status_code == 404
+    refused = client.post(
+        "/admin/organizations/biocom/api-keys",
+        data={"name": "x", "scopes": ["memberships:read"]},
+    )
+    assert refused.status_code == 404
+    assert db.session.scalar(select(ApiKey)) is None
+
+
+def test_revoking_from_the_page(client, network) -> None:
+    officer = admin_of("biocom")
+    login(client, officer)
+    client.post(
+        "/admin/organizations/biocom/api-keys",
+        data={"name": "CRM", "scopes": ["memberships:read"]},
+    )
+    key = db.session.scalar(select(ApiKey))
+
+    other = admin_of("one-nucleus")
+    login(client, other)
+    assert client.post(f"/admin/api-keys/{key.id}/revoke").status_code == 404
+    login(client, officer)
+    client.post(f"/admin/api-keys/{key.id}/revoke")
+
+    db.session.expire_all()
+    assert db.session.get(ApiKey, key.id).revoked_at is not None
+    assert audit("api_key.revoke")[0].actor_id == officer.id
