@@ -4,12 +4,14 @@ once), revoke them; others get 404 (rule 4, rule 18)."""
 from __future__ import annotations
 
 import re
+from urllib.parse import urlsplit
 
 from sqlalchemy import select
 
 from portal.api.models import ApiKey
 from portal.extensions import db
 from tests.accounts.conftest import audit
+from tests.accounts.test_second_factors import factor_used, with_app
 from tests.admin.conftest import login
 
 from .conftest import admin_of
@@ -75,3 +77,26 @@ def test_revoking_from_the_page(client, network) -> None:
     db.session.expire_all()
     assert db.session.get(ApiKey, key.id).revoked_at is not None
     assert audit("api_key.revoke")[0].actor_id == officer.id
+
+
+def test_creating_a_key_asks_again_for_a_second_factor_used_long_ago(client, network) -> None:
+    """Rule 17: a key acts with its creator's rights while it lives, like a role grant."""
+    officer = admin_of("biocom")
+    totp = with_app(officer)
+    factor_used(client, officer, minutes_ago=30)
+    form = {"name": "Salesforce", "scopes": ["memberships:read"]}
+
+    asked = client.post(
+        "/admin/organizations/biocom/api-keys",
+        data=form,
+        headers={"Referer": "http://localhost/admin/organizations/biocom/api-keys"},
+    )
+
+    assert asked.status_code == 302
+    assert urlsplit(asked.location).path == "/account/confirm-factor"
+    assert db.session.scalar(select(ApiKey)) is None
+    confirmed = client.post(asked.location, data={"kind": "app", "code": totp.now()})
+    assert confirmed.location == "/admin/organizations/biocom/api-keys"
+    created = client.post("/admin/organizations/biocom/api-keys", data=form)
+    assert created.status_code == 201
+    assert db.session.scalar(select(ApiKey)).name == "Salesforce"
