@@ -67,6 +67,7 @@ TARGET_REGISTRATION_RATIO = 0.3
 TARGET_WORKER_MB = 150.0
 CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 TICKET = re.compile(r'name="ticket_type"[^>]*value="(\d+)"')
+SERVER_TIMING = re.compile(r"app;dur=([\d.]+)")
 
 
 # --- the figures --------------------------------------------------------------------------------
@@ -79,6 +80,8 @@ class Sample:
     ms: float
     status: int
     cache: str
+    #: What the portal says it spent (Server-Timing), without the wait for a free worker.
+    server_ms: float = 0.0
 
 
 @dataclass
@@ -92,6 +95,7 @@ class KindFigures:
     mean_ms: float
     hit_rate: float | None
     errors: int
+    server_ms: float
     ratio: float
 
 
@@ -103,18 +107,27 @@ def percentile(values: list[float], share: float) -> float:
 
 
 def figures(
-    samples: list[Sample], seconds: float, floor_rps: float, concurrency: int
+    samples: list[Sample], seconds: float, floor_rps: float, workers: int
 ) -> list[KindFigures]:
+    """Per page kind and for the whole mix. The mix's ratio is its measured rate over the
+    floor's. A kind's is the floor's worker time per request (``workers / floor rate``: the
+    floor saturates the same workers) over the kind's own mean time in the portal
+    (Server-Timing): the rate the portal would reach serving only that kind, over the floor."""
     by_kind: dict[str, list[Sample]] = defaultdict(list)
     for sample in samples:
         by_kind[sample.kind].append(sample)
     by_kind["all pages"] = list(samples)
+    floor_cost_ms = workers / floor_rps * 1000 if floor_rps else 0.0
     rows = []
     for kind, group in by_kind.items():
         times = [s.ms for s in group]
         cacheable = [s for s in group if s.cache in ("hit", "miss")]
-        mean = statistics.fmean(times) if times else 0.0
         rate = len(group) / seconds if seconds else 0.0
+        server = statistics.fmean(s.server_ms for s in group) if group else 0.0
+        if kind == "all pages":
+            ratio = rate / floor_rps if floor_rps else 0.0
+        else:
+            ratio = floor_cost_ms / server if server else 0.0
         rows.append(
             KindFigures(
                 kind=kind,
@@ -123,18 +136,13 @@ def figures(
                 p50_ms=percentile(times, 0.50),
                 p95_ms=percentile(times, 0.95),
                 p99_ms=percentile(times, 0.99),
-                mean_ms=mean,
+                mean_ms=statistics.fmean(times) if times else 0.0,
                 hit_rate=(
                     sum(s.cache == "hit" for s in cacheable) / len(cacheable) if cacheable else None
                 ),
                 errors=sum(s.status >= 400 or s.status == 0 for s in group),
-                # The whole mix's rate is measured; a kind's is what the server would reach at
-                # this concurrency if every request cost what this kind's requests cost.
-                ratio=(
-                    (rate if kind == "all pages" else concurrency / mean * 1000) / floor_rps
-                    if mean and floor_rps
-                    else 0.0
-                ),
+                server_ms=server,
+                ratio=ratio,
             )
         )
     return sorted(rows, key=lambda r: (r.kind == "all pages", r.kind))
@@ -160,15 +168,27 @@ class OpeningDay:
 
 
 @dataclass
-class Report:
-    settings: dict[str, Any]
+class Phase:
+    """One stretch of traffic: a normal day, an opening day, or a normal day uncached."""
+
+    name: str
+    page_cache: str
     floor_rps: list[float] = field(default_factory=list)
-    floor_p95_ms: list[float] = field(default_factory=list)
-    sign_in: dict[str, float] = field(default_factory=dict)
     pages: list[KindFigures] = field(default_factory=list)
     opening: OpeningDay | None = None
     memory: list[tuple[int, float, float]] = field(default_factory=list)
     worker_cpu_ms_per_request: float = 0.0
+
+    @property
+    def floor(self) -> float:
+        return statistics.fmean(self.floor_rps) if self.floor_rps else 0.0
+
+
+@dataclass
+class Report:
+    settings: dict[str, Any]
+    sign_in: dict[str, float] = field(default_factory=dict)
+    phases: list[Phase] = field(default_factory=list)
 
 
 # --- a browser ----------------------------------------------------------------------------------
@@ -200,12 +220,23 @@ class Browser:
         return {**headers, **(extra or {})}
 
     async def get(self, path: str) -> tuple[int, str, str]:
+        status, cache, body, _server_ms = await self.timed_get(path)
+        return status, cache, body
+
+    async def timed_get(self, path: str) -> tuple[int, str, str, float]:
+        """(status, X-Cache, body, the portal's own milliseconds from Server-Timing)."""
         async with self.http.get(
             self.base_url + path, headers=self._request_headers(), allow_redirects=False
         ) as response:
             body = await response.text()
             self._take_cookies(response)
-            return response.status, response.headers.get("X-Cache", ""), body
+            timing = SERVER_TIMING.search(response.headers.get("Server-Timing", ""))
+            return (
+                response.status,
+                response.headers.get("X-Cache", ""),
+                body,
+                float(timing.group(1)) if timing else 0.0,
+            )
 
     async def post(self, path: str, form: dict[str, str]) -> tuple[int, str]:
         headers = self._request_headers({"Referer": self.base_url + path})
@@ -260,6 +291,9 @@ class Traffic:
         self.stop_at = 0.0
         self.anonymous_counter = 0
 
+    def browsers(self) -> list[Browser]:
+        return [browser for browser, _home in self.members]
+
     def event_path(self, home: str | None) -> str:
         """A popular event this visitor may see (people follow links to what they see)."""
         while True:
@@ -307,11 +341,11 @@ class Traffic:
                 return
             began = time.monotonic()
             try:
-                status, cache, _body = await browser.get(path)
+                status, cache, _body, server_ms = await browser.timed_get(path)
             except (TimeoutError, aiohttp.ClientError):
-                status, cache = 0, ""
+                status, cache, server_ms = 0, "", 0.0
             self.samples.append(
-                Sample(kind, began, (time.monotonic() - began) * 1000, status, cache)
+                Sample(kind, began, (time.monotonic() - began) * 1000, status, cache, server_ms)
             )
 
     async def run(self, http: aiohttp.ClientSession, base_url: str, seconds: float) -> None:
@@ -345,17 +379,29 @@ async def load_floor(
     return len(times) / (time.monotonic() - began), percentile(times, 0.95)
 
 
-async def opening_day(
-    registrants: list[Browser], slug: str, window: float, rng: random.Random
-) -> tuple[list[str], list[float], float]:
-    """Each registrant presses Register once at a random moment within ``window`` seconds."""
-    forms = []
-    for browser in registrants:  # they had the page open before registration opened
-        status, _cache, body = await browser.get(f"/events/{slug}")
+async def opening_forms(registrants: list[Browser], slug: str) -> list[dict[str, str]]:
+    """The registration form of each registrant (they had the page open before it opened)."""
+    gate = asyncio.Semaphore(16)
+
+    async def form(browser: Browser) -> dict[str, str]:
+        async with gate:
+            status, _cache, body = await browser.get(f"/events/{slug}")
         ticket = TICKET.search(body)
         if status != 200 or ticket is None:
             raise RuntimeError(f"the opening event's page answered {status} without a ticket")
-        forms.append({"csrf_token": csrf_token(body), "ticket_type": ticket.group(1)})
+        return {"csrf_token": csrf_token(body), "ticket_type": ticket.group(1)}
+
+    return list(await asyncio.gather(*(form(b) for b in registrants)))
+
+
+async def opening_day(
+    registrants: list[Browser],
+    forms: list[dict[str, str]],
+    slug: str,
+    window: float,
+    rng: random.Random,
+) -> tuple[list[str], list[float], float]:
+    """Each registrant presses Register once at a random moment within ``window`` seconds."""
     outcomes = [""] * len(registrants)
     latencies = [0.0] * len(registrants)
     began = time.monotonic()
@@ -385,10 +431,108 @@ async def opening_day(
 
 # --- the run ------------------------------------------------------------------------------------
 
+PHASES = {
+    "normal": ("on", False),
+    "opening": ("on", True),
+    "uncached": ("off", False),
+}
+
+
+async def sign_in_everyone(
+    args: argparse.Namespace,
+    http: aiohttp.ClientSession,
+    base_url: str,
+    workload: realistic_data.Workload,
+    report: Report,
+) -> list[Browser]:
+    print(f"signing in {len(workload.members):,} members through /login…")
+    members = [
+        Browser(http, base_url, f"10.{1 + n // 62500}.{n // 250 % 250}.{n % 250 + 1}")
+        for n in range(len(workload.members))
+    ]
+    began = time.monotonic()
+    queue = [(b, email) for b, (email, _home) in zip(members, workload.members, strict=True)]
+
+    async def signer() -> None:
+        while queue:
+            browser, email = queue.pop()
+            await sign_in(browser, email)
+
+    await asyncio.gather(*(signer() for _ in range(args.concurrency)))
+    spent = time.monotonic() - began
+    report.sign_in = {"members": len(members), "seconds": spent, "per_second": len(members) / spent}
+    print(f"  {len(members):,} signed in in {spent:.1f} s ({len(members) / spent:.0f}/s)")
+    return members
+
+
+async def run_phase(
+    args: argparse.Namespace,
+    phase: Phase,
+    http: aiohttp.ClientSession,
+    portal: Server,
+    floor: Server,
+    traffic: Traffic,
+    workload: realistic_data.Workload,
+    app: Any,
+) -> None:
+    floor_rps, _p95 = await load_floor(http, floor.base_url, args.floor_seconds, args.concurrency)
+    phase.floor_rps.append(floor_rps)
+    if args.warmup:
+        await traffic.run(http, portal.base_url, args.warmup)
+    traffic.samples = []
+    registrants: list[Browser] = []
+    forms: list[dict[str, str]] = []
+    if PHASES[phase.name][1]:
+        realistic_data.empty_opening_event(app, workload.opening_event_id)
+        rng = random.Random(args.seed + 7)
+        registrants = rng.sample(traffic.browsers(), min(args.registrants, len(traffic.members)))
+        forms = await opening_forms(registrants, workload.opening_slug)
+    workers = portal.worker_pids()
+    cpu_before = cpu_seconds(workers)
+    print(f"{phase.name}: traffic for {args.duration:g} s at {args.concurrency} concurrent…")
+    began = time.monotonic()
+    running = asyncio.create_task(traffic.run(http, portal.base_url, args.duration))
+    burst: tuple[float, float] | None = None
+    if registrants:
+        await asyncio.sleep(max(0.0, args.duration * 0.3 - (time.monotonic() - began)))
+        burst_began = time.monotonic()
+        outcomes, latencies, seconds = await opening_day(
+            registrants, forms, workload.opening_slug, args.window, random.Random(args.seed)
+        )
+        burst = (burst_began, time.monotonic())
+        counted: dict[str, int] = defaultdict(int)
+        for outcome in outcomes:
+            counted[outcome] += 1
+        phase.opening = OpeningDay(
+            attempts=len(registrants),
+            answered=sum(1 for o in outcomes if not o.startswith("error")),
+            registered_answers=counted.get("registered", 0),
+            statuses=realistic_data.seat_statuses(app, workload.opening_event_id),
+            seconds=seconds,
+            p50_ms=percentile(latencies, 0.5),
+            p95_ms=percentile(latencies, 0.95),
+            max_ms=max(latencies),
+            outcomes=dict(counted),
+            window=args.window,
+        )
+    await running
+    seconds = time.monotonic() - began
+    samples = traffic.samples
+    phase.worker_cpu_ms_per_request = (
+        (cpu_seconds(workers) - cpu_before) * 1000 / max(1, len(samples))
+    )
+    floor_rps, _p95 = await load_floor(http, floor.base_url, args.floor_seconds, args.concurrency)
+    phase.floor_rps.append(floor_rps)
+    phase.pages = figures(samples, seconds, phase.floor, args.workers)
+    if phase.opening and burst:
+        during = [s for s in samples if burst[0] <= s.began <= burst[1]]
+        phase.opening.during = figures(during, burst[1] - burst[0], phase.floor, args.workers)
+    phase.memory = [(pid, *memory_mb(pid)) for pid in portal.worker_pids()]
+
 
 async def drive(
     args: argparse.Namespace,
-    portal: Server,
+    start_portal: Any,
     floor: Server,
     report: Report,
     workload: realistic_data.Workload,
@@ -399,106 +543,35 @@ async def drive(
     async with aiohttp.ClientSession(
         connector=connector, timeout=timeout, cookie_jar=aiohttp.DummyCookieJar()
     ) as http:
-        floor_rps, floor_p95 = await load_floor(
-            http, floor.base_url, args.floor_seconds, args.concurrency
-        )
-        report.floor_rps.append(floor_rps)
-        report.floor_p95_ms.append(floor_p95)
-        print(f"floor: {floor_rps:.0f} req/s, p95 {floor_p95:.1f} ms")
-
-        print(f"signing in {len(workload.members):,} members through /login…")
-        members = [
-            Browser(http, portal.base_url, f"10.{1 + n // 62500}.{n // 250 % 250}.{n % 250 + 1}")
-            for n in range(len(workload.members))
-        ]
-        began = time.monotonic()
-        queue = [(b, email) for b, (email, _home) in zip(members, workload.members, strict=True)]
-
-        async def signer() -> None:
-            while queue:
-                browser, email = queue.pop()
-                await sign_in(browser, email)
-
-        await asyncio.gather(*(signer() for _ in range(args.concurrency)))
-        spent = time.monotonic() - began
-        report.sign_in = {
-            "members": len(members),
-            "seconds": spent,
-            "per_second": len(members) / spent,
-        }
-        print(f"  {len(members):,} signed in in {spent:.1f} s ({len(members) / spent:.0f}/s)")
-
+        portal = start_portal("on")
+        members = await sign_in_everyone(args, http, portal.base_url, workload, report)
         traffic = Traffic(
             args,
             [(b, home) for b, (_email, home) in zip(members, workload.members, strict=True)],
             workload.events,
         )
-        if args.warmup:
-            await traffic.run(http, portal.base_url, args.warmup)
-            traffic.samples.clear()
-        rng = random.Random(args.seed + 7)
-        registrants = (
-            rng.sample(members, min(args.registrants, len(members))) if args.opening_day else []
-        )
-        workers = portal.worker_pids()
-        cpu_before = cpu_seconds(workers)
-        print(f"traffic for {args.duration:g} s at {args.concurrency} concurrent…")
-        began = time.monotonic()
-        running = asyncio.create_task(traffic.run(http, portal.base_url, args.duration))
-        if registrants:
-            await asyncio.sleep(args.duration * 0.3)
-            burst_began = time.monotonic()
-            outcomes, latencies, seconds = await opening_day(
-                registrants, workload.opening_slug, args.window, rng
-            )
-            burst_ended = time.monotonic()
-            counted: dict[str, int] = defaultdict(int)
-            for outcome in outcomes:
-                counted[outcome] += 1
-            report.opening = OpeningDay(
-                attempts=len(registrants),
-                answered=sum(1 for o in outcomes if not o.startswith("error")),
-                registered_answers=counted.get("registered", 0),
-                statuses=realistic_data.seat_statuses(app, workload.opening_event_id),
-                seconds=seconds,
-                p50_ms=percentile(latencies, 0.5),
-                p95_ms=percentile(latencies, 0.95),
-                max_ms=max(latencies),
-                outcomes=dict(counted),
-                window=args.window,
-            )
-        await running
-        seconds = time.monotonic() - began
-        cpu_spent = cpu_seconds(workers) - cpu_before
-        samples = traffic.samples
-        report.worker_cpu_ms_per_request = cpu_spent * 1000 / max(1, len(samples))
-
-        floor_rps, floor_p95 = await load_floor(
-            http, floor.base_url, args.floor_seconds, args.concurrency
-        )
-        report.floor_rps.append(floor_rps)
-        report.floor_p95_ms.append(floor_p95)
-        print(f"floor: {floor_rps:.0f} req/s, p95 {floor_p95:.1f} ms")
-        floor_mean = statistics.fmean(report.floor_rps)
-        report.pages = figures(samples, seconds, floor_mean, args.concurrency)
-        if report.opening:
-            report.opening.during = figures(
-                [s for s in samples if burst_began <= s.began <= burst_ended],
-                burst_ended - burst_began,
-                floor_mean,
-                args.concurrency,
-            )
-        report.memory = [(pid, *memory_mb(pid)) for pid in portal.worker_pids()]
+        for name in args.phases:
+            cache = PHASES[name][0]
+            if portal.name != f"portal-{cache}":
+                stop_server(portal)
+                portal = start_portal(cache)
+            for browser in members:
+                browser.base_url = portal.base_url
+            phase = Phase(name, cache)
+            report.phases.append(phase)
+            await run_phase(args, phase, http, portal, floor, traffic, workload, app)
+            print_phase(phase, args.workers)
+        stop_server(portal)
 
 
 def _yes(ok: bool) -> str:
     return "yes" if ok else "NO"
 
 
-def print_table(rows: list[KindFigures], floor: float) -> None:
+def print_table(rows: list[KindFigures]) -> None:
     header = (
         f"{'page kind':<12} {'reqs':>6} {'req/s':>7} {'p50 ms':>7} {'p95 ms':>7} {'p99 ms':>7}"
-        f" {'hits':>5} {'errors':>6} {'÷ floor':>8}"
+        f" {'hits':>5} {'errors':>6} {'app ms':>7} {'÷ floor':>8}"
     )
     print(header)
     print("-" * len(header))
@@ -506,46 +579,35 @@ def print_table(rows: list[KindFigures], floor: float) -> None:
         hits = f"{row.hit_rate:.0%}" if row.hit_rate is not None else "—"
         print(
             f"{row.kind:<12} {row.requests:>6} {row.rps:>7.1f} {row.p50_ms:>7.1f}"
-            f" {row.p95_ms:>7.1f} {row.p99_ms:>7.1f} {hits:>5} {row.errors:>6} {row.ratio:>8.3f}"
+            f" {row.p95_ms:>7.1f} {row.p99_ms:>7.1f} {hits:>5} {row.errors:>6}"
+            f" {row.server_ms:>7.1f} {row.ratio:>8.3f}"
         )
 
 
-def print_report(report: Report) -> None:
-    s = report.settings
-    floor = statistics.fmean(report.floor_rps)
-    print()
+def print_phase(phase: Phase, workers: int) -> None:
     print(
-        f"LINK-J portal, realistic traffic — {s['members']:,} members signed in, "
-        f"{s['anonymous']:.0%} anonymous visits, {s['concurrency']} concurrent, "
-        f"{s['duration']:g} s; gunicorn {s['workers']} sync workers, {s['database']}, "
-        f"page cache {s['page_cache']}; {s['cpus']} CPUs; {s['started']}"
+        f"\n[{phase.name}] page cache {phase.page_cache}; floor before and after: "
+        + ", ".join(f"{r:.0f}" for r in phase.floor_rps)
+        + f" req/s (mean {phase.floor:.0f})"
     )
-    print(
-        "Floor (bench.floor_app, same client, same concurrency) before and after: "
-        + ", ".join(f"{r:.0f}" for r in report.floor_rps)
-        + f" req/s (mean {floor:.0f})"
-    )
-    print(
-        "A kind's ÷ floor is concurrency / its mean latency over the floor's rate; "
-        "'all pages' is the measured rate of the whole mix over the floor's."
-    )
-    print_table(report.pages, floor)
-    whole = next(r for r in report.pages if r.kind == "all pages")
-    print(
-        f"targets: all pages ≥ {TARGET_RATIO} × floor: {_yes(whole.ratio >= TARGET_RATIO)}; "
-        f"p95 < {TARGET_P95_MS:.0f} ms: {_yes(whole.p95_ms < TARGET_P95_MS)}; "
-        f"worker CPU per request {report.worker_cpu_ms_per_request:.1f} ms"
-    )
-    if report.opening:
-        o = report.opening
+    print_table(phase.pages)
+    whole = next((r for r in phase.pages if r.kind == "all pages"), None)
+    if whole is not None:
+        print(
+            f"targets: all pages ≥ {TARGET_RATIO} × floor: {_yes(whole.ratio >= TARGET_RATIO)}; "
+            f"p95 < {TARGET_P95_MS:.0f} ms: {_yes(whole.p95_ms < TARGET_P95_MS)}; "
+            f"worker CPU per request {phase.worker_cpu_ms_per_request:.1f} ms"
+        )
+    if phase.opening:
+        o = phase.opening
         confirmed = o.statuses.get("confirmed", 0)
         print(
-            f"\nOpening day: {o.attempts} members pressed Register for a "
+            f"Opening day: {o.attempts} members pressed Register for a "
             f"{realistic_data.OPENING_SEATS}-seat event within {o.window:g} s, during the traffic"
         )
         print(
             f"  answered {o.answered}/{o.attempts} in {o.seconds:.2f} s = {o.rate:.0f}/s "
-            f"(= {o.rate / floor:.3f} × floor; arrivals alone allow "
+            f"(= {o.rate / phase.floor:.3f} × floor; arrivals alone allow "
             f"{o.attempts / o.window:.0f}/s); "
             f"latency p50 {o.p50_ms:.0f} ms, p95 {o.p95_ms:.0f} ms, max {o.max_ms:.0f} ms"
         )
@@ -556,19 +618,38 @@ def print_report(report: Report) -> None:
             f"{realistic_data.OPENING_SEATS} confirmed: {_yes(exact)}"
         )
         print("  pages while the registrations were answered:")
-        print_table(o.during, floor)
+        print_table(o.during)
         worst = max((r.p95_ms for r in o.during if r.kind != "all pages"), default=0.0)
         print(
             f"  every page's p95 < {TARGET_BURST_P95_MS:.0f} ms: "
             f"{_yes(worst < TARGET_BURST_P95_MS)}"
         )
-    if report.memory:
-        figures_ = ", ".join(f"pid {pid}: {rss:.0f} / {pss:.0f}" for pid, rss, pss in report.memory)
-        ok = all(rss < TARGET_WORKER_MB for _p, rss, _s in report.memory)
+    if phase.memory:
+        shown = ", ".join(f"pid {pid}: {rss:.0f} / {pss:.0f}" for pid, rss, pss in phase.memory)
+        ok = all(rss < TARGET_WORKER_MB for _p, rss, _s in phase.memory)
         print(
-            f"\nMemory per worker after the run (RSS / PSS MB): {figures_} — "
+            f"Memory per worker after the phase (RSS / PSS MB): {shown} — "
             f"under {TARGET_WORKER_MB:.0f} MB: {_yes(ok)}"
         )
+
+
+def print_report(report: Report) -> None:
+    s = report.settings
+    print()
+    print(
+        f"LINK-J portal, realistic traffic — {s['members']:,} members signed in through /login "
+        f"({report.sign_in.get('per_second', 0):.0f}/s), {s['anonymous']:.0%} anonymous visits, "
+        f"{s['concurrency']} concurrent, {s['duration']:g} s per phase; gunicorn {s['workers']} "
+        f"sync workers, {s['database']}; {s['cpus']} CPUs; {s['started']}"
+    )
+    print(
+        "'all pages' ÷ floor: the mix's measured rate over the floor's (bench.floor_app, same "
+        "client, same concurrency, measured before and after each phase). A kind's ÷ floor: the "
+        "floor's worker time per request over the kind's own time in the portal (app ms, from "
+        "Server-Timing), i.e. the rate it would reach alone."
+    )
+    for phase in report.phases:
+        print_phase(phase, s["workers"])
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -589,14 +670,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--members", type=int, default=2000)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--concurrency", type=int, default=16)
-    parser.add_argument("--duration", type=float, default=40)
+    parser.add_argument("--duration", type=float, default=40, help="seconds of each phase")
     parser.add_argument("--warmup", type=float, default=5)
     parser.add_argument("--floor-seconds", type=float, default=8)
     parser.add_argument("--anonymous", type=float, default=0.3)
     parser.add_argument("--zipf", type=float, default=1.1, help="skew of event popularity")
-    parser.add_argument("--page-cache", choices=("on", "off"), default="on")
+    parser.add_argument(
+        "--phases",
+        default="normal",
+        help="comma-separated: normal (page cache on), opening (an opening day, cache on), "
+        "uncached (a normal day with the page cache off); the members sign in once",
+    )
+    parser.add_argument(
+        "--opening-day", action="store_true", help="same as --phases normal,opening"
+    )
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/12")
-    parser.add_argument("--opening-day", action="store_true")
     parser.add_argument("--registrants", type=int, default=500)
     parser.add_argument(
         "--window",
@@ -607,6 +695,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=19)
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args(argv)
+    if args.opening_day and args.phases == "normal":
+        args.phases = "normal,opening"
+    args.phases = [p.strip() for p in args.phases.split(",") if p.strip()]
+    unknown = set(args.phases) - set(PHASES)
+    if unknown:
+        parser.error(f"unknown phases: {', '.join(sorted(unknown))}")
 
     if args.database_url:
         database_url = args.database_url
@@ -624,16 +718,15 @@ def main(argv: list[str] | None = None) -> int:
             "duration": args.duration,
             "workers": args.workers,
             "database": label,
-            "page_cache": args.page_cache,
             "cpus": os.cpu_count(),
             "started": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
-            "opening_day": args.opening_day,
+            "phases": args.phases,
         }
     )
     with tempfile.TemporaryDirectory(prefix="linkj-realistic-") as temp, stopped_on_signals():
         work = Path(temp)
         env = server_env(database_url, args.redis_url, secret_key, work / "instance", True)
-        env["PAGE_CACHE_URL"] = "off" if args.page_cache == "off" else args.redis_url
+        env["PORTAL_SERVER_TIMING"] = "1"
         os.environ["PORTAL_INSTANCE_PATH"] = str(work / "instance")
         from portal import create_app
 
@@ -649,22 +742,27 @@ def main(argv: list[str] | None = None) -> int:
         workload = realistic_data.build(app, args.members)
         print(f"  ready in {time.monotonic() - began:.1f} s: {len(workload.events)} events")
         floor_app.prepare(database_url)
-        # A fresh run starts with no cached pages: the generations of an earlier run's
-        # database would otherwise serve its pages.
-        with contextlib.suppress(Exception):
-            import redis
-
-            client = redis.Redis.from_url(args.redis_url)
-            client.flushdb()
         servers: list[Server] = []
+
+        def start_portal(cache: str) -> Server:
+            # A fresh server starts with no cached pages: an earlier run's are forgotten.
+            with contextlib.suppress(Exception):
+                import redis
+
+                redis.Redis.from_url(args.redis_url).flushdb()
+            portal_env = {**env, "PAGE_CACHE_URL": args.redis_url if cache == "on" else "off"}
+            server = start_server(
+                f"portal-{cache}", "portal:create_app()", portal_env, work, args.workers
+            )
+            servers.append(server)
+            wait_healthy(server)
+            return server
+
         try:
-            portal = start_server("portal", "portal:create_app()", env, work, args.workers)
-            servers.append(portal)
             floor = start_server("floor", "bench.floor_app:create_app()", env, work, args.workers)
             servers.append(floor)
-            for server in servers:
-                wait_healthy(server)
-            asyncio.run(drive(args, portal, floor, report, workload, app))
+            wait_healthy(floor)
+            asyncio.run(drive(args, start_portal, floor, report, workload, app))
         except (RuntimeError, aiohttp.ClientError) as error:
             for server in servers:
                 print(f"--- {server.name} log ---\n{server.log_tail()}", file=sys.stderr)

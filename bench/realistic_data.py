@@ -289,6 +289,16 @@ def _empty(event) -> None:  # noqa: ANN001 - an Event
     db.session.commit()
 
 
+def empty_opening_event(app: Flask, event_id: int) -> None:
+    from portal.events.models import Event
+    from portal.extensions import db
+
+    with app.app_context():
+        event = db.session.get(Event, event_id)
+        _empty(event)
+        db.session.remove()
+
+
 def seat_statuses(app: Flask, event_id: int) -> dict[str, int]:
     """The opening event's registrations by state, as the database holds them."""
     from portal.events.models import Registration

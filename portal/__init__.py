@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, abort, request, session
+from flask import Flask, abort, g, request, session
 from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -49,6 +49,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     if app.config["PORTAL_TRUST_PROXY"]:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)  # type: ignore[method-assign]
 
+    register_server_timing(app)
     register_input_guards(app)
     register_extensions(app)
     register_personal_data()
@@ -59,6 +60,27 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     register_cache_policy(app)
     register_commands(app)
     return app
+
+
+def register_server_timing(app: Flask) -> None:
+    """With ``PORTAL_SERVER_TIMING`` on, every response says how long the portal spent on it
+    (``Server-Timing: app;dur=<ms>``), from the first request hook (before a page-cache hit is
+    served) to the last: the benchmarks read each page kind's own cost from it. Off by
+    default: it tells any client how long each request took."""
+    if not app.config.get("PORTAL_SERVER_TIMING"):
+        return
+
+    @app.before_request
+    def start_clock() -> None:
+        g.portal_started = time.perf_counter()
+
+    @app.after_request
+    def stop_clock(response: Response) -> Response:
+        started = g.get("portal_started")
+        if started is not None:
+            spent = (time.perf_counter() - started) * 1000
+            response.headers["Server-Timing"] = f"app;dur={spent:.2f}"
+        return response
 
 
 def register_input_guards(app: Flask) -> None:
