@@ -68,6 +68,7 @@ TARGET_WORKER_MB = 150.0
 CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 TICKET = re.compile(r'name="ticket_type"[^>]*value="(\d+)"')
 SERVER_TIMING = re.compile(r"app;dur=([\d.]+)")
+SERVER_CPU = re.compile(r"cpu;dur=([\d.]+)")
 
 
 # --- the figures --------------------------------------------------------------------------------
@@ -82,6 +83,8 @@ class Sample:
     cache: str
     #: What the portal says it spent (Server-Timing), without the wait for a free worker.
     server_ms: float = 0.0
+    #: The worker's CPU time on it (Server-Timing ``cpu``; 0 where the portal does not say).
+    cpu_ms: float = 0.0
 
 
 @dataclass
@@ -96,6 +99,7 @@ class KindFigures:
     hit_rate: float | None
     errors: int
     server_ms: float
+    cpu_ms: float
     ratio: float
 
 
@@ -142,6 +146,7 @@ def figures(
                 ),
                 errors=sum(s.status >= 400 or s.status == 0 for s in group),
                 server_ms=server,
+                cpu_ms=statistics.fmean(s.cpu_ms for s in group) if group else 0.0,
                 ratio=ratio,
             )
         )
@@ -160,6 +165,8 @@ class OpeningDay:
     max_ms: float
     outcomes: dict[str, int]
     window: float
+    #: The worker's CPU per attempt (Server-Timing), 0 where the portal does not say.
+    cpu_ms: float = 0.0
     during: list[KindFigures] = field(default_factory=list)
 
     @property
@@ -220,32 +227,43 @@ class Browser:
         return {**headers, **(extra or {})}
 
     async def get(self, path: str) -> tuple[int, str, str]:
-        status, cache, body, _server_ms = await self.timed_get(path)
+        status, cache, body, _timing = await self.timed_get(path)
         return status, cache, body
 
-    async def timed_get(self, path: str) -> tuple[int, str, str, float]:
-        """(status, X-Cache, body, the portal's own milliseconds from Server-Timing)."""
+    async def timed_get(self, path: str) -> tuple[int, str, str, tuple[float, float]]:
+        """(status, X-Cache, body, the portal's own wall and CPU ms from Server-Timing)."""
         async with self.http.get(
             self.base_url + path, headers=self._request_headers(), allow_redirects=False
         ) as response:
             body = await response.text()
             self._take_cookies(response)
-            timing = SERVER_TIMING.search(response.headers.get("Server-Timing", ""))
             return (
                 response.status,
                 response.headers.get("X-Cache", ""),
                 body,
-                float(timing.group(1)) if timing else 0.0,
+                server_timing(response),
             )
 
     async def post(self, path: str, form: dict[str, str]) -> tuple[int, str]:
+        status, location, _timing = await self.timed_post(path, form)
+        return status, location
+
+    async def timed_post(
+        self, path: str, form: dict[str, str]
+    ) -> tuple[int, str, tuple[float, float]]:
         headers = self._request_headers({"Referer": self.base_url + path})
         async with self.http.post(
             self.base_url + path, data=form, headers=headers, allow_redirects=False
         ) as response:
             await response.read()
             self._take_cookies(response)
-            return response.status, response.headers.get("Location", "")
+            return response.status, response.headers.get("Location", ""), server_timing(response)
+
+
+def server_timing(response: aiohttp.ClientResponse) -> tuple[float, float]:
+    header = response.headers.get("Server-Timing", "")
+    wall, cpu = SERVER_TIMING.search(header), SERVER_CPU.search(header)
+    return float(wall.group(1)) if wall else 0.0, float(cpu.group(1)) if cpu else 0.0
 
 
 def csrf_token(body: str) -> str:
@@ -341,12 +359,11 @@ class Traffic:
                 return
             began = time.monotonic()
             try:
-                status, cache, _body, server_ms = await browser.timed_get(path)
+                status, cache, _body, (server_ms, cpu_ms) = await browser.timed_get(path)
             except (TimeoutError, aiohttp.ClientError):
-                status, cache, server_ms = 0, "", 0.0
-            self.samples.append(
-                Sample(kind, began, (time.monotonic() - began) * 1000, status, cache, server_ms)
-            )
+                status, cache, server_ms, cpu_ms = 0, "", 0.0, 0.0
+            elapsed = (time.monotonic() - began) * 1000
+            self.samples.append(Sample(kind, began, elapsed, status, cache, server_ms, cpu_ms))
 
     async def run(self, http: aiohttp.ClientSession, base_url: str, seconds: float) -> None:
         self.stop_at = time.monotonic() + seconds
@@ -400,10 +417,11 @@ async def opening_day(
     slug: str,
     window: float,
     rng: random.Random,
-) -> tuple[list[str], list[float], float]:
+) -> tuple[list[str], list[float], float, float]:
     """Each registrant presses Register once at a random moment within ``window`` seconds."""
     outcomes = [""] * len(registrants)
     latencies = [0.0] * len(registrants)
+    cpu = [0.0] * len(registrants)
     began = time.monotonic()
     ended = [began] * len(registrants)
 
@@ -411,7 +429,7 @@ async def opening_day(
         await asyncio.sleep(rng.random() * window)
         start = time.monotonic()
         try:
-            status, location = await registrants[number].post(
+            status, location, (_wall, cpu[number]) = await registrants[number].timed_post(
                 f"/events/{slug}/register", forms[number]
             )
             if status in (302, 303) and "/events/tickets/" in location:
@@ -426,7 +444,7 @@ async def opening_day(
         latencies[number] = (ended[number] - start) * 1000
 
     await asyncio.gather(*(attempt(n) for n in range(len(registrants))))
-    return outcomes, latencies, max(ended) - began
+    return outcomes, latencies, max(ended) - began, statistics.fmean(cpu) if cpu else 0.0
 
 
 # --- the run ------------------------------------------------------------------------------------
@@ -496,7 +514,7 @@ async def run_phase(
     if registrants:
         await asyncio.sleep(max(0.0, args.duration * 0.3 - (time.monotonic() - began)))
         burst_began = time.monotonic()
-        outcomes, latencies, seconds = await opening_day(
+        outcomes, latencies, seconds, cpu_ms = await opening_day(
             registrants, forms, workload.opening_slug, args.window, random.Random(args.seed)
         )
         burst = (burst_began, time.monotonic())
@@ -514,6 +532,7 @@ async def run_phase(
             max_ms=max(latencies),
             outcomes=dict(counted),
             window=args.window,
+            cpu_ms=cpu_ms,
         )
     await running
     seconds = time.monotonic() - began
@@ -571,7 +590,7 @@ def _yes(ok: bool) -> str:
 def print_table(rows: list[KindFigures]) -> None:
     header = (
         f"{'page kind':<12} {'reqs':>6} {'req/s':>7} {'p50 ms':>7} {'p95 ms':>7} {'p99 ms':>7}"
-        f" {'hits':>5} {'errors':>6} {'app ms':>7} {'÷ floor':>8}"
+        f" {'hits':>5} {'errors':>6} {'app ms':>7} {'cpu ms':>7} {'÷ floor':>8}"
     )
     print(header)
     print("-" * len(header))
@@ -580,7 +599,7 @@ def print_table(rows: list[KindFigures]) -> None:
         print(
             f"{row.kind:<12} {row.requests:>6} {row.rps:>7.1f} {row.p50_ms:>7.1f}"
             f" {row.p95_ms:>7.1f} {row.p99_ms:>7.1f} {hits:>5} {row.errors:>6}"
-            f" {row.server_ms:>7.1f} {row.ratio:>8.3f}"
+            f" {row.server_ms:>7.1f} {row.cpu_ms:>7.1f} {row.ratio:>8.3f}"
         )
 
 
@@ -612,6 +631,7 @@ def print_phase(phase: Phase, workers: int) -> None:
             f"latency p50 {o.p50_ms:.0f} ms, p95 {o.p95_ms:.0f} ms, max {o.max_ms:.0f} ms"
         )
         print(f"  answers: {dict(sorted(o.outcomes.items()))}; in the database: {o.statuses}")
+        print(f"  worker CPU per attempt: {o.cpu_ms:.1f} ms (Server-Timing)")
         exact = confirmed == realistic_data.OPENING_SEATS and not o.statuses.get("duplicate people")
         print(
             f"  all answered: {_yes(o.answered == o.attempts)}; exactly "
