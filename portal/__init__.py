@@ -112,12 +112,15 @@ def _names_and_values(fields: MultiDict[str, str]) -> list[str]:
 
 def register_extensions(app: Flask) -> None:
     engine_options = dict(app.config["SQLALCHEMY_ENGINE_OPTIONS"])
-    engine_options["connect_args"] = {
-        **locking.connect_options(
-            app.config["SQLALCHEMY_DATABASE_URI"], app.config["LOCK_TIMEOUT_SECONDS"]
-        ),
-        **engine_options.get("connect_args", {}),
-    }
+    database_uri = app.config["SQLALCHEMY_DATABASE_URI"]
+    connect_args = locking.connect_options(database_uri, app.config["LOCK_TIMEOUT_SECONDS"])
+    if database_uri.startswith("postgresql"):
+        # The portal runs short statements only. PostgreSQL's JIT compiles a plan whose
+        # *estimated* cost is high, and an event's definition (joined with its few ticket
+        # types, questions and sessions) is estimated high on tables not yet analysed: it
+        # spent seconds compiling what runs in a millisecond.
+        connect_args["options"] = f"{connect_args.get('options', '')} -c jit=off".strip()
+    engine_options["connect_args"] = {**connect_args, **engine_options.get("connect_args", {})}
     app.config["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options
     db.init_app(app)
     migrate.init_app(app, db, directory=str(_resource_dir("migrations")))

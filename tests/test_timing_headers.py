@@ -39,3 +39,16 @@ def test_a_cacheable_page_says_whether_it_came_from_the_cache(
     assert client.get("/account").headers["X-Cache"] == "miss"
     assert client.get("/account").headers["X-Cache"] == "hit"
     assert "X-Cache" not in client.get("/benefits").headers  # not a cached page
+
+
+def test_postgresql_sessions_do_not_jit_compile_short_statements(
+    app: Flask, postgres_only: None
+) -> None:
+    """An event's joined definition was estimated costly on tables not yet analysed and JIT
+    spent seconds compiling what runs in a millisecond: the portal's sessions turn JIT off."""
+    from sqlalchemy import text
+
+    from portal.extensions import db
+
+    assert db.session.execute(text("SHOW jit")).scalar() == "off"
+    assert db.session.execute(text("SHOW lock_timeout")).scalar() != "0"
