@@ -346,23 +346,15 @@ ORGANIZATION_BY_SLUG = SlugEntity("org", Organization)
 
 
 def cached_pages() -> dict[str, Page]:
-    """The cached pages by endpoint, and what each reads."""
+    """The cached pages by endpoint, and what each reads.
+
+    The event list and an event's page are not here: rendered afresh they cost a few
+    statements (docs/performance.md), and kept per viewer they were missed by most requests
+    of real traffic while any registration made them stale (the list counted seats in the
+    whole registration table). An event's definition is still remembered between requests,
+    shared by every viewer (``versions.GraphMemo``), and the seats are counted when served.
+    """
     return {
-        "events.index": Page(
-            tables=(
-                "event",
-                "event_cohost",
-                "event_agreement",
-                "ticket_type",
-                "registration",  # seats left on each card
-                "agreement",
-                "organization",
-            ),
-            viewer=True,
-        ),
-        "events.detail": Page(
-            tables=("agreement", "organization"), entity=EVENT_BY_SLUG, viewer=True
-        ),
         "accounts.dashboard": Page(
             # The dues section reads the member's plan and application (portal.dues.dashboard).
             tables=(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 from datetime import date, datetime
-from typing import Any, Protocol
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
@@ -205,29 +205,8 @@ class Event(TimestampMixin, db.Model):
             and moment < closes
         )
 
-    def next_change_after(self, moment: datetime) -> datetime | None:
-        return next_change_after(self, moment)
-
     def __repr__(self) -> str:
         return f"<Event {self.slug}>"
-
-
-class _Timed(Protocol):
-    registration_opens_at: datetime | None
-    registration_closes_at: datetime | None
-    starts_at: datetime
-    ends_at: datetime
-
-
-def next_change_after(event: _Timed, moment: datetime) -> datetime | None:
-    """When an event's pages next change with time alone (registration opens, closes…)."""
-    instants = (
-        event.registration_opens_at,
-        event.registration_closes_at,
-        event.starts_at,
-        event.ends_at,
-    )
-    return min((i for i in instants if i is not None and i > moment), default=None)
 
 
 class EventSession(db.Model):

@@ -26,7 +26,6 @@ from portal.events.models import (
     RegistrationStatus,
     Visibility,
     event_cohost,
-    next_change_after,
 )
 from portal.extensions import db
 from portal.organizations.models import Agreement, Organization
@@ -105,9 +104,6 @@ class EventCard:
     host_name_ja: str
     cohost_names: str
     held: int
-
-    def next_change_after(self, moment: datetime) -> datetime | None:
-        return next_change_after(self, moment)
 
 
 @dataclass(frozen=True)

@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any
-
 from flask import (
     Blueprint,
     Response,
     abort,
     flash,
-    make_response,
     redirect,
     render_template,
     request,
@@ -71,15 +67,8 @@ def _visible_event(slug: str, viewer) -> Event:  # noqa: ANN001
     return event
 
 
-def _changing_at(moment: datetime | None, template: str, **context: Any) -> Response:
-    """The page, saying when it changes without any write (registration opens or closes)."""
-    response = make_response(render_template(template, **context))
-    response.expires = moment
-    return response
-
-
 @blueprint.get("/")
-def index() -> Response:
+def index() -> str:
     viewer = queries.viewer_with_memberships(current_user)
     filters = queries.EventFilters(
         partner=request.args.get("partner") or None,
@@ -92,10 +81,7 @@ def index() -> Response:
     page = queries.upcoming_events(
         viewer, filters, page=request.args.get("page", 1, type=inputs.integer)
     )
-    now = utcnow()
-    changes = [c for c in (e.next_change_after(now) for e in page.items) if c is not None]
-    return _changing_at(
-        min(changes, default=None),
+    return render_template(
         "events/index.html",
         page=page,
         filters=filters,
@@ -106,15 +92,14 @@ def index() -> Response:
 
 
 @blueprint.get("/<slug>")
-def detail(slug: str) -> Response:
+def detail(slug: str) -> str:
     viewer = queries.viewer_with_memberships(current_user)
     event = _visible_event(slug, viewer)
     offers = pricing.offers_for(viewer, event)
     counts, registration = queries.seats_and_own_registration(event, viewer)
     form = registration_form_for(event, offers) if viewer and not registration else None
     now = utcnow()
-    return _changing_at(
-        event.next_change_after(now),
+    return render_template(
         "events/detail.html",
         event=event,
         offers=offers,
