@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, abort, request, session
+from flask import Flask, abort, g, request, session
 from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -49,6 +49,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     if app.config["PORTAL_TRUST_PROXY"]:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)  # type: ignore[method-assign]
 
+    register_server_timing(app)
     register_input_guards(app)
     register_extensions(app)
     register_personal_data()
@@ -59,6 +60,29 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     register_cache_policy(app)
     register_commands(app)
     return app
+
+
+def register_server_timing(app: Flask) -> None:
+    """With ``PORTAL_SERVER_TIMING`` on, every response says how long the portal spent on it
+    (``Server-Timing: app;dur=<ms>, cpu;dur=<ms>``: wall time and the worker's CPU time), from
+    the first request hook (before a page-cache hit is served) to the last: the benchmarks read
+    each page kind's own cost from it. Off by default: it tells any client how long each
+    request took."""
+    if not app.config.get("PORTAL_SERVER_TIMING"):
+        return
+
+    @app.before_request
+    def start_clock() -> None:
+        g.portal_started = (time.perf_counter(), time.process_time())
+
+    @app.after_request
+    def stop_clock(response: Response) -> Response:
+        started = g.get("portal_started")
+        if started is not None:
+            wall = (time.perf_counter() - started[0]) * 1000
+            cpu = (time.process_time() - started[1]) * 1000
+            response.headers["Server-Timing"] = f"app;dur={wall:.2f}, cpu;dur={cpu:.2f}"
+        return response
 
 
 def register_input_guards(app: Flask) -> None:
@@ -88,12 +112,15 @@ def _names_and_values(fields: MultiDict[str, str]) -> list[str]:
 
 def register_extensions(app: Flask) -> None:
     engine_options = dict(app.config["SQLALCHEMY_ENGINE_OPTIONS"])
-    engine_options["connect_args"] = {
-        **locking.connect_options(
-            app.config["SQLALCHEMY_DATABASE_URI"], app.config["LOCK_TIMEOUT_SECONDS"]
-        ),
-        **engine_options.get("connect_args", {}),
-    }
+    database_uri = app.config["SQLALCHEMY_DATABASE_URI"]
+    connect_args = locking.connect_options(database_uri, app.config["LOCK_TIMEOUT_SECONDS"])
+    if database_uri.startswith("postgresql"):
+        # The portal runs short statements only. PostgreSQL's JIT compiles a plan whose
+        # *estimated* cost is high, and an event's definition (joined with its few ticket
+        # types, questions and sessions) is estimated high on tables not yet analysed: it
+        # spent seconds compiling what runs in a millisecond.
+        connect_args["options"] = f"{connect_args.get('options', '')} -c jit=off".strip()
+    engine_options["connect_args"] = {**connect_args, **engine_options.get("connect_args", {})}
     app.config["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options
     db.init_app(app)
     migrate.init_app(app, db, directory=str(_resource_dir("migrations")))

@@ -80,7 +80,17 @@ def init_app(app: Flask) -> None:
     # App-level hooks run before any blueprint's (the management pages' role check): a hit is
     # answered before anything loads the signed-in person.
     app.before_request(serve_from_cache)
+    app.after_request(_say_whether_cached)
     _listen_for_reads()
+
+
+def _say_whether_cached(response: Response) -> Response:
+    """``X-Cache: miss`` on a cacheable page rendered afresh (a hit says ``hit``): the
+    benchmarks count hits from it, and an operator can see it in the browser."""
+    status = g.pop("pagecache_status", None)
+    if status is not None:
+        response.headers.setdefault("X-Cache", status)
+    return response
 
 
 def cache_pages(app: Flask) -> None:
@@ -226,6 +236,7 @@ def _cached(page: Page, view: Callable[..., Any]) -> Callable[..., Any]:
         # serve_from_cache found nothing: render, and keep the page if it may be kept.
         lookup: Lookup | None = g.pop("pagecache_lookup", None)
         store = current_store()
+        g.pagecache_status = "miss"
         if lookup is None or store is None:
             return _without_expires(view(**kwargs))[0]
         if current_app.config.get("PAGE_CACHE_CHECK_SCOPES"):
@@ -335,23 +346,15 @@ ORGANIZATION_BY_SLUG = SlugEntity("org", Organization)
 
 
 def cached_pages() -> dict[str, Page]:
-    """The cached pages by endpoint, and what each reads."""
+    """The cached pages by endpoint, and what each reads.
+
+    The event list and an event's page are not here: rendered afresh they cost a few
+    statements (docs/performance.md), and kept per viewer they were missed by most requests
+    of real traffic while any registration made them stale (the list counted seats in the
+    whole registration table). An event's definition is still remembered between requests,
+    shared by every viewer (``versions.GraphMemo``), and the seats are counted when served.
+    """
     return {
-        "events.index": Page(
-            tables=(
-                "event",
-                "event_cohost",
-                "event_agreement",
-                "ticket_type",
-                "registration",  # seats left on each card
-                "agreement",
-                "organization",
-            ),
-            viewer=True,
-        ),
-        "events.detail": Page(
-            tables=("agreement", "organization"), entity=EVENT_BY_SLUG, viewer=True
-        ),
         "accounts.dashboard": Page(
             # The dues section reads the member's plan and application (portal.dues.dashboard).
             tables=(
@@ -396,4 +399,5 @@ def _store(store: Store, key: str, body: str, changes: datetime | None) -> None:
 def _response(body: str) -> Response:
     if CSRF_PLACEHOLDER in body:
         body = body.replace(CSRF_PLACEHOLDER, generate_csrf())
+    g.pagecache_status = "hit"
     return Response(body, mimetype="text/html")
