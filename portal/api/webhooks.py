@@ -6,8 +6,8 @@ is no decision to audit (a claim, a registration, a cancellation; ``portal.audit
 the entries and announcements that name an event an endpoint chose become deliveries. A
 delivery is signed the Standard Webhooks way and carries ids, not personal data; the receiver
 reads the record through the API. The worker (``portal api webhooks``) retries with
-exponential backoff for about three days; an endpoint whose deliveries all failed for that long is disabled and its
-owner told by mail.
+exponential backoff for about three days; an endpoint whose deliveries all failed for that
+long is disabled and its owner told by mail.
 """
 
 from __future__ import annotations
