@@ -204,3 +204,21 @@ def test_a_roster_sync_through_the_api_is_told_when_it_finishes(caller, world) -
     assert synced.status_code == 200, synced.json
     [(slug, event_type, _upload)] = queued()
     assert (slug, event_type) == ("biocom", "roster.synced")
+
+
+def test_the_document_and_the_page_list_every_event(client, world) -> None:
+    document = client.get("/api/v1/openapi.json").json
+    admin = admin_of("biocom")
+    sign_in(client, admin)
+    page = client.get(
+        "/admin/organizations/biocom/webhooks", headers={"Accept-Language": "ja"}
+    ).get_data(as_text=True)
+
+    assert set(document["webhooks"]) == set(webhooks.EVENT_TYPES)
+    assert {"membership.claimed", "registration.created", "registration.cancelled"} <= set(
+        webhooks.EVENT_TYPES
+    )
+    body = document["webhooks"]["registration.cancelled"]["post"]["requestBody"]
+    assert body["content"]["application/json"]["schema"]["$ref"].endswith("/WebhookEvent")
+    assert "会員資格が申請された" in page and "参加登録が取り消された" in page
+    assert "<code>membership.claimed</code>" in page
