@@ -10,6 +10,7 @@ import secrets
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
+from portal.accounts import passwords
 from portal.accounts import services as accounts
 from portal.accounts.consents import STATEMENT_VERSION
 from portal.accounts.memberships import add_membership_claim
@@ -24,6 +25,7 @@ from portal.extensions import db
 from portal.organizations.models import Organization
 
 HOOKS = "https://crm.example.org/hooks"
+PASSPHRASE = "a long enough passphrase 4 hooks"
 MEMBER_EVENTS = ["membership.claimed", "registration.created", "registration.cancelled"]
 
 
@@ -37,7 +39,7 @@ def admin_of(slug: str) -> Person:
     """A partner admin of ``slug``, who may register its endpoints."""
     person = accounts.create_person_directly(
         f"webhooks-{secrets.token_hex(4)}@{slug}.example.org",
-        "a long enough passphrase 4 hooks",
+        PASSPHRASE,
         family_name="Officer",
         given_name="Web",
     )
@@ -190,6 +192,17 @@ def test_an_event_cancelled_tells_of_each_registration_it_ends(world) -> None:
     endpoint_of("biocom")
 
     cancel_event(world.event, actor=admin_of("biocom"), reason="The venue is closed.")
+
+    assert queued() == [("biocom", "registration.cancelled", world.registration.id)]
+
+
+def test_a_registrant_leaving_the_portal_tells_of_each_registration_ended(world) -> None:
+    endpoint_of("biocom")
+    leaving = world.registration.person
+    leaving.password_hash = passwords.hash_password(PASSPHRASE)
+    db.session.commit()
+
+    accounts.delete_account(leaving, password=PASSPHRASE)
 
     assert queued() == [("biocom", "registration.cancelled", world.registration.id)]
 
