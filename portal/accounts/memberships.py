@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 
 from flask_babel import gettext as _
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
 from portal.accounts.models import (
@@ -26,7 +27,7 @@ from portal.accounts.models import (
     Person,
     VerificationSource,
 )
-from portal.audit.services import record
+from portal.audit.services import announce, record
 from portal.db import utcnow
 from portal.errors import InvalidInput, InvalidTransition, NotFound
 from portal.extensions import db
@@ -82,6 +83,12 @@ def require_decider(actor: Person, organization: Organization) -> None:
 # --- claims ---
 
 
+def _already_a_member() -> InvalidTransition:
+    return InvalidTransition(
+        _("You already have a membership in this organization, pending or verified.")
+    )
+
+
 def add_membership_claim(
     person: Person,
     organization: Organization,
@@ -89,14 +96,14 @@ def add_membership_claim(
     kind: str = MembershipKind.INDIVIDUAL.value,
     member_number: str = "",
 ) -> Membership:
-    """Add a pending membership to the current transaction (no commit)."""
+    """Add a pending membership to the current transaction (flushed, no commit), announced
+    to the organization's systems (its webhooks) but not audited: the claim is the member's,
+    no decision (rule 7)."""
     if any(
         m.organization_id == organization.id and m.status in LIVE_MEMBERSHIP_STATES
         for m in person.memberships
     ):
-        raise InvalidTransition(
-            _("You already have a membership in this organization, pending or verified.")
-        )
+        raise _already_a_member()
     membership = Membership(
         person=person,
         organization=organization,
@@ -105,6 +112,19 @@ def add_membership_claim(
         status=MembershipStatus.PENDING.value,
     )
     db.session.add(membership)
+    try:
+        # The id the announcement names; a claim made a moment ago in another request
+        # breaks the one-live-membership constraint here.
+        db.session.flush()
+    except IntegrityError:
+        db.session.rollback()
+        raise _already_a_member() from None
+    announce(
+        "membership.claim",
+        subject_type="membership",
+        subject_id=membership.id,
+        organization_id=organization.id,
+    )
     return membership
 
 

@@ -163,13 +163,6 @@ def claim_membership(
     Raises InvalidTransition while a live membership in that organization exists.
     """
     membership = add_membership_claim(person, organization, kind=kind, member_number=member_number)
-    try:
-        db.session.flush()
-    except IntegrityError:
-        db.session.rollback()
-        raise InvalidTransition(
-            _("You already have a membership in this organization, pending or verified.")
-        ) from None
     apply_automatic_verification(person)
     db.session.commit()
     return membership

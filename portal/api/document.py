@@ -13,6 +13,7 @@ from werkzeug.wrappers import Response
 
 from portal.api.blueprint import PREFIX, api
 from portal.api.problems import MEDIA_TYPE, Problem
+from portal.api.webhooks import EVENT_OF_ACTION, EVENT_TYPES
 
 METHODS = ("get", "put", "post", "delete", "patch")
 
@@ -47,12 +48,59 @@ def openapi_document() -> dict[str, Any]:
         ),
     )
     document = spec.model_dump(mode="json", by_alias=True, exclude_unset=True, warnings=False)
+    document["components"]["schemas"]["WebhookEvent"] = WEBHOOK_EVENT
+    document["webhooks"] = {event_type: _webhook(event_type) for event_type in EVENT_TYPES}
     for item in document["paths"].values():
         for method in METHODS:
             operation = item.get(method)
             if operation is not None:
                 _problems_are_problem_json(operation)
     return document
+
+
+#: The body of every webhook delivery: ids only, the record is read through the API.
+WEBHOOK_EVENT: dict[str, Any] = {
+    "type": "object",
+    "required": ["type", "timestamp", "data"],
+    "properties": {
+        "type": {"type": "string", "enum": list(EVENT_TYPES)},
+        "timestamp": {"type": "string", "format": "date-time"},
+        "data": {
+            "type": "object",
+            "required": ["organization", "subject", "id", "action"],
+            "properties": {
+                "organization": {"type": "string", "description": "The endpoint's organization"},
+                "subject": {
+                    "type": "string",
+                    "enum": ["membership", "benefit_claim", "registration", "roster_upload"],
+                },
+                "id": {"type": ["integer", "null"]},
+                "action": {"type": "string", "description": "The step that sent the event"},
+            },
+        },
+    },
+}
+
+
+def _webhook(event_type: str) -> dict[str, Any]:
+    """A webhook of the document: signed per Standard Webhooks, sent by these steps."""
+    steps = ", ".join(f"`{a}`" for a, e in EVENT_OF_ACTION.items() if e == event_type)
+    return {
+        "post": {
+            "summary": event_type,
+            "description": (
+                f"Sent on {steps}. Headers `webhook-id`, `webhook-timestamp` and "
+                "`webhook-signature` (Standard Webhooks); answer 2xx to acknowledge."
+            ),
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/json": {"schema": {"$ref": "#/components/schemas/WebhookEvent"}}
+                },
+            },
+            "responses": {"2XX": {"description": "Received"}},
+        }
+    }
 
 
 def _problems_are_problem_json(operation: dict[str, Any]) -> None:

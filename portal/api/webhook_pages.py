@@ -30,12 +30,27 @@ from portal.pages import acting_person, on_refusal
 TEMPLATE = "api/manage/webhooks.html"
 LOG_SIZE = 50
 
+#: How the page names each event an endpoint may choose (``webhooks.EVENT_TYPES``).
+EVENT_LABELS = {
+    "membership.claimed": _l("A membership is claimed"),
+    "membership.verified": _l("A membership is verified"),
+    "membership.rejected": _l("A membership claim is rejected"),
+    "membership.revoked": _l("A membership is revoked"),
+    "claim.requested": _l("A service is requested"),
+    "claim.decided": _l("A service request is approved or rejected"),
+    "claim.fulfilled": _l("A service request is fulfilled"),
+    "registration.created": _l("Someone registers for an event"),
+    "registration.cancelled": _l("A registration is cancelled"),
+    "registration.checked_in": _l("A registrant is checked in"),
+    "roster.synced": _l("A roster sync or upload finishes"),
+}
+
 
 class EndpointForm(FlaskForm):
     url = StringField(_l("Address (https://)"), validators=[DataRequired(), Length(max=500)])
     event_types = SelectMultipleField(
         _l("Events"),
-        choices=[SelectChoice(t, t) for t in webhooks.EVENT_TYPES],
+        choices=[SelectChoice(t, EVENT_LABELS[t]) for t in webhooks.EVENT_TYPES],
         widget=widgets.ListWidget(prefix_label=False),
         option_widget=widgets.CheckboxInput(),
         validators=[DataRequired(_l("Choose at least one event."))],

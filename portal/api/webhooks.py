@@ -1,12 +1,13 @@
 """Outgoing webhooks: a partner's system is told when its organization's records change.
 
 Events are queued in the same transaction as the change (like mail, rule 8): the audit log's
-``record`` tells its listeners of each entry it adds (``portal.audit.services``), and the
-entries that name an event an endpoint chose become deliveries. A delivery is signed the
-Standard Webhooks way and carries ids, not personal data; the receiver reads the record
-through the API. The worker (``portal api webhooks``) retries with exponential backoff for
-about three days; an endpoint whose deliveries all failed for that long is disabled and its
-owner told by mail.
+``record`` tells its listeners of each entry it adds, and ``announce`` of what members do that
+is no decision to audit (a claim, a registration, a cancellation; ``portal.audit.services``);
+the entries and announcements that name an event an endpoint chose become deliveries. A
+delivery is signed the Standard Webhooks way and carries ids, not personal data; the receiver
+reads the record through the API. The worker (``portal api webhooks``) retries with
+exponential backoff for about three days; an endpoint whose deliveries all failed for that
+long is disabled and its owner told by mail.
 """
 
 from __future__ import annotations
@@ -30,15 +31,17 @@ from portal.accounts.models import Person
 from portal.api.keys import may_hold_keys
 from portal.api.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint
 from portal.audit.models import AuditEntry
-from portal.audit.services import record
+from portal.audit.services import Announcement, record
 from portal.db import utcnow
 from portal.errors import InvalidInput, InvalidTransition, NotFound
+from portal.events.models import Event
 from portal.extensions import db
 from portal.notifications.services import mail_person
 from portal.organizations.models import Organization
 
-#: Audit actions and the event each one is to a partner's system.
+#: Audit actions (and announcements) and the event each one is to a partner's system.
 EVENT_OF_ACTION = {
+    "membership.claim": "membership.claimed",
     "membership.verify": "membership.verified",
     "membership.reject": "membership.rejected",
     "membership.revoke": "membership.revoked",
@@ -46,6 +49,8 @@ EVENT_OF_ACTION = {
     "benefit_claim.approve": "claim.decided",
     "benefit_claim.reject": "claim.decided",
     "benefit_claim.fulfil": "claim.fulfilled",
+    "registration.create": "registration.created",
+    "registration.cancel": "registration.cancelled",
     "registration.check_in": "registration.checked_in",
     "roster.import": "roster.synced",
 }
@@ -163,7 +168,16 @@ def send_again(delivery: WebhookDelivery, *, actor: Person) -> None:
 # --- queueing, in the transaction of the change ----------------------------------------------
 
 
-def queue_for_entry(entry: AuditEntry) -> None:
+def _organizations_told(entry: AuditEntry | Announcement) -> set[int]:
+    """Who hears of an entry: its organization; for a registration, every organizer of its
+    event (the host and each co-host, whose keys read its registrations)."""
+    assert entry.organization_id is not None
+    event_id = (entry.details or {}).get("event") if entry.subject_type == "registration" else None
+    event = db.session.get(Event, event_id) if event_id is not None else None
+    return event.organizer_ids if event is not None else {entry.organization_id}
+
+
+def queue_for_entry(entry: AuditEntry | Announcement) -> None:
     """The audit log's listener: deliveries for the endpoints that chose this event."""
     event_type = EVENT_OF_ACTION.get(entry.action)
     if event_type is None or entry.organization_id is None:
@@ -172,7 +186,7 @@ def queue_for_entry(entry: AuditEntry) -> None:
     with db.session.no_autoflush:
         endpoints = db.session.scalars(
             select(WebhookEndpoint).where(
-                WebhookEndpoint.organization_id == entry.organization_id,
+                WebhookEndpoint.organization_id.in_(_organizations_told(entry)),
                 WebhookEndpoint.disabled_at.is_(None),
             )
         ).all()

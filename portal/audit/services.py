@@ -1,8 +1,9 @@
-"""Writing to the audit log, inside the caller's transaction."""
+"""Writing to the audit log, inside the caller's transaction; announcing what is not audited."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from portal.audit.models import AuditEntry
@@ -12,9 +13,22 @@ if TYPE_CHECKING:
     from portal.accounts.models import Person
 
 
-#: Told of each entry as it joins the transaction; higher areas register here (the API queues
-#: its webhooks so, in the transaction of the change they report).
-LISTENERS: list[Callable[[AuditEntry], None]] = []
+@dataclass(frozen=True)
+class Announcement:
+    """Something that happened and is news to an organization, but no decision to audit
+    (a member's own claim or registration): told to the listeners as an entry is, never
+    written to the audit log (rule 7 keeps that for decisions)."""
+
+    action: str
+    subject_type: str
+    subject_id: int | None
+    organization_id: int | None
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+#: Told of each entry as it joins the transaction, and of each announcement; higher areas
+#: register here (the API queues its webhooks so, in the transaction of the change they report).
+LISTENERS: list[Callable[[AuditEntry | Announcement], None]] = []
 
 
 def record(
@@ -41,3 +55,19 @@ def record(
     for listener in LISTENERS:
         listener(entry)
     return entry
+
+
+def announce(
+    action: str,
+    *,
+    subject_type: str,
+    subject_id: int | None,
+    organization_id: int | None,
+    **details: Any,
+) -> Announcement:
+    """Tell the listeners of a change in the current transaction, without an audit entry:
+    what they queue commits with the change, or rolls back with it."""
+    announcement = Announcement(action, subject_type, subject_id, organization_id, details)
+    for listener in LISTENERS:
+        listener(announcement)
+    return announcement

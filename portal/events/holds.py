@@ -10,6 +10,7 @@ from sqlalchemy import select, update
 from portal.db import utcnow
 from portal.events.mail import tell_registrant
 from portal.events.models import Event, Registration, RegistrationStatus
+from portal.events.organizers import announce_registration
 from portal.events.registering import live_registration
 from portal.events.seats import lock_event, seats_left
 from portal.events.waitlist import promote_in_turn
@@ -54,6 +55,7 @@ def release_expired_holds(*, now: datetime | None = None) -> int:
         assert registration is not None
         db.session.refresh(registration)
         tell_registrant(registration, "events/registration_hold_expired")
+        announce_registration("cancel", registration, registration.event)
         events[registration.event_id] = registration.event
         released += 1
         db.session.commit()

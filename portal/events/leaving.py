@@ -14,7 +14,7 @@ from portal.db import utcnow
 from portal.errors import InvalidTransition, NotFound
 from portal.events.mail import tell_registrant
 from portal.events.models import LIVE_STATES, Event, EventStatus, Registration, RegistrationStatus
-from portal.events.organizers import can_manage_event, record_decision
+from portal.events.organizers import announce_registration, can_manage_event, record_decision
 from portal.events.seats import lock_event
 from portal.events.waitlist import promote_in_turn
 from portal.extensions import db
@@ -58,6 +58,8 @@ def cancel_registration(
     if not own:
         registration.decided_by_id = actor.id
         record_decision("cancel", registration, actor, reason=reason)
+    else:
+        announce_registration("cancel", registration, event)
     tell_registrant(registration)
     db.session.flush()
     if freed:
@@ -102,6 +104,7 @@ def withdraw_registrations(person: Person, *, moment: datetime) -> int:
         registration.status = RegistrationStatus.CANCELLED.value
         registration.cancelled_at = moment
         registration.hold_expires_at = None
+        announce_registration("cancel", registration, registration.event)
     db.session.flush()
     for event in freed.values():
         if event.status == EventStatus.PUBLISHED and moment < event.ends_at:

@@ -1,5 +1,5 @@
-"""Who organizes an event: the actor the organizers' actions are allowed to, and how their
-decisions on registrations are recorded."""
+"""Who organizes an event: the actor the organizers' actions are allowed to, how their
+decisions on registrations are recorded, and how registrants' own steps are announced."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 from flask_babel import gettext as _
 
 from portal.accounts.models import Person
-from portal.audit.services import record
+from portal.audit.services import announce, record
 from portal.errors import NotFound
 from portal.events.models import Event, Registration
 
@@ -39,4 +39,17 @@ def record_decision(action: str, registration: Registration, actor: Person, **de
         organization_id=registration.event.host_id,
         event=registration.event_id,
         **details,
+    )
+
+
+def announce_registration(action: str, registration: Registration, event: Event) -> None:
+    """A registrant's own step (registering, cancelling, leaving), news to the organizers'
+    systems but no decision to audit (rule 7): announced in the current transaction, so
+    their webhooks go out only if it commits. Organized as ``record_decision`` is."""
+    announce(
+        f"registration.{action}",
+        subject_type="registration",
+        subject_id=registration.id,
+        organization_id=event.host_id,
+        event=event.id,
     )

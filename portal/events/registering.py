@@ -26,6 +26,7 @@ from portal.events.models import (
     RegistrationStatus,
     TicketType,
 )
+from portal.events.organizers import announce_registration
 from portal.events.pricing import TicketOffer
 from portal.events.seats import Allocation, choose_allocation, lock_event, seat_state_statement
 from portal.extensions import db
@@ -180,6 +181,7 @@ def register(
     make_transient_to_detached(registration)
     db.session.add(registration)
     tell_registrant(registration)
+    announce_registration("create", registration, event)
     known = {"id": registration.id, "status": registration.status}
     db.session.commit()
     # What the next page needs, kept instead of read back (commit expires every attribute).

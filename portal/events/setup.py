@@ -37,7 +37,7 @@ from portal.events.models import (
     TicketType,
     Visibility,
 )
-from portal.events.organizers import require_organizer
+from portal.events.organizers import announce_registration, require_organizer
 from portal.events.seats import lock_event, seat_state
 from portal.events.waitlist import promote_waitlist
 from portal.extensions import db
@@ -374,6 +374,7 @@ def cancel_event(event: Event, *, actor: Person, reason: str, now: datetime | No
         registration.hold_expires_at = None
         registration.decision_reason = reason.strip()
         tell_registrant(registration, "events/event_cancelled")
+        announce_registration("cancel", registration, event)
     record(
         "event.cancel",
         actor=actor,
