@@ -1,0 +1,56 @@
+"""the member's dashboard remembers the last visit that showed news; host organizations
+
+Revision ID: 0013_dashboard_seen
+Revises: 0009_claim_period
+Create Date: 2026-11-30 14:10:00
+
+``person.dashboard_seen_at``: claims decided after it are "decided since your last visit" on
+the member's dashboard. ``organization.kind`` may be ``host``: an organization of the network
+that hosts events without an MOU and without members (Kobe City).
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+# revision identifiers, used by Alembic.
+revision = "0013_dashboard_seen"
+down_revision = "0009_claim_period"
+branch_labels = None
+depends_on = None
+
+
+def _kinds(kinds: str) -> None:
+    """Rewrite organization's kind check. SQLite rebuilds the table, which people, MOUs and
+    events point at: its foreign-key checks are off while it does (outside a transaction)."""
+    sqlite = op.get_bind().dialect.name == "sqlite"
+    if sqlite:
+        op.get_bind().exec_driver_sql("PRAGMA foreign_keys=OFF")
+    try:
+        with op.batch_alter_table("organization", schema=None) as batch_op:
+            batch_op.drop_constraint(op.f("ck_organization_kind"), type_="check")
+            batch_op.create_check_constraint("kind", f"kind IN ({kinds})")
+    finally:
+        if sqlite:
+            op.get_bind().exec_driver_sql("PRAGMA foreign_keys=ON")
+
+
+def upgrade():
+    with op.batch_alter_table("person", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("dashboard_seen_at", sa.DateTime(timezone=True), nullable=True))
+    _kinds("'hub', 'partner', 'host'")
+
+
+def downgrade():
+    from portal.migrating import refuse_unless_none
+
+    refuse_unless_none(
+        revision,
+        "host organizations",
+        "SELECT count(*) FROM organization WHERE kind = 'host'",
+        instead="Delete the host organizations (and their events) first.",
+    )
+    _kinds("'hub', 'partner'")
+    with op.batch_alter_table("person", schema=None) as batch_op:
+        batch_op.drop_column("dashboard_seen_at")
