@@ -31,7 +31,7 @@ from portal.db import utcnow
 from portal.errors import InvalidInput, InvalidTransition, NotFound
 from portal.extensions import db
 from portal.notifications.services import external_url, mail_person
-from portal.organizations.models import Organization
+from portal.organizations.models import Organization, OrganizationKind
 
 
 def today(organization: Organization | None = None) -> date:
@@ -89,7 +89,12 @@ def add_membership_claim(
     kind: str = MembershipKind.INDIVIDUAL.value,
     member_number: str = "",
 ) -> Membership:
-    """Add a pending membership to the current transaction (no commit)."""
+    """Add a pending membership to the current transaction (no commit).
+
+    Raises InvalidInput for an organization that has no members (a host such as Kobe City).
+    """
+    if organization.kind == OrganizationKind.HOST:
+        raise InvalidInput(_("Choose your home organization from the list."))
     if any(
         m.organization_id == organization.id and m.status in LIVE_MEMBERSHIP_STATES
         for m in person.memberships

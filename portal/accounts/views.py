@@ -22,7 +22,7 @@ from portal.errors import InvalidTransition
 from portal.extensions import db, limiter
 from portal.forms import ConfirmForm
 from portal.i18n import current_language, localized, safe_next
-from portal.organizations.models import Organization
+from portal.organizations.models import Organization, OrganizationKind
 from portal.pages import acting_person, on_refusal
 
 blueprint = Blueprint("accounts", __name__)
@@ -50,7 +50,10 @@ def _only_failures(response: BaseResponse) -> bool:
 
 def _organization_choices() -> list[SelectChoice]:
     organizations = db.session.scalars(
-        select(Organization).order_by(Organization.kind, Organization.id)
+        select(Organization)
+        # A host (Kobe City) has no members to claim.
+        .where(Organization.kind != OrganizationKind.HOST)
+        .order_by(Organization.kind, Organization.id)
     ).all()
     return [SelectChoice(str(o.id), localized(o, "name")) for o in organizations]
 

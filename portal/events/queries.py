@@ -69,6 +69,33 @@ class EventFilters:
     kind: str | None = None
     month: str | None = None  # "2027-03"
     language: str | None = None
+    #: Words that must each appear in the title, description or venue, in either language.
+    keywords: str | None = None
+
+    def query_args(self) -> dict[str, str]:
+        """The filters as the list's address carries them (for the pager's links)."""
+        names = {"partner": self.partner, "kind": self.kind, "month": self.month}
+        names |= {"language": self.language, "q": self.keywords}
+        return {name: value for name, value in names.items() if value}
+
+
+#: At most this many words of a keyword search count (a pasted paragraph is not a query).
+MAX_KEYWORDS = 8
+_SEARCHED = ("title_en", "title_ja", "description_en", "description_ja", "venue_en", "venue_ja")
+
+
+def _keyword_condition(text: str):  # noqa: ANN202 - a SQL expression
+    """Every word in one of the searched texts, case-insensitively; LIKE's wildcards typed
+    by the person are matched as themselves."""
+    words = text.split()[:MAX_KEYWORDS]
+    conditions = []
+    for word in words:
+        escaped = word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        pattern = f"%{escaped.lower()}%"
+        conditions.append(
+            or_(*(func.lower(getattr(Event, c)).like(pattern, escape="\\") for c in _SEARCHED))
+        )
+    return and_(*conditions)
 
 
 def _event_options() -> tuple:
@@ -80,18 +107,30 @@ def _event_options() -> tuple:
     )
 
 
-def upcoming_events(viewer: Person | None, filters: EventFilters, *, page: int = 1) -> Pagination:
-    """Published events that have not ended and that the viewer may see, soonest first."""
+def upcoming_events(
+    viewer: Person | None, filters: EventFilters, *, page: int = 1, past: bool = False
+) -> Pagination:
+    """Published events that have not ended and that the viewer may see, soonest first; with
+    ``past``, the archive: those that ended, latest first."""
+    now = utcnow()
     query: Select = (
         select(Event)
         .where(
             Event.status == EventStatus.PUBLISHED.value,
-            Event.ends_at > utcnow(),
+            Event.ends_at <= now if past else Event.ends_at > now,
             Event.visibility.in_(visible_levels(viewer)),
         )
         .options(*_event_options())
-        .order_by(Event.starts_at, Event.id)
+        .order_by(
+            *(
+                (Event.starts_at.desc(), Event.id.desc())
+                if past
+                else (Event.starts_at, Event.id)
+            )
+        )
     )
+    if filters.keywords and filters.keywords.split():
+        query = query.where(_keyword_condition(filters.keywords))
     if filters.partner:
         organization_id = select(Organization.id).where(Organization.slug == filters.partner)
         query = query.where(

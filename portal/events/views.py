@@ -79,17 +79,34 @@ def _changing_at(moment: datetime | None, template: str, **context: Any) -> Resp
     return response
 
 
-@blueprint.get("/")
-def index() -> Response:
-    viewer = queries.viewer_with_memberships(current_user)
-    filters = queries.EventFilters(
+@blueprint.app_template_global()
+def price_range(event: Event) -> list[tuple[int, int, str]]:
+    """Per currency, the lowest and highest price of the event's open ticket types."""
+    ranges: dict[str, tuple[int, int]] = {}
+    for ticket in event.ticket_types:
+        if ticket.active:
+            low, high = ranges.get(ticket.currency, (ticket.price, ticket.price))
+            ranges[ticket.currency] = (min(low, ticket.price), max(high, ticket.price))
+    return [(low, high, currency) for currency, (low, high) in ranges.items()]
+
+
+def _filters() -> queries.EventFilters:
+    keywords = " ".join(request.args.get("q", "").split())[:200]
+    return queries.EventFilters(
         partner=request.args.get("partner") or None,
         kind=request.args.get("kind") if request.args.get("kind") in set(EventKind) else None,
         month=request.args.get("month") or None,
         language=request.args.get("language")
         if request.args.get("language") in ("ja", "en")
         else None,
+        keywords=keywords or None,
     )
+
+
+@blueprint.get("/")
+def index() -> Response:
+    viewer = queries.viewer_with_memberships(current_user)
+    filters = _filters()
     page = queries.upcoming_events(
         viewer, filters, page=request.args.get("page", 1, type=inputs.integer)
     )
@@ -106,6 +123,28 @@ def index() -> Response:
         partners=db.session.scalars(db.select(Organization).order_by(Organization.id)).all(),
         kinds=list(EventKind),
         viewer_zone=viewer_zone(viewer),
+        past=False,
+    )
+
+
+@blueprint.get("/past")
+def past() -> str:
+    """The archive: events that took place, latest first (the seed's 2017 forum among them)."""
+    viewer = queries.viewer_with_memberships(current_user)
+    filters = _filters()
+    page = queries.upcoming_events(
+        viewer, filters, page=request.args.get("page", 1, type=inputs.integer), past=True
+    )
+    return render_template(
+        "events/index.html",
+        page=page,
+        filters=filters,
+        counts={},
+        held_seats=queries.held_seats,
+        partners=db.session.scalars(db.select(Organization).order_by(Organization.id)).all(),
+        kinds=list(EventKind),
+        viewer_zone=viewer_zone(viewer),
+        past=True,
     )
 
 
