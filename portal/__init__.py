@@ -130,17 +130,20 @@ def register_personal_data() -> None:
 
 def register_area_hooks() -> None:
     """Where a lower area shows a higher one's data, the higher one registers with it: the
-    member's dashboard (accounts) shows a section of each area built on accounts, an MOU's
+    member's dashboard (accounts) shows a section of each area built on accounts (payments
+    due, upcoming events, claims decided since the last visit), an MOU's
     management page (organizations) shows its services (benefits), and the reciprocity report
     (benefits) counts registrations (events)."""
     from portal.accounts import dashboard
     from portal.benefits import report
     from portal.benefits.dashboard import SECTION as BENEFITS_SECTION
     from portal.benefits.management import mou_services
+    from portal.events.dashboard import SECTION as EVENTS_SECTION
     from portal.events.report import registrations_by_direction
     from portal.organizations.management import register_mou_section
+    from portal.payments.dashboard import SECTION as PAYMENTS_SECTION
 
-    for section in (BENEFITS_SECTION,):
+    for section in (PAYMENTS_SECTION, EVENTS_SECTION, BENEFITS_SECTION):
         dashboard.register(section)
     register_mou_section("benefits", mou_services)
     # Tests build many apps: the counter is added once, or registrations would count twice.

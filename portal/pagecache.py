@@ -336,7 +336,18 @@ def cached_pages() -> dict[str, Page]:
             tables=("agreement", "organization"), entity=EVENT_BY_SLUG, viewer=True
         ),
         "accounts.dashboard": Page(
-            tables=("organization", "agreement", "reciprocal_service", "company"),
+            # The viewer's own registrations and claims are theirs (person scope); the events,
+            # tickets, services and invoices they name, and payments, are declared whole.
+            tables=(
+                "organization",
+                "agreement",
+                "reciprocal_service",
+                "company",
+                "event",
+                "ticket_type",
+                "payment",
+                "invoice",
+            ),
             viewer=True,
             signed_in_only=True,
         ),

@@ -8,7 +8,7 @@ from datetime import date
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask.blueprints import BlueprintSetupState
 from flask_babel import gettext as _
-from flask_login import current_user, login_required, login_user, logout_user
+from flask_login import current_user, login_required, logout_user
 from sqlalchemy import select
 from werkzeug.wrappers import Response as BaseResponse
 from wtforms.fields.choices import SelectChoice
@@ -16,6 +16,7 @@ from wtforms.fields.choices import SelectChoice
 from portal import inputs
 from portal.accounts import companies, consents, forms, labels, memberships, queries, services
 from portal.accounts import dashboard as dashboard_sections
+from portal.accounts.landing import landing_endpoint, landing_url, sign_in
 from portal.accounts import profile as own_profile
 from portal.accounts.models import CrossBorderConsent, Invitation, Person
 from portal.errors import InvalidTransition
@@ -101,9 +102,10 @@ def confirm_email(token: str) -> str | BaseResponse:
                 url_for("accounts.dashboard" if current_user.is_authenticated else "accounts.login")
             )
         flash(_("Thank you: your email address is confirmed."), "success")
-        if current_user.is_authenticated and current_user.id == person.id:
-            return redirect(url_for("accounts.dashboard"))
-        return redirect(url_for("accounts.login"))
+        # The link proved the address is theirs: no second step through the login form.
+        if not (current_user.is_authenticated and current_user.id == person.id):
+            sign_in(person)
+        return redirect(landing_url(person))
     return render_template("accounts/confirm.html", form=form)
 
 
@@ -138,13 +140,13 @@ def resend_confirmation() -> BaseResponse:
 )
 def login() -> str | BaseResponse:
     if current_user.is_authenticated:
-        return redirect(url_for("accounts.dashboard"))
+        return redirect(landing_url(current_user))
     form = forms.LoginForm()
     if form.validate_on_submit():
         person = services.authenticate(form.email.data, form.password.data)
         if person is not None:
-            login_user(person, remember=form.remember.data)
-            return redirect(safe_next(request.args.get("next"), "accounts.dashboard"))
+            sign_in(person, remember=form.remember.data)
+            return redirect(safe_next(request.args.get("next"), landing_endpoint(person)))
         flash(_("The email address or password is not correct."), "error")
     return render_template("accounts/login.html", form=form)
 
@@ -191,13 +193,18 @@ def reset_password(token: str) -> str | BaseResponse:
 def dashboard() -> str:
     person = queries.person_with_memberships(current_user.id)
     assert person is not None
-    return render_template(
+    rendered = dashboard_sections.render_sections(person)
+    page = render_template(
         "accounts/dashboard.html",
         person=person,
+        steps=dashboard_sections.steps_for(person, lambda m: memberships.today(m.organization)),
         company=queries.company_of_primary_contact(person),
-        dashboard_sections=dashboard_sections.render_sections(person),
+        dashboard_sections=rendered.sections,
         confirm_form=ConfirmForm(),
     )
+    if rendered.news_shown:
+        dashboard_sections.record_visit(person)
+    return page
 
 
 @blueprint.route("/account/profile", methods=["GET", "POST"])
@@ -262,7 +269,7 @@ def change_password() -> str | BaseResponse:
             person, current_password=form.current_password.data, new_password=form.password.data
         )
         # The bumped session version ended every session; keep this one.
-        login_user(person)
+        sign_in(person)
         flash(_("Your password is changed; your other sessions were logged out."), "success")
         return redirect(url_for("accounts.profile"))
     return render_template("accounts/change_password.html", form=form)

@@ -234,6 +234,31 @@ def my_registrations(person: Person) -> list[Registration]:
     )
 
 
+#: Upcoming registrations shown on the dashboard ("My events" lists them all).
+DASHBOARD_REGISTRATIONS = 5
+
+
+def upcoming_registrations(person: Person) -> list[Registration]:
+    """The person's live registrations for events that have not ended, soonest first."""
+    return list(
+        db.session.scalars(
+            select(Registration)
+            .join(Registration.event)
+            .where(
+                Registration.person_id == person.id,
+                Registration.status.in_([s.value for s in LIVE_STATES]),
+                Event.ends_at > utcnow(),
+            )
+            .options(
+                joinedload(Registration.event).joinedload(Event.host),
+                joinedload(Registration.ticket_type),
+            )
+            .order_by(Event.starts_at, Registration.id)
+            .limit(DASHBOARD_REGISTRATIONS)
+        )
+    )
+
+
 def feed_registrations(person: Person) -> list[Registration]:
     return list(
         db.session.scalars(
