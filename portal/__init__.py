@@ -141,11 +141,14 @@ def register_area_hooks() -> None:
     from portal.events.dashboard import SECTION as EVENTS_SECTION
     from portal.events.report import registrations_by_direction
     from portal.organizations.management import register_mou_section
+    from portal.events import payment_step
     from portal.payments.dashboard import SECTION as PAYMENTS_SECTION
+    from portal.payments.registration_step import STEP
 
     for section in (PAYMENTS_SECTION, EVENTS_SECTION, BENEFITS_SECTION):
         dashboard.register(section)
     register_mou_section("benefits", mou_services)
+    payment_step.register(STEP)
     # Tests build many apps: the counter is added once, or registrations would count twice.
     if registrations_by_direction not in report.REGISTRATION_COUNTERS:
         report.REGISTRATION_COUNTERS.append(registrations_by_direction)

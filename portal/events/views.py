@@ -25,7 +25,7 @@ from portal import inputs
 from portal.accounts.consents import ConsentRequired
 from portal.accounts.views import agree_if_asked, consent_step
 from portal.db import utcnow
-from portal.events import calendar, leaving, pricing, queries, registering
+from portal.events import calendar, leaving, payment_step, pricing, queries, registering
 from portal.events.forms import CancelRegistrationForm, registration_form_for
 from portal.events.labels import (
     event_kind_label,
@@ -202,6 +202,21 @@ def register(slug: str) -> BaseResponse | str:
         ),
     }
     flash(messages.get(RegistrationStatus(registration.status), _("Registered.")), "success")
+    step = payment_step.current()
+    # Only a method the form posted (the page checks the first): a bare POST keeps the ticket.
+    method = getattr(form, "payment_method", None) if "payment_method" in request.form else None
+    if (
+        registration.status == RegistrationStatus.AWAITING_PAYMENT
+        and step is not None
+        and method is not None
+        and method.data
+    ):
+        # Straight on to paying by the method chosen beside the ticket.
+        then = step.continuation(method.data)
+        return redirect(
+            url_for(then.endpoint, registration_id=registration.id, _anchor=then.anchor),
+            code=then.code,
+        )
     return redirect(url_for("events.ticket", registration_id=registration.id))
 
 
