@@ -138,10 +138,10 @@ def register_area_hooks() -> None:
     from portal.benefits import report
     from portal.benefits.dashboard import SECTION as BENEFITS_SECTION
     from portal.benefits.management import mou_services
+    from portal.events import payment_step
     from portal.events.dashboard import SECTION as EVENTS_SECTION
     from portal.events.report import registrations_by_direction
     from portal.organizations.management import register_mou_section
-    from portal.events import payment_step
     from portal.payments.dashboard import SECTION as PAYMENTS_SECTION
     from portal.payments.registration_step import STEP
 

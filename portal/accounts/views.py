@@ -16,8 +16,8 @@ from wtforms.fields.choices import SelectChoice
 from portal import inputs
 from portal.accounts import companies, consents, forms, labels, memberships, queries, services
 from portal.accounts import dashboard as dashboard_sections
-from portal.accounts.landing import landing_endpoint, landing_url, sign_in
 from portal.accounts import profile as own_profile
+from portal.accounts.landing import landing_endpoint, landing_url, sign_in
 from portal.accounts.models import CrossBorderConsent, Invitation, Person
 from portal.errors import InvalidTransition
 from portal.extensions import db, limiter

@@ -437,7 +437,7 @@ def load_demo_events() -> list[str]:
     """Add the seed's past activities and the demo's upcoming joint events (idempotent, by
     slug); lines for the printout."""
     actor = _actor()
-    lines = ["Demo events: the seed's past activities, and upcoming joint events with each partner:"]
+    lines = ["Demo events: the seed's past activities, and joint events with each partner:"]
     for spec in (*PAST_EVENTS, *DEMO_EVENTS):
         event = db.session.scalar(select(Event).where(Event.slug == spec.slug))
         if event is None:

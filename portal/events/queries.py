@@ -122,11 +122,7 @@ def upcoming_events(
         )
         .options(*_event_options())
         .order_by(
-            *(
-                (Event.starts_at.desc(), Event.id.desc())
-                if past
-                else (Event.starts_at, Event.id)
-            )
+            *((Event.starts_at.desc(), Event.id.desc()) if past else (Event.starts_at, Event.id))
         )
     )
     if filters.keywords and filters.keywords.split():
