@@ -352,7 +352,7 @@ def cached_pages() -> dict[str, Page]:
             signed_in_only=True,
         ),
         "accounts_manage.queue": Page(
-            tables=("person", "organization", "role_grant"),
+            tables=("person", "organization", "role_grant", "roster_upload", "roster_entry"),
             entity=ORGANIZATION_BY_SLUG,
             signed_in_only=True,
         ),

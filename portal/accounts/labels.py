@@ -68,6 +68,14 @@ def encoding_label(encoding: str) -> Any:
     return ROSTER_ENCODING_LABELS.get(encoding, encoding)
 
 
+#: The queue's flags on a row (``queries.queue_flags``).
+QUEUE_FLAG_LABELS = {
+    "unconfirmed_email": _l("Email not confirmed"),
+    "shared_number": _l("Member number claimed by several people"),
+    "on_roster": _l("On the latest roster"),
+}
+
+
 TEMPLATE_GLOBALS: dict[str, Any] = {
     "membership_status_label": membership_status_label,
     "membership_kind_label": membership_kind_label,
@@ -75,4 +83,5 @@ TEMPLATE_GLOBALS: dict[str, Any] = {
     "encoding_label": encoding_label,
     "role_labels": ROLE_LABELS,
     "queue_filter_labels": QUEUE_FILTER_LABELS,
+    "queue_flag_labels": QUEUE_FLAG_LABELS,
 }
