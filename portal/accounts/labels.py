@@ -76,7 +76,16 @@ QUEUE_FLAG_LABELS = {
 }
 
 
+def role_label(person: Any) -> Any:
+    """The role a signed-in person acts in, as the header names it (the highest they hold)."""
+    for role in (Role.ADMIN, Role.STAFF, Role.PARTNER_ADMIN):
+        if person.has_role(role):
+            return ROLE_LABELS[role]
+    return _l("Member")
+
+
 TEMPLATE_GLOBALS: dict[str, Any] = {
+    "role_label": role_label,
     "membership_status_label": membership_status_label,
     "membership_kind_label": membership_kind_label,
     "verified_via_label": verified_via_label,

@@ -32,7 +32,12 @@ from portal.audit import queries as audit_queries
 from portal.audit.models import AuditEntry
 from portal.db import utcnow
 from portal.extensions import db
-from portal.organizations.models import Agreement, Organization, ReciprocalService
+from portal.organizations.models import (
+    Agreement,
+    Organization,
+    OrganizationKind,
+    ReciprocalService,
+)
 
 
 def memberships_and_their_mous() -> _AbstractLoad:
@@ -127,7 +132,12 @@ def organizations_for_admin(actor: Person) -> list[tuple[Organization, int, bool
             .group_by(Membership.organization_id)
         ).all()
     )
-    organizations = db.session.scalars(select(Organization).order_by(Organization.id)).all()
+    organizations = db.session.scalars(
+        # A host (Kobe City) has no members to verify.
+        select(Organization)
+        .where(Organization.kind != OrganizationKind.HOST)
+        .order_by(Organization.id)
+    ).all()
     return [
         (o, pending.get(o.id, 0), can_decide_memberships(actor, o))
         for o in organizations

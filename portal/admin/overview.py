@@ -66,6 +66,10 @@ def audit_action_label(action: str) -> Any:
     return AUDIT_ACTION_LABELS.get(action, action)
 
 
+#: Benefit claims listed on the overview, oldest first (the claims page has them all).
+WAITING_CLAIMS_SHOWN = 5
+
+
 class AuditFilterForm(FlaskForm):
     class Meta:
         csrf = False
@@ -83,10 +87,12 @@ def index() -> str:
         year=memberships.today(hub).year,
         timezone=hub.timezone if hub else DEFAULT_TIMEZONE,
     )
+    waiting = benefit_queries.claims_for_admin(actor, status="requested")
     return render_template(
         "admin/index.html",
         organizations=queries.organizations_for_admin(actor),
-        open_claims=benefit_queries.open_claims_count(actor),
+        open_claims=waiting.total or 0,
+        waiting_claims=list(waiting.items)[:WAITING_CLAIMS_SHOWN],
         report=this_year,
         chart=report.chart(this_year),
     )
