@@ -134,7 +134,9 @@ def register_area_hooks() -> None:
     due, upcoming events, claims decided since the last visit), an MOU's
     management page (organizations) shows its services (benefits), and the reciprocity report
     (benefits) counts registrations (events)."""
+    from portal.accounts import audit_sentences as accounts_sentences
     from portal.accounts import dashboard
+    from portal.benefits import audit_sentences as benefits_sentences
     from portal.benefits import report
     from portal.benefits.dashboard import SECTION as BENEFITS_SECTION
     from portal.benefits.management import mou_services
@@ -149,6 +151,9 @@ def register_area_hooks() -> None:
         dashboard.register(section)
     register_mou_section("benefits", mou_services)
     payment_step.register(STEP)
+    # How the audit log tells each area's decisions.
+    accounts_sentences.register()
+    benefits_sentences.register()
     # Tests build many apps: the counter is added once, or registrations would count twice.
     if registrations_by_direction not in report.REGISTRATION_COUNTERS:
         report.REGISTRATION_COUNTERS.append(registrations_by_direction)

@@ -21,6 +21,7 @@ from wtforms.validators import Optional
 from portal.accounts import memberships, queries
 from portal.accounts.management.scope import organization_or_404
 from portal.admin.access import management_blueprint
+from portal.audit import sentences
 from portal.audit.queries import audit_log
 from portal.benefits import queries as benefit_queries
 from portal.benefits import report
@@ -110,9 +111,11 @@ def audit() -> str:
             (o.slug, o.short_name)
             for o, _pending, _decide in queries.organizations_for_admin(actor)
         ]
+    pagination = audit_log(actor, organization=organization, page=page_number())
     return render_template(
         "admin/audit.html",
         organization=organization,
         filter_form=filter_form,
-        pagination=audit_log(actor, organization=organization, page=page_number()),
+        pagination=pagination,
+        sentences=sentences.describe(pagination.items),
     )
