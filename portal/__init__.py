@@ -140,17 +140,19 @@ def register_area_hooks() -> None:
     from portal.benefits import report
     from portal.benefits.dashboard import SECTION as BENEFITS_SECTION
     from portal.benefits.management import mou_services
-    from portal.events import payment_step
+    from portal.events import export_columns, payment_step
     from portal.events.dashboard import SECTION as EVENTS_SECTION
     from portal.events.report import registrations_by_direction
     from portal.organizations.management import register_mou_section
     from portal.payments.dashboard import SECTION as PAYMENTS_SECTION
+    from portal.payments.export_columns import COLUMNS as PAYMENT_COLUMNS
     from portal.payments.registration_step import STEP
 
     for section in (PAYMENTS_SECTION, EVENTS_SECTION, BENEFITS_SECTION):
         dashboard.register(section)
     register_mou_section("benefits", mou_services)
     payment_step.register(STEP)
+    export_columns.register("payments", PAYMENT_COLUMNS)
     # How the audit log tells each area's decisions.
     accounts_sentences.register()
     benefits_sentences.register()

@@ -392,7 +392,12 @@ def registrations_page(
 def all_registrations_for_export(actor: Person, event: Event) -> list[Registration]:
     query = (
         viewable_registrations_query(actor, event)
-        .options(joinedload(Registration.person), joinedload(Registration.ticket_type))
+        .options(
+            joinedload(Registration.person)
+            .selectinload(Person.memberships)
+            .joinedload(Membership.organization),
+            joinedload(Registration.ticket_type),
+        )
         .order_by(Registration.created_at, Registration.id)
     )
     return list(db.session.scalars(query))
