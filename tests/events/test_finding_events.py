@@ -96,3 +96,33 @@ def test_an_events_page_offers_register_near_the_top(client: FlaskClient) -> Non
     shortcut = html.index('class="register-shortcut"')
     assert shortcut < html.index('class="prose"') < html.index('id="register-title"')
     assert 'href="#register-title">Register — Free' in html
+
+
+@pytest.mark.parametrize("slug", ["past", "mine"])
+def test_an_event_cannot_take_the_address_of_a_list_page(slug: str) -> None:
+    from portal.errors import InvalidInput
+    from portal.events.setup import EventData, TicketTypeData, save_event
+    from tests.accounts.conftest import org
+
+    staff = add_role(add_person("editor@link-j.example"), Role.STAFF)
+    start = (add_event().starts_at + timedelta(days=1)).replace(microsecond=0)
+    data = EventData(
+        slug=slug,
+        kind="seminar",
+        title_en="Kobe seminar",
+        title_ja="神戸セミナー",
+        host_id=org("ibri").id,
+        starts_at=start,
+        ends_at=start + timedelta(hours=2),
+        timezone="Asia/Tokyo",
+        capacity=50,
+        ticket_types=[
+            TicketTypeData(audience="non_member", name_en="General", name_ja="一般", price=0)
+        ],
+    )
+
+    with pytest.raises(InvalidInput) as refused:
+        save_event(None, data, actor=staff)
+
+    assert refused.value.field == "slug"
+    assert db.session.scalar(select(Event).where(Event.slug == slug)) is None
