@@ -140,6 +140,7 @@ def register_area_hooks() -> None:
     from portal.benefits import report
     from portal.benefits.dashboard import SECTION as BENEFITS_SECTION
     from portal.benefits.management import mou_services
+    from portal.events import audit_sentences as events_sentences
     from portal.events import export_columns, payment_step
     from portal.events.dashboard import SECTION as EVENTS_SECTION
     from portal.events.report import registrations_by_direction
@@ -156,6 +157,7 @@ def register_area_hooks() -> None:
     # How the audit log tells each area's decisions.
     accounts_sentences.register()
     benefits_sentences.register()
+    events_sentences.register()
     # Tests build many apps: the counter is added once, or registrations would count twice.
     if registrations_by_direction not in report.REGISTRATION_COUNTERS:
         report.REGISTRATION_COUNTERS.append(registrations_by_direction)

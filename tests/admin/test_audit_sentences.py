@@ -88,3 +88,20 @@ def test_a_partner_admin_reads_only_their_organizations_sentences(
     html = _log(client, "en")
 
     assert "Taro Yamada" not in html and "Nothing recorded yet." in html
+
+
+def test_publishing_an_event_reads_as_a_sentence_linking_the_event(
+    client: FlaskClient, verified: tuple
+) -> None:
+    from portal.events import setup
+    from tests.events.conftest import add_event
+
+    staff, _membership = verified
+    event = add_event(status="draft")
+    setup.publish_event(event, actor=staff)
+    login(client, staff)
+
+    html = _log(client, "en")
+
+    link = f'<a href="/events/{event.slug}">Regenerative Medicine Industrialisation Forum</a>'
+    assert f"Hanako Sato published {link}" in html
