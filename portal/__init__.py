@@ -14,7 +14,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.wrappers import Response
 
-from portal import i18n, inputs, locking, pagecache, pages, versions
+from portal import assets, i18n, inputs, locking, pagecache, pages, timefmt, versions
 from portal.config import load_settings
 from portal.errors import DomainError
 from portal.extensions import babel, csrf, db, limiter, login_manager, migrate
@@ -106,6 +106,8 @@ def register_extensions(app: Flask) -> None:
     limiter.init_app(app)
     login_manager.init_app(app)
     i18n.init_app(app)
+    timefmt.init_app(app)
+    assets.init_app(app)
     versions.init_app(app)
     pagecache.init_app(app)
     _configure_login(app)
@@ -117,8 +119,10 @@ def register_extensions(app: Flask) -> None:
 #: erases through (``portal.accounts.personal_data``); accounts may not import them itself.
 PERSONAL_DATA_MODULES = (
     "portal.accounts.consents",
+    "portal.accounts.factors.personal_data",
     "portal.events.personal_data",
     "portal.benefits.personal_data",
+    "portal.dues.personal_data",
     "portal.payments.personal_data",
 )
 
@@ -135,22 +139,30 @@ def register_area_hooks() -> None:
     management page (organizations) shows its services (benefits), and the reciprocity report
     (benefits) counts registrations (events)."""
     from portal.accounts import audit_sentences as accounts_sentences
-    from portal.accounts import dashboard
+    from portal.accounts import dashboard, sessions
+    from portal.accounts.factors import state as factor_state
+    from portal.accounts.factors.requirement import management_gate
+    from portal.admin.access import register_gate
     from portal.benefits import audit_sentences as benefits_sentences
     from portal.benefits import report
     from portal.benefits.dashboard import SECTION as BENEFITS_SECTION
     from portal.benefits.management import mou_services
+    from portal.dues.charging import DUES_PURPOSE
+    from portal.dues.dashboard import SECTION as DUES_SECTION
     from portal.events import audit_sentences as events_sentences
     from portal.events import export_columns, payment_step
     from portal.events.dashboard import SECTION as EVENTS_SECTION
     from portal.events.report import registrations_by_direction
     from portal.organizations.management import register_mou_section
+    from portal.payments import purposes
     from portal.payments.dashboard import SECTION as PAYMENTS_SECTION
     from portal.payments.export_columns import COLUMNS as PAYMENT_COLUMNS
     from portal.payments.registration_step import STEP
 
-    for section in (PAYMENTS_SECTION, EVENTS_SECTION, BENEFITS_SECTION):
+    for section in (PAYMENTS_SECTION, EVENTS_SECTION, BENEFITS_SECTION, DUES_SECTION):
         dashboard.register(section)
+    # Payments settle what they do not know through its purpose: LINK-J dues.
+    purposes.register(DUES_PURPOSE)
     register_mou_section("benefits", mou_services)
     payment_step.register(STEP)
     export_columns.register("payments", PAYMENT_COLUMNS)
@@ -158,6 +170,10 @@ def register_area_hooks() -> None:
     accounts_sentences.register()
     benefits_sentences.register()
     events_sentences.register()
+    # Management pages need a second factor (rule 17); accounts owns it, access applies it.
+    register_gate(management_gate)
+    # A person with a second factor signs in only after using it: a step of every sign-in.
+    sessions.register_step(factor_state.sign_in_step())
     # Tests build many apps: the counter is added once, or registrations would count twice.
     if registrations_by_direction not in report.REGISTRATION_COUNTERS:
         report.REGISTRATION_COUNTERS.append(registrations_by_direction)
@@ -166,7 +182,7 @@ def register_area_hooks() -> None:
 def _configure_login(app: Flask) -> None:
     from flask_babel import lazy_gettext
 
-    from portal.accounts.services import load_person_for_session
+    from portal.accounts.sessions import load_person_for_session
 
     login_manager.login_view = "accounts.login"
     login_manager.login_message = lazy_gettext("Please log in to see this page.")
@@ -181,9 +197,12 @@ def register_blueprints(app: Flask) -> None:
     from portal import health
     from portal.accounts import management as accounts_management
     from portal.accounts import views as accounts
+    from portal.accounts.factors import views as factors
     from portal.admin import overview as admin
     from portal.benefits import management as benefits_manage
     from portal.benefits import views as benefits
+    from portal.dues import management as dues_manage
+    from portal.dues import views as dues
     from portal.events import views as events
     from portal.events.management.blueprint import blueprint as events_manage
     from portal.organizations import management as organizations_manage
@@ -195,6 +214,7 @@ def register_blueprints(app: Flask) -> None:
         organizations.blueprint,
         accounts.blueprint,
         accounts_management.blueprint,
+        factors.blueprint,
         events.blueprint,
         events.calendar_blueprint,
         events_manage,
@@ -204,6 +224,8 @@ def register_blueprints(app: Flask) -> None:
         admin.blueprint,
         organizations_manage.blueprint,
         benefits_manage.blueprint,
+        dues.blueprint,
+        dues_manage.blueprint,
         health.blueprint,
         i18n.blueprint,
     ):

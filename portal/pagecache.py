@@ -2,10 +2,10 @@
 
 A web-layer concern: the domain code knows nothing of it. ``CACHED_PAGES`` says which pages
 are cached and what each reads; the app factory wraps those views (``cache_pages``). A page is
-stored under a key made of the address, the viewer (person id and session version, or
-anonymous), the language, and the *generations* (``portal.versions``) of the scopes it depends
-on, so a commit that changes what a page shows makes its old entry unreachable; old entries
-simply age out.
+stored under a key made of the address, the viewer (person id and the secret naming their
+session record, or anonymous), the language, and the *generations* (``portal.versions``) of
+the scopes it depends on, so a commit that changes what a page shows makes its old entry
+unreachable; old entries simply age out.
 
 Generations are read *before* the page queries anything, so a page rendered from data older
 than a concurrent commit is filed under the older generation, which that commit's bump makes
@@ -35,6 +35,7 @@ from sqlalchemy.orm import ORMExecuteState, Session
 from sqlalchemy.sql import util as sql_util
 from werkzeug.wrappers import Response
 
+from portal.accounts import sessions
 from portal.db import utcnow
 from portal.events.models import Event
 from portal.extensions import db
@@ -139,7 +140,9 @@ def _check_covered(read: set[str], tables: Iterable[str], entities: Iterable[str
 
 
 def _session_user() -> str | None:
-    """The ``id:version`` Flask-Login keeps in the signed session (not yet checked)."""
+    """The ``<person id>:<session secret>`` Flask-Login keeps in the signed session (not yet
+    checked): each sign-in has pages of its own, so ending one (rule 15) leaves no page that
+    another, still open, could serve it."""
     value = session.get("_user_id")
     return value if isinstance(value, str) else None
 
@@ -184,9 +187,10 @@ def serve_from_cache() -> Response | None:
     """Before any other check of the request: a cached page for this exact viewer, if any.
 
     A page is stored only after Flask-Login accepted the session and the view (and the admin
-    area's role check) served it, under the session's ``id:version`` and the generation of
-    that person's scope. Any change to the person (a new session version, a role removed,
-    the account deleted) bumps that generation, so a hit needs no query to be trusted.
+    area's role check) served it, under the session's id and the generation of that person's
+    scope, and never beyond the moment that session expires. Any change to the person (a
+    session ended, a role removed, the account deleted) bumps that generation, so a hit needs
+    no query to be trusted.
     """
     if request.method != "GET":
         return None
@@ -238,11 +242,24 @@ def _cached(page: Page, view: Callable[..., Any]) -> Callable[..., Any]:
             return result  # the session named someone Flask-Login did not accept
         if read is not None:
             _check_covered(read, lookup.tables, lookup.covering)
+        session_ends = _session_ends()
+        if session_ends is not None:
+            changes = min(changes, session_ends) if changes else session_ends
         _store(store, lookup.key, body, changes)
         return result
 
     wrapper._page = page  # type: ignore[attr-defined]
     return wrapper
+
+
+def _session_ends() -> datetime | None:
+    """When the viewer's session stops signing them in (idle or in all), if signed in: a page
+    kept for it must not outlive it."""
+    if not current_user.is_authenticated:
+        return None
+    person = current_user._get_current_object()
+    record = sessions.current_session_of(person)
+    return sessions.ends_at(record, person) if record is not None else None
 
 
 def _without_expires(result: Any) -> tuple[Any, datetime | None]:
@@ -337,7 +354,8 @@ def cached_pages() -> dict[str, Page]:
         ),
         "accounts.dashboard": Page(
             # The viewer's own registrations and claims are theirs (person scope); the events,
-            # tickets, services and invoices they name, and payments, are declared whole.
+            # tickets, services and invoices they name, and payments, are declared whole. The
+            # dues section reads the member's plan and application (portal.dues.dashboard).
             tables=(
                 "organization",
                 "agreement",
@@ -347,6 +365,9 @@ def cached_pages() -> dict[str, Page]:
                 "ticket_type",
                 "payment",
                 "invoice",
+                "dues_plan",
+                "member_plan",
+                "membership_application",
             ),
             viewer=True,
             signed_in_only=True,

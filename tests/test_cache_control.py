@@ -20,7 +20,7 @@ from werkzeug.test import TestResponse
 
 from portal.events import registering
 from portal.payments import invoices as payments
-from tests.admin.conftest import Cast, cast, login  # noqa: F401 - the cast fixture
+from tests.admin.conftest import Cast, cast, login, session_id_for  # noqa: F401 - the cast fixture
 from tests.events.conftest import add_event, ticket
 
 
@@ -150,7 +150,7 @@ def test_a_person_restored_by_remember_me_gets_no_stored_page(app: Flask, paid: 
     with app.test_request_context():
         client.set_cookie(
             app.config.get("REMEMBER_COOKIE_NAME", "remember_token"),
-            encode_cookie(paid.cast.verified_member.get_id()),
+            encode_cookie(session_id_for(paid.cast.verified_member, remember=True)),
         )
 
     response = client.get("/account")

@@ -24,13 +24,14 @@ from sqlalchemy import update
 
 from portal import pagecache, versions
 from portal.accounts.memberships import verify_membership
-from portal.accounts.models import Role
+from portal.accounts.models import Role, SessionEnd
+from portal.accounts.sessions import end_all_sessions
 from portal.events.models import Event
 from portal.events.queries import event_by_slug
 from portal.events.registering import register
 from portal.extensions import db
 from tests.accounts.conftest import add_membership, add_person, add_role, org
-from tests.admin.conftest import login
+from tests.admin.conftest import login, session_id_for
 from tests.events.conftest import add_event, later, member_of, ticket
 
 
@@ -72,7 +73,7 @@ def test_a_signed_in_hit_runs_no_sql(
     page = html(client, f"/events/{forum.slug}")
 
     assert "Partner" in page
-    # The signed session names person and session version; the page was stored under them
+    # The signed session names person and session record; the page was stored under them
     # and the person's generation after Flask-Login accepted them: nothing to ask the database.
     assert count_queries == []
 
@@ -82,7 +83,8 @@ def test_a_session_ended_elsewhere_gets_no_cached_page(client: FlaskClient, netw
     login(client, member)
     assert html(client, "/account")
 
-    member.session_version += 1  # what a password change or "log out everywhere" does
+    # What a password change, an admin's "sign out" or "log out all other sessions" does.
+    end_all_sessions(member, reason=SessionEnd.SIGNED_OUT_BY_ADMIN, actor=None)
     db.session.commit()
 
     response = client.get("/account")
@@ -100,7 +102,7 @@ def test_a_remembered_visitor_is_signed_in_not_shown_the_anonymous_page(
     with app.test_request_context():
         client.set_cookie(
             app.config.get("REMEMBER_COOKIE_NAME", "remember_token"),
-            encode_cookie(member.get_id()),
+            encode_cookie(session_id_for(member, remember=True)),
         )
 
     page = html(client, "/events/")

@@ -1,7 +1,7 @@
 """the member's dashboard remembers the last visit that showed news; host organizations
 
 Revision ID: 0013_dashboard_seen
-Revises: 0009_claim_period
+Revises: 0012_membership_plans
 Create Date: 2026-11-30 14:10:00
 
 ``person.dashboard_seen_at``: claims decided after it are "decided since your last visit" on
@@ -18,7 +18,7 @@ from alembic import context, op
 
 # revision identifiers, used by Alembic.
 revision = "0013_dashboard_seen"
-down_revision = "0009_claim_period"
+down_revision = "0012_membership_plans"
 branch_labels = None
 depends_on = None
 

@@ -20,7 +20,8 @@ from portal.audit import sentences
 from portal.audit.models import AuditEntry
 from portal.audit.sentences import fill, link
 from portal.extensions import db
-from portal.i18n import format_day, person_name
+from portal.i18n import person_name
+from portal.timefmt import long_day
 
 
 def _memberships(ids: Iterable[int]) -> Mapping[int, Membership]:
@@ -44,7 +45,7 @@ def _member(membership: Membership) -> Markup:
 def _until(entry: AuditEntry) -> str:
     value = entry.details.get("valid_until")
     try:
-        return format_day(date.fromisoformat(value)) if value else ""
+        return long_day(date.fromisoformat(value)) if value else ""
     except ValueError:
         return str(value)
 

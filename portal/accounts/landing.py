@@ -1,20 +1,15 @@
-"""Signing a person in, and where each person lands afterwards.
+"""Where each person lands after signing in.
 
-Every path that signs someone in (the login form, the confirmation link, a changed password)
-goes through ``sign_in``, so how a session starts is decided in one place.
+Every sign-in (the login form, the mailed sign-in link, the link confirming an address, and
+after a second factor) opens its session through ``signin.sign_in`` and sends the browser here
+unless it asked for another page.
 """
 
 from __future__ import annotations
 
 from flask import url_for
-from flask_login import login_user
 
 from portal.accounts.models import Person
-
-
-def sign_in(person: Person, *, remember: bool = False) -> None:
-    """Start a signed-in session for the person in this browser."""
-    login_user(person, remember=remember)
 
 
 def landing_endpoint(person: Person) -> str:

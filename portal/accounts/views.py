@@ -5,7 +5,16 @@ from __future__ import annotations
 import json
 from datetime import date
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask.blueprints import BlueprintSetupState
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, logout_user
@@ -14,15 +23,25 @@ from werkzeug.wrappers import Response as BaseResponse
 from wtforms.fields.choices import SelectChoice
 
 from portal import inputs
-from portal.accounts import companies, consents, forms, labels, memberships, queries, services
+from portal.accounts import (
+    companies,
+    consents,
+    forms,
+    labels,
+    memberships,
+    queries,
+    services,
+    sessions,
+    signin,
+)
 from portal.accounts import dashboard as dashboard_sections
 from portal.accounts import profile as own_profile
-from portal.accounts.landing import landing_endpoint, landing_url, sign_in
+from portal.accounts.landing import landing_url
 from portal.accounts.models import CrossBorderConsent, Invitation, Person
 from portal.errors import InvalidTransition
 from portal.extensions import db, limiter
 from portal.forms import ConfirmForm
-from portal.i18n import current_language, localized, safe_next
+from portal.i18n import current_language, localized
 from portal.organizations.models import Organization, OrganizationKind
 from portal.pages import acting_person, on_refusal
 
@@ -40,13 +59,11 @@ def local_today(organization: Organization) -> date:
     return memberships.today(organization)
 
 
-def _form_email() -> str:
-    return "account:" + services.normalize_email(request.form.get("email", ""))
+_form_email = signin.form_email
+_setting = signin.setting
 
-
-def _only_failures(response: BaseResponse) -> bool:
-    # A successful sign-in redirects; only failed attempts count against the account.
-    return response.status_code != 302
+for _rule, _view, _methods in signin.SIGN_IN_ROUTES:
+    blueprint.add_url_rule(_rule, view_func=_view, methods=_methods)
 
 
 def _organization_choices() -> list[SelectChoice]:
@@ -56,14 +73,20 @@ def _organization_choices() -> list[SelectChoice]:
         .where(Organization.kind != OrganizationKind.HOST)
         .order_by(Organization.kind, Organization.id)
     ).all()
-    return [SelectChoice(str(o.id), localized(o, "name")) for o in organizations]
+    # An empty first choice: nobody is registered with the first organization of the list by
+    # not looking, and a required select needs one (HTML's placeholder label option).
+    return [SelectChoice("", _("Choose your home organization"))] + [
+        SelectChoice(str(o.id), localized(o, "name")) for o in organizations
+    ]
 
 
 # --- sign-up and confirmation ---
 
 
 @blueprint.route("/register", methods=["GET", "POST"])
-@limiter.limit("5 per hour; 20 per day", methods=["POST"])
+@limiter.limit(_setting("REGISTRATIONS_PER_ADDRESS"), methods=["POST"])
+# Mail to one address (a confirmation, or "you already have an account") stays rare.
+@limiter.limit("3 per hour", methods=["POST"], key_func=_form_email)
 def register() -> str | BaseResponse:
     if current_user.is_authenticated:
         return redirect(url_for("accounts.dashboard"))
@@ -102,10 +125,15 @@ def confirm_email(token: str) -> str | BaseResponse:
                 url_for("accounts.dashboard" if current_user.is_authenticated else "accounts.login")
             )
         flash(_("Thank you: your email address is confirmed."), "success")
-        # The link proved the address is theirs: no second step through the login form.
-        if not (current_user.is_authenticated and current_user.id == person.id):
-            sign_in(person)
-        return redirect(landing_url(person))
+        if current_user.is_authenticated and current_user.id == person.id:
+            return redirect(landing_url(person))
+        if current_user.is_authenticated:
+            # Someone else was signed in on this browser: their session ends, not lingers.
+            sessions.log_out(acting_person())
+            logout_user()
+        # The link proved the address is theirs: no password asked again (a second factor,
+        # if they have one, still is).
+        return signin.sign_in(person, remember=False, target=landing_url(person))
     return render_template("accounts/confirm.html", form=form)
 
 
@@ -130,37 +158,8 @@ def resend_confirmation() -> BaseResponse:
 # --- sign-in ---
 
 
-@blueprint.route("/login", methods=["GET", "POST"])
-@limiter.limit("10 per 15 minutes; 50 per day", methods=["POST"])
-@limiter.limit(
-    "5 per 15 minutes; 20 per day",
-    methods=["POST"],
-    key_func=_form_email,
-    deduct_when=_only_failures,
-)
-def login() -> str | BaseResponse:
-    if current_user.is_authenticated:
-        return redirect(landing_url(current_user))
-    form = forms.LoginForm()
-    if form.validate_on_submit():
-        person = services.authenticate(form.email.data, form.password.data)
-        if person is not None:
-            sign_in(person, remember=form.remember.data)
-            return redirect(safe_next(request.args.get("next"), landing_endpoint(person)))
-        flash(_("The email address or password is not correct."), "error")
-    return render_template("accounts/login.html", form=form)
-
-
-@blueprint.post("/logout")
-def logout() -> BaseResponse:
-    if ConfirmForm().validate_on_submit():
-        logout_user()
-        flash(_("You are logged out."), "info")
-    return redirect(url_for("organizations.home"))
-
-
 @blueprint.route("/reset", methods=["GET", "POST"])
-@limiter.limit("5 per hour", methods=["POST"])
+@limiter.limit(_setting("RESET_REQUESTS_PER_ADDRESS"), methods=["POST"])
 @limiter.limit("3 per hour", methods=["POST"], key_func=_form_email)
 def request_reset() -> str | BaseResponse:
     form = forms.ResetRequestForm()
@@ -266,10 +265,11 @@ def change_password() -> str | BaseResponse:
         person = acting_person()
         on_refusal("accounts/change_password.html", form=form)
         services.change_password(
-            person, current_password=form.current_password.data, new_password=form.password.data
+            person,
+            current_password=form.current_password.data,
+            new_password=form.password.data,
+            keep=sessions.current_session_of(person),
         )
-        # The bumped session version ended every session; keep this one.
-        sign_in(person)
         flash(_("Your password is changed; your other sessions were logged out."), "success")
         return redirect(url_for("accounts.profile"))
     return render_template("accounts/change_password.html", form=form)
@@ -362,12 +362,6 @@ def agree_if_asked(person: Person) -> None:
     )
 
 
-def _zone(person: Person) -> str:
-    if person.timezone:
-        return person.timezone
-    return next((m.organization.timezone for m in person.memberships), "Asia/Tokyo")
-
-
 @blueprint.get("/account/consents")
 @login_required
 def consents_page() -> str:
@@ -376,7 +370,7 @@ def consents_page() -> str:
         "accounts/consents.html",
         consents=consents.consents_of(person),
         statement_for=consents.statement,
-        zone=_zone(person),
+        zone=signin.person_zone(person),
         form=ConfirmForm(),
     )
 

@@ -25,9 +25,9 @@ from portal.audit import sentences
 from portal.audit.queries import audit_log
 from portal.benefits import queries as benefit_queries
 from portal.benefits import report
-from portal.i18n import DEFAULT_TIMEZONE
 from portal.organizations.queries import agreements_for_admin, get_hub
 from portal.pages import acting_person, page_number
+from portal.timefmt import DEFAULT_TIMEZONE
 
 blueprint = management_blueprint("admin", __name__)
 
@@ -45,6 +45,15 @@ AUDIT_ACTION_LABELS = {
     "invitation.create": _l("Colleague invited"),
     "invitation.accept": _l("Invitation accepted"),
     "person.delete": _l("Account deleted"),
+    "factor.add": _l("Second factor added"),
+    "factor.remove": _l("Second factor removed"),
+    "factor.recovery_code_used": _l("Recovery code used"),
+    "factor.recovery_codes_renewed": _l("Recovery codes renewed"),
+    "factor.step_up": _l("Second factor confirmed for a sensitive action"),
+    "session.sign_in": _l("Signed in (a role holder)"),
+    "session.end": _l("Session logged out"),
+    "session.end_all": _l("Sessions logged out"),
+    "session.link_step_required": _l("Sign-in by mailed link required after many failures"),
     "organization.create": _l("Organization added"),
     "organization.update": _l("Organization edited"),
     "agreement.create": _l("MOU recorded"),

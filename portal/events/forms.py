@@ -14,6 +14,7 @@ from wtforms.validators import DataRequired, Length, Optional
 from portal.events import payment_step
 from portal.events.models import Event, QuestionKind
 from portal.events.pricing import TicketOffer, describe_reason
+from portal.forms import Required
 from portal.i18n import localized
 from portal.money import format_money
 
@@ -24,7 +25,7 @@ class CheckboxesField(SelectMultipleField):
 
 
 class RegistrationFormBase(FlaskForm):
-    ticket_type = RadioField(_l("Ticket"), coerce=int, validators=[DataRequired()])
+    ticket_type = RadioField(_l("Ticket"), coerce=int, validators=[Required()])
 
     def answers(self) -> dict[str, Any]:
         return {

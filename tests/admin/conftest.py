@@ -6,6 +6,7 @@ role matrix slow), and logged in by writing Flask-Login's session.
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -19,6 +20,7 @@ from werkzeug.test import TestResponse
 
 from portal.accounts.models import (
     EmailDomainRule,
+    LoginSession,
     Membership,
     MembershipKind,
     MembershipStatus,
@@ -27,6 +29,7 @@ from portal.accounts.models import (
     VerificationSource,
 )
 from portal.accounts.services import grant_role
+from portal.accounts.sessions import token_hash
 from portal.db import utcnow
 from portal.extensions import db
 from portal.organizations.models import Organization
@@ -88,12 +91,26 @@ def make_membership(
     return membership
 
 
+def session_id_for(person: Person, *, remember: bool = False) -> str:
+    """What a session cookie (or a "remember me" cookie) of a new session of ``person`` names:
+    a session record of their own (rule 15), written around the sign-in service (no audit
+    entry)."""
+    secret = secrets.token_urlsafe(16)
+    db.session.add(
+        LoginSession(person_id=person.id, token_hash=token_hash(secret), remember=remember)
+    )
+    db.session.commit()
+    person.login_session_key = secret
+    return person.get_id()
+
+
 def login(client: FlaskClient, person: Person | None) -> None:
-    """Sign the client in as ``person`` (None: stay anonymous)."""
+    """Sign the client in as ``person`` (None: stay anonymous) with a new session record."""
     if person is None:
         return
+    session_id = session_id_for(person)
     with client.session_transaction() as session:
-        session["_user_id"] = person.get_id()
+        session["_user_id"] = session_id
         session["_fresh"] = True
 
 

@@ -44,7 +44,7 @@ def test_a_verification_reads_as_a_sentence_in_english_with_a_link(
     html = _log(client, "en")
 
     link = f'<a href="/admin/memberships/{membership.id}">Taro Yamada</a>'
-    assert f"Hanako Sato verified {link}&#39;s LINK-J membership until March 31, 2027" in html
+    assert f"Hanako Sato verified {link}&#39;s LINK-J membership until 31 March 2027" in html
     assert "automatic=" not in html and "membership " + str(membership.id) not in html
 
 
