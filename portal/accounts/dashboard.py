@@ -10,7 +10,9 @@ memberships and account settings.
 
 A section marked ``news`` shows what changed since the person's last visit (claims
 decided): once the dashboard showed any news, the visit is recorded, and the next visit
-shows only what happened after it.
+shows only what happened after it. A section marked ``informs`` says where the person stands
+(their LINK-J membership) rather than what needs them: shown, but the dashboard still says
+that nothing needs them when no other section or step does.
 """
 
 from __future__ import annotations
@@ -47,6 +49,8 @@ class Section:
     provider: Callable[[Person], SectionContent]
     #: Shows what happened since the last visit (see the module's docstring).
     news: bool = False
+    #: Shows where the person stands, not something to do (see the module's docstring).
+    informs: bool = False
 
 
 @dataclass
@@ -54,6 +58,8 @@ class Rendered:
     sections: list[Markup] = field(default_factory=list)
     #: Whether a ``news`` section had something to show.
     news_shown: bool = False
+    #: Whether a section other than an ``informs`` one had something to show.
+    needs_shown: bool = False
 
 
 _SECTIONS: dict[str, Section] = {}
@@ -78,6 +84,7 @@ def render_sections(person: Person) -> Rendered:
             html = render_template(template, person=person, **context)
             rendered.sections.append(Markup(html))  # noqa: S704 - escaped by autoescape
             rendered.news_shown |= section.news
+            rendered.needs_shown |= not section.informs
     return rendered
 
 

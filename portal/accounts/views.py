@@ -199,6 +199,7 @@ def dashboard() -> str:
         steps=dashboard_sections.steps_for(person, lambda m: memberships.today(m.organization)),
         company=queries.company_of_primary_contact(person),
         dashboard_sections=rendered.sections,
+        needs_shown=rendered.needs_shown,
         confirm_form=ConfirmForm(),
     )
     if rendered.news_shown:

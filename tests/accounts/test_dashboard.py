@@ -81,4 +81,6 @@ def test_registering_a_section_again_replaces_it(monkeypatch: pytest.MonkeyPatch
 
 def test_the_app_registers_the_sections_of_the_areas_above_accounts() -> None:
     names = [section.name for section in dashboard.sections()]
-    assert names[:3] == ["payments", "events", "benefits"]
+    assert names[:4] == ["payments", "dues", "events", "benefits"]
+    # LINK-J membership is where the person stands, not a need: "Nothing needs you now" stays.
+    assert [s.name for s in dashboard.sections() if s.informs] == ["dues"]
