@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
 import pytest
@@ -111,5 +112,13 @@ def test_names_and_emails_never_break_letter_by_letter() -> None:
     from pathlib import Path
 
     css = (Path(__file__).resolve().parents[2] / "static" / "css" / "portal.css").read_text()
-    assert "overflow-wrap: anywhere" not in css
+    css = re.sub(r"/\*.*?\*/", "", css, flags=re.S)
+    # Only the column headings of a table on a phone (hidden ones of tables that stack, and
+    # those over a report's figures) may break inside a word: never a name or an address.
+    breaking = [
+        selector.strip()
+        for selector, body in re.findall(r"([^{}]+)\{([^{}]*)\}", css)
+        if "overflow-wrap: anywhere" in body
+    ]
+    assert breaking == [".admin-table thead th"]
     assert "word-break: break-all" not in css
