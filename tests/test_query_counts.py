@@ -277,7 +277,7 @@ def test_member_dashboard(client: FlaskClient, network: None) -> None:
 #: The dashboard's sections (payments due, LINK-J membership, upcoming events, claims decided
 #: since the last visit) with news to show, whatever their number: the sign-in session, the
 #: person and the steps, each section's one or two statements, and recording the visit.
-DASHBOARD_LIMIT = 13
+DASHBOARD_LIMIT = 12
 
 
 def test_member_dashboard_with_payments_due_events_and_news(

@@ -190,8 +190,8 @@ def reset_password(token: str) -> str | BaseResponse:
 @blueprint.get("/account")
 @login_required
 def dashboard() -> str:
-    person = queries.person_with_memberships(current_user.id)
-    assert person is not None
+    # The session's loader read the person with memberships, companies and roles: reused.
+    person = current_user._get_current_object()  # type: ignore[attr-defined]
     rendered = dashboard_sections.render_sections(person)
     page = render_template(
         "accounts/dashboard.html",
