@@ -26,16 +26,21 @@ depends_on = None
 def _kinds(kinds: str) -> None:
     """Rewrite organization's kind check. SQLite rebuilds the table, which people, MOUs and
     events point at: its foreign-key checks are off while it does (outside a transaction)."""
-    sqlite = context.get_context().dialect.name == "sqlite"
+    migration = context.get_context()
+    sqlite = migration.dialect.name == "sqlite"
+    # The pragma is ignored inside a transaction: set it between transactions, or the
+    # connection (which the app may use next) keeps its foreign keys off.
     if sqlite:
-        op.execute("PRAGMA foreign_keys=OFF")
+        with migration.autocommit_block():
+            op.execute("PRAGMA foreign_keys=OFF")
     try:
         with op.batch_alter_table("organization", schema=None) as batch_op:
             batch_op.drop_constraint(op.f("ck_organization_kind"), type_="check")
             batch_op.create_check_constraint("kind", f"kind IN ({kinds})")
     finally:
         if sqlite:
-            op.execute("PRAGMA foreign_keys=ON")
+            with migration.autocommit_block():
+                op.execute("PRAGMA foreign_keys=ON")
 
 
 def upgrade():
