@@ -161,27 +161,42 @@ def register_personal_data() -> None:
 
 def register_area_hooks() -> None:
     """Where a lower area shows a higher one's data, the higher one registers with it: the
-    member's dashboard (accounts) shows a section of each area built on accounts, an MOU's
+    member's dashboard (accounts) shows a section of each area built on accounts (payments
+    due, upcoming events, claims decided since the last visit), an MOU's
     management page (organizations) shows its services (benefits), and the reciprocity report
     (benefits) counts registrations (events)."""
+    from portal.accounts import audit_sentences as accounts_sentences
     from portal.accounts import dashboard, sessions
     from portal.accounts.factors import state as factor_state
     from portal.accounts.factors.requirement import management_gate
     from portal.admin.access import register_gate
+    from portal.benefits import audit_sentences as benefits_sentences
     from portal.benefits import report
     from portal.benefits.dashboard import SECTION as BENEFITS_SECTION
     from portal.benefits.management import mou_services
     from portal.dues.charging import DUES_PURPOSE
     from portal.dues.dashboard import SECTION as DUES_SECTION
+    from portal.events import audit_sentences as events_sentences
+    from portal.events import export_columns, payment_step
+    from portal.events.dashboard import SECTION as EVENTS_SECTION
     from portal.events.report import registrations_by_direction
     from portal.organizations.management import register_mou_section
     from portal.payments import purposes
+    from portal.payments.dashboard import SECTION as PAYMENTS_SECTION
+    from portal.payments.export_columns import COLUMNS as PAYMENT_COLUMNS
+    from portal.payments.registration_step import STEP
 
-    for section in (BENEFITS_SECTION, DUES_SECTION):
+    for section in (PAYMENTS_SECTION, EVENTS_SECTION, BENEFITS_SECTION, DUES_SECTION):
         dashboard.register(section)
     # Payments settle what they do not know through its purpose: LINK-J dues.
     purposes.register(DUES_PURPOSE)
     register_mou_section("benefits", mou_services)
+    payment_step.register(STEP)
+    export_columns.register("payments", PAYMENT_COLUMNS)
+    # How the audit log tells each area's decisions.
+    accounts_sentences.register()
+    benefits_sentences.register()
+    events_sentences.register()
     # Management pages need a second factor (rule 17); accounts owns it, access applies it.
     register_gate(management_gate)
     # A person with a second factor signs in only after using it: a step of every sign-in.

@@ -16,7 +16,9 @@ from flask import current_app, g, render_template, request, session
 from flask_login import AnonymousUserMixin, current_user
 from sqlalchemy import exc, inspect
 
+from portal.accounts.labels import role_label
 from portal.extensions import db
+from portal.i18n import person_name
 
 
 @dataclass(frozen=True)
@@ -26,6 +28,9 @@ class HeaderViewer:
     is_authenticated: bool = False
     is_staff: bool = False
     administered_organization_id: int | None = None
+    #: Who is signed in and in which role, as the header says it.
+    header_name: str = ""
+    header_role: str = ""
 
 
 ANONYMOUS = HeaderViewer()
@@ -62,6 +67,8 @@ def _header_viewer(*, database_failed: bool) -> HeaderViewer:
             is_authenticated=bool(person.is_authenticated),
             is_staff=person.is_staff,
             administered_organization_id=person.administered_organization_id,
+            header_name=person_name(person),
+            header_role=str(role_label(person)),
         )
     except exc.SQLAlchemyError:
         db.session.rollback()

@@ -356,12 +356,18 @@ def cached_pages() -> dict[str, Page]:
     """
     return {
         "accounts.dashboard": Page(
-            # The dues section reads the member's plan and application (portal.dues.dashboard).
+            # The viewer's own registrations and claims are theirs (person scope); the events,
+            # tickets, services and invoices they name, and payments, are declared whole. The
+            # dues section reads the member's plan and application (portal.dues.dashboard).
             tables=(
                 "organization",
                 "agreement",
                 "reciprocal_service",
                 "company",
+                "event",
+                "ticket_type",
+                "payment",
+                "invoice",
                 "dues_plan",
                 "member_plan",
                 "membership_application",
@@ -370,7 +376,7 @@ def cached_pages() -> dict[str, Page]:
             signed_in_only=True,
         ),
         "accounts_manage.queue": Page(
-            tables=("person", "organization", "role_grant"),
+            tables=("person", "organization", "role_grant", "roster_upload", "roster_entry"),
             entity=ORGANIZATION_BY_SLUG,
             signed_in_only=True,
         ),

@@ -145,9 +145,9 @@ def test_seed_command_is_idempotent(app: Flask) -> None:
     first = runner.invoke(args=["seed"])
     second = runner.invoke(args=["seed"])
 
-    assert first.exit_code == 0 and "Seeded 7 organizations, 6 MOUs" in first.output
+    assert first.exit_code == 0 and "Seeded 8 organizations, 6 MOUs" in first.output
     assert second.exit_code == 0 and "already up to date" in second.output
-    assert db.session.scalar(select(func.count()).select_from(Organization)) == 7
+    assert db.session.scalar(select(func.count()).select_from(Organization)) == 8
 
 
 def test_check_command_reports_a_migrated_database(app: Flask) -> None:

@@ -226,7 +226,7 @@ def test_downgrading_to_nothing_refuses_on_real_data_and_names_it(scratch: Flask
     [refusal] = refusals(refused)
     assert refusal.startswith(
         "Error: Downgrading 0001_network would lose data: rows in reciprocal_service: 35, "
-        "rows in agreement: 6, rows in organization: 7."
+        "rows in agreement: 6, rows in organization: 8."
     )
 
     assert portal_db(scratch, "downgrade", "-x", "lose-data=yes", "base").exit_code == 0

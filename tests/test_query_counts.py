@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from flask.testing import FlaskClient
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, insert, select, update
 
 from portal.accounts.models import Membership, Person, Role
 from portal.benefits.models import BenefitClaim
@@ -272,6 +272,135 @@ def test_member_dashboard(client: FlaskClient, network: None) -> None:
         db.session.commit()
 
     assert_constant("member dashboard", measure(client, "/account", Growing(add_history)))
+
+
+#: The dashboard's sections (payments due, LINK-J membership, upcoming events, claims decided
+#: since the last visit) with news to show, whatever their number: the sign-in session, the
+#: person and the steps, each section's one or two statements, and recording the visit.
+DASHBOARD_LIMIT = 12
+
+
+def test_member_dashboard_with_payments_due_events_and_news(
+    client: FlaskClient, network: None
+) -> None:
+    """Many seats held for payment (some invoiced), many upcoming registrations, and many
+    claims decided since the last visit: the dashboard lists what needs the member in a
+    constant number of statements, the visit's record included."""
+    member = member_of("link-j")
+    login(client, member)
+    services = db.session.scalars(
+        select(ReciprocalService.id).where(ReciprocalService.beneficiary_id == org("link-j").id)
+    ).all()
+    places = itertools.count(1)
+
+    def add_work(count: int) -> None:
+        starts = utcnow() + timedelta(days=20)
+        events = db.session.scalars(
+            insert(Event).returning(Event.id, sort_by_parameter_order=True),
+            [
+                {
+                    "slug": f"due-event-{next(_numbers)}",
+                    "title_en": "Paid seminar",
+                    "host_id": org("link-j").id,
+                    "status": "published",
+                    "visibility": "public",
+                    "starts_at": starts + timedelta(hours=n),
+                    "ends_at": starts + timedelta(hours=n + 2),
+                    "starts_on_local": starts.astimezone(TOKYO).date(),
+                    "capacity": 50,
+                }
+                for n in range(count)
+            ],
+        ).all()
+        tickets = db.session.scalars(
+            insert(TicketType).returning(TicketType.id, sort_by_parameter_order=True),
+            [
+                {"event_id": i, "audience": "linkj_member", "name_en": "Member", "price": 3000}
+                for i in events
+            ],
+        ).all()
+        registrations = db.session.scalars(
+            insert(Registration).returning(Registration.id, sort_by_parameter_order=True),
+            [
+                {
+                    "event_id": event_id,
+                    "person_id": member.id,
+                    "ticket_type_id": ticket_id,
+                    "status": "awaiting_payment",
+                    "price": 3000,
+                    "currency": "JPY",
+                    "price_reason": {"audience": "linkj_member"},
+                    "code": f"DUE{next(_numbers):017d}",
+                    "hold_expires_at": utcnow() + timedelta(minutes=30),
+                }
+                for event_id, ticket_id in zip(events, tickets, strict=True)
+            ],
+        ).all()
+        payments = db.session.scalars(
+            insert(Payment).returning(Payment.id, sort_by_parameter_order=True),
+            [
+                {
+                    "registration_id": r,
+                    "person_id": member.id,
+                    "method": "invoice",
+                    "amount": 3000,
+                    "currency": "JPY",
+                    "status": "pending",
+                }
+                for r in registrations[::2]
+            ],
+        ).all()
+        db.session.execute(
+            insert(Invoice),
+            [
+                {
+                    "payment_id": payment_id,
+                    "number": f"LJ-2026-{next(_numbers):06d}",
+                    "issued_on": date.today(),
+                    "due_on": date.today() + timedelta(days=14),
+                    "issuer_name": "LINK-J",
+                    "issuer_registration_number": "T0000000000000",
+                    "recipient_company": "Nihonbashi Pharma",
+                    "currency": "JPY",
+                    "total": 3000,
+                }
+                for payment_id in payments
+            ],
+        )
+        db.session.execute(
+            insert(BenefitClaim),
+            [
+                {
+                    "service_id": services[n % len(services)],
+                    "person_id": member.id,
+                    "status": "rejected",
+                    "decided_at": utcnow(),
+                    "decided_by_id": member.id,
+                    "decision_note": "Not this year",
+                    "period": "ever",
+                    "slot": next(places),
+                }
+                for n in range(count)
+            ],
+        )
+        db.session.commit()
+
+    grow = Growing(add_work)
+    by_size = {}
+    for size in SIZES:
+        grow(size)
+        assert client.get("/account").status_code == 200  # warm; records the visit
+        db.session.execute(
+            update(Person).where(Person.id == member.id).values(dashboard_seen_at=None)
+        )
+        db.session.commit()
+        with recorded_statements() as statements:
+            html = client.get("/account", headers={"Accept-Language": "en"}).get_data(as_text=True)
+        assert "Payments due" in html and "Claims decided since your last visit" in html
+        by_size[size] = statements
+    assert_constant("member dashboard with what needs them", by_size)
+    largest = by_size[SIZES[-1]]
+    assert len(largest) <= DASHBOARD_LIMIT, "\n".join(s[:160] for s in largest)
 
 
 def test_partner_admin_verification_queue(client: FlaskClient, network: None) -> None:

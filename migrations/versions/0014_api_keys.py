@@ -1,7 +1,7 @@
 """api: keys (hashed secrets, scopes, last use, revocation), idempotent answers, background jobs, webhook endpoints and deliveries
 
 Revision ID: 0014_api_keys
-Revises: 0012_membership_plans
+Revises: 0013_dashboard_seen
 Create Date: 2026-11-30 13:55:02.311849
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0014_api_keys'
-down_revision = '0012_membership_plans'
+down_revision = '0013_dashboard_seen'
 branch_labels = None
 depends_on = None
 

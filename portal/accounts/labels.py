@@ -68,11 +68,29 @@ def encoding_label(encoding: str) -> Any:
     return ROSTER_ENCODING_LABELS.get(encoding, encoding)
 
 
+#: The queue's flags on a row (``queries.queue_flags``).
+QUEUE_FLAG_LABELS = {
+    "unconfirmed_email": _l("Email not confirmed"),
+    "shared_number": _l("Member number claimed by several people"),
+    "on_roster": _l("On the latest roster"),
+}
+
+
+def role_label(person: Any) -> Any:
+    """The role a signed-in person acts in, as the header names it (the highest they hold)."""
+    for role in (Role.ADMIN, Role.STAFF, Role.PARTNER_ADMIN):
+        if person.has_role(role):
+            return ROLE_LABELS[role]
+    return _l("Member")
+
+
 TEMPLATE_GLOBALS: dict[str, Any] = {
+    "role_label": role_label,
     "membership_status_label": membership_status_label,
     "membership_kind_label": membership_kind_label,
     "verified_via_label": verified_via_label,
     "encoding_label": encoding_label,
     "role_labels": ROLE_LABELS,
     "queue_filter_labels": QUEUE_FILTER_LABELS,
+    "queue_flag_labels": QUEUE_FLAG_LABELS,
 }

@@ -32,7 +32,7 @@ from portal.db import utcnow
 from portal.errors import InvalidInput, InvalidTransition, NotFound
 from portal.extensions import db
 from portal.notifications.services import external_url, mail_person
-from portal.organizations.models import Organization
+from portal.organizations.models import Organization, OrganizationKind
 
 
 def today(organization: Organization | None = None) -> date:
@@ -98,7 +98,12 @@ def add_membership_claim(
 ) -> Membership:
     """Add a pending membership to the current transaction (flushed, no commit), announced
     to the organization's systems (its webhooks) but not audited: the claim is the member's,
-    no decision (rule 7)."""
+    no decision (rule 7).
+
+    Raises InvalidInput for an organization that has no members (a host such as Kobe City).
+    """
+    if organization.kind == OrganizationKind.HOST:
+        raise InvalidInput(_("Choose your home organization from the list."))
     if any(
         m.organization_id == organization.id and m.status in LIVE_MEMBERSHIP_STATES
         for m in person.memberships

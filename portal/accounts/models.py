@@ -85,6 +85,9 @@ class Person(UserMixin, TimestampMixin, db.Model):
     #: stop working. (Sessions are ``LoginSession`` rows, ended one by one: rule 15.)
     session_version: Mapped[int] = mapped_column(default=1)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: When the dashboard last showed the person news (claims decided since): what was
+    #: decided after it is "since the last visit".
+    dashboard_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     #: Set when the person deleted their account; the row stays, emptied of personal data,
     #: so audit entries and payments keep pointing somewhere.
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -16,6 +16,7 @@ from sqlalchemy.orm.strategy_options import _AbstractLoad
 
 from portal.accounts.memberships import can_decide_memberships, can_view_memberships, today
 from portal.accounts.models import (
+    LIVE_MEMBERSHIP_STATES,
     Company,
     EmailDomainRule,
     Invitation,
@@ -23,6 +24,7 @@ from portal.accounts.models import (
     MembershipStatus,
     Person,
     RoleGrant,
+    RosterEntry,
     RosterUpload,
 )
 from portal.accounts.search import person_matches
@@ -30,7 +32,12 @@ from portal.audit import queries as audit_queries
 from portal.audit.models import AuditEntry
 from portal.db import utcnow
 from portal.extensions import db
-from portal.organizations.models import Agreement, Organization, ReciprocalService
+from portal.organizations.models import (
+    Agreement,
+    Organization,
+    OrganizationKind,
+    ReciprocalService,
+)
 
 
 def memberships_and_their_mous() -> _AbstractLoad:
@@ -130,7 +137,12 @@ def organizations_for_admin(actor: Person) -> list[tuple[Organization, int, bool
             .group_by(Membership.organization_id)
         ).all()
     )
-    organizations = db.session.scalars(select(Organization).order_by(Organization.id)).all()
+    organizations = db.session.scalars(
+        # A host (Kobe City) has no members to verify.
+        select(Organization)
+        .where(Organization.kind != OrganizationKind.HOST)
+        .order_by(Organization.id)
+    ).all()
     return [
         (o, pending.get(o.id, 0), can_decide_memberships(actor, o))
         for o in organizations
@@ -174,6 +186,63 @@ def verification_queue(
     else:
         query = query.order_by(Membership.created_at.desc(), Membership.id.desc())
     return db.paginate(query, page=page, per_page=QUEUE_PAGE_SIZE, error_out=False)
+
+
+#: What the queue flags on a row, for the admin deciding it.
+UNCONFIRMED_EMAIL = "unconfirmed_email"
+SHARED_NUMBER = "shared_number"
+ON_ROSTER = "on_roster"
+
+
+def queue_flags(organization: Organization, rows: list[Membership]) -> dict[int, list[str]]:
+    """Per membership shown: its address is unconfirmed, its member number is claimed by
+    another person too (live claims), or the latest roster lists its number or address.
+    Two statements for the page, however many rows."""
+    flags: dict[int, list[str]] = {m.id: [] for m in rows}
+    for membership in rows:
+        if not membership.person.email_confirmed:
+            flags[membership.id].append(UNCONFIRMED_EMAIL)
+    numbers = {m.member_number for m in rows if m.member_number}
+    shared: set[str] = set()
+    if numbers:
+        shared = set(
+            db.session.scalars(
+                select(Membership.member_number)
+                .where(
+                    Membership.organization_id == organization.id,
+                    Membership.member_number.in_(numbers),
+                    Membership.status.in_([s.value for s in LIVE_MEMBERSHIP_STATES]),
+                )
+                .group_by(Membership.member_number)
+                .having(func.count(func.distinct(Membership.person_id)) > 1)
+            )
+        )
+    emails = {m.person.email_normalized for m in rows}
+    latest = (
+        select(RosterUpload.id)
+        .where(RosterUpload.organization_id == organization.id)
+        .order_by(RosterUpload.uploaded_at.desc(), RosterUpload.id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    listed = db.session.execute(
+        select(RosterEntry.member_number, RosterEntry.email_normalized).where(
+            RosterEntry.upload_id == latest,
+            (RosterEntry.member_number.in_(numbers or {""}))
+            | (RosterEntry.email_normalized.in_(emails or {""})),
+        )
+    ).all()
+    listed_numbers = {number for number, _email in listed if number}
+    listed_emails = {email for _number, email in listed if email}
+    for membership in rows:
+        if membership.member_number in shared:
+            flags[membership.id].append(SHARED_NUMBER)
+        if (
+            membership.member_number in listed_numbers
+            or membership.person.email_normalized in listed_emails
+        ):
+            flags[membership.id].append(ON_ROSTER)
+    return flags
 
 
 def membership_for_admin(actor: Person, membership_id: int) -> Membership | None:

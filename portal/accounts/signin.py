@@ -18,6 +18,7 @@ from flask_login import current_user, login_required, login_user, logout_user
 from werkzeug.wrappers import Response as BaseResponse
 
 from portal.accounts import devices, forms, services, sessions, throttling
+from portal.accounts.landing import landing_endpoint, landing_url
 from portal.accounts.models import Person
 from portal.extensions import limiter
 from portal.forms import ConfirmForm
@@ -72,7 +73,7 @@ def _succeeded(response: BaseResponse) -> bool:
 )
 def login() -> str | BaseResponse:
     if current_user.is_authenticated:
-        return redirect(url_for("accounts.dashboard"))
+        return redirect(landing_url(current_user))
     form = forms.LoginForm()
     if form.validate_on_submit():
         account = services.normalize_email(form.email.data)
@@ -90,23 +91,28 @@ def login() -> str | BaseResponse:
                 "accounts/link_sent.html", minutes=current_app.config["SIGN_IN_LINK_MINUTES"]
             )
         if person is not None:
-            return _sign_in(person, remember=form.remember.data)
+            return sign_in(
+                person,
+                remember=form.remember.data,
+                target=safe_next(request.args.get("next"), landing_endpoint(person)),
+            )
         flash(_("The email address or password is not correct."), "error")
     return render_template("accounts/login.html", form=form)
 
 
-def _sign_in(person: Person, *, remember: bool) -> BaseResponse:
-    """The password was right: signed in, or held for the step this person must still pass
-    (its page completes the sign-in, see ``sessions.SignInStep``)."""
-    target = safe_next(request.args.get("next"), "accounts.dashboard")
+def sign_in(person: Person, *, remember: bool, target: str) -> BaseResponse:
+    """The person proved who they are (their password, or the link confirming their address):
+    signed in and sent to ``target``, or held for the step this person must still pass (its
+    page completes the sign-in, see ``sessions.SignInStep``, and then goes to ``target``).
+    Every sign-in of the portal starts here."""
     step = sessions.step_for(person)
     opened = sessions.sign_in(
         person, remember=remember, hold=step.name if step else None, **_device()
     )
-    return _complete(opened, target)
+    return complete(opened, target)
 
 
-def _complete(opened: sessions.Opened, target: str) -> BaseResponse:
+def complete(opened: sessions.Opened, target: str) -> BaseResponse:
     """Sign the browser in with ``opened``, or send it to the step the session is held for."""
     held_for = opened.record.held_for
     if held_for is not None:
@@ -137,7 +143,7 @@ def sign_in_link(token: str) -> str | BaseResponse:
             within=timedelta(minutes=current_app.config["SIGN_IN_LINK_MINUTES"]),
         )
         opened = sessions.release_hold(held, sessions.MAILED_LINK, **_device())
-        return _complete(opened, url_for("accounts.dashboard"))
+        return complete(opened, landing_url(opened.person))
     return render_template("accounts/sign_in_link.html", form=form)
 
 

@@ -36,12 +36,13 @@ from portal.accounts import (
 )
 from portal.accounts import dashboard as dashboard_sections
 from portal.accounts import profile as own_profile
+from portal.accounts.landing import landing_url
 from portal.accounts.models import CrossBorderConsent, Invitation, Person
 from portal.errors import InvalidTransition
 from portal.extensions import db, limiter
 from portal.forms import ConfirmForm
 from portal.i18n import current_language, localized
-from portal.organizations.models import Organization
+from portal.organizations.models import Organization, OrganizationKind
 from portal.pages import acting_person, on_refusal
 
 blueprint = Blueprint("accounts", __name__)
@@ -67,7 +68,10 @@ for _rule, _view, _methods in signin.SIGN_IN_ROUTES:
 
 def _organization_choices() -> list[SelectChoice]:
     organizations = db.session.scalars(
-        select(Organization).order_by(Organization.kind, Organization.id)
+        select(Organization)
+        # A host (Kobe City) has no members to claim.
+        .where(Organization.kind != OrganizationKind.HOST)
+        .order_by(Organization.kind, Organization.id)
     ).all()
     # An empty first choice: nobody is registered with the first organization of the list by
     # not looking, and a required select needs one (HTML's placeholder label option).
@@ -122,8 +126,14 @@ def confirm_email(token: str) -> str | BaseResponse:
             )
         flash(_("Thank you: your email address is confirmed."), "success")
         if current_user.is_authenticated and current_user.id == person.id:
-            return redirect(url_for("accounts.dashboard"))
-        return redirect(url_for("accounts.login"))
+            return redirect(landing_url(person))
+        if current_user.is_authenticated:
+            # Someone else was signed in on this browser: their session ends, not lingers.
+            sessions.log_out(acting_person())
+            logout_user()
+        # The link proved the address is theirs: no password asked again (a second factor,
+        # if they have one, still is).
+        return signin.sign_in(person, remember=False, target=landing_url(person))
     return render_template("accounts/confirm.html", form=form)
 
 
@@ -182,13 +192,19 @@ def reset_password(token: str) -> str | BaseResponse:
 def dashboard() -> str:
     # The session's loader read the person with memberships, companies and roles: reused.
     person = current_user._get_current_object()  # type: ignore[attr-defined]
-    return render_template(
+    rendered = dashboard_sections.render_sections(person)
+    page = render_template(
         "accounts/dashboard.html",
         person=person,
+        steps=dashboard_sections.steps_for(person, lambda m: memberships.today(m.organization)),
         company=queries.company_of_primary_contact(person),
-        dashboard_sections=dashboard_sections.render_sections(person),
+        dashboard_sections=rendered.sections,
+        needs_shown=rendered.needs_shown,
         confirm_form=ConfirmForm(),
     )
+    if rendered.news_shown:
+        dashboard_sections.record_visit(person)
+    return page
 
 
 @blueprint.route("/account/profile", methods=["GET", "POST"])

@@ -21,6 +21,7 @@ from wtforms.validators import Optional
 from portal.accounts import memberships, queries
 from portal.accounts.management.scope import organization_or_404
 from portal.admin.access import management_blueprint
+from portal.audit import sentences
 from portal.audit.queries import audit_log
 from portal.benefits import queries as benefit_queries
 from portal.benefits import report
@@ -82,6 +83,10 @@ def audit_action_label(action: str) -> Any:
     return AUDIT_ACTION_LABELS.get(action, action)
 
 
+#: Benefit claims listed on the overview, oldest first (the claims page has them all).
+WAITING_CLAIMS_SHOWN = 5
+
+
 class AuditFilterForm(FlaskForm):
     class Meta:
         csrf = False
@@ -99,10 +104,12 @@ def index() -> str:
         year=memberships.today(hub).year,
         timezone=hub.timezone if hub else DEFAULT_TIMEZONE,
     )
+    waiting = benefit_queries.claims_for_admin(actor, status="requested")
     return render_template(
         "admin/index.html",
         organizations=queries.organizations_for_admin(actor),
-        open_claims=benefit_queries.open_claims_count(actor),
+        open_claims=waiting.total or 0,
+        waiting_claims=list(waiting.items)[:WAITING_CLAIMS_SHOWN],
         report=this_year,
         chart=report.chart(this_year),
     )
@@ -120,9 +127,11 @@ def audit() -> str:
             (o.slug, o.short_name)
             for o, _pending, _decide in queries.organizations_for_admin(actor)
         ]
+    pagination = audit_log(actor, organization=organization, page=page_number())
     return render_template(
         "admin/audit.html",
         organization=organization,
         filter_form=filter_form,
-        pagination=audit_log(actor, organization=organization, page=page_number()),
+        pagination=pagination,
+        sentences=sentences.describe(pagination.items),
     )

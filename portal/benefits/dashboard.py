@@ -1,22 +1,19 @@
-"""The benefits' section of the member's dashboard (``portal.accounts.dashboard``): what the
-person's verified memberships open, and their latest claims."""
+"""The benefits' section of the member's dashboard (``portal.accounts.dashboard``): the claims
+a provider decided since the member's last visit, with how to use what was granted. The
+catalogue of what memberships open is on ``/benefits``."""
 
 from __future__ import annotations
 
-from portal.accounts.dashboard import Section, SectionContent
+from portal.accounts.dashboard import Section, SectionContent, news_since
 from portal.accounts.models import Person
-from portal.accounts.queries import services_opened_by
-from portal.benefits.queries import claims_of
-
-#: Claims shown on the dashboard; the claims page has them all.
-LATEST_CLAIMS = 5
+from portal.benefits.queries import decided_since
 
 
 def benefits_section(person: Person) -> SectionContent:
-    return "benefits/_dashboard.html", {
-        "opened": services_opened_by(person),
-        "claims": claims_of(person, limit=LATEST_CLAIMS),
-    }
+    decided = decided_since(person, news_since(person))
+    if not decided:
+        return None
+    return "benefits/_dashboard.html", {"decided": decided}
 
 
-SECTION = Section(position=10, name="benefits", provider=benefits_section)
+SECTION = Section(position=30, name="benefits", provider=benefits_section, news=True)

@@ -325,10 +325,15 @@ def _report() -> tuple[report.Report, ReportFilterForm, Agreement | None]:
 @blueprint.get("/report")
 def reciprocity_report() -> str:
     result, form, chosen = _report()
+    # A link, not a script: the table hides directions without claims with ?nonempty=1.
+    hide_empty = request.args.get("nonempty") == "1"
     return render_template(
         "benefits/manage/report.html",
         report=result,
         chart=report.chart(result),
+        timeline=report.timeline(result),
+        hide_empty=hide_empty,
+        shown_rows=[r for r in result.rows if report.has_claims(r)] if hide_empty else result.rows,
         form=form,
         chosen=chosen,
     )

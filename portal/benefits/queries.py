@@ -6,6 +6,7 @@ Each loads what its page shows in a fixed number of statements, whatever the row
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy import func, select
@@ -110,6 +111,28 @@ def claims_of(person: Person, *, limit: int | None = None) -> list[BenefitClaim]
     if limit is not None:
         query = query.limit(limit)
     return list(db.session.scalars(query).unique())
+
+
+#: At most this many decisions are listed as news on the dashboard (the claims page has all).
+NEWS_LIMIT = 10
+
+
+def decided_since(person: Person, since: datetime) -> list[BenefitClaim]:
+    """The person's claims a provider decided after ``since``, latest first (granted at once
+    on request is no news: the member saw it as they claimed)."""
+    return list(
+        db.session.scalars(
+            select(BenefitClaim)
+            .where(
+                BenefitClaim.person_id == person.id,
+                BenefitClaim.decided_by_id.is_not(None),
+                BenefitClaim.decided_at > since,
+            )
+            .options(joinedload(BenefitClaim.service).options(*_service_with_parties))
+            .order_by(BenefitClaim.decided_at.desc(), BenefitClaim.id.desc())
+            .limit(NEWS_LIMIT)
+        ).unique()
+    )
 
 
 def own_claim(person: Person, claim_id: int) -> BenefitClaim | None:

@@ -262,8 +262,12 @@ def _nice_max(value: int) -> int:
 
 
 def chart(report: Report) -> Chart:
-    """Per direction, the claims of the whole range: granted, refused, and the rest."""
-    label_width, plot_width, bar_height, gap, top = 220, 400, 18, 10, 10
+    """Per direction, the claims of the whole range: granted, refused, and the rest.
+
+    Drawn for a phone first: each direction's label sits above its bar, so the drawing is
+    narrow (360 units) and its 12-unit text stays legible at 390 px; wider screens show it
+    at its own size."""
+    label_width, plot_width, bar_height, gap, top = 0, 250, 16, 12, 18
     scale_max = _nice_max(max((r.total.requested for r in report.rows), default=0) or 1)
     bars = []
     for index, row in enumerate(report.rows):
@@ -289,7 +293,7 @@ def chart(report: Report) -> Chart:
                     provider=row.provider.short_name,
                     beneficiary=row.beneficiary.short_name,
                 ),
-                y=top + index * (bar_height + gap),
+                y=top + index * (bar_height + gap + 16),
                 total=row.total.requested,
                 value_label=(
                     ngettext(
@@ -307,10 +311,10 @@ def chart(report: Report) -> Chart:
     ticks = [
         (round(label_width + plot_width * step / 4, 1), scale_max * step // 4) for step in range(5)
     ]
-    height = top + len(bars) * (bar_height + gap) + 30
+    height = top + len(bars) * (bar_height + gap + 16) + 14
     return Chart(
         # Room right of the longest bar for its "25 · 3 members".
-        width=label_width + plot_width + 130,
+        width=label_width + plot_width + 110,
         height=height,
         label_width=label_width,
         bar_height=bar_height,
@@ -318,6 +322,66 @@ def chart(report: Report) -> Chart:
         bars=bars,
         ticks=ticks,
     )
+
+
+@dataclass(frozen=True)
+class Column:
+    label: str
+    x: float
+    #: Stacked from the axis up: (css class, y, height, value, title).
+    segments: list[Segment]
+    total: int
+
+
+@dataclass(frozen=True)
+class Timeline:
+    width: int
+    height: int
+    axis_y: float
+    column_width: float
+    columns: list[Column]
+
+
+def timeline(report: Report) -> Timeline:
+    """Every direction's claims summed per period, as columns over time (quarters or
+    years), granted, refused and the rest stacked; narrow enough for a phone."""
+    totals = [Counts() for _period in report.periods]
+    for row in report.rows:
+        for counts, period_counts in zip(totals, row.per_period, strict=True):
+            counts.add(period_counts)
+    width, plot_height, top, left = 360, 140, 16, 8
+    step = (width - 2 * left) / max(len(report.periods), 1)
+    column_width = min(step * 0.6, 48)
+    scale_max = _nice_max(max((c.requested for c in totals), default=0) or 1)
+    axis_y = top + plot_height
+    columns = []
+    for index, (period, counts) in enumerate(zip(report.periods, totals, strict=True)):
+        x = left + index * step + (step - column_width) / 2
+        y = float(axis_y)
+        segments = []
+        for css_class, value, title in (
+            ("bar-granted", counts.granted, _("Granted: %(num)d", num=counts.granted)),
+            ("bar-refused", counts.refused, _("Refused: %(num)d", num=counts.refused)),
+            ("bar-other", counts.other, _("Waiting or cancelled: %(num)d", num=counts.other)),
+        ):
+            height = plot_height * value / scale_max
+            y -= height
+            if value:
+                # Segment's x holds the top (y) and width the height of a vertical segment.
+                segments.append(Segment(css_class, round(y, 1), round(height, 1), value, title))
+        columns.append(Column(period.label, round(x, 1), segments, counts.requested))
+    return Timeline(
+        width=width,
+        height=int(axis_y + 24),
+        axis_y=axis_y,
+        column_width=round(column_width, 1),
+        columns=columns,
+    )
+
+
+def has_claims(row: DirectionRow) -> bool:
+    """A direction with anything to show: claims made, or registrations counted."""
+    return bool(row.total.requested or row.total.registrations)
 
 
 # --- CSV for Excel ---------------------------------------------------------------------------

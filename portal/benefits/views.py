@@ -13,6 +13,7 @@ from flask_login import login_required
 from werkzeug.wrappers import Response
 
 from portal.accounts.consents import ConsentRequired
+from portal.accounts.queries import services_opened_by
 from portal.accounts.views import agree_if_asked, consent_step
 from portal.benefits import queries, services
 from portal.benefits.eligibility import describe_limit
@@ -65,9 +66,11 @@ def keep_out_of_caches(response: Response) -> Response:
 @blueprint.get("")
 @login_required
 def catalogue() -> str:
+    person = acting_person()
     return render_template(
         "benefits/catalogue.html",
-        sections=queries.catalogue(acting_person()),
+        sections=queries.catalogue(person),
+        opened=services_opened_by(person),
         form=ConfirmForm(),
     )
 

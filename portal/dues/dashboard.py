@@ -17,4 +17,5 @@ def _section(person: Person) -> SectionContent:
     }
 
 
-SECTION = Section(position=15, name="dues", provider=_section)
+# Where the person stands with LINK-J (member, applying, or not yet): never "what needs you".
+SECTION = Section(position=15, name="dues", provider=_section, informs=True)

@@ -1,14 +1,16 @@
-"""Demo events for ``portal demo``: upcoming joint events with each partner.
+"""Demo events for ``portal demo``: the joint activities the seed document records, as past
+events, and upcoming joint events with each partner.
 
-Idempotent by slug: an event that exists is left alone. Dates are relative to today, so the
-demo always has upcoming events; times are set on each event's own clock. Events are created
-and published through the services, by a staff account (the demo's LINK-J staff).
+Idempotent by slug: an event that exists is left alone. Upcoming dates are relative to today,
+so the demo always has upcoming events; the seed's two activities keep their own months
+(October 2017, January 2018). Times are set on each event's own clock. Events are created and
+published through the services, by a staff account (the demo's LINK-J staff).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -43,7 +45,7 @@ class DemoEvent:
     cohosts: tuple[str, ...]
     agreements: tuple[str, ...]
     timezone: str
-    #: Days from today, and the local start and end times.
+    #: Days from today (a fixed ``on`` day instead for what happened), and the local times.
     in_days: int
     starts: time
     ends: time
@@ -61,14 +63,76 @@ class DemoEvent:
     #: (title_en, title_ja, local start, local end, room)
     sessions: tuple[tuple[str, str, time, time, str], ...] = ()
     note: str = ""
+    #: The day it took place, for the seed's past activities.
+    on: date | None = None
 
 
-DEMO_EVENTS = (
+#: The seed document's joint activities (LINK-J press release, January 2018). It names the
+#: months; the days are the demo's.
+PAST_EVENTS = (
     DemoEvent(
-        slug="regenerative-medicine-industrialisation-forum",
+        slug="regenerative-medicine-industrialisation-forum-2017",
         kind="forum",
         title_en="Regenerative Medicine Industrialisation Forum",
         title_ja="再生医療産業化フォーラム",
+        host="kobe-city",
+        cohosts=("ibri", "link-j"),
+        agreements=(),  # before the LINK-J–IBRI MOU of January 2018
+        timezone="Asia/Tokyo",
+        in_days=0,
+        on=date(2017, 10, 20),
+        starts=time(13, 30),
+        ends=time(17, 30),
+        description_en=(
+            "Hosted by Kobe City and co-hosted by IBRI and LINK-J in Nihonbashi: the Kobe "
+            "Biomedical Innovation Cluster and Nihonbashi companies on bringing regenerative "
+            "medicine to market."
+        ),
+        description_ja=(
+            "神戸市主催、先端医療振興財団・LINK-J共催により日本橋で開催。神戸医療産業都市と日本橋の"
+            "企業が、再生医療の産業化について議論しました。"
+        ),
+        venue_en="Nihonbashi, Tokyo",
+        venue_ja="東京・日本橋",
+        language="ja",
+        tickets=(("non_member", "General", "一般", 0, "JPY"),),
+        note="October 2017; Kobe City, IBRI and LINK-J",
+    ),
+    DemoEvent(
+        slug="miller-montgomery-seminar-kobe-2018",
+        kind="seminar",
+        title_en="Seminar by Dr. Sandrine Miller-Montgomery (UC San Diego) in Kobe",
+        title_ja="サンドリン・ミラー=モンゴメリー博士（カリフォルニア大学サンディエゴ校）セミナー（神戸）",
+        host="link-j",
+        cohosts=("ibri",),
+        agreements=("link-j-ucsd-2016",),
+        timezone="Asia/Tokyo",
+        in_days=0,
+        on=date(2018, 1, 26),
+        starts=time(15, 0),
+        ends=time(17, 0),
+        description_en=(
+            "Dr. Sandrine Miller-Montgomery of UC San Diego, LINK-J's partner, spoke in Kobe: "
+            "one of the first exchanges of people and information between LINK-J and IBRI."
+        ),
+        description_ja=(
+            "LINK-Jの提携先であるカリフォルニア大学サンディエゴ校のサンドリン・ミラー=モンゴメリー博士が"
+            "神戸市で講演しました。LINK-Jと先端医療振興財団の人的交流・情報共有の始まりの一つです。"
+        ),
+        venue_en="Kobe",
+        venue_ja="兵庫県神戸市",
+        language="en",
+        tickets=(("non_member", "General", "一般", 0, "JPY"),),
+        note="January 2018; UC San Diego's speaker in Kobe",
+    ),
+)
+
+DEMO_EVENTS = (
+    DemoEvent(
+        slug="kobe-nihonbashi-regenerative-medicine-seminar",
+        kind="forum",
+        title_en="Kobe–Nihonbashi Regenerative Medicine Business Forum",
+        title_ja="神戸・日本橋 再生医療ビジネスフォーラム",
         host="ibri",
         cohosts=("link-j",),
         agreements=("link-j-ibri-2018",),
@@ -77,12 +141,13 @@ DEMO_EVENTS = (
         starts=time(13, 30),
         ends=time(17, 30),
         description_en=(
-            "Hosted with Kobe City by IBRI and LINK-J: the Kobe Biomedical Innovation Cluster "
-            "and Nihonbashi companies on bringing regenerative medicine to patients."
+            "Hosted by IBRI with LINK-J under their MOU: the Kobe Biomedical Innovation Cluster "
+            "and Nihonbashi companies on bringing regenerative medicine to patients, following "
+            "the forum of October 2017."
         ),
         description_ja=(
-            "神戸市、先端医療振興財団（IBRI）、LINK-J の共催。神戸医療産業都市と日本橋の企業が、"
-            "再生医療の産業化について議論します。"
+            "先端医療振興財団（IBRI）主催、LINK-J共催（覚書に基づく）。2017年10月のフォーラムに続き、"
+            "神戸医療産業都市と日本橋の企業が再生医療の事業化について議論します。"
         ),
         venue_en="Nihonbashi Life Science Building, Tokyo",
         venue_ja="日本橋ライフサイエンスビルディング（東京）",
@@ -318,7 +383,10 @@ def _event_data(spec: DemoEvent) -> EventData:
     missing = {spec.host, *spec.cohosts} - set(organizations)
     if missing or set(spec.agreements) - set(agreements):
         raise RuntimeError("seed the network first (portal seed)")
-    day = utcnow().astimezone(ZoneInfo(spec.timezone)) + timedelta(days=spec.in_days)
+    if spec.on is not None:
+        day = datetime.combine(spec.on, time(12), tzinfo=ZoneInfo(spec.timezone))
+    else:
+        day = utcnow().astimezone(ZoneInfo(spec.timezone)) + timedelta(days=spec.in_days)
     return EventData(
         slug=spec.slug,
         kind=spec.kind,
@@ -366,10 +434,11 @@ def _event_data(spec: DemoEvent) -> EventData:
 
 
 def load_demo_events() -> list[str]:
-    """Add the demo's upcoming joint events (idempotent, by slug); lines for the printout."""
+    """Add the seed's past activities and the demo's upcoming joint events (idempotent, by
+    slug); lines for the printout."""
     actor = _actor()
-    lines = ["Demo events, published and upcoming (joint events with each partner):"]
-    for spec in DEMO_EVENTS:
+    lines = ["Demo events: the seed's past activities, and joint events with each partner:"]
+    for spec in (*PAST_EVENTS, *DEMO_EVENTS):
         event = db.session.scalar(select(Event).where(Event.slug == spec.slug))
         if event is None:
             event = save_event(None, _event_data(spec), actor=actor)

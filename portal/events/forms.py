@@ -11,6 +11,7 @@ from wtforms import RadioField, SelectMultipleField, StringField, TextAreaField,
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
+from portal.events import payment_step
 from portal.events.models import Event, QuestionKind
 from portal.events.pricing import TicketOffer
 from portal.forms import Required
@@ -63,6 +64,16 @@ def registration_form_for(event: Event, offers: list[TicketOffer]) -> Registrati
         else:
             field = TextAreaField(label, validators=[*validators, Length(max=2000)])
         setattr(RegistrationForm, f"q_{question.id}", field)
+    step = payment_step.current()
+    methods = step.methods() if step is not None and any(o.price for o in offers) else []
+    if methods:
+        # How a paid ticket is paid, asked beside it: Register then leads straight to paying.
+        RegistrationForm.payment_method = RadioField(  # type: ignore[attr-defined]
+            _l("If your ticket is paid, pay by"),
+            choices=[SelectChoice(value, label) for value, label in methods],
+            validators=[Optional()],
+            default=methods[0][0],
+        )
     form = RegistrationForm()
     form.ticket_type.choices = [
         SelectChoice(

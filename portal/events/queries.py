@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from flask_sqlalchemy.pagination import Pagination
-from sqlalchemy import Select, and_, bindparam, case, func, inspect, or_, select
+from sqlalchemy import Select, String, and_, bindparam, case, cast, func, inspect, or_, select
 from sqlalchemy.orm import Session, aliased, joinedload, selectinload
 
 from portal import versions
@@ -24,6 +24,7 @@ from portal.events.models import (
     EventStatus,
     Registration,
     RegistrationStatus,
+    TicketType,
     Visibility,
     event_cohost,
 )
@@ -70,6 +71,33 @@ class EventFilters:
     kind: str | None = None
     month: str | None = None  # "2027-03"
     language: str | None = None
+    #: Words that must each appear in the title, description or venue, in either language.
+    keywords: str | None = None
+
+    def query_args(self) -> dict[str, str]:
+        """The filters as the list's address carries them (for the pager's links)."""
+        names = {"partner": self.partner, "kind": self.kind, "month": self.month}
+        names |= {"language": self.language, "q": self.keywords}
+        return {name: value for name, value in names.items() if value}
+
+
+#: At most this many words of a keyword search count (a pasted paragraph is not a query).
+MAX_KEYWORDS = 8
+_SEARCHED = ("title_en", "title_ja", "description_en", "description_ja", "venue_en", "venue_ja")
+
+
+def _keyword_condition(text: str):  # noqa: ANN202 - a SQL expression
+    """Every word in one of the searched texts, case-insensitively; LIKE's wildcards typed
+    by the person are matched as themselves."""
+    words = text.split()[:MAX_KEYWORDS]
+    conditions = []
+    for word in words:
+        escaped = word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        pattern = f"%{escaped.lower()}%"
+        conditions.append(
+            or_(*(func.lower(getattr(Event, c)).like(pattern, escape="\\") for c in _SEARCHED))
+        )
+    return and_(*conditions)
 
 
 def _event_options() -> tuple:
@@ -104,6 +132,19 @@ class EventCard:
     host_name_ja: str
     cohost_names: str
     held: int
+    #: "JPY:5000,JPY:0,USD:40": currency and price of each open ticket type.
+    prices: str
+
+    @property
+    def price_ranges(self) -> list[tuple[int, int, str]]:
+        """Per currency, the lowest and highest price of the event's open ticket types."""
+        ranges: dict[str, tuple[int, int]] = {}
+        for item in filter(None, self.prices.split(",")):
+            currency, _sep, amount = item.partition(":")
+            price = int(amount)
+            low, high = ranges.get(currency, (price, price))
+            ranges[currency] = (min(low, price), max(high, price))
+        return [(low, high, currency) for currency, (low, high) in ranges.items()]
 
 
 @dataclass(frozen=True)
@@ -139,13 +180,17 @@ class CardPage:
 _CARD_COLUMNS = tuple(
     name
     for name in EventCard.__dataclass_fields__
-    if name not in ("host_name_en", "host_name_ja", "cohost_names", "held")
+    if name not in ("host_name_en", "host_name_ja", "cohost_names", "held", "prices")
 )
 
 
-def upcoming_events(viewer: Person | None, filters: EventFilters, *, page: int = 1) -> CardPage:
-    """Published events that have not ended and that the viewer may see, soonest first: one
-    statement for the cards, their organizers, their seats held and the total."""
+def upcoming_events(
+    viewer: Person | None, filters: EventFilters, *, page: int = 1, past: bool = False
+) -> CardPage:
+    """Published events that have not ended and that the viewer may see, soonest first (with
+    ``past``, the archive: those that ended, latest first): one statement for the cards,
+    their organizers, their prices, their seats held and the total."""
+    now = utcnow()
     host = aliased(Organization)
     cohost_names = (
         select(func.aggregate_strings(Organization.short_name, ", "))
@@ -164,6 +209,14 @@ def upcoming_events(viewer: Person | None, filters: EventFilters, *, page: int =
         .correlate(Event)
         .scalar_subquery()
     )
+    prices = (
+        select(
+            func.aggregate_strings(TicketType.currency + ":" + cast(TicketType.price, String), ",")
+        )
+        .where(TicketType.event_id == Event.id, TicketType.active.is_(True))
+        .correlate(Event)
+        .scalar_subquery()
+    )
     query: Select = (
         select(
             *(getattr(Event, name) for name in _CARD_COLUMNS),
@@ -171,16 +224,21 @@ def upcoming_events(viewer: Person | None, filters: EventFilters, *, page: int =
             host.name_ja.label("host_name_ja"),
             func.coalesce(cohost_names, "").label("cohost_names"),
             held.label("held"),
+            func.coalesce(prices, "").label("prices"),
             func.count().over().label("total"),
         )
         .join(host, host.id == Event.host_id)
         .where(
             Event.status == EventStatus.PUBLISHED.value,
-            Event.ends_at > utcnow(),
+            Event.ends_at <= now if past else Event.ends_at > now,
             Event.visibility.in_(visible_levels(viewer)),
         )
-        .order_by(Event.starts_at, Event.id)
+        .order_by(
+            *((Event.starts_at.desc(), Event.id.desc()) if past else (Event.starts_at, Event.id))
+        )
     )
+    if filters.keywords and filters.keywords.split():
+        query = query.where(_keyword_condition(filters.keywords))
     if filters.partner:
         organization_id = select(Organization.id).where(Organization.slug == filters.partner)
         query = query.where(
@@ -352,6 +410,31 @@ def my_registrations(person: Person) -> list[Registration]:
     )
 
 
+#: Upcoming registrations shown on the dashboard ("My events" lists them all).
+DASHBOARD_REGISTRATIONS = 5
+
+
+def upcoming_registrations(person: Person) -> list[Registration]:
+    """The person's live registrations for events that have not ended, soonest first."""
+    return list(
+        db.session.scalars(
+            select(Registration)
+            .join(Registration.event)
+            .where(
+                Registration.person_id == person.id,
+                Registration.status.in_([s.value for s in LIVE_STATES]),
+                Event.ends_at > utcnow(),
+            )
+            .options(
+                joinedload(Registration.event).joinedload(Event.host),
+                joinedload(Registration.ticket_type),
+            )
+            .order_by(Event.starts_at, Registration.id)
+            .limit(DASHBOARD_REGISTRATIONS)
+        )
+    )
+
+
 def feed_registrations(person: Person) -> list[Registration]:
     return list(
         db.session.scalars(
@@ -489,10 +572,16 @@ def registrations_page(
 def all_registrations_for_export(actor: Person, event: Event) -> list[Registration]:
     query = (
         viewable_registrations_query(actor, event)
-        .options(joinedload(Registration.person), joinedload(Registration.ticket_type))
+        .options(
+            # Joined, not "selectin": one statement however many registrations.
+            joinedload(Registration.person)
+            .joinedload(Person.memberships)
+            .joinedload(Membership.organization),
+            joinedload(Registration.ticket_type),
+        )
         .order_by(Registration.created_at, Registration.id)
     )
-    return list(db.session.scalars(query))
+    return list(db.session.scalars(query).unique())
 
 
 def live_counts(event: Event) -> dict[str, int]:

@@ -50,6 +50,10 @@ STANDARD_TAX_RATE = 10
 SUPPORTED_CURRENCIES = ("JPY", "USD", "EUR", "GBP")
 
 
+#: Addresses under /events/ that are pages, not events.
+RESERVED_SLUGS = frozenset({"past", "mine"})
+
+
 @dataclass
 class TicketTypeData:
     audience: str
@@ -249,7 +253,8 @@ def save_event(event: Event | None, data: EventData, *, actor: Person) -> Event:
     slug_taken = db.session.scalar(
         select(Event.id).where(Event.slug == data.slug, Event.id != (event.id if event else -1))
     )
-    if slug_taken:
+    # "past" and "mine" are pages of the event list (/events/past, /events/mine).
+    if slug_taken or data.slug in RESERVED_SLUGS:
         raise InvalidInput(_("Another event already uses this web address."), field="slug")
 
     creating = event is None

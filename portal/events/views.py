@@ -21,7 +21,7 @@ from portal import inputs
 from portal.accounts.consents import ConsentRequired
 from portal.accounts.views import agree_if_asked, consent_step
 from portal.db import utcnow
-from portal.events import calendar, leaving, pricing, queries, registering
+from portal.events import calendar, leaving, payment_step, pricing, queries, registering
 from portal.events.forms import CancelRegistrationForm, registration_form_for
 from portal.events.labels import (
     event_kind_label,
@@ -67,17 +67,29 @@ def _visible_event(slug: str, viewer) -> Event:  # noqa: ANN001
     return event
 
 
-@blueprint.get("/")
-def index() -> str:
-    viewer = queries.viewer_with_memberships(current_user)
-    filters = queries.EventFilters(
+@blueprint.app_template_global()
+def price_range(event: queries.EventCard) -> list[tuple[int, int, str]]:
+    """Per currency, the lowest and highest price of the event's open ticket types."""
+    return event.price_ranges
+
+
+def _filters() -> queries.EventFilters:
+    keywords = " ".join(request.args.get("q", "").split())[:200]
+    return queries.EventFilters(
         partner=request.args.get("partner") or None,
         kind=request.args.get("kind") if request.args.get("kind") in set(EventKind) else None,
         month=request.args.get("month") or None,
         language=request.args.get("language")
         if request.args.get("language") in ("ja", "en")
         else None,
+        keywords=keywords or None,
     )
+
+
+@blueprint.get("/")
+def index() -> Response:
+    viewer = queries.viewer_with_memberships(current_user)
+    filters = _filters()
     page = queries.upcoming_events(
         viewer, filters, page=request.args.get("page", 1, type=inputs.integer)
     )
@@ -88,6 +100,26 @@ def index() -> str:
         partners=queries.organizations_for_filter(),
         kinds=list(EventKind),
         viewer_zone=viewer_zone(viewer),
+        past=False,
+    )
+
+
+@blueprint.get("/past")
+def past() -> str:
+    """The archive: events that took place, latest first (the seed's 2017 forum among them)."""
+    viewer = queries.viewer_with_memberships(current_user)
+    filters = _filters()
+    page = queries.upcoming_events(
+        viewer, filters, page=request.args.get("page", 1, type=inputs.integer), past=True
+    )
+    return render_template(
+        "events/index.html",
+        page=page,
+        filters=filters,
+        partners=queries.organizations_for_filter(),
+        kinds=list(EventKind),
+        viewer_zone=viewer_zone(viewer),
+        past=True,
     )
 
 
@@ -143,6 +175,21 @@ def register(slug: str) -> BaseResponse | str:
         ),
     }
     flash(messages.get(RegistrationStatus(registration.status), _("Registered.")), "success")
+    step = payment_step.current()
+    # Only a method the form posted (the page checks the first): a bare POST keeps the ticket.
+    method = getattr(form, "payment_method", None) if "payment_method" in request.form else None
+    if (
+        registration.status == RegistrationStatus.AWAITING_PAYMENT
+        and step is not None
+        and method is not None
+        and method.data
+    ):
+        # Straight on to paying by the method chosen beside the ticket.
+        then = step.continuation(method.data)
+        return redirect(
+            url_for(then.endpoint, registration_id=registration.id, _anchor=then.anchor),
+            code=then.code,
+        )
     return redirect(url_for("events.ticket", registration_id=registration.id))
 
 

@@ -19,6 +19,8 @@ def _values(enum_class: type[enum.StrEnum]) -> str:
 class OrganizationKind(enum.StrEnum):
     HUB = "hub"
     PARTNER = "partner"
+    #: Belongs to the network without an MOU and without members: it hosts events (Kobe City).
+    HOST = "host"
 
 
 class AgreementStatus(enum.StrEnum):

@@ -182,6 +182,30 @@ ORGANIZATIONS: tuple[OrganizationSeed, ...] = (
             "います（2018年1月末時点）。理事長：本庶 佑。"
         ),
     ),
+    OrganizationSeed(
+        slug="kobe-city",
+        kind="host",
+        short_name="Kobe City",
+        name_en="Kobe City",
+        name_ja="神戸市",
+        country="JP",
+        city_en="Kobe",
+        city_ja="兵庫県神戸市",
+        website="https://www.city.kobe.lg.jp/",
+        timezone="Asia/Tokyo",
+        default_currency="JPY",
+        membership_year_end_month=3,
+        description_en=(
+            "The city that promotes the Kobe Biomedical Innovation Cluster, with IBRI at its "
+            "core. It belongs to the network without an MOU: it hosted the Regenerative "
+            "Medicine Industrialisation Forum in Nihonbashi in October 2017, co-hosted by IBRI "
+            "and LINK-J."
+        ),
+        description_ja=(
+            "先端医療振興財団を中核とする神戸医療産業都市を推進する市です。覚書は結んでいませんが、"
+            "2017年10月に日本橋で再生医療産業化フォーラムを主催しました（先端医療振興財団、LINK-J共催）。"
+        ),
+    ),
 )
 
 #: Same clauses for BIOCOM, Eurobiomed and One Nucleus, as the document lists them.

@@ -10,7 +10,7 @@ from sqlalchemy.orm import joinedload
 
 from portal.accounts.models import Person
 from portal.accounts.search import person_matches
-from portal.events.models import Registration
+from portal.events.models import Registration, RegistrationStatus
 from portal.extensions import db
 from portal.payments.models import Invoice, Payment, PaymentStatus
 
@@ -113,3 +113,42 @@ def unpaid_invoices() -> list[Invoice]:
             .order_by(Invoice.due_on, Invoice.id)
         )
     )
+
+
+@dataclass(frozen=True)
+class PaymentDue:
+    """A held seat the person still has to pay for, and the invoice issued for it, if any."""
+
+    registration: Registration
+    invoice: Invoice | None
+
+
+def payments_due(person: Person) -> list[PaymentDue]:
+    """The person's registrations awaiting payment, the soonest deadline first, each with
+    the invoice of its open payment (two statements, however many)."""
+    registrations = list(
+        db.session.scalars(
+            select(Registration)
+            .where(
+                Registration.person_id == person.id,
+                Registration.status == RegistrationStatus.AWAITING_PAYMENT.value,
+            )
+            .options(joinedload(Registration.event), joinedload(Registration.ticket_type))
+            .order_by(Registration.hold_expires_at, Registration.id)
+        )
+    )
+    if not registrations:
+        return []
+    invoices = {
+        invoice.payment.registration_id: invoice
+        for invoice in db.session.scalars(
+            select(Invoice)
+            .join(Invoice.payment)
+            .where(
+                Payment.registration_id.in_([r.id for r in registrations]),
+                Payment.status == PaymentStatus.PENDING.value,
+            )
+            .options(joinedload(Invoice.payment))
+        )
+    }
+    return [PaymentDue(r, invoices.get(r.id)) for r in registrations]

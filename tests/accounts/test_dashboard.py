@@ -53,16 +53,16 @@ def _dashboard(client: FlaskClient) -> str:
 
 
 @pytest.mark.usefixtures("test_sections")
-def test_every_registered_section_shows_in_order_between_memberships_and_settings(
+def test_every_registered_section_shows_in_order_after_what_needs_the_person(
     client: FlaskClient,
 ) -> None:
     html = _dashboard(client)
 
     order = [
-        html.index("My memberships"),
+        html.index("<h1>"),
         html.index("first section for ada@example.org"),
-        html.index("Services open to me"),  # the benefits' section
         html.index("last section: late"),
+        html.index('id="memberships-title"'),
         html.index('id="settings-title"'),
     ]
     assert order == sorted(order)
@@ -79,5 +79,8 @@ def test_registering_a_section_again_replaces_it(monkeypatch: pytest.MonkeyPatch
     assert [(s.name, s.position) for s in dashboard.sections()] == [("events", 7)]
 
 
-def test_the_app_registers_the_benefits_section() -> None:
-    assert "benefits" in [section.name for section in dashboard.sections()]
+def test_the_app_registers_the_sections_of_the_areas_above_accounts() -> None:
+    names = [section.name for section in dashboard.sections()]
+    assert names[:4] == ["payments", "dues", "events", "benefits"]
+    # LINK-J membership is where the person stands, not a need: "Nothing needs you now" stays.
+    assert [s.name for s in dashboard.sections() if s.informs] == ["dues"]

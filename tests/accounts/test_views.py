@@ -322,13 +322,20 @@ def test_dashboard_lists_what_a_verified_membership_opens(client: FlaskClient) -
     services.grant_role(admin, "partner_admin", actor=None, organization=_org("biocom"))
     _login(client, "ken@biocom-member.example")
     pending = client.get("/account", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    opened_while_pending = client.get("/benefits", headers={"Accept-Language": "en"})
 
     memberships.verify_membership(membership, actor=admin)
     verified = client.get("/account", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    opened = client.get("/benefits", headers={"Accept-Language": "en"}).get_data(as_text=True)
 
-    assert "Pending verification" in pending and "LINK-J extends" not in pending
+    opens = "As a BIOCOM member, under the LINK-J–BIOCOM MOU"
+    assert "Pending verification" in pending
+    assert opens not in opened_while_pending.get_data(as_text=True)
     assert "Verified" in verified
-    assert "LINK-J extends its member services to BIOCOM members" in verified
+    # The catalogue of what memberships open is on /benefits, no longer on the dashboard.
+    assert opens in opened
+    assert "LINK-J extends its member services to BIOCOM members" in opened
+    assert opens not in verified and "LINK-J extends" not in verified
 
 
 def test_dashboard_shows_a_rejection_reason(client: FlaskClient) -> None:

@@ -513,7 +513,9 @@ def test_my_claims_show_the_code_once_granted_and_cancel_while_waiting(
     assert "/cancel" not in html
 
 
-def test_the_dashboard_shows_my_claims_and_their_codes(client: FlaskClient, cast: Cast) -> None:
+def test_the_dashboard_shows_a_claim_decided_since_the_last_visit_once(
+    client: FlaskClient, cast: Cast
+) -> None:
     from portal.benefits import services
 
     services.approve_claim(fresh(cast.open_claim), actor=cast.story.one_nucleus_admin)
@@ -521,9 +523,14 @@ def test_the_dashboard_shows_my_claims_and_their_codes(client: FlaskClient, cast
 
     html = page_text(client.get("/account", headers=EN))
 
-    assert "My benefit claims" in html
+    assert "Claims decided since your last visit" in html
     assert "Member rate at Genesis" in html and "ON-0001" in html
+    assert f'href="/benefits/claims#claim-{cast.open_claim.id}"' in html  # how to use it
     assert 'href="/benefits"' in html
+    # Seen: the next visit has no news (the claim stays on the claims page).
+    assert "Claims decided since your last visit" not in page_text(
+        client.get("/account", headers=EN)
+    )
 
 
 def test_the_header_links_to_benefits_once_logged_in(client: FlaskClient, cast: Cast) -> None:

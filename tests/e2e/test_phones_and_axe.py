@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 import pytest
 from sqlalchemy import select
 
+from portal.db import utcnow
 from portal.demo import DEMO_PASSWORD, load_demo_data
 from portal.events import pricing, registering
 from portal.events.models import Event
@@ -97,7 +98,10 @@ def demo(app: Any) -> dict[str, str]:
 
     member = db.session.scalar(select(Person).where(Person.email == MEMBER))
     # The member's cheapest offer at the first upcoming event that has one for them.
-    events = db.session.scalars(select(Event).order_by(Event.starts_at)).all()
+    # (The demo's archive holds past joint activities, whose registration is long closed.)
+    events = db.session.scalars(
+        select(Event).where(Event.starts_at > utcnow()).order_by(Event.starts_at)
+    ).all()
     event, offer = next((e, o[0]) for e in events if (o := pricing.offers_for(member, e)))
     if registering.live_registration(member, event) is None:
         registering.register(member, event, ticket_type_id=offer.ticket_type.id)

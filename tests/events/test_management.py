@@ -1014,12 +1014,18 @@ def test_csv_has_a_bom_answers_and_times_on_the_events_clock(
         "Name in kana",
         "Email",
         "Affiliation",
+        "Home organization",
+        "Memberships",
         "Ticket",
         "Price",
+        "Currency",
         "Status",
         "Ticket code",
         "Registered at (Asia/Tokyo)",
         "Checked in at (Asia/Tokyo)",
+        "Payment method",
+        "Payment status",
+        "Invoice number",
         "Research field",
         "Sessions",
     ]
@@ -1032,13 +1038,15 @@ def test_csv_has_a_bom_answers_and_times_on_the_events_clock(
     }
     jane = by_email["jane.doe@example.edu"]
     assert jane[0] == "Jane Doe" and jane[3] == "UCSD Lab"
-    assert jane[4] == "Partner Member" and jane[5] == "¥0" and jane[6] == "Confirmed"
-    assert jane[7] == scene.confirmed.code
+    assert jane[6] == "Partner Member" and jane[7:10] == ["0", "JPY", "Confirmed"]
+    assert jane[10] == scene.confirmed.code
     tokyo = fresh(scene.confirmed).created_at.astimezone(ZoneInfo("Asia/Tokyo"))
-    assert jane[8] == tokyo.isoformat(timespec="seconds")  # ISO 8601 with its +09:00 offset
-    assert jane[10:] == ["iPS cells", "Morning panel; Site tour"]
-    assert by_email["colleague@link-j.org"][5] == "¥5,000"
-    assert by_email["colleague@link-j.org"][6] == "On the waitlist"
+    assert jane[11] == tokyo.isoformat(timespec="seconds")  # ISO 8601 with its +09:00 offset
+    assert jane[13:16] == ["", "", ""]  # nothing paid for a free ticket
+    assert jane[16:] == ["iPS cells", "Morning panel; Site tour"]
+    # Prices are numbers a spreadsheet adds up, with their currency beside them.
+    assert by_email["colleague@link-j.org"][7:9] == ["5000", "JPY"]
+    assert by_email["colleague@link-j.org"][9] == "On the waitlist"
 
 
 def test_csv_in_japanese_has_family_name_first_kana_and_japanese_answers(
@@ -1050,9 +1058,9 @@ def test_csv_in_japanese_has_family_name_first_kana_and_japanese_answers(
 
     hanako = next(row for row in rows if row[2] == "hanako.sato@biocom-member.org")
     assert hanako[0] == "佐藤 花子" and hanako[1] == "サトウ ハナコ"
-    assert header[10:] == ["研究分野", "参加セッション"]
+    assert header[16:] == ["研究分野", "参加セッション"]
     jane = next(row for row in rows if row[2] == "jane.doe@example.edu")
-    assert jane[11] == "午前パネル; 施設見学"
+    assert jane[17] == "午前パネル; 施設見学"
 
 
 def test_csv_cells_cannot_become_spreadsheet_formulas(client: FlaskClient, scene: Scene) -> None:
@@ -1064,7 +1072,7 @@ def test_csv_cells_cannot_become_spreadsheet_formulas(client: FlaskClient, scene
     _header, *rows = read_csv(client.get(f"{_forum(scene)}/registrations.csv", headers=EN))
 
     jane = next(row for row in rows if row[2] == "jane.doe@example.edu")
-    assert jane[10] == '\'=HYPERLINK("http://x")'
+    assert jane[16] == '\'=HYPERLINK("http://x")'
 
 
 def test_csv_of_another_partners_admin_has_only_their_members(

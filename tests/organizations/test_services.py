@@ -25,12 +25,16 @@ def _count(model: type) -> int:
     return db.session.scalar(select(func.count()).select_from(model)) or 0
 
 
-def test_seed_loads_linkj_and_its_six_partners() -> None:
+def test_seed_loads_linkj_its_six_partners_and_kobe_city() -> None:
     report = seed_network()
 
     slugs = set(db.session.scalars(select(Organization.slug)))
-    assert slugs == {"link-j", "ucsd", "biocom", "eurobiomed", "krp", "one-nucleus", "ibri"}
-    assert report.organizations == 7
+    partners = {"ucsd", "biocom", "eurobiomed", "krp", "one-nucleus", "ibri"}
+    assert slugs == {"link-j", *partners, "kobe-city"}
+    assert report.organizations == 8
+    # Kobe City hosts events without an MOU (the seed's 2017 forum).
+    kobe = db.session.scalar(select(Organization).where(Organization.slug == "kobe-city"))
+    assert kobe is not None and kobe.kind == "host"
     assert report.agreements == 6
     hub = db.session.scalar(select(Organization).where(Organization.kind == "hub"))
     assert hub is not None and hub.slug == "link-j"

@@ -30,6 +30,7 @@ from portal.accounts.factors.forms import (
     PasskeyAnswerForm,
     RecoveryCodeForm,
 )
+from portal.accounts.landing import landing_url
 from portal.accounts.models import Person
 from portal.extensions import db, limiter
 from portal.forms import ConfirmForm
@@ -232,8 +233,8 @@ def second_step() -> str | Response | tuple[str, int]:
         flash(_("Please log in again."), "info")
         return redirect(url_for("accounts.login"))
     person = db.session.get(Person, held.person_id)
-    target = safe_next(request.args.get("next") or session.get(sessions.HELD_NEXT)) or url_for(
-        "accounts.dashboard"
+    target = safe_next(request.args.get("next") or session.get(sessions.HELD_NEXT)) or landing_url(
+        person
     )
     action = url_for("factors.second_step", next=target)
     if request.method == "POST":

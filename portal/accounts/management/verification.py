@@ -41,19 +41,28 @@ def _render_queue(
                 organization, memberships.today(organization)
             )
         )
+    pagination = queries.verification_queue(
+        organization, status=status, search=search, page=page_number()
+    )
     return render_template(
         "accounts/manage/queue.html",
         organization=organization,
         status=status,
         search=search,
         search_form=search_form,
-        pagination=queries.verification_queue(
-            organization, status=status, search=search, page=page_number()
-        ),
+        pagination=pagination,
+        flags=queries.queue_flags(organization, list(pagination.items)),
         filters=queries.QUEUE_FILTERS,
         can_decide=can_decide,
         bulk_form=bulk_form,
     )
+
+
+def _decided(membership: Membership) -> Response:
+    """Back to the queue when the decision was made on its row, else the membership's page."""
+    if request.form.get("back") == "queue":
+        return redirect(url_for(".queue", slug=membership.organization.slug))
+    return redirect(url_for(".membership", membership_id=membership.id))
 
 
 def queue(slug: str) -> str:
@@ -143,7 +152,7 @@ def verify_membership(membership_id: int) -> Response | tuple[str, int]:
         ),
         "success",
     )
-    return redirect(url_for(".membership", membership_id=membership.id))
+    return _decided(membership)
 
 
 def reject_membership(membership_id: int) -> Response | tuple[str, int]:
@@ -160,7 +169,7 @@ def reject_membership(membership_id: int) -> Response | tuple[str, int]:
         ),
         "success",
     )
-    return redirect(url_for(".membership", membership_id=membership.id))
+    return _decided(membership)
 
 
 def revoke_membership(membership_id: int) -> Response | tuple[str, int]:

@@ -19,9 +19,10 @@ from werkzeug.wrappers import Response
 from wtforms.fields.choices import SelectChoice
 
 from portal import inputs
+from portal.accounts.labels import membership_status_label
 from portal.accounts.models import Person
 from portal.csvfile import csv_text
-from portal.events import decisions, leaving, mail, queries
+from portal.events import decisions, export_columns, leaving, mail, queries
 from portal.events.labels import REGISTRATION_STATUS_LABELS
 from portal.events.management.checkin import COUNTS_REFRESH_SECONDS
 from portal.events.management.forms import (
@@ -34,7 +35,7 @@ from portal.events.management.scope import managed_event, readable_event, regist
 from portal.events.models import Event, QuestionKind, Registration, RegistrationStatus
 from portal.forms import ConfirmForm
 from portal.i18n import current_language, localized, person_kana, person_name
-from portal.money import format_money
+from portal.money import amount_text
 from portal.pages import acting_person, on_refusal, page_number
 from portal.timefmt import iso
 
@@ -228,25 +229,43 @@ def _answer_text(question: Any, answer: Any) -> str:
     return "; ".join(labels.get(v, v) for v in values)
 
 
+def _memberships_text(person: Person) -> str:
+    """The person's memberships and their states, as the export reads them."""
+    return "; ".join(
+        f"{m.organization.short_name}: {membership_status_label(m.status)}"
+        for m in person.memberships
+    )
+
+
 def registrations_csv(actor: Person, event: Event) -> str:
-    """All the registrations the actor may see, with one column per question (no per-row query)."""
+    """All the registrations the actor may see, with one column per question and the columns
+    other areas add (payments: method, invoice), in a fixed number of statements. Prices are
+    plain numbers in the currency's major unit beside a currency column, so a spreadsheet
+    adds them up."""
     zone = ZoneInfo(event.timezone)
 
     def local(value: datetime | None) -> str:
         return iso(value, zone)
 
     questions = list(event.questions)
+    registrations = queries.all_registrations_for_export(actor, event)
+    extra = export_columns.registered()
+    extra_values = [columns.values(registrations) for columns in extra]
     header = [
         _("Name"),
         _("Name in kana"),
         _("Email"),
         _("Affiliation"),
+        _("Home organization"),
+        _("Memberships"),
         _("Ticket"),
         _("Price"),
+        _("Currency"),
         _("Status"),
         _("Ticket code"),
         _("Registered at (%(zone)s)", zone=event.timezone),
         _("Checked in at (%(zone)s)", zone=event.timezone),
+        *(header for columns in extra for header in columns.headers()),
         *(localized(q, "label") for q in questions),
     ]
     rows = (
@@ -255,15 +274,25 @@ def registrations_csv(actor: Person, event: Event) -> str:
             person_kana(registration.person),
             registration.person.email,
             registration.person.affiliation,
+            home.organization.short_name
+            if (home := next(iter(registration.person.memberships), None))
+            else "",
+            _memberships_text(registration.person),
             localized(registration.ticket_type, "name"),
-            format_money(registration.price, registration.currency),
+            amount_text(registration.price, registration.currency),
+            registration.currency,
             REGISTRATION_STATUS_LABELS[RegistrationStatus(registration.status)],
             registration.code,
             local(registration.created_at),
             local(registration.checked_in_at),
+            *(
+                value
+                for columns, values in zip(extra, extra_values, strict=True)
+                for value in values.get(registration.id, [""] * len(columns.headers()))
+            ),
             *(_answer_text(q, registration.answers.get(str(q.id))) for q in questions),
         ]
-        for registration in queries.all_registrations_for_export(actor, event)
+        for registration in registrations
     )
     return csv_text(header, rows)
 
