@@ -107,6 +107,10 @@ def load_settings(
         #: Seconds a cached page may live: bounds what only time changes (a membership lapsing).
         "PAGE_CACHE_TTL": int(environ.get("PAGE_CACHE_TTL", "60")),
         "PAGE_CACHE_CHECK_SCOPES": False,
+        #: Argon2id's cost for new password hashes: iterations, and memory in KiB. The portal
+        #: refuses to start below OWASP's minimum (2 and 19 MiB) unless it is under test.
+        "PASSWORD_HASH_TIME_COST": int(environ.get("PASSWORD_HASH_TIME_COST", "2")),
+        "PASSWORD_HASH_MEMORY_COST": int(environ.get("PASSWORD_HASH_MEMORY_COST", "19456")),
         "RATELIMIT_HEADERS_ENABLED": False,  # Retry-After on a 429 only (register_errorhandlers)
         "RATELIMIT_KEY_PREFIX": "portal",
         #: Uploads (rosters, code pools) are read into memory: refuse anything larger.

@@ -71,6 +71,10 @@ def app(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator
             # and then reads a page also shows that the change reached the cached page.
             "PAGE_CACHE_URL": "memory://",
             "PAGE_CACHE_CHECK_SCOPES": True,
+            # Argon2id at its lowest cost: production's (OWASP's minimum) costs tens of
+            # milliseconds a hash by design, and the suite signs people up and in by the hundred.
+            "PASSWORD_HASH_TIME_COST": 1,
+            "PASSWORD_HASH_MEMORY_COST": 8,
         }
     )
     app.test_client_class = PortalTestClient
