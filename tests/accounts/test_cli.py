@@ -18,7 +18,7 @@ from portal.accounts import passwords, services
 from portal.accounts.memberships import today
 from portal.accounts.models import Membership, Person, Role, RoleGrant
 from portal.extensions import db
-from tests.accounts.conftest import PASSWORD, audit, count, org
+from tests.factories import PASSWORD, audit, count, org
 
 pytestmark = pytest.mark.usefixtures("network")
 

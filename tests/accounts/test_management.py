@@ -27,15 +27,8 @@ from portal.accounts.models import (
 from portal.audit.models import AuditEntry
 from portal.extensions import db
 from portal.notifications.models import OutboxMessage
-from tests.admin.conftest import (
-    Action,
-    Cast,
-    check_outcome,
-    login,
-    make_membership,
-    make_person,
-)
-from tests.conftest import recorded_statements
+from tests.factories import add_membership, add_person, recorded_statements
+from tests.roles import Action, Cast, check_outcome, login
 
 EN = {"Accept-Language": "en"}
 JA = {"Accept-Language": "ja"}
@@ -293,8 +286,8 @@ def test_staff_read_a_partner_queue_without_decision_forms(client: FlaskClient, 
 
 
 def test_staff_verify_link_j_memberships(client: FlaskClient, cast: Cast) -> None:
-    researcher = make_person("ken@u-tokyo.ac.jp", "山田", "健")
-    claim = make_membership(researcher, cast.hub)
+    researcher = add_person("ken@u-tokyo.ac.jp", family_name="山田", given_name="健")
+    claim = add_membership(researcher, cast.hub)
     login(client, cast.staff)
 
     response = client.post(
@@ -470,7 +463,9 @@ def test_detail_offers_only_the_forms_of_the_current_state(client: FlaskClient, 
 def test_bulk_approve_verifies_only_the_organizations_own_pending_claims(
     client: FlaskClient, cast: Cast
 ) -> None:
-    ucsd_claim = make_membership(make_person("postdoc@ucsd.edu", "Lee", "Ann"), cast.ucsd)
+    ucsd_claim = add_membership(
+        add_person("postdoc@ucsd.edu", family_name="Lee", given_name="Ann"), cast.ucsd
+    )
     waiting = cast.unverified_member.memberships[0]
     login(client, cast.biocom_admin)
 
@@ -512,8 +507,10 @@ def test_roster_in_utf8_with_bom_verifies_a_matching_confirmed_claim(
     client: FlaskClient, cast: Cast
 ) -> None:
     end = today().replace(year=today().year + 2)
-    unconfirmed = make_person("new.member@example.org", "New", "Member", confirmed=False)
-    unconfirmed_claim = make_membership(unconfirmed, cast.biocom)
+    unconfirmed = add_person(
+        "new.member@example.org", family_name="New", given_name="Member", confirmed=False
+    )
+    unconfirmed_claim = add_membership(unconfirmed, cast.biocom)
     content = (
         "member_number,email,valid_until\n"
         f"B-1001,Hanako.Sato@biocom-member.org,{end.isoformat()}\n"
@@ -543,8 +540,8 @@ def test_roster_in_utf8_with_bom_verifies_a_matching_confirmed_claim(
 
 
 def test_roster_from_japanese_excel_in_shift_jis(client: FlaskClient, cast: Cast) -> None:
-    researcher = make_person("k.tanaka@kyoto-bio.jp", "田中", "一")
-    claim = make_membership(researcher, cast.biocom, member_number="ｂ－７７")
+    researcher = add_person("k.tanaka@kyoto-bio.jp", family_name="田中", given_name="一")
+    claim = add_membership(researcher, cast.biocom, member_number="ｂ－７７")
     content = (
         "会員番号,メールアドレス,有効期限\nB-77,,2099/3/31\nB-78,hanako.sato@biocom-member.org,\n"
     ).encode("cp932")
@@ -656,8 +653,10 @@ def test_a_free_mail_domain_is_refused(client: FlaskClient, cast: Cast) -> None:
 def test_a_domain_rule_verifies_matching_confirmed_pending_claims(
     client: FlaskClient, cast: Cast
 ) -> None:
-    unconfirmed = make_person("late@biocom-member.org", "Late", "Confirmer", confirmed=False)
-    unconfirmed_claim = make_membership(unconfirmed, cast.biocom)
+    unconfirmed = add_person(
+        "late@biocom-member.org", family_name="Late", given_name="Confirmer", confirmed=False
+    )
+    unconfirmed_claim = add_membership(unconfirmed, cast.biocom)
     login(client, cast.biocom_admin)
 
     response = client.post(
@@ -905,7 +904,7 @@ def test_the_queue_costs_the_same_queries_for_many_rows_as_for_few(
         client.get(url, headers=JA)
     few = len(statements)
     for n in range(20):
-        make_membership(make_person(f"member{n}@example.org", "会員", str(n)), cast.biocom)
+        add_membership(add_person(f"member{n}@example.org", "会員", str(n)), cast.biocom)
 
     with recorded_statements() as statements:
         html = page_text(client.get(url, headers=JA))

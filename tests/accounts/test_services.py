@@ -30,15 +30,7 @@ from portal.db import utcnow
 from portal.errors import DomainError, InvalidInput, InvalidTransition, NotFound
 from portal.extensions import db
 from portal.notifications.models import OutboxMessage, OutboxStatus
-from tests.accounts.conftest import (
-    PASSWORD,
-    audit,
-    count,
-    link_token,
-    links_signed_ago,
-    org,
-    outbox,
-)
+from tests.factories import PASSWORD, audit, count, link_token, links_signed_ago, org, outbox
 
 pytestmark = pytest.mark.usefixtures("network", "english")
 

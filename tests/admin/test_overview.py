@@ -7,7 +7,8 @@ from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
 from portal.accounts import memberships
-from tests.admin.conftest import Action, Cast, check_outcome, login, make_membership, make_person
+from tests.factories import add_membership, add_person
+from tests.roles import Action, Cast, check_outcome, login
 
 EN = {"Accept-Language": "en"}
 
@@ -92,7 +93,9 @@ def test_staff_overview_lists_every_organization_and_the_secretariat_pages(
 def decisions(cast: Cast) -> None:
     """One decision at BIOCOM and one at UCSD, each with a recognisable note."""
     memberships.verify_membership(cast.pending, actor=cast.biocom_admin, note="biocom-note")
-    ucsd_claim = make_membership(make_person("postdoc@ucsd.edu", "Lee", "Ann"), cast.ucsd)
+    ucsd_claim = add_membership(
+        add_person("postdoc@ucsd.edu", family_name="Lee", given_name="Ann"), cast.ucsd
+    )
     memberships.verify_membership(ucsd_claim, actor=cast.ucsd_admin, note="ucsd-note")
 
 

@@ -19,9 +19,8 @@ from portal.accounts.memberships import today
 from portal.benefits.models import BenefitClaim, BenefitCode, ClaimStatus
 from portal.extensions import db
 from portal.organizations.models import Agreement, Organization, ReciprocalService
-from tests.accounts.conftest import audit
-from tests.admin.conftest import login
-from tests.benefits.conftest import Story, add_claim, add_service, fresh, member_of
+from tests.factories import add_claim, add_member, add_service, audit, fresh
+from tests.roles import Story, login
 
 EN = {"Accept-Language": "en"}
 JA = {"Accept-Language": "ja"}
@@ -72,7 +71,7 @@ class Cast:
 @pytest.fixture
 def cast(story: Story) -> Cast:
     open_claim = add_claim(story.taro, story.member_rate)
-    other, _ = member_of("link-j")
+    other, _ = add_member("link-j")
     granted_claim = add_claim(
         other,
         story.member_rate,
@@ -727,7 +726,7 @@ def _more_services_and_claims(cast: Cast, n: int) -> None:
             "link-j-biocom-2016", "biocom", title_en=f"Extra {i}", redemption="code_pool"
         )
         add_claim(cast.story.taro, service, status=ClaimStatus.APPROVED)
-        other, _ = member_of("link-j")
+        other, _ = add_member("link-j")
         add_claim(other, cast.story.introductions, status=ClaimStatus.REJECTED)
 
 
@@ -764,7 +763,7 @@ def test_pages_cost_the_same_queries_for_many_rows_as_for_few(
 def test_claiming_a_one_off_service_twice_refuses_the_second_and_changes_nothing(
     client: FlaskClient, cast: Cast
 ) -> None:
-    from tests.accounts.conftest import outbox
+    from tests.factories import outbox
 
     login(client, cast.story.taro)
     url = f"/benefits/services/{cast.story.digest.id}/claim"
@@ -810,7 +809,7 @@ def test_the_report_page_and_csv_count_claims_and_the_members_who_made_them(
     client: FlaskClient, cast: Cast
 ) -> None:
     story = cast.story
-    other, _ = member_of("link-j")
+    other, _ = add_member("link-j")
     add_claim(story.taro, story.introductions, status=ClaimStatus.APPROVED)
     add_claim(story.taro, story.introductions, status=ClaimStatus.APPROVED)
     add_claim(other, story.introductions, status=ClaimStatus.REJECTED)
@@ -892,7 +891,7 @@ def test_a_granted_claim_on_a_seeded_service_tells_the_member_how_to_use_it(
 ) -> None:
     from markupsafe import escape
 
-    from tests.accounts.conftest import outbox
+    from tests.factories import outbox
 
     story = cast.story
     story.taro.preferred_locale = locale

@@ -21,7 +21,6 @@ from flask import Flask
 
 from portal.extensions import db
 from portal.payments.models import Payment
-from tests.admin.conftest import cast  # noqa: F401 - the people of the staff pages' tests
 
 SERVER = Path(__file__).with_name("localstripe_server.py")
 SECRET_KEY = "sk_test_portal"
@@ -156,7 +155,7 @@ def signed(
 def organizer(network: None) -> Any:
     """A member of the LINK-J secretariat (staff decide refunds and record transfers)."""
     from portal.accounts.models import Role
-    from tests.accounts.conftest import add_person, add_role
+    from tests.factories import add_person, add_role
 
     return add_role(add_person("payments@link-j.org"), Role.STAFF)
 

@@ -18,8 +18,7 @@ from portal.payments import cards, refunds
 from portal.payments.models import Payment, Refund, StripeEvent
 from portal.payments.stripe_gateway import gateway
 from portal.payments.webhooks import reconcile
-from tests.accounts.conftest import add_person
-from tests.events.conftest import add_event, later, member_of, ticket
+from tests.factories import add_event, add_person, later, member_of, ticket
 from tests.payments.conftest import DECLINED, signed, wait_for_status
 
 pytestmark = pytest.mark.usefixtures("network")

@@ -28,8 +28,7 @@ from portal.notifications.models import OutboxMessage
 from portal.payments import documents, invoices, refunds, states
 from portal.payments.models import Invoice, InvoiceLine
 from portal.payments.taxes import tax_summary
-from tests.accounts.conftest import add_person, org
-from tests.events.conftest import add_event, ticket
+from tests.factories import add_event, add_person, org, ticket
 from tests.payments.pdfs import drawn, fonts, ink, text_of
 
 pytestmark = pytest.mark.usefixtures("network")

@@ -13,9 +13,8 @@ from portal.events import registering
 from portal.extensions import db
 from portal.payments import invoices
 from portal.payments.models import Invoice, Payment
-from tests.accounts.conftest import add_person
-from tests.admin.conftest import Cast, login
-from tests.events.conftest import add_event, ticket
+from tests.factories import add_event, add_person, ticket
+from tests.roles import Cast, login
 
 ROLES = [
     "anonymous",

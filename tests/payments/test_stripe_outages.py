@@ -20,8 +20,7 @@ from portal.extensions import db
 from portal.payments import cards
 from portal.payments.cli import payments_group
 from portal.payments.models import Payment, Refund
-from tests.accounts.conftest import add_person
-from tests.events.conftest import add_event, ticket
+from tests.factories import add_event, add_person, ticket
 from tests.payments.conftest import StripeOutage
 
 pytestmark = pytest.mark.usefixtures("network")
