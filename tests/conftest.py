@@ -114,7 +114,9 @@ def _clean_database(app: Flask, request: pytest.FixtureRequest) -> Iterator[None
         empty_database()
         return
     with roles.writes_recorded() as written:
+        shared_world.recording = written
         yield
+    shared_world.recording = None
     limiter.reset()
     db.session.rollback()
     db.session.remove()

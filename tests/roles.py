@@ -414,6 +414,8 @@ class SharedWorld:
     def __init__(self) -> None:
         self.builder: Callable[[], Any] | None = None
         self.world: Any = None
+        #: The writes the running read-only case is checked for (building the world is not one).
+        self.recording: list[str] | None = None
 
     @property
     def present(self) -> bool:
@@ -433,6 +435,8 @@ class SharedWorld:
             world = build()
             db.session.commit()
             self.builder, self.world = build, world
+            if self.recording is not None:
+                self.recording.clear()
         reattach(self.world)
         return self.world
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import re
+from collections.abc import Callable
 from datetime import date, timedelta
 from typing import Any
 
@@ -28,7 +29,7 @@ from portal.audit.models import AuditEntry
 from portal.extensions import db
 from portal.notifications.models import OutboxMessage
 from tests.factories import add_membership, add_person, recorded_statements
-from tests.roles import Action, Cast, check_outcome, login
+from tests.roles import Action, Cast, build_cast, check_outcome, login, matrix
 
 EN = {"Accept-Language": "en"}
 JA = {"Accept-Language": "ja"}
@@ -226,9 +227,11 @@ EXPECTED: dict[str, dict[str, str | int]] = {
 }
 
 
-@pytest.mark.parametrize("action", ACTIONS, ids=lambda a: a.name)
-@pytest.mark.parametrize("role", list(EXPECTED))
-def test_role_matrix(client: FlaskClient, cast: Cast, role: str, action: Action) -> None:
+@pytest.mark.parametrize(("role", "action"), matrix(ACTIONS, EXPECTED))
+def test_role_matrix(
+    client: FlaskClient, matrix_world: Callable[..., Cast], role: str, action: Action
+) -> None:
+    cast = matrix_world(build_cast)
     login(client, cast.by_role(role))
 
     check_outcome(client, cast, action, EXPECTED[role][action.name])
@@ -904,7 +907,9 @@ def test_the_queue_costs_the_same_queries_for_many_rows_as_for_few(
         client.get(url, headers=JA)
     few = len(statements)
     for n in range(20):
-        add_membership(add_person(f"member{n}@example.org", "会員", str(n)), cast.biocom)
+        add_membership(
+            add_person(f"member{n}@example.org", family_name="会員", given_name=str(n)), cast.biocom
+        )
 
     with recorded_statements() as statements:
         html = page_text(client.get(url, headers=JA))

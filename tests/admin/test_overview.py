@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
 from portal.accounts import memberships
 from tests.factories import add_membership, add_person
-from tests.roles import Action, Cast, check_outcome, login
+from tests.roles import Action, Cast, build_cast, check_outcome, login, matrix
 
 EN = {"Accept-Language": "en"}
 
@@ -49,9 +51,11 @@ EXPECTED: dict[str, dict[str, str | int]] = {
 }
 
 
-@pytest.mark.parametrize("action", ACTIONS, ids=lambda a: a.name)
-@pytest.mark.parametrize("role", list(EXPECTED))
-def test_role_matrix(client: FlaskClient, cast: Cast, role: str, action: Action) -> None:
+@pytest.mark.parametrize(("role", "action"), matrix(ACTIONS, EXPECTED))
+def test_role_matrix(
+    client: FlaskClient, matrix_world: Callable[..., Cast], role: str, action: Action
+) -> None:
+    cast = matrix_world(build_cast)
     login(client, cast.by_role(role))
 
     check_outcome(client, cast, action, EXPECTED[role][action.name])

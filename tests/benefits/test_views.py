@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
@@ -20,7 +20,7 @@ from portal.benefits.models import BenefitClaim, BenefitCode, ClaimStatus
 from portal.extensions import db
 from portal.organizations.models import Agreement, Organization, ReciprocalService
 from tests.factories import add_claim, add_member, add_service, audit, fresh
-from tests.roles import Story, login
+from tests.roles import Action, Story, build_story, login, matrix, take
 
 EN = {"Accept-Language": "en"}
 JA = {"Accept-Language": "ja"}
@@ -68,8 +68,17 @@ class Cast:
         }[role]
 
 
+def build_cast() -> Cast:
+    """The benefit stories' cast (tests/roles.py) and the claims the actions aim at."""
+    return build_cast_for(build_story())
+
+
 @pytest.fixture
 def cast(story: Story) -> Cast:
+    return build_cast_for(story)
+
+
+def build_cast_for(story: Story) -> Cast:
     open_claim = add_claim(story.taro, story.member_rate)
     other, _ = add_member("link-j")
     granted_claim = add_claim(
@@ -102,17 +111,6 @@ def service_terms(title: str, provider: Callable[[Cast], int]) -> Callable[[Cast
         "redemption_instructions_en": "Write to the membership desk with your member number.",
         "redemption_instructions_ja": "会員番号を添えて会員窓口へご連絡ください。",
     }
-
-
-@dataclass(frozen=True)
-class Action:
-    name: str
-    method: str
-    url: Callable[[Cast], str]
-    data: Callable[[Cast], dict[str, Any]] = field(default=lambda c: {})
-    #: For POSTs: whether the change is in the database (only when allowed).
-    done: Callable[[Cast], bool] | None = None
-    multipart: bool = False
 
 
 ACTIONS = [
@@ -351,21 +349,21 @@ EXPECTED: dict[str, dict[str, str | int]] = {
 }
 
 
-@pytest.mark.parametrize("action", ACTIONS, ids=lambda a: a.name)
-@pytest.mark.parametrize("role", list(EXPECTED))
-def test_role_matrix(client: FlaskClient, cast: Cast, role: str, action: Action) -> None:
+#: A refused claim takes the member's lock (a no-op UPDATE) before it is refused: a write case.
+CASES = matrix(
+    ACTIONS, EXPECTED, writes=lambda a, outcome: a.method != "GET" and outcome != "login"
+)
+
+
+@pytest.mark.parametrize(("role", "action"), CASES)
+def test_role_matrix(
+    client: FlaskClient, matrix_world: Callable[..., Cast], role: str, action: Action
+) -> None:
+    cast = matrix_world(build_cast)
     login(client, cast.by_role(role))
     expected = EXPECTED[role][action.name]
 
-    if action.method == "GET":
-        response = client.get(action.url(cast), headers=EN)
-    else:
-        response = client.post(
-            action.url(cast),
-            data=action.data(cast),
-            headers=EN,
-            content_type="multipart/form-data" if action.multipart else None,
-        )
+    response = take(client, cast, action)
 
     location = urlsplit(response.location or "").path
     if expected == "login":

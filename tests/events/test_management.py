@@ -8,7 +8,7 @@ import io
 import re
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
@@ -29,7 +29,7 @@ from portal.events.models import Event, EventStatus, Registration, RegistrationS
 from portal.extensions import db
 from portal.notifications.models import OutboxMessage
 from tests.factories import add_event, add_membership, add_person, org, recorded_statements, ticket
-from tests.roles import Cast, login
+from tests.roles import Action, Cast, build_cast, check_outcome, login, matrix
 
 EN = {"Accept-Language": "en"}
 JA = {"Accept-Language": "ja"}
@@ -171,8 +171,12 @@ class Scene:
     ucsd_registration: Registration
 
 
-@pytest.fixture
-def scene(cast: Cast) -> Scene:
+def build_scene() -> Scene:
+    """The management cast (tests/roles.py), the forum and its registrations."""
+    return build_scene_for(build_cast())
+
+
+def build_scene_for(cast: Cast) -> Scene:
     forum = add_event(
         host="link-j",
         cohosts=("biocom",),
@@ -223,18 +227,12 @@ def scene(cast: Cast) -> Scene:
     )
 
 
+@pytest.fixture
+def scene(cast: Cast) -> Scene:
+    return build_scene_for(cast)
+
+
 # --- the role matrix ----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Action:
-    name: str
-    method: str
-    url: Callable[[Scene], str]
-    data: Callable[[Scene], dict[str, Any]] = field(default=lambda s: {})
-    done: Callable[[Scene], bool] | None = None
-    #: The answer when allowed: pages 200; POSTs redirect, except check-in (the page again).
-    allowed_status: int = 302
 
 
 def _status(registration: Registration) -> str:
@@ -347,30 +345,14 @@ EXPECTED: dict[str, dict[str, str | int]] = {
 }
 
 
-@pytest.mark.parametrize("action", ACTIONS, ids=lambda a: a.name)
-@pytest.mark.parametrize("role", list(EXPECTED))
-def test_role_matrix(client: FlaskClient, scene: Scene, role: str, action: Action) -> None:
+@pytest.mark.parametrize(("role", "action"), matrix(ACTIONS, EXPECTED))
+def test_role_matrix(
+    client: FlaskClient, matrix_world: Callable[..., Scene], role: str, action: Action
+) -> None:
+    scene = matrix_world(build_scene)
     login(client, scene.cast.by_role(role))
-    expected = EXPECTED[role][action.name]
 
-    if action.method == "GET":
-        response = client.get(action.url(scene), headers=EN)
-    else:
-        response = client.post(action.url(scene), data=action.data(scene), headers=EN)
-
-    if expected == "login":
-        assert response.status_code == 302
-        assert urlsplit(response.location).path == "/login"
-    elif expected == "allowed" and action.method == "GET":
-        assert response.status_code == 200, text(response)[:2000]
-    elif expected == "allowed":
-        assert response.status_code == action.allowed_status, text(response)[:3000]
-        if action.allowed_status == 302:
-            assert urlsplit(response.location).path.startswith("/admin/events")
-    else:
-        assert response.status_code == expected
-    if action.done is not None:
-        assert action.done(scene) is (expected == "allowed")
+    check_outcome(client, scene, action, EXPECTED[role][action.name], area="/admin/events")
 
 
 def test_refused_pages_never_show_the_events_registrants(client: FlaskClient, scene: Scene) -> None:
@@ -844,7 +826,7 @@ def test_the_registrations_page_loads_in_a_fixed_number_of_queries(
 
     few = queries_for_page()
     for number in range(20):
-        person = add_person(f"q{number}@example.org", "Person", str(number))
+        person = add_person(f"q{number}@example.org", family_name="Person", given_name=str(number))
         add_registration(scene.forum, person, "cancelled")
     assert queries_for_page() == few
 

@@ -14,17 +14,7 @@ from portal.extensions import db
 from portal.payments import invoices
 from portal.payments.models import Invoice, Payment
 from tests.factories import add_event, add_person, ticket
-from tests.roles import Cast, login
-
-ROLES = [
-    "anonymous",
-    "unverified_member",
-    "verified_member",
-    "biocom_admin",
-    "ucsd_admin",
-    "staff",
-    "admin",
-]
+from tests.roles import ROLES, Cast, login
 
 
 @pytest.fixture
