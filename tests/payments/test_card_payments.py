@@ -19,7 +19,7 @@ from portal.payments.models import Payment, Refund, StripeEvent
 from portal.payments.stripe_gateway import gateway
 from portal.payments.webhooks import reconcile
 from tests.factories import add_event, add_person, later, member_of, ticket
-from tests.payments.conftest import DECLINED, signed, wait_for_status
+from tests.payments.stripe_helpers import DECLINED, signed, wait_for_status
 
 pytestmark = pytest.mark.usefixtures("network")
 

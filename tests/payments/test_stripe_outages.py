@@ -21,7 +21,7 @@ from portal.payments import cards
 from portal.payments.cli import payments_group
 from portal.payments.models import Payment, Refund
 from tests.factories import add_event, add_person, ticket
-from tests.payments.conftest import StripeOutage
+from tests.payments.stripe_helpers import StripeOutage
 
 pytestmark = pytest.mark.usefixtures("network")
 

@@ -23,7 +23,7 @@ from portal.notifications.models import OutboxMessage
 from portal.payments import cards
 from portal.payments.models import Payment, Refund, StripeEvent
 from tests.factories import add_event, add_person, later, ticket
-from tests.payments.conftest import (
+from tests.payments.stripe_helpers import (
     PUBLISHABLE_KEY,
     SECRET_KEY,
     WEBHOOK_SECRET,
