@@ -8,13 +8,13 @@ import time
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, abort, request, session
+from flask import Flask, abort, g, request, session
 from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.wrappers import Response
 
-from portal import i18n, inputs, locking, pagecache, pages, versions
+from portal import assets, i18n, inputs, locking, pagecache, pages, timefmt, versions
 from portal.accounts import passwords
 from portal.config import load_settings
 from portal.errors import DomainError
@@ -50,6 +50,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     if app.config["PORTAL_TRUST_PROXY"]:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)  # type: ignore[method-assign]
 
+    register_server_timing(app)
     register_input_guards(app)
     register_extensions(app)
     register_personal_data()
@@ -60,6 +61,29 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     register_cache_policy(app)
     register_commands(app)
     return app
+
+
+def register_server_timing(app: Flask) -> None:
+    """With ``PORTAL_SERVER_TIMING`` on, every response says how long the portal spent on it
+    (``Server-Timing: app;dur=<ms>, cpu;dur=<ms>``: wall time and the worker's CPU time), from
+    the first request hook (before a page-cache hit is served) to the last: the benchmarks read
+    each page kind's own cost from it. Off by default: it tells any client how long each
+    request took."""
+    if not app.config.get("PORTAL_SERVER_TIMING"):
+        return
+
+    @app.before_request
+    def start_clock() -> None:
+        g.portal_started = (time.perf_counter(), time.process_time())
+
+    @app.after_request
+    def stop_clock(response: Response) -> Response:
+        started = g.get("portal_started")
+        if started is not None:
+            wall = (time.perf_counter() - started[0]) * 1000
+            cpu = (time.process_time() - started[1]) * 1000
+            response.headers["Server-Timing"] = f"app;dur={wall:.2f}, cpu;dur={cpu:.2f}"
+        return response
 
 
 def register_input_guards(app: Flask) -> None:
@@ -89,12 +113,15 @@ def _names_and_values(fields: MultiDict[str, str]) -> list[str]:
 
 def register_extensions(app: Flask) -> None:
     engine_options = dict(app.config["SQLALCHEMY_ENGINE_OPTIONS"])
-    engine_options["connect_args"] = {
-        **locking.connect_options(
-            app.config["SQLALCHEMY_DATABASE_URI"], app.config["LOCK_TIMEOUT_SECONDS"]
-        ),
-        **engine_options.get("connect_args", {}),
-    }
+    database_uri = app.config["SQLALCHEMY_DATABASE_URI"]
+    connect_args = locking.connect_options(database_uri, app.config["LOCK_TIMEOUT_SECONDS"])
+    if database_uri.startswith("postgresql"):
+        # The portal runs short statements only. PostgreSQL's JIT compiles a plan whose
+        # *estimated* cost is high, and an event's definition (joined with its few ticket
+        # types, questions and sessions) is estimated high on tables not yet analysed: it
+        # spent seconds compiling what runs in a millisecond.
+        connect_args["options"] = f"{connect_args.get('options', '')} -c jit=off".strip()
+    engine_options["connect_args"] = {**connect_args, **engine_options.get("connect_args", {})}
     app.config["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options
     db.init_app(app)
     migrate.init_app(app, db, directory=str(_resource_dir("migrations")))
@@ -108,6 +135,8 @@ def register_extensions(app: Flask) -> None:
     login_manager.init_app(app)
     i18n.init_app(app)
     passwords.init_app(app)
+    timefmt.init_app(app)
+    assets.init_app(app)
     versions.init_app(app)
     pagecache.init_app(app)
     _configure_login(app)
@@ -119,8 +148,10 @@ def register_extensions(app: Flask) -> None:
 #: erases through (``portal.accounts.personal_data``); accounts may not import them itself.
 PERSONAL_DATA_MODULES = (
     "portal.accounts.consents",
+    "portal.accounts.factors.personal_data",
     "portal.events.personal_data",
     "portal.benefits.personal_data",
+    "portal.dues.personal_data",
     "portal.payments.personal_data",
 )
 
@@ -135,16 +166,33 @@ def register_area_hooks() -> None:
     member's dashboard (accounts) shows a section of each area built on accounts, an MOU's
     management page (organizations) shows its services (benefits), and the reciprocity report
     (benefits) counts registrations (events)."""
-    from portal.accounts import dashboard
+    from portal.accounts import dashboard, sessions
+    from portal.accounts.factors import state as factor_state
+    from portal.accounts.factors.requirement import management_gate
+    from portal.admin.access import register_gate
     from portal.benefits import report
     from portal.benefits.dashboard import SECTION as BENEFITS_SECTION
     from portal.benefits.management import mou_services
+    from portal.dues.charging import DUES_PURPOSE
+    from portal.dues.dashboard import SECTION as DUES_SECTION
     from portal.events.report import registrations_by_direction
     from portal.organizations.management import register_mou_section
+    from portal.payments import purposes
 
-    for section in (BENEFITS_SECTION,):
+    for section in (BENEFITS_SECTION, DUES_SECTION):
         dashboard.register(section)
+    # Payments settle what they do not know through its purpose: LINK-J dues.
+    purposes.register(DUES_PURPOSE)
     register_mou_section("benefits", mou_services)
+    # Management pages need a second factor (rule 17); accounts owns it, access applies it.
+    register_gate(management_gate)
+    # A person with a second factor signs in only after using it: a step of every sign-in.
+    sessions.register_step(factor_state.sign_in_step())
+    from portal.api.webhooks import queue_for_entry
+    from portal.audit.services import LISTENERS
+
+    if queue_for_entry not in LISTENERS:
+        LISTENERS.append(queue_for_entry)
     # Tests build many apps: the counter is added once, or registrations would count twice.
     if registrations_by_direction not in report.REGISTRATION_COUNTERS:
         report.REGISTRATION_COUNTERS.append(registrations_by_direction)
@@ -153,7 +201,7 @@ def register_area_hooks() -> None:
 def _configure_login(app: Flask) -> None:
     from flask_babel import lazy_gettext
 
-    from portal.accounts.services import load_person_for_session
+    from portal.accounts.sessions import load_person_for_session
 
     login_manager.login_view = "accounts.login"
     login_manager.login_message = lazy_gettext("Please log in to see this page.")
@@ -168,9 +216,12 @@ def register_blueprints(app: Flask) -> None:
     from portal import health
     from portal.accounts import management as accounts_management
     from portal.accounts import views as accounts
+    from portal.accounts.factors import views as factors
     from portal.admin import overview as admin
     from portal.benefits import management as benefits_manage
     from portal.benefits import views as benefits
+    from portal.dues import management as dues_manage
+    from portal.dues import views as dues
     from portal.events import views as events
     from portal.events.management.blueprint import blueprint as events_manage
     from portal.organizations import management as organizations_manage
@@ -182,6 +233,7 @@ def register_blueprints(app: Flask) -> None:
         organizations.blueprint,
         accounts.blueprint,
         accounts_management.blueprint,
+        factors.blueprint,
         events.blueprint,
         events.calendar_blueprint,
         events_manage,
@@ -191,19 +243,29 @@ def register_blueprints(app: Flask) -> None:
         admin.blueprint,
         organizations_manage.blueprint,
         benefits_manage.blueprint,
+        dues.blueprint,
+        dues_manage.blueprint,
         health.blueprint,
         i18n.blueprint,
     ):
         app.register_blueprint(blueprint)
+    from portal.api import web as api
+
+    api.register(app)
     # The page cache wraps the views it caches, once they are all known.
     pagecache.cache_pages(app)
 
 
 def register_errorhandlers(app: Flask) -> None:
+    from portal.api.problems import answers_api_error
+    from portal.api.problems import from_http_error as problem_for
     from portal.db import DATABASE_UNAVAILABLE
     from portal.errorpages import render_error_page
 
-    def render_error(error: HTTPException) -> tuple[str, int] | tuple[str, int, dict[str, str]]:
+    def render_error(error: HTTPException) -> Any:
+        if answers_api_error():
+            # An address under /api/ that matched no operation: answered as the API answers.
+            return problem_for(error)
         code = error.code or 500
         template = (
             f"errors/{code}.html" if code in (403, 404, 429, 500, 503) else "errors/generic.html"

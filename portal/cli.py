@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
@@ -55,7 +57,7 @@ def demo_command(host: str, port: int, no_serve: bool) -> None:
 
     upgrade()
     seed_network()
-    for line in load_demo_data():
+    for line in load_demo_data(base_url=f"http://{host}:{port}"):
         click.echo(line)
     if no_serve:
         return
@@ -140,9 +142,27 @@ def cache_clear_command() -> None:
     click.echo("page cache cleared")
 
 
+@click.group("assets")
+def assets_group() -> None:
+    """Static files under content-hashed names."""
+
+
+@assets_group.command("build")
+@click.argument("target", type=click.Path(file_okay=False, path_type=Path))
+@with_appcontext
+def assets_build_command(target: Path) -> None:
+    """Write the static files, hashed and gzipped, into TARGET for nginx (docs/deploy.md)."""
+    from portal.assets import Assets
+
+    written = Assets(Path(current_app.static_folder or "")).build(target)
+    click.echo(f"wrote {written} files to {target}")
+
+
 def register(app: Flask) -> None:
     from portal.accounts.cli import memberships_group, users
+    from portal.api.cli import api_group
     from portal.benefits.cli import benefits
+    from portal.dues.cli import dues_group
     from portal.events.cli import events_group
     from portal.notifications.cli import outbox
     from portal.payments.cli import payments_group
@@ -154,9 +174,12 @@ def register(app: Flask) -> None:
         users,
         memberships_group,
         benefits,
+        dues_group,
         outbox,
         events_group,
         payments_group,
         cache_group,
+        assets_group,
+        api_group,
     ):
         app.cli.add_command(command)

@@ -12,8 +12,11 @@ from sqlalchemy import select
 from portal.accounts import companies, memberships, services
 from portal.accounts.models import Company, Person, Role
 from portal.accounts.profile import update_profile
+from portal.api import keys
+from portal.api.models import Scope
 from portal.benefits import catalogue
 from portal.benefits.codes import import_codes
+from portal.dues.demo import load_demo_plans
 from portal.events.demo import load_demo_events
 from portal.extensions import db
 from portal.organizations.models import Agreement, Organization, ReciprocalService, Redemption
@@ -49,8 +52,18 @@ def _account(email: str, family_name: str, given_name: str, **profile: str):  # 
     return person
 
 
-def load_demo_data() -> list[str]:
+def load_demo_data(base_url: str = "http://127.0.0.1:5000") -> list[str]:
     """Add the demo accounts (idempotent) and return lines telling how to log in."""
+    staff = _demo_staff()
+    _demo_members(staff)
+    _demo_company(staff)
+    _load_demo_benefits(staff)
+    load_demo_plans()
+    return _login_lines(load_demo_events(), _demo_api_key(base_url))
+
+
+def _demo_staff() -> Person:
+    """The admin, LINK-J's secretariat and one admin per partner; returns the staff member."""
     admin = _account("admin@link-j.example", "Admin", "Portal")
     if not admin.is_admin:
         services.grant_role(admin, Role.ADMIN, actor=None, reason="demo data")
@@ -77,8 +90,11 @@ def load_demo_data() -> list[str]:
                 organization=organization,
                 reason="demo data",
             )
+    return staff
 
-    hub = _organization("link-j")
+
+def _demo_members(staff: Person) -> None:
+    """A verified LINK-J member and a BIOCOM member waiting for BIOCOM's decision."""
     member = _account(
         "member@link-j.example",
         "山田",
@@ -90,41 +106,44 @@ def load_demo_data() -> list[str]:
         preferred_locale="ja",
     )
     if not member.memberships:
-        membership = services.claim_membership(member, hub, member_number="LJ-0001")
+        membership = services.claim_membership(
+            member, _organization("link-j"), member_number="LJ-0001"
+        )
         memberships.verify_membership(membership, actor=staff, note="demo data")
-
-    biocom = _organization("biocom")
     pending = _account(
         "member@biocom.example", "Lee", "Jordan", affiliation="Torrey Pines Therapeutics"
     )
     if not pending.memberships:
-        services.claim_membership(pending, biocom, member_number="BC-2041")
+        services.claim_membership(pending, _organization("biocom"), member_number="BC-2041")
 
+
+def _demo_company(staff: Person) -> None:
+    """A LINK-J corporate member with five seats and its primary contact."""
     if (
         db.session.scalar(
             select(Company.id).where(Company.email_domain == "nihonbashi-pharma.example")
         )
-        is None
+        is not None
     ):
-        contact = _account(
-            "contact@nihonbashi-pharma.example",
-            "鈴木",
-            "一郎",
-            romanized_name="Ichiro Suzuki",
-            affiliation="Nihonbashi Pharma K.K.",
-            preferred_locale="ja",
-        )
-        companies.create_company(
-            actor=staff,
-            name="Nihonbashi Pharma K.K.",
-            email_domain="nihonbashi-pharma.example",
-            seat_count=5,
-            primary_contact=contact,
-        )
+        return
+    contact = _account(
+        "contact@nihonbashi-pharma.example",
+        "鈴木",
+        "一郎",
+        romanized_name="Ichiro Suzuki",
+        affiliation="Nihonbashi Pharma K.K.",
+        preferred_locale="ja",
+    )
+    companies.create_company(
+        actor=staff,
+        name="Nihonbashi Pharma K.K.",
+        email_domain="nihonbashi-pharma.example",
+        seat_count=5,
+        primary_contact=contact,
+    )
 
-    _load_demo_benefits(staff)
-    event_lines = load_demo_events()
 
+def _login_lines(event_lines: list[str], api_lines: list[str]) -> list[str]:
     partner_lines = [f"  partner admin of {slug:<12} {email}" for slug, email in PARTNER_ADMINS]
     return [
         "Demo data: the LINK-J network with its six partners and their MOUs, and these",
@@ -139,9 +158,35 @@ def load_demo_data() -> list[str]:
         "Benefits: member@link-j.example can claim One Nucleus's member rate (needs One",
         "Nucleus's approval, then a code from a pool), BIOCOM introductions (granted at once)",
         "and UC San Diego's research digest; One Nucleus members get LINK-J's desk day.",
+        "LINK-J membership: plans A and B (corporate, by invoice) and C (individual, by card)",
+        "at /membership/plans; staff see applications, dues and reception at /admin/dues/plans.",
         "Card payment is off (no Stripe keys): paid tickets are paid by invoice, which works;",
         "yen tickets include 10% consumption tax, shown per rate on the invoice and receipt.",
         "Mail (confirmation and reset links) is printed here as it is sent.",
+        *api_lines,
+    ]
+
+
+DEMO_KEY_NAME = "Demo CRM"
+
+
+def _demo_api_key(base_url: str) -> list[str]:
+    """A fresh API key of BIOCOM's admin (a secret is shown once, so each run revokes the
+    previous demo key and prints a new one) and a curl command that uses it."""
+    biocom = _organization("biocom")
+    officer = services.find_person_by_email("admin@biocom.example")
+    assert officer is not None
+    for key in keys.keys_of(biocom):
+        if key.name == DEMO_KEY_NAME and key.revoked_at is None:
+            keys.revoke_key(key, actor=officer)
+    created = keys.create_key(
+        biocom, actor=officer, name=DEMO_KEY_NAME, scopes=[scope.value for scope in Scope]
+    )
+    return [
+        f"API: BIOCOM's key {created.secret} (all permissions; reference at",
+        f"{base_url}/api/v1/). Try:",
+        f'  curl -H "Authorization: Bearer {created.secret}" \\',
+        f"       {base_url}/api/v1/organizations/biocom/memberships?status=pending",
     ]
 
 

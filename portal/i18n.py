@@ -1,4 +1,4 @@
-"""Language choice and locale-aware formatting shared by every page.
+"""Language choice and the localized names shared by every page (times: ``portal.timefmt``).
 
 The viewer's language comes from, in order: the choice they made with the switcher (a
 long-lived cookie), then the browser's ``Accept-Language``, then English.
@@ -6,12 +6,9 @@ long-lived cookie), then the browser's ``Accept-Language``, then English.
 
 from __future__ import annotations
 
-from datetime import date, datetime
 from typing import Any
 from urllib.parse import urlsplit
-from zoneinfo import ZoneInfo
 
-from babel.dates import format_datetime, format_skeleton, format_time
 from flask import (
     Blueprint,
     Flask,
@@ -22,14 +19,14 @@ from flask import (
     request,
     url_for,
 )
-from flask_babel import get_locale, gettext
+from flask_babel import Domain, get_locale, gettext
+from flask_babel import _get_current_context as _babel_context
 from werkzeug.wrappers import Response
 
+from portal import inputs
 from portal.money import format_money
 
 LANGUAGE_COOKIE = "portal_lang"
-#: The zone of times that belong to no organization (role changes): LINK-J's.
-DEFAULT_TIMEZONE = "Asia/Tokyo"
 LANGUAGE_COOKIE_MAX_AGE = 365 * 24 * 3600
 
 blueprint = Blueprint("i18n", __name__)
@@ -57,41 +54,6 @@ def localized(record: Any, field: str) -> str:
     return getattr(record, f"{field}_{primary}") or getattr(record, f"{field}_{secondary}") or ""
 
 
-def format_month(value: date) -> str:
-    """A month as the viewer's language writes it: 2018年1月 / January 2018."""
-    return format_skeleton("yMMMM", value, locale=get_locale())
-
-
-def format_day(value: date) -> str:
-    """A date as the viewer's language writes it: 2018年1月31日 / 31 January 2018."""
-    return format_skeleton("yMMMMd", value, locale=get_locale())
-
-
-def format_datetime_in(moment: datetime, zone: str, format: str = "medium") -> str:
-    """An instant as the viewer's language writes it, on the clock of ``zone`` (rule 9)."""
-    return format_datetime(moment, format=format, tzinfo=ZoneInfo(zone), locale=get_locale())
-
-
-def local_time(value: datetime | None, timezone: str | None = None) -> str:
-    """A stored UTC time in the organization's zone (rule 9), as the viewer's language writes it."""
-    if value is None:
-        return ""
-    zone = ZoneInfo(timezone or DEFAULT_TIMEZONE)
-    locale = get_locale()
-    day = format_skeleton("yMMMd", value, tzinfo=zone, locale=locale)
-    return f"{day} {format_time(value, 'HH:mm zzz', tzinfo=zone, locale=locale)}"
-
-
-def local_day(value: datetime | None, timezone: str | None = None) -> date | None:
-    """The day a stored UTC time falls on in the organization's zone."""
-    return value.astimezone(ZoneInfo(timezone or DEFAULT_TIMEZONE)).date() if value else None
-
-
-def zone_name(zone: str) -> str:
-    """A time zone's short name at this moment, e.g. JST, PST."""
-    return datetime.now(ZoneInfo(zone)).tzname() or zone
-
-
 def country_name(code: str) -> str:
     """The country's name in the viewer's language (Babel's CLDR data)."""
     locale = get_locale()
@@ -112,10 +74,9 @@ def person_kana(person: Any) -> str:
 
 
 def safe_next(target: str | None, fallback_endpoint: str = "organizations.home") -> str:
-    """``target`` if it is a path on this site, else the fallback: no open redirects."""
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return url_for(fallback_endpoint)
+    """``target`` if ``inputs.safe_next`` finds it a path on this site, else the fallback's
+    address: no open redirects."""
+    return inputs.safe_next(target) or url_for(fallback_endpoint)
 
 
 @blueprint.post("/language")
@@ -143,21 +104,37 @@ def switch_language() -> Response:
     return response
 
 
-def init_app(app: Flask) -> None:
-    from portal.extensions import csrf
+class _OncePerRequestDomain(Domain):
+    """Flask-Babel's domain, finding the request's catalogue once per request: its own looks
+    up the locale, names it and searches its cache on every message (a list page has a
+    hundred and more). Kept where ``force_locale`` saves, clears and restores it, so mail
+    written in another language inside a request gets that language's catalogue."""
 
+    def get_translations(self) -> Any:
+        context = _babel_context()
+        if context is None:
+            return super().get_translations()
+        found = getattr(context, "babel_translations", None)
+        if found is None:
+            found = context.babel_translations = super().get_translations()
+        return found
+
+
+def init_app(app: Flask) -> None:
+    from portal.extensions import babel, csrf
+
+    # Every app shares the one Babel object and its domain (cached_property): replaced once.
+    if not isinstance(babel.__dict__.get("domain_instance"), _OncePerRequestDomain):
+        babel.__dict__["domain_instance"] = _OncePerRequestDomain(
+            domain=app.config.get("BABEL_DEFAULT_DOMAIN", "messages")
+        )
     csrf.exempt(switch_language)
     app.jinja_env.globals.update(
         localized=localized,
         current_language=current_language,
         person_name=person_name,
         person_kana=person_kana,
-        local_time=local_time,
-        local_day=local_day,
         supported_languages=(("en", "English"), ("ja", "日本語")),
     )
-    app.jinja_env.filters.update(
-        month=format_month, day=format_day, country=country_name, in_zone=format_datetime_in
-    )
-    app.jinja_env.globals.update(zone_name=zone_name)
+    app.jinja_env.filters.update(country=country_name)
     app.jinja_env.filters["money"] = format_money

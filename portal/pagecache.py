@@ -2,10 +2,10 @@
 
 A web-layer concern: the domain code knows nothing of it. ``CACHED_PAGES`` says which pages
 are cached and what each reads; the app factory wraps those views (``cache_pages``). A page is
-stored under a key made of the address, the viewer (person id and session version, or
-anonymous), the language, and the *generations* (``portal.versions``) of the scopes it depends
-on, so a commit that changes what a page shows makes its old entry unreachable; old entries
-simply age out.
+stored under a key made of the address, the viewer (person id and the secret naming their
+session record, or anonymous), the language, and the *generations* (``portal.versions``) of
+the scopes it depends on, so a commit that changes what a page shows makes its old entry
+unreachable; old entries simply age out.
 
 Generations are read *before* the page queries anything, so a page rendered from data older
 than a concurrent commit is filed under the older generation, which that commit's bump makes
@@ -35,6 +35,7 @@ from sqlalchemy.orm import ORMExecuteState, Session
 from sqlalchemy.sql import util as sql_util
 from werkzeug.wrappers import Response
 
+from portal.accounts import sessions
 from portal.db import utcnow
 from portal.events.models import Event
 from portal.extensions import db
@@ -79,7 +80,17 @@ def init_app(app: Flask) -> None:
     # App-level hooks run before any blueprint's (the management pages' role check): a hit is
     # answered before anything loads the signed-in person.
     app.before_request(serve_from_cache)
+    app.after_request(_say_whether_cached)
     _listen_for_reads()
+
+
+def _say_whether_cached(response: Response) -> Response:
+    """``X-Cache: miss`` on a cacheable page rendered afresh (a hit says ``hit``): the
+    benchmarks count hits from it, and an operator can see it in the browser."""
+    status = g.pop("pagecache_status", None)
+    if status is not None:
+        response.headers.setdefault("X-Cache", status)
+    return response
 
 
 def cache_pages(app: Flask) -> None:
@@ -139,7 +150,9 @@ def _check_covered(read: set[str], tables: Iterable[str], entities: Iterable[str
 
 
 def _session_user() -> str | None:
-    """The ``id:version`` Flask-Login keeps in the signed session (not yet checked)."""
+    """The ``<person id>:<session secret>`` Flask-Login keeps in the signed session (not yet
+    checked): each sign-in has pages of its own, so ending one (rule 15) leaves no page that
+    another, still open, could serve it."""
     value = session.get("_user_id")
     return value if isinstance(value, str) else None
 
@@ -184,9 +197,10 @@ def serve_from_cache() -> Response | None:
     """Before any other check of the request: a cached page for this exact viewer, if any.
 
     A page is stored only after Flask-Login accepted the session and the view (and the admin
-    area's role check) served it, under the session's ``id:version`` and the generation of
-    that person's scope. Any change to the person (a new session version, a role removed,
-    the account deleted) bumps that generation, so a hit needs no query to be trusted.
+    area's role check) served it, under the session's id and the generation of that person's
+    scope, and never beyond the moment that session expires. Any change to the person (a
+    session ended, a role removed, the account deleted) bumps that generation, so a hit needs
+    no query to be trusted.
     """
     if request.method != "GET":
         return None
@@ -222,6 +236,7 @@ def _cached(page: Page, view: Callable[..., Any]) -> Callable[..., Any]:
         # serve_from_cache found nothing: render, and keep the page if it may be kept.
         lookup: Lookup | None = g.pop("pagecache_lookup", None)
         store = current_store()
+        g.pagecache_status = "miss"
         if lookup is None or store is None:
             return _without_expires(view(**kwargs))[0]
         if current_app.config.get("PAGE_CACHE_CHECK_SCOPES"):
@@ -238,11 +253,24 @@ def _cached(page: Page, view: Callable[..., Any]) -> Callable[..., Any]:
             return result  # the session named someone Flask-Login did not accept
         if read is not None:
             _check_covered(read, lookup.tables, lookup.covering)
+        session_ends = _session_ends()
+        if session_ends is not None:
+            changes = min(changes, session_ends) if changes else session_ends
         _store(store, lookup.key, body, changes)
         return result
 
     wrapper._page = page  # type: ignore[attr-defined]
     return wrapper
+
+
+def _session_ends() -> datetime | None:
+    """When the viewer's session stops signing them in (idle or in all), if signed in: a page
+    kept for it must not outlive it."""
+    if not current_user.is_authenticated:
+        return None
+    person = current_user._get_current_object()
+    record = sessions.current_session_of(person)
+    return sessions.ends_at(record, person) if record is not None else None
 
 
 def _without_expires(result: Any) -> tuple[Any, datetime | None]:
@@ -318,25 +346,26 @@ ORGANIZATION_BY_SLUG = SlugEntity("org", Organization)
 
 
 def cached_pages() -> dict[str, Page]:
-    """The cached pages by endpoint, and what each reads."""
+    """The cached pages by endpoint, and what each reads.
+
+    The event list and an event's page are not here: rendered afresh they cost a few
+    statements (docs/performance.md), and kept per viewer they were missed by most requests
+    of real traffic while any registration made them stale (the list counted seats in the
+    whole registration table). An event's definition is still remembered between requests,
+    shared by every viewer (``versions.GraphMemo``), and the seats are counted when served.
+    """
     return {
-        "events.index": Page(
-            tables=(
-                "event",
-                "event_cohost",
-                "event_agreement",
-                "ticket_type",
-                "registration",  # seats left on each card
-                "agreement",
-                "organization",
-            ),
-            viewer=True,
-        ),
-        "events.detail": Page(
-            tables=("agreement", "organization"), entity=EVENT_BY_SLUG, viewer=True
-        ),
         "accounts.dashboard": Page(
-            tables=("organization", "agreement", "reciprocal_service", "company"),
+            # The dues section reads the member's plan and application (portal.dues.dashboard).
+            tables=(
+                "organization",
+                "agreement",
+                "reciprocal_service",
+                "company",
+                "dues_plan",
+                "member_plan",
+                "membership_application",
+            ),
             viewer=True,
             signed_in_only=True,
         ),
@@ -370,4 +399,5 @@ def _store(store: Store, key: str, body: str, changes: datetime | None) -> None:
 def _response(body: str) -> Response:
     if CSRF_PLACEHOLDER in body:
         body = body.replace(CSRF_PLACEHOLDER, generate_csrf())
+    g.pagecache_status = "hit"
     return Response(body, mimetype="text/html")

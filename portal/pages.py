@@ -84,6 +84,7 @@ def _came_from() -> str:
     if "GET" in (request.url_rule.methods or ()):
         return request.full_path if request.query_string else request.path
     referrer = urlsplit(request.referrer or "")
-    if referrer.netloc == request.host and referrer.path.startswith("/"):
-        return referrer.path + (f"?{referrer.query}" if referrer.query else "")
+    if referrer.netloc == request.host:
+        path = referrer.path + (f"?{referrer.query}" if referrer.query else "")
+        return inputs.safe_next(path) or "/"
     return "/"

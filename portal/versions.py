@@ -48,6 +48,8 @@ ENTITY_SCOPES: dict[str, dict[str, str]] = {
     "question": {"event": "event_id"},
     "event_session": {"event": "event_id"},
     "registration": {"event": "event_id", "person": "person_id"},
+    # Ending a sign-in (rule 15) makes every page kept for that person unreachable.
+    "login_session": {"person": "person_id"},
 }
 #: Bumped by ``portal cache clear`` (after a deploy): everything remembered depends on it.
 EPOCH = "epoch"

@@ -7,6 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 PYBABEL=${PYBABEL:-pybabel}
 "$PYBABEL" extract -F babel.cfg -k _l -k lazy_gettext -k ngettext:1,2 -k lazy_ngettext:1,2 \
+  -k pgettext:1c,2 -k lazy_pgettext:1c,2 -k npgettext:1c,2,3 \
   --no-location --sort-output --project "LINK-J Partner Portal" \
   -o portal/translations/messages.pot .
 if [ -f portal/translations/ja/LC_MESSAGES/messages.po ]; then

@@ -30,6 +30,9 @@ from portal.extensions import db, limiter
 from tests import roles
 from tests.factories import PortalTestClient, SMTPCapture, recorded_statements
 
+#: Localstripe and the card fixtures, shared by the payments and dues tests.
+pytest_plugins = ["tests.payments.stripe_fixtures"]
+
 T = TypeVar("T")
 
 

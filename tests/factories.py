@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import itertools
 import re
+import secrets
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -31,6 +32,7 @@ from portal.accounts.consents import STATEMENT_VERSION
 from portal.accounts.memberships import today
 from portal.accounts.models import (
     CrossBorderConsent,
+    LoginSession,
     Membership,
     MembershipKind,
     MembershipStatus,
@@ -39,6 +41,7 @@ from portal.accounts.models import (
     RoleGrant,
     VerificationSource,
 )
+from portal.accounts.sessions import token_hash
 from portal.audit.models import AuditEntry
 from portal.benefits.eligibility import claim_period
 from portal.benefits.models import COUNTED_STATES, BenefitClaim, BenefitCode, ClaimStatus
@@ -202,6 +205,19 @@ def add_role(person: Person, role: Role, organization: Organization | None = Non
     )
     db.session.commit()
     return person
+
+
+def session_id_for(person: Person, *, remember: bool = False) -> str:
+    """What a session cookie (or a "remember me" cookie) of a new session of ``person`` names:
+    a session record of their own (rule 15), written around the sign-in service (no audit
+    entry)."""
+    secret = secrets.token_urlsafe(16)
+    db.session.add(
+        LoginSession(person_id=person.id, token_hash=token_hash(secret), remember=remember)
+    )
+    db.session.commit()
+    person.login_session_key = secret
+    return person.get_id()
 
 
 def add_consent(person: Person, *slugs: str) -> list[CrossBorderConsent]:

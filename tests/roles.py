@@ -43,6 +43,7 @@ from tests.factories import (
     add_role,
     add_service,
     org,
+    session_id_for,
 )
 
 World = TypeVar("World")
@@ -62,11 +63,12 @@ read_only = pytest.mark.read_only
 
 
 def login(client: FlaskClient, person: Person | None) -> None:
-    """Sign the client in as ``person`` (None: stay anonymous) by writing Flask-Login's session."""
+    """Sign the client in as ``person`` (None: stay anonymous) with a new session record."""
     if person is None:
         return
+    session_id = session_id_for(person)
     with client.session_transaction() as session:
-        session["_user_id"] = person.get_id()
+        session["_user_id"] = session_id
         session["_fresh"] = True
 
 
@@ -390,6 +392,11 @@ def matrix(
 # --- the world the read-only cases share --------------------------------------------------------
 
 _WRITE = re.compile(r"^\s*(?:INSERT|UPDATE|DELETE|REPLACE|MERGE|TRUNCATE)\b", re.IGNORECASE)
+#: Signing a case's client in writes its session record (rule 15), and a request may touch that
+#: record's last_seen_at: the sign-in's bookkeeping, not the action's change, so it is allowed.
+_SIGN_IN_BOOKKEEPING = re.compile(
+    r"^\s*(?:INSERT\s+INTO|UPDATE)\s+\"?login_session\"?\s", re.IGNORECASE
+)
 
 
 @contextmanager
@@ -398,7 +405,7 @@ def writes_recorded() -> Iterator[list[str]]:
     written: list[str] = []
 
     def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        if _WRITE.match(statement):
+        if _WRITE.match(statement) and not _SIGN_IN_BOOKKEEPING.match(statement):
             written.append(statement)
 
     sqlalchemy_event.listen(db.engine, "before_cursor_execute", record)

@@ -33,7 +33,8 @@ from werkzeug.routing import IntegerConverter, Rule
 from werkzeug.test import TestResponse
 
 import portal
-from portal.accounts import consents
+from portal.accounts import consents, sessions
+from portal.accounts.factors.models import Passkey
 from portal.accounts.models import Membership, Person, RosterEntry
 from portal.benefits.models import BenefitCode
 from portal.events import registering
@@ -126,6 +127,11 @@ def world(app: Flask, cast: Cast, monkeypatch: pytest.MonkeyPatch) -> World:  # 
     [consent] = consents.give_consent(
         cast.verified_member, [ucsd], version=consents.STATEMENT_VERSION
     )
+    passkey = Passkey(
+        person_id=cast.verified_member.id, name="Key", credential_id=b"k" * 16, public_key=b"p"
+    )
+    db.session.add(passkey)
+    db.session.commit()
     return World(
         people={
             "anonymous": None,
@@ -140,10 +146,21 @@ def world(app: Flask, cast: Cast, monkeypatch: pytest.MonkeyPatch) -> World:  # 
             "service_id": str(service.id),
             "claim_id": str(claim.id),
             "consent_id": str(consent.id),
+            "passkey_id": str(passkey.id),
             "membership_id": str(cast.verified.id),
             "person_id": str(cast.claimant.id),
             "rule_id": str(cast.rule.id),
             "invitation_id": "1",
+            # LINK-J dues (portal.dues): a plan's code, and ids that need not exist.
+            "code": "A",
+            "plan_id": "1",
+            "application_id": "1",
+            "charge_id": "1",
+            "session_id": str(sessions.sign_in(cast.verified_member, remember=False).record.id),
+            "key_id": "1",
+            "job_id": "1",
+            "endpoint_id": "1",
+            "delivery_id": "1",
             "role": "staff",
             "token": "not-a-real-token",
             "filename": "css/portal.css",

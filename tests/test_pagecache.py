@@ -12,7 +12,6 @@ import subprocess
 import sys
 import textwrap
 import time
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +23,8 @@ from sqlalchemy import update
 
 from portal import pagecache, versions
 from portal.accounts.memberships import verify_membership
-from portal.accounts.models import Role
+from portal.accounts.models import Role, SessionEnd
+from portal.accounts.sessions import end_all_sessions
 from portal.events.models import Event
 from portal.events.queries import event_by_slug
 from portal.events.registering import register
@@ -37,6 +37,7 @@ from tests.factories import (
     later,
     member_of,
     org,
+    session_id_for,
     ticket,
 )
 from tests.roles import login
@@ -55,32 +56,37 @@ def html(client: FlaskClient, path: str, **kwargs: Any) -> str:
     return response.get_data(as_text=True)
 
 
-def test_a_repeated_anonymous_event_list_runs_no_sql_and_sets_no_cookie(
+def test_the_event_pages_are_rendered_afresh_cheaply_and_set_no_cookie(
     client: FlaskClient, network: None, count_queries: list[str]
 ) -> None:
-    titled_event("Digital Health Forum")
+    """Not kept whole any more (docs/performance.md): the list is its cards' statement and
+    the filter's organizations; an event's page, its definition remembered, counts seats."""
+    forum = titled_event("Digital Health Forum")
     assert "Digital Health Forum" in html(client, "/events/")
+    html(client, f"/events/{forum.slug}")
     count_queries.clear()
 
     response = client.get("/events/")
-
     assert "Digital Health Forum" in response.get_data(as_text=True)
-    assert count_queries == []
-    assert "Set-Cookie" not in response.headers
+    assert len(count_queries) == 2
+    assert "Set-Cookie" not in response.headers and "X-Cache" not in response.headers
+
+    count_queries.clear()
+    assert "Digital Health Forum" in html(client, f"/events/{forum.slug}")
+    assert len(count_queries) == 1
 
 
 def test_a_signed_in_hit_runs_no_sql(
     client: FlaskClient, network: None, count_queries: list[str]
 ) -> None:
-    forum = add_event(agreements=("link-j-biocom-2016",))
     login(client, member_of("biocom"))
-    html(client, f"/events/{forum.slug}")
+    html(client, "/account")
     count_queries.clear()
 
-    page = html(client, f"/events/{forum.slug}")
+    response = client.get("/account")
 
-    assert "Partner" in page
-    # The signed session names person and session version; the page was stored under them
+    assert response.headers["X-Cache"] == "hit"
+    # The signed session names person and session record; the page was stored under them
     # and the person's generation after Flask-Login accepted them: nothing to ask the database.
     assert count_queries == []
 
@@ -90,7 +96,8 @@ def test_a_session_ended_elsewhere_gets_no_cached_page(client: FlaskClient, netw
     login(client, member)
     assert html(client, "/account")
 
-    member.session_version += 1  # what a password change or "log out everywhere" does
+    # What a password change, an admin's "sign out" or "log out all other sessions" does.
+    end_all_sessions(member, reason=SessionEnd.SIGNED_OUT_BY_ADMIN, actor=None)
     db.session.commit()
 
     response = client.get("/account")
@@ -108,7 +115,7 @@ def test_a_remembered_visitor_is_signed_in_not_shown_the_anonymous_page(
     with app.test_request_context():
         client.set_cookie(
             app.config.get("REMEMBER_COOKIE_NAME", "remember_token"),
-            encode_cookie(member.get_id()),
+            encode_cookie(session_id_for(member, remember=True)),
         )
 
     page = html(client, "/events/")
@@ -182,21 +189,20 @@ def test_an_edited_event_shows_at_once_on_its_page_and_in_the_list(
     assert "New title" in html(client, "/events/")
 
 
-def test_a_registration_leaves_other_events_cached_pages_valid(
+def test_a_registration_shows_at_once_and_leaves_every_definition_remembered(
     client: FlaskClient, network: None, count_queries: list[str]
 ) -> None:
-    forum, seminar = add_event(), add_event()
+    forum, seminar = add_event(capacity=10), add_event(capacity=10)
     forum_page, seminar_page = f"/events/{forum.slug}", f"/events/{seminar.slug}"
     html(client, seminar_page)
-    html(client, forum_page)
+    assert "10 of 10 seats left" in html(client, forum_page)
 
     register(member_of("link-j"), forum, ticket_type_id=ticket(forum, "linkj_member").id)
     count_queries.clear()
+    assert "9 of 10 seats left" in html(client, forum_page)
     html(client, seminar_page)
-    assert count_queries == []  # the registration named its event: the other page stands
-
-    html(client, forum_page)
-    assert count_queries != []  # its own event's page shows the seat taken
+    # Each page counted its seats, and nothing else: the definitions were remembered.
+    assert len(count_queries) == 2
 
 
 def test_a_bulk_update_reaches_every_cached_page_it_may_touch(
@@ -248,12 +254,14 @@ def test_a_cached_page_carries_a_fresh_csrf_token_that_works(
 ) -> None:
     forum = add_event(agreements=("link-j-biocom-2016",))
     login(client, member_of("biocom"))
-    html(client, f"/events/{forum.slug}")
+    html(client, "/account")
 
-    page = html(client, f"/events/{forum.slug}")  # from the cache
+    response = client.get("/account")
+    assert response.headers["X-Cache"] == "hit"
+    page = response.get_data(as_text=True)
 
     assert pagecache.CSRF_PLACEHOLDER not in page
-    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page)
+    token = re.search(r'name="csrf_token"[^>]* value="([^"]+)"', page)
     assert token is not None
     response = client.post(
         f"/events/{forum.slug}/register",
@@ -269,14 +277,13 @@ def test_a_cached_page_carries_a_fresh_csrf_token_that_works(
 def test_a_page_with_a_message_is_neither_served_from_nor_kept_in_the_cache(
     client: FlaskClient, network: None
 ) -> None:
-    forum = add_event(agreements=("link-j-biocom-2016",))
     login(client, member_of("biocom"))
-    html(client, f"/events/{forum.slug}")
+    html(client, "/account")
     with client.session_transaction() as session:
         session["_flashes"] = [("info", "A message for this one page")]
 
-    assert "A message for this one page" in html(client, f"/events/{forum.slug}")
-    assert "A message for this one page" not in html(client, f"/events/{forum.slug}")
+    assert "A message for this one page" in html(client, "/account")
+    assert "A message for this one page" not in html(client, "/account")
 
 
 def test_a_page_cached_before_registration_opens_is_not_served_after(
@@ -307,18 +314,16 @@ def test_a_page_must_declare_every_table_it_reads(app: Flask) -> None:
 
 
 def test_portal_cache_clear_forgets_every_page(
-    app: Flask, client: FlaskClient, network: None, count_queries: list[str]
+    app: Flask, client: FlaskClient, network: None
 ) -> None:
-    add_event()
-    html(client, "/events/")
-    html(client, "/events/")
-    count_queries.clear()
+    login(client, member_of("biocom"))
+    html(client, "/account")
+    assert client.get("/account").headers["X-Cache"] == "hit"
 
     result = app.test_cli_runner().invoke(args=["cache", "clear"])
 
     assert result.exit_code == 0, result.output
-    html(client, "/events/")
-    assert count_queries, "the page was rendered again"
+    assert client.get("/account").headers["X-Cache"] == "miss", "the page was rendered again"
 
 
 def test_without_redis_pages_are_rendered_and_changes_still_commit(
@@ -492,22 +497,20 @@ def _run(database: str, action: str, instance: Path, redis_url: str, *more: str)
     return result.stdout.strip()
 
 
-def test_a_change_in_one_process_reaches_the_pages_another_process_cached(
+def test_a_change_in_one_process_reaches_what_another_process_remembered(
     tmp_path: Path, redis_url: str
 ) -> None:
     database = f"sqlite:///{tmp_path / 'shared.db'}"
     _run(database, "setup", tmp_path, redis_url)
 
-    first_title, first_statements = _run(database, "read", tmp_path, redis_url).split()
-    second_title, second_statements = _run(database, "read", tmp_path, redis_url).split()
+    first_title, _statements = _run(database, "read", tmp_path, redis_url).split()
+    second_title, _statements = _run(database, "read", tmp_path, redis_url).split()
     _run(database, "rename", tmp_path, redis_url)
-    third_title, third_statements = _run(database, "read", tmp_path, redis_url).split()
+    third_title, _statements = _run(database, "read", tmp_path, redis_url).split()
 
+    # Each process remembers the event's definition in its own memory, under the generations
+    # every process shares in Redis: the rename in another process reaches the page.
     assert (first_title, second_title, third_title) == ("Before", "Before", "After")
-    assert int(first_statements) > 0
-    # Only the lookup of the event's id for its address: the page came from Redis.
-    assert int(second_statements) == 1, "another process's page came from Redis"
-    assert int(third_statements) > 1, "the rename in a third process made it stale"
 
 
 def test_a_change_in_another_process_reaches_an_event_this_one_remembers(
@@ -530,10 +533,3 @@ def test_a_change_in_another_process_reaches_an_event_this_one_remembers(
         assert _fresh_request_reads(app, forum.slug, count_queries)[0][0] == "ShownAfterRename"
     finally:
         app.extensions["versions"] = saved
-
-
-def test_start_time_bounds_pages_of_events_starting_soon(network: None) -> None:
-    forum = add_event(starts_in=timedelta(minutes=5))
-    assert forum.next_change_after(later()) == forum.starts_at
-    assert forum.next_change_after(forum.starts_at) == forum.ends_at
-    assert forum.next_change_after(forum.ends_at) is None

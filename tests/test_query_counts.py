@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from flask.testing import FlaskClient
-from sqlalchemy import insert, select
+from sqlalchemy import func, insert, select
 
 from portal.accounts.models import Membership, Person, Role
 from portal.benefits.models import BenefitClaim
@@ -407,3 +407,100 @@ def test_partner_admin_claims_queue(client: FlaskClient, network: None) -> None:
         db.session.commit()
 
     assert_constant("claims queue", measure(client, "/admin/claims", Growing(add_claims)))
+
+
+# --- the busiest pages, rendered afresh, in at most four statements ----------------------------
+
+#: Issue 19: the event page and the event list, signed in or not, without any cache.
+BUSY_PAGE_LIMIT = 4
+
+
+def add_listed_events(count: int) -> None:
+    """``count`` public events with a co-host, an MOU and two ticket types (bulk)."""
+    agreement = db.session.scalar(select(Agreement).where(Agreement.slug == "link-j-biocom-2016"))
+    assert agreement is not None
+    starts = utcnow() + timedelta(days=10)
+    ids = db.session.scalars(
+        insert(Event).returning(Event.id, sort_by_parameter_order=True),
+        [
+            {
+                "slug": f"listed-{next(_numbers)}",
+                "title_en": "Digital Health Seminar",
+                "host_id": org("link-j").id,
+                "status": "published",
+                "visibility": "public",
+                "starts_at": starts + timedelta(hours=n),
+                "ends_at": starts + timedelta(hours=n + 2),
+                "starts_on_local": (starts + timedelta(hours=n)).astimezone(TOKYO).date(),
+                "capacity": 50,
+            }
+            for n in range(count)
+        ],
+    ).all()
+    db.session.execute(
+        insert(TicketType),
+        [{"event_id": i, "audience": "non_member", "name_en": "General"} for i in ids],
+    )
+    db.session.execute(
+        insert(event_cohost), [{"event_id": i, "organization_id": org("biocom").id} for i in ids]
+    )
+    db.session.execute(
+        insert(event_agreement), [{"event_id": i, "agreement_id": agreement.id} for i in ids]
+    )
+    db.session.commit()
+
+
+def assert_busy_page(page: str, by_size: dict[int, list[str]]) -> None:
+    assert_constant(page, by_size)
+    statements = by_size[SIZES[-1]]
+    assert len(statements) <= BUSY_PAGE_LIMIT, (
+        f"{page}: {len(statements)} statements (at most {BUSY_PAGE_LIMIT}):\n"
+        + "\n".join(f"  {_first_line(s)}" for s in statements)
+    )
+
+
+@pytest.mark.parametrize("signed_in", [False, True], ids=["anonymous", "partner member"])
+def test_event_page_in_four_statements(client: FlaskClient, network: None, signed_in: bool) -> None:
+    """The viewer, the event with everything it is defined by, and its seats with the
+    viewer's own registration: no MOU looked up again for the price's description."""
+    forum = popular_event()
+    if signed_in:
+        login(client, member_of("biocom"))
+    by_size = measure(
+        client, f"/events/{forum.slug}", Growing(lambda n: bulk_registrations(forum, n))
+    )
+    assert_busy_page(f"event page ({'signed in' if signed_in else 'anonymous'})", by_size)
+    page = client.get(f"/events/{forum.slug}").text
+    if signed_in:
+        assert "Partner-member rate under the LINK-J–BIOCOM MOU" in page
+    assert f"{5_000 - _held(forum.id):,d} of 5000 seats left".replace(",", "") in page
+
+
+def _held(event_id: int) -> int:
+    return db.session.scalar(
+        select(func.count(Registration.id)).where(
+            Registration.event_id == event_id, Registration.status == "confirmed"
+        )
+    )
+
+
+@pytest.mark.parametrize("signed_in", [False, True], ids=["anonymous", "partner member"])
+def test_event_list_in_four_statements(client: FlaskClient, network: None, signed_in: bool) -> None:
+    """Cards, organizers, seats held and the total in one statement, whatever the number of
+    events and registrations."""
+    if signed_in:
+        login(client, member_of("biocom"))
+
+    def grow(count: int) -> None:
+        add_listed_events(count)
+        first = db.session.scalar(select(Event).where(Event.slug.like("listed-%")))
+        assert first is not None
+        bulk_registrations(first, 3)
+
+    by_size = measure(client, "/events/", Growing(grow))
+    assert_busy_page(f"event list ({'signed in' if signed_in else 'anonymous'})", by_size)
+    page = client.get("/events/").text
+    assert "co-hosted by BIOCOM" in page
+    first = db.session.scalar(select(Event.id).where(Event.slug.like("listed-%")))
+    assert f"{50 - _held(first)} of 50 seats left" in page
+    assert "1000 upcoming events" in page

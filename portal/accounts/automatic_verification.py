@@ -98,9 +98,9 @@ def apply_automatic_verification(person: Person) -> int:
     return sum(_try_automatic(m) for m in person.memberships)
 
 
-def apply_to_pending(organization: Organization) -> int:
+def apply_to_pending(organization: Organization) -> list[Membership]:
     """Verify the organization's pending claims (of confirmed addresses) that its roster or
-    domain rules vouch for (no commit); returns how many."""
+    domain rules vouch for (no commit); returns those verified."""
     pending = db.session.scalars(
         select(Membership)
         .join(Membership.person)
@@ -111,4 +111,4 @@ def apply_to_pending(organization: Organization) -> int:
         )
         .order_by(Membership.id)
     ).all()
-    return sum(_try_automatic(m) for m in pending)
+    return [m for m in pending if _try_automatic(m)]

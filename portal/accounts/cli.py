@@ -7,6 +7,7 @@ from flask.cli import AppGroup
 from sqlalchemy import select
 
 from portal.accounts import memberships, services
+from portal.accounts.factors import removal
 from portal.accounts.models import Role
 from portal.errors import DomainError
 from portal.extensions import db
@@ -73,6 +74,16 @@ def revoke(role: str, email: str) -> None:
     except DomainError as error:
         raise click.ClickException(error.message) from None
     click.echo(f"{person.email} is no longer {role}.")
+
+
+@users.command("remove-factors")
+@click.argument("email")
+@click.option("--reason", required=True, help="Who asked, and how you confirmed it was them.")
+def remove_factors(email: str, reason: str) -> None:
+    """Remove every second factor of EMAIL (lost device and recovery codes); audited."""
+    person = _person_or_exit(email)
+    count = removal.remove_every_factor(person, reason=reason)
+    click.echo(f"{person.email}: {count} factors and every recovery code removed; sessions ended.")
 
 
 @memberships_group.command("expire")

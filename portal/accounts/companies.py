@@ -63,6 +63,33 @@ def create_company(
     end = valid_until or default_validity_end(hub, today(hub))
     if end < today(hub):
         raise InvalidInput(_("The validity end cannot be in the past."))
+    company = add_company(
+        hub,
+        actor=actor,
+        name=name,
+        email_domain=domain,
+        seat_count=seat_count,
+        primary_contact=primary_contact,
+        valid_until=end,
+    )
+    db.session.commit()
+    return company
+
+
+def add_company(
+    hub: Organization,
+    *,
+    actor: Person | None,
+    name: str,
+    email_domain: str,
+    seat_count: int,
+    primary_contact: Person,
+    valid_until: date,
+) -> Company:
+    """Record a corporate member in the current transaction (no commit): its primary contact
+    gets a verified seat. ``create_company`` (staff) and paid dues (``portal.dues``) call it."""
+    domain = email_domain
+    end = valid_until
     company = Company(
         organization_id=hub.id,
         name=name.strip(),
@@ -82,7 +109,6 @@ def create_company(
         organization_id=hub.id,
         seats=seat_count,
     )
-    db.session.commit()
     return company
 
 

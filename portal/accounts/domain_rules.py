@@ -43,7 +43,7 @@ def add_domain_rule(
         organization_id=organization.id,
         domain=cleaned,
     )
-    verified = apply_to_pending(organization)
+    verified = len(apply_to_pending(organization))
     db.session.commit()
     return rule, verified
 

@@ -13,10 +13,11 @@ from wtforms import (
     StringField,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, EqualTo, Length, Optional
+from wtforms.validators import EqualTo, Length, Optional
 
 from portal.accounts.models import MembershipKind
 from portal.accounts.passwords import MAX_LENGTH
+from portal.forms import Required, id_or_none
 
 KIND_CHOICES = [
     SelectChoice(MembershipKind.INDIVIDUAL.value, _l("Individual member")),
@@ -25,9 +26,9 @@ KIND_CHOICES = [
 
 
 class MembershipFields:
-    organization = SelectField(_l("Home organization"), coerce=int, validators=[DataRequired()])
+    organization = SelectField(_l("Home organization"), coerce=id_or_none, validators=[Required()])
     membership_kind = RadioField(
-        _l("Membership"), choices=KIND_CHOICES, default=MembershipKind.INDIVIDUAL.value
+        _l("Kind of membership"), choices=KIND_CHOICES, default=MembershipKind.INDIVIDUAL.value
     )
     member_number = StringField(
         _l("Member number (if your organization issued one)"),
@@ -38,8 +39,8 @@ class MembershipFields:
 class NameFields:
     """Who the person is: asked the same way at registration and in the profile."""
 
-    family_name = StringField(_l("Family name"), validators=[DataRequired(), Length(max=100)])
-    given_name = StringField(_l("Given name"), validators=[DataRequired(), Length(max=100)])
+    family_name = StringField(_l("Family name"), validators=[Required(), Length(max=100)])
+    given_name = StringField(_l("Given name"), validators=[Required(), Length(max=100)])
     family_name_kana = StringField(
         _l("Family name (furigana)"), validators=[Optional(), Length(max=100)]
     )
@@ -65,44 +66,44 @@ NAME_FIELDS = tuple(
 
 
 class RegistrationForm(NameFields, MembershipFields, FlaskForm):
-    email = EmailField(_l("Email address"), validators=[DataRequired(), Length(max=320)])
+    email = EmailField(_l("Email address"), validators=[Required(), Length(max=320)])
     password = PasswordField(
-        _l("Password (at least 10 characters)"), validators=[DataRequired(), Length(max=MAX_LENGTH)]
+        _l("Password (at least 10 characters)"), validators=[Required(), Length(max=MAX_LENGTH)]
     )
     password_again = PasswordField(
         _l("Password again"),
-        validators=[DataRequired(), EqualTo("password", message=_l("The passwords differ."))],
+        validators=[Required(), EqualTo("password", message=_l("The passwords differ."))],
     )
 
 
 class LoginForm(FlaskForm):
-    email = EmailField(_l("Email address"), validators=[DataRequired(), Length(max=320)])
-    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=MAX_LENGTH)])
+    email = EmailField(_l("Email address"), validators=[Required(), Length(max=320)])
+    password = PasswordField(_l("Password"), validators=[Required(), Length(max=MAX_LENGTH)])
     remember = BooleanField(_l("Stay logged in on this device"))
 
 
 class ResetRequestForm(FlaskForm):
-    email = EmailField(_l("Email address"), validators=[DataRequired(), Length(max=320)])
+    email = EmailField(_l("Email address"), validators=[Required(), Length(max=320)])
 
 
 class NewPasswordForm(FlaskForm):
     password = PasswordField(
         _l("New password (at least 10 characters)"),
-        validators=[DataRequired(), Length(max=MAX_LENGTH)],
+        validators=[Required(), Length(max=MAX_LENGTH)],
     )
     password_again = PasswordField(
         _l("New password again"),
-        validators=[DataRequired(), EqualTo("password", message=_l("The passwords differ."))],
+        validators=[Required(), EqualTo("password", message=_l("The passwords differ."))],
     )
 
 
 class ChangePasswordForm(NewPasswordForm):
-    current_password = PasswordField(_l("Current password"), validators=[DataRequired()])
+    current_password = PasswordField(_l("Current password"), validators=[Required()])
 
 
 class ChangeEmailForm(FlaskForm):
-    new_email = EmailField(_l("New email address"), validators=[DataRequired(), Length(max=320)])
-    current_password = PasswordField(_l("Current password"), validators=[DataRequired()])
+    new_email = EmailField(_l("New email address"), validators=[Required(), Length(max=320)])
+    current_password = PasswordField(_l("Current password"), validators=[Required()])
 
 
 class ProfileForm(NameFields, FlaskForm):
@@ -117,14 +118,12 @@ class ClaimMembershipForm(MembershipFields, FlaskForm):
 
 
 class DeleteAccountForm(FlaskForm):
-    current_password = PasswordField(_l("Current password"), validators=[DataRequired()])
+    current_password = PasswordField(_l("Current password"), validators=[Required()])
     understood = BooleanField(
         _l("I understand that my account and memberships are erased and cannot be restored."),
-        validators=[DataRequired()],
+        validators=[Required()],
     )
 
 
 class InviteColleagueForm(FlaskForm):
-    email = EmailField(
-        _l("Colleague's email address"), validators=[DataRequired(), Length(max=320)]
-    )
+    email = EmailField(_l("Colleague's email address"), validators=[Required(), Length(max=320)])

@@ -286,3 +286,24 @@ def expire_memberships(*, on: date | None = None) -> int:
         )
     db.session.commit()
     return len(ended)
+
+
+def record_end(membership: Membership, *, actor: Person | None, reason: str, on: date) -> None:
+    """End a verified membership on ``on`` in the current transaction (no commit): the last
+    day of treatment becomes the day before (rule 3), the state ``expired``, audited (rule 7).
+    For ends the member's own area decides and tells of (LINK-J dues lapsed, resignation)."""
+    if membership.status != MembershipStatus.VERIFIED:
+        return
+    membership.status = MembershipStatus.EXPIRED.value
+    end = on - timedelta(days=1)
+    if membership.valid_until is None or membership.valid_until > end:
+        membership.valid_until = end
+    membership.decision_reason = reason
+    record(
+        "membership.end",
+        actor=actor,
+        subject_type="membership",
+        subject_id=membership.id,
+        organization_id=membership.organization_id,
+        reason=reason,
+    )

@@ -81,7 +81,8 @@ class Person(UserMixin, TimestampMixin, db.Model):
     timezone: Mapped[str | None] = mapped_column(String(64))
     #: Secret in the address of the person's calendar feed of registrations.
     calendar_token: Mapped[str | None] = mapped_column(String(64), unique=True)
-    #: Part of the login session's id: bumping it ends every session of this person.
+    #: In every password-reset link: bumped by a password change or reset, so older links
+    #: stop working. (Sessions are ``LoginSession`` rows, ended one by one: rule 15.)
     session_version: Mapped[int] = mapped_column(default=1)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     #: Set when the person deleted their account; the row stays, emptied of personal data,
@@ -100,9 +101,19 @@ class Person(UserMixin, TimestampMixin, db.Model):
         cascade="all, delete-orphan",
     )
 
+    #: The sign-in this object was loaded for (``accounts.sessions``): set by sign-in and by
+    #: Flask-Login's loader, never stored on the person's row.
+    # (Plain attributes, not annotated: they are no columns.)
+    login_session_key = None
+    login_session = None
+
     def get_id(self) -> str:
-        # Flask-Login's alternative id: a bumped session_version invalidates old cookies.
-        return f"{self.id}:{self.session_version}"
+        """What the session cookie (and a "stay logged in" cookie) names: the person and one
+        session record of theirs, ``<person id>:<secret>`` (rule 15). The record, not this id,
+        decides whether the cookie still signs anyone in."""
+        if self.login_session_key is None:
+            raise RuntimeError("a person is signed in only through accounts.sessions.sign_in")
+        return f"{self.id}:{self.login_session_key}"
 
     @property
     def is_active(self) -> bool:
@@ -214,6 +225,8 @@ class Membership(TimestampMixin, db.Model):
         Index("ix_membership_queue", "organization_id", "status", "created_at"),
         # A person's memberships, loaded on every signed-in page (uq_membership_live is partial).
         Index("ix_membership_person", "person_id"),
+        # The API's pages of an organization's memberships, in id order from a cursor.
+        Index("ix_membership_organization_id_id", "organization_id", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -386,3 +399,54 @@ class CrossBorderConsent(db.Model):
     @property
     def is_live(self) -> bool:
         return self.withdrawn_at is None
+
+
+class SessionEnd(enum.StrEnum):
+    """Why a sign-in ended before its time (rule 15)."""
+
+    LOGOUT = "logout"
+    ENDED_BY_OWNER = "ended_by_owner"
+    PASSWORD_CHANGED = "password_changed"  # noqa: S105 - a reason, not a password
+    PASSWORD_RESET = "password_reset"  # noqa: S105 - a reason, not a password
+    ROLE_REMOVED = "role_removed"
+    ACCOUNT_DELETED = "account_deleted"
+    SIGNED_OUT_BY_ADMIN = "signed_out_by_admin"
+    FACTORS_REMOVED = "factors_removed"  # every second factor removed from the shell
+
+
+class LoginSession(db.Model):
+    """One sign-in of one browser (rule 15): the session cookie names it by a secret whose
+    hash alone is kept here, so a copied cookie stops working the moment the record ends.
+
+    A record ``held_for`` a step (a mailed sign-in link, a second factor) signs nobody in
+    until that step releases it.
+    """
+
+    __tablename__ = "login_session"
+    __table_args__ = (
+        CheckConstraint(_in("end_reason", SessionEnd), name="end_reason"),
+        Index("ix_login_session_person_live", "person_id", "ended_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"))
+    #: SHA-256 of the secret in the cookie (hex); the secret itself is never stored.
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    #: "Stay logged in": a longer life, and a cookie that outlives the browser.
+    remember: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    #: Updated at most once a minute (not on every request).
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    #: The step still to pass before this record signs anyone in (``mailed_link``…).
+    held_for: Mapped[str | None] = mapped_column(String(32))
+    #: When a second factor was last shown in this session (set by the two-factor step).
+    factor_verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: The browser's User-Agent, shortened; parsed for display on the sessions page.
+    user_agent: Mapped[str] = mapped_column(String(400), default="")
+    #: The first part of the address signed in from (``203.0.113``), never the whole address.
+    network: Mapped[str] = mapped_column(String(64), default="")
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    end_reason: Mapped[str | None] = mapped_column(String(32))
+    ended_by_id: Mapped[int | None] = mapped_column(ForeignKey("person.id", ondelete="SET NULL"))
+
+    person: Mapped[Person] = relationship(foreign_keys=[person_id])

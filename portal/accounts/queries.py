@@ -53,7 +53,12 @@ def person_with_roles_and_mous() -> Select:
     return (
         select(Person)
         .where(Person.id == bindparam("person_id"))
-        .options(joinedload(Person.role_grants), memberships_and_their_mous())
+        .options(
+            joinedload(Person.role_grants).joinedload(RoleGrant.organization),
+            memberships_and_their_mous(),
+            # The dashboard shows each membership's company: loaded here, not read again.
+            joinedload(Person.memberships).joinedload(Membership.company),
+        )
     )
 
 

@@ -11,13 +11,14 @@ import csv
 import io
 import re
 import unicodedata
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from functools import partial
 
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import insert, select
+from sqlalchemy.orm import contains_eager
 
 from portal.accounts.automatic_verification import apply_to_pending
 from portal.accounts.memberships import normalize_member_number, require_decider
@@ -28,6 +29,7 @@ from portal.accounts.models import (
     RosterEntry,
     RosterUpload,
 )
+from portal.accounts.queries import latest_roster
 from portal.audit.services import record
 from portal.csvfile import decode_upload
 from portal.db import utcnow
@@ -101,6 +103,15 @@ class RosterImport:
     flagged: int = 0
     unflagged: int = 0
     errors: list[str] = field(default_factory=list)
+    verified_ids: list[int] = field(default_factory=list)
+    flagged_ids: list[int] = field(default_factory=list)
+    unflagged_ids: list[int] = field(default_factory=list)
+    #: Rows naming someone the previous roster did not, and the previous roster's rows no
+    #: longer named (a member number or an address identifies a row).
+    new: int = 0
+    dropped: int = 0
+    #: The roster equals the latest one: no upload was recorded.
+    unchanged: bool = False
 
 
 def _organization_named(value: str, organization: Organization) -> bool:
@@ -226,14 +237,41 @@ def parse_roster(content: bytes, organization: Organization) -> tuple[list[Roste
             rows.append(read)
         else:
             errors.append(read)
+    _refuse_if_any(errors)
+    if not rows:
+        raise InvalidInput(_("The file has a header but no members."))
+    return rows, encoding
+
+
+def roster_rows(
+    records: Sequence[Mapping[str, object]], organization: Organization
+) -> list[RosterRow]:
+    """Read a roster sent as records (the API's JSON) by the same rule as a CSV's rows; each
+    record's ``line`` is its position, from 1. InvalidInput lists every problem."""
+    rows: list[RosterRow] = []
+    errors: list[str] = []
+    seen = _Seen()
+    for line, record_ in enumerate(records, start=1):
+
+        def cell(name: str, record_: Mapping[str, object] = record_) -> str:
+            value = record_.get(name)
+            return "" if value is None else str(value).strip()
+
+        read = _read_row(line, cell, organization, seen)
+        if isinstance(read, RosterRow):
+            rows.append(read)
+        else:
+            errors.append(read)
+    _refuse_if_any(errors)
+    return rows
+
+
+def _refuse_if_any(errors: list[str]) -> None:
     if errors:
         shown = errors[:SHOWN_PROBLEMS]
         if len(errors) > SHOWN_PROBLEMS:
             shown.append(_("…and %(count)d more problems.", count=len(errors) - SHOWN_PROBLEMS))
         raise InvalidInput(_("Nothing was imported.") + " " + " ".join(shown))
-    if not rows:
-        raise InvalidInput(_("The file has a header but no members."))
-    return rows, encoding
 
 
 def _flag_the_unlisted(
@@ -252,6 +290,8 @@ def _flag_the_unlisted(
             Membership.organization_id == organization.id,
             Membership.status == MembershipStatus.VERIFIED.value,
         )
+        # One statement for thousands of members, not one per member.
+        .options(contains_eager(Membership.person))
     ).all()
     for membership in verified:
         listed = membership.person.email_normalized in emails or (
@@ -259,10 +299,12 @@ def _flag_the_unlisted(
         )
         if listed and membership.missing_from_roster_since:
             membership.missing_from_roster_since = None
-            result.unflagged += 1
+            result.unflagged_ids.append(membership.id)
         elif not listed and not membership.missing_from_roster_since:
             membership.missing_from_roster_since = now
-            result.flagged += 1
+            result.flagged_ids.append(membership.id)
+    result.flagged = len(result.flagged_ids)
+    result.unflagged = len(result.unflagged_ids)
 
 
 def import_roster(
@@ -276,33 +318,94 @@ def import_roster(
     """
     require_decider(actor, organization)
     rows, encoding = parse_roster(content, organization)
-    upload = RosterUpload(
-        organization_id=organization.id,
-        uploaded_by_id=actor.id,
-        filename=filename[:255],
-        encoding=encoding,
-        row_count=len(rows),
-        entries=[
-            RosterEntry(
-                member_number=r.member_number, email_normalized=r.email, valid_until=r.valid_until
+    return _replace_roster(organization, rows, actor=actor, filename=filename, encoding=encoding)
+
+
+def sync_roster(
+    organization: Organization, records: Sequence[Mapping[str, object]], *, actor: Person
+) -> RosterImport:
+    """Replace the organization's roster with the full current list its system sends (the
+    API), by the same rules as an upload. Sending the latest roster again changes nothing."""
+    require_decider(actor, organization)
+    rows = roster_rows(records, organization)
+    return _replace_roster(organization, rows, actor=actor, filename="api", encoding="utf-8")
+
+
+def _identity(member_number: str | None, email: str | None) -> tuple[str, str]:
+    return (member_number or "", email or "")
+
+
+def _replace_roster(
+    organization: Organization,
+    rows: list[RosterRow],
+    *,
+    actor: Person,
+    filename: str,
+    encoding: str,
+) -> RosterImport:
+    previous = latest_roster(organization)
+    before: set[tuple[str, str, date | None]] = set()
+    if previous is not None:
+        before = {
+            (number or "", email or "", valid_until)
+            for number, email, valid_until in db.session.execute(
+                select(
+                    RosterEntry.member_number,
+                    RosterEntry.email_normalized,
+                    RosterEntry.valid_until,
+                ).where(RosterEntry.upload_id == previous.id)
             )
-            for r in rows
-        ],
-    )
-    db.session.add(upload)
-    db.session.flush()
+        }
+    after = {(r.member_number or "", r.email or "", r.valid_until) for r in rows}
     result = RosterImport(rows=len(rows), encoding=encoding)
-    result.verified = apply_to_pending(organization)
+    known = {(number, email) for number, email, _until in before}
+    listed = {(number, email) for number, email, _until in after}
+    result.new = len(listed - known)
+    result.dropped = len(known - listed)
+    result.unchanged = previous is not None and before == after
+    subject_id = previous.id if previous is not None and result.unchanged else None
+    if not result.unchanged:
+        upload = RosterUpload(
+            organization_id=organization.id,
+            uploaded_by_id=actor.id,
+            filename=filename[:255],
+            encoding=encoding,
+            row_count=len(rows),
+        )
+        db.session.add(upload)
+        db.session.flush()
+        # One bulk INSERT (executemany), kept out of the session: 20,000 entries in the
+        # identity map would make every later flush of this transaction walk them all.
+        db.session.execute(
+            insert(RosterEntry),
+            [
+                {
+                    "upload_id": upload.id,
+                    "member_number": r.member_number,
+                    "email_normalized": r.email,
+                    "valid_until": r.valid_until,
+                }
+                for r in rows
+            ],
+        )
+        subject_id = upload.id
+    result.verified_ids = [m.id for m in apply_to_pending(organization)]
+    result.verified = len(result.verified_ids)
     _flag_the_unlisted(organization, rows, result)
+    if result.unchanged and not (result.verified or result.flagged or result.unflagged):
+        # The same roster again: nothing to write, not even an audit entry.
+        db.session.rollback()
+        return result
     record(
         "roster.import",
         actor=actor,
         subject_type="roster_upload",
-        subject_id=upload.id,
+        subject_id=subject_id,
         organization_id=organization.id,
         rows=len(rows),
         verified=result.verified,
         flagged=result.flagged,
+        **({"unchanged": True} if result.unchanged else {}),
     )
     db.session.commit()
     return result

@@ -15,20 +15,21 @@ from flask_babel import gettext as _
 from sqlalchemy import delete, func, or_, select
 from sqlalchemy.exc import IntegrityError
 
-from portal.accounts import passwords, personal_data, tokens
+from portal.accounts import passwords, personal_data, sessions, tokens
 from portal.accounts.addresses import clean_email, find_person_by_email, normalize_email
 from portal.accounts.automatic_verification import apply_automatic_verification
 from portal.accounts.memberships import add_membership_claim
 from portal.accounts.models import (
     Company,
     Invitation,
+    LoginSession,
     Membership,
     MembershipKind,
     Person,
     Role,
     RoleGrant,
+    SessionEnd,
 )
-from portal.accounts.queries import person_with_roles_and_mous
 from portal.audit.services import record
 from portal.db import utcnow
 from portal.errors import DomainError, InvalidInput, InvalidTransition, NotFound
@@ -184,25 +185,8 @@ def authenticate(email: str, password: str) -> Person | None:
         return None
     if person.password_hash and passwords.needs_rehash(person.password_hash):
         person.password_hash = passwords.hash_password(password)
-    person.last_login_at = utcnow()
-    db.session.commit()
-    return person
-
-
-def load_person_for_session(session_id: str) -> Person | None:
-    """Flask-Login's loader: ``id:version`` must match, so old sessions end on a bump.
-
-    (Pages served from the page cache never get here.)"""
-    person_id, _sep, version = session_id.partition(":")
-    if not person_id.isdigit() or not version.isdigit():
-        return None
-    person = (
-        db.session.execute(person_with_roles_and_mous(), {"person_id": int(person_id)})
-        .unique()
-        .scalar_one_or_none()
-    )
-    if person is None or person.deleted_at or person.session_version != int(version):
-        return None
+        db.session.commit()
+    # Proving the password is not yet a sign-in: sessions.sign_in opens (and dates) one.
     return person
 
 
@@ -235,11 +219,13 @@ def check_reset_token(token: str) -> Person:
 
 
 def reset_password(token: str, new_password: str) -> Person:
-    """Set a new password from a reset link; the link and every open session stop working."""
+    """Set a new password from a reset link; the link and every open session stop working
+    (rule 15: whoever knew the old password is signed out everywhere)."""
     person = check_reset_token(token)
     passwords.check_password_policy(new_password, email=person.email)
     person.password_hash = passwords.hash_password(new_password)
-    person.session_version += 1
+    person.session_version += 1  # the reset link is single use
+    _end_sessions_for_password(person, SessionEnd.PASSWORD_RESET)
     if not person.email_confirmed:
         # Following a link sent to the address proves the address.
         person.email_confirmed_at = utcnow()
@@ -247,19 +233,42 @@ def reset_password(token: str, new_password: str) -> Person:
     return person
 
 
-def change_password(person: Person, *, current_password: str, new_password: str) -> None:
-    """Replace the password; other sessions end (the caller signs this one in again)."""
+def change_password(
+    person: Person,
+    *,
+    current_password: str,
+    new_password: str,
+    keep: LoginSession | None = None,
+) -> None:
+    """Replace the password; every other session ends (rule 15), ``keep`` (the one the
+    person changed it in) stays."""
     if not passwords.verify_password(person.password_hash, current_password):
         raise InvalidInput(_("Your current password is not correct."))
     passwords.check_password_policy(new_password, email=person.email)
     person.password_hash = passwords.hash_password(new_password)
-    person.session_version += 1
+    person.session_version += 1  # reset links sent before stop working
+    _end_sessions_for_password(person, SessionEnd.PASSWORD_CHANGED, keep)
     mail_person(
         person,
         "accounts/password_changed",
         reset_url=external_url("accounts.request_reset"),
     )
     db.session.commit()
+
+
+def _end_sessions_for_password(
+    person: Person, reason: SessionEnd, keep: LoginSession | None = None
+) -> None:
+    ended = sessions.end_all_sessions(person, reason=reason, actor=person, keep=keep)
+    if ended:
+        record(
+            "session.end_all",
+            actor=person,
+            subject_type="person",
+            subject_id=person.id,
+            ended=ended,
+            reason_code=reason.value,
+        )
 
 
 # --- roles ---
@@ -329,7 +338,8 @@ def revoke_role(
         raise InvalidTransition(_("You cannot remove your own admin role."))
     organization_id = grant.organization_id
     person.role_grants.remove(grant)
-    person.session_version += 1
+    # Rule 15: the removal takes effect at once, not when a session would have expired.
+    ended = sessions.end_all_sessions(person, reason=SessionEnd.ROLE_REMOVED, actor=actor)
     record(
         "role.revoke",
         actor=actor,
@@ -338,6 +348,7 @@ def revoke_role(
         organization_id=organization_id,
         reason=reason,
         role=role.value,
+        sessions_ended=ended,
     )
     db.session.commit()
 
@@ -408,6 +419,22 @@ def export_personal_data(person: Person) -> dict[str, Any]:
             {"role": g.role, "organization": g.organization.slug if g.organization else None}
             for g in person.role_grants
         ],
+        "sessions": [
+            {
+                "signed_in_at": when(s.created_at),
+                "last_seen_at": when(s.last_seen_at),
+                "browser": s.user_agent,
+                "network": s.network,
+                "stay_logged_in": s.remember,
+                "ended_at": when(s.ended_at),
+                "end_reason": s.end_reason,
+            }
+            for s in db.session.scalars(
+                select(LoginSession)
+                .where(LoginSession.person_id == person.id)
+                .order_by(LoginSession.id)
+            )
+        ],
     }
     areas = personal_data.areas()
     for area in areas:
@@ -452,7 +479,14 @@ def kept_after_deletion(person: Person) -> list[tuple[str, personal_data.Kept]]:
 
 #: Tables naming a person that ``delete_account`` erases itself; the other areas' are in
 #: ``personal_data``.
-ERASED_BY_ACCOUNTS = ("person", "membership", "role_grant", "invitation", "outbox_message")
+ERASED_BY_ACCOUNTS = (
+    "person",
+    "membership",
+    "role_grant",
+    "invitation",
+    "outbox_message",
+    "login_session",
+)
 
 
 def delete_account(person: Person, *, password: str) -> None:
@@ -517,5 +551,9 @@ def delete_account(person: Person, *, password: str) -> None:
     person.last_login_at = None
     person.deleted_at = moment
     person.session_version += 1
+    # Rule 15 ends them; rule 14 keeps nothing of them (browsers, networks).
+    sessions.end_all_sessions(person, reason=SessionEnd.ACCOUNT_DELETED, actor=person)
+    db.session.flush()
+    db.session.execute(delete(LoginSession).where(LoginSession.person_id == person.id))
     db.session.expire(person, ["memberships", "role_grants"])
     db.session.commit()

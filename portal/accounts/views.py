@@ -5,23 +5,42 @@ from __future__ import annotations
 import json
 from datetime import date
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask.blueprints import BlueprintSetupState
 from flask_babel import gettext as _
-from flask_login import current_user, login_required, login_user, logout_user
+from flask_login import current_user, login_required, logout_user
 from sqlalchemy import select
 from werkzeug.wrappers import Response as BaseResponse
 from wtforms.fields.choices import SelectChoice
 
 from portal import inputs
-from portal.accounts import companies, consents, forms, labels, memberships, queries, services
+from portal.accounts import (
+    companies,
+    consents,
+    forms,
+    labels,
+    memberships,
+    queries,
+    services,
+    sessions,
+    signin,
+)
 from portal.accounts import dashboard as dashboard_sections
 from portal.accounts import profile as own_profile
 from portal.accounts.models import CrossBorderConsent, Invitation, Person
 from portal.errors import InvalidTransition
 from portal.extensions import db, limiter
 from portal.forms import ConfirmForm
-from portal.i18n import current_language, localized, safe_next
+from portal.i18n import current_language, localized
 from portal.organizations.models import Organization
 from portal.pages import acting_person, on_refusal
 
@@ -39,27 +58,31 @@ def local_today(organization: Organization) -> date:
     return memberships.today(organization)
 
 
-def _form_email() -> str:
-    return "account:" + services.normalize_email(request.form.get("email", ""))
+_form_email = signin.form_email
+_setting = signin.setting
 
-
-def _only_failures(response: BaseResponse) -> bool:
-    # A successful sign-in redirects; only failed attempts count against the account.
-    return response.status_code != 302
+for _rule, _view, _methods in signin.SIGN_IN_ROUTES:
+    blueprint.add_url_rule(_rule, view_func=_view, methods=_methods)
 
 
 def _organization_choices() -> list[SelectChoice]:
     organizations = db.session.scalars(
         select(Organization).order_by(Organization.kind, Organization.id)
     ).all()
-    return [SelectChoice(str(o.id), localized(o, "name")) for o in organizations]
+    # An empty first choice: nobody is registered with the first organization of the list by
+    # not looking, and a required select needs one (HTML's placeholder label option).
+    return [SelectChoice("", _("Choose your home organization"))] + [
+        SelectChoice(str(o.id), localized(o, "name")) for o in organizations
+    ]
 
 
 # --- sign-up and confirmation ---
 
 
 @blueprint.route("/register", methods=["GET", "POST"])
-@limiter.limit("5 per hour; 20 per day", methods=["POST"])
+@limiter.limit(_setting("REGISTRATIONS_PER_ADDRESS"), methods=["POST"])
+# Mail to one address (a confirmation, or "you already have an account") stays rare.
+@limiter.limit("3 per hour", methods=["POST"], key_func=_form_email)
 def register() -> str | BaseResponse:
     if current_user.is_authenticated:
         return redirect(url_for("accounts.dashboard"))
@@ -125,37 +148,8 @@ def resend_confirmation() -> BaseResponse:
 # --- sign-in ---
 
 
-@blueprint.route("/login", methods=["GET", "POST"])
-@limiter.limit("10 per 15 minutes; 50 per day", methods=["POST"])
-@limiter.limit(
-    "5 per 15 minutes; 20 per day",
-    methods=["POST"],
-    key_func=_form_email,
-    deduct_when=_only_failures,
-)
-def login() -> str | BaseResponse:
-    if current_user.is_authenticated:
-        return redirect(url_for("accounts.dashboard"))
-    form = forms.LoginForm()
-    if form.validate_on_submit():
-        person = services.authenticate(form.email.data, form.password.data)
-        if person is not None:
-            login_user(person, remember=form.remember.data)
-            return redirect(safe_next(request.args.get("next"), "accounts.dashboard"))
-        flash(_("The email address or password is not correct."), "error")
-    return render_template("accounts/login.html", form=form)
-
-
-@blueprint.post("/logout")
-def logout() -> BaseResponse:
-    if ConfirmForm().validate_on_submit():
-        logout_user()
-        flash(_("You are logged out."), "info")
-    return redirect(url_for("organizations.home"))
-
-
 @blueprint.route("/reset", methods=["GET", "POST"])
-@limiter.limit("5 per hour", methods=["POST"])
+@limiter.limit(_setting("RESET_REQUESTS_PER_ADDRESS"), methods=["POST"])
 @limiter.limit("3 per hour", methods=["POST"], key_func=_form_email)
 def request_reset() -> str | BaseResponse:
     form = forms.ResetRequestForm()
@@ -186,8 +180,8 @@ def reset_password(token: str) -> str | BaseResponse:
 @blueprint.get("/account")
 @login_required
 def dashboard() -> str:
-    person = queries.person_with_memberships(current_user.id)
-    assert person is not None
+    # The session's loader read the person with memberships, companies and roles: reused.
+    person = current_user._get_current_object()  # type: ignore[attr-defined]
     return render_template(
         "accounts/dashboard.html",
         person=person,
@@ -256,10 +250,11 @@ def change_password() -> str | BaseResponse:
         person = acting_person()
         on_refusal("accounts/change_password.html", form=form)
         services.change_password(
-            person, current_password=form.current_password.data, new_password=form.password.data
+            person,
+            current_password=form.current_password.data,
+            new_password=form.password.data,
+            keep=sessions.current_session_of(person),
         )
-        # The bumped session version ended every session; keep this one.
-        login_user(person)
         flash(_("Your password is changed; your other sessions were logged out."), "success")
         return redirect(url_for("accounts.profile"))
     return render_template("accounts/change_password.html", form=form)
@@ -352,12 +347,6 @@ def agree_if_asked(person: Person) -> None:
     )
 
 
-def _zone(person: Person) -> str:
-    if person.timezone:
-        return person.timezone
-    return next((m.organization.timezone for m in person.memberships), "Asia/Tokyo")
-
-
 @blueprint.get("/account/consents")
 @login_required
 def consents_page() -> str:
@@ -366,7 +355,7 @@ def consents_page() -> str:
         "accounts/consents.html",
         consents=consents.consents_of(person),
         statement_for=consents.statement,
-        zone=_zone(person),
+        zone=signin.person_zone(person),
         form=ConfirmForm(),
     )
 

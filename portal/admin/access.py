@@ -8,11 +8,24 @@ is the services' rule. This module imports no area: the areas' management pages 
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from flask import Blueprint, abort
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from portal.extensions import login_manager
+
+#: Checks every management page makes after the role check, registered by the areas that
+#: own them (the second factor of rule 17, ``accounts.factors.requirement``): each answers
+#: a response to give instead of the page, or None to let the request through.
+_GATES: list[Callable[[], Response | None]] = []
+
+
+def register_gate(gate: Callable[[], Response | None]) -> None:
+    """Add a check to every management page (once: tests build many apps)."""
+    if gate not in _GATES:
+        _GATES.append(gate)
 
 
 def may_manage() -> bool:
@@ -29,6 +42,10 @@ def require_manager() -> Response | None:
         return login_manager.unauthorized()  # type: ignore[no-any-return]
     if not may_manage():
         abort(403)
+    for gate in _GATES:
+        answer = gate()
+        if answer is not None:
+            return answer
     return None
 
 

@@ -24,9 +24,9 @@ from portal.admin.access import management_blueprint
 from portal.audit.queries import audit_log
 from portal.benefits import queries as benefit_queries
 from portal.benefits import report
-from portal.i18n import DEFAULT_TIMEZONE
 from portal.organizations.queries import agreements_for_admin, get_hub
 from portal.pages import acting_person, page_number
+from portal.timefmt import DEFAULT_TIMEZONE
 
 blueprint = management_blueprint("admin", __name__)
 
@@ -44,6 +44,15 @@ AUDIT_ACTION_LABELS = {
     "invitation.create": _l("Colleague invited"),
     "invitation.accept": _l("Invitation accepted"),
     "person.delete": _l("Account deleted"),
+    "factor.add": _l("Second factor added"),
+    "factor.remove": _l("Second factor removed"),
+    "factor.recovery_code_used": _l("Recovery code used"),
+    "factor.recovery_codes_renewed": _l("Recovery codes renewed"),
+    "factor.step_up": _l("Second factor confirmed for a sensitive action"),
+    "session.sign_in": _l("Signed in (a role holder)"),
+    "session.end": _l("Session logged out"),
+    "session.end_all": _l("Sessions logged out"),
+    "session.link_step_required": _l("Sign-in by mailed link required after many failures"),
     "organization.create": _l("Organization added"),
     "organization.update": _l("Organization edited"),
     "agreement.create": _l("MOU recorded"),
@@ -57,6 +66,13 @@ AUDIT_ACTION_LABELS = {
     "benefit_claim.reject": _l("Claim refused"),
     "benefit_claim.cancel": _l("Claim cancelled by the member"),
     "benefit_claim.fulfil": _l("Claim fulfilled"),
+    "api_key.create": _l("API key created"),
+    "api_key.revoke": _l("API key revoked"),
+    "api.call": _l("API call"),
+    "webhook.add": _l("Webhook endpoint registered"),
+    "webhook.rotate": _l("Webhook secret rotated"),
+    "webhook.enable": _l("Webhook endpoint enabled"),
+    "webhook.disable": _l("Webhook endpoint disabled"),
 }
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from portal.audit.models import AuditEntry
@@ -9,6 +10,11 @@ from portal.extensions import db
 
 if TYPE_CHECKING:
     from portal.accounts.models import Person
+
+
+#: Told of each entry as it joins the transaction; higher areas register here (the API queues
+#: its webhooks so, in the transaction of the change they report).
+LISTENERS: list[Callable[[AuditEntry], None]] = []
 
 
 def record(
@@ -32,4 +38,6 @@ def record(
         details=details,
     )
     db.session.add(entry)
+    for listener in LISTENERS:
+        listener(entry)
     return entry

@@ -21,8 +21,8 @@ from portal.accounts.models import Membership, MembershipStatus, Person
 from portal.benefits.models import COUNTED_STATES, BenefitClaim, BenefitCode, ClaimStatus
 from portal.errors import DomainError
 from portal.extensions import db
-from portal.i18n import format_day
 from portal.organizations.models import LimitPeriod, ReciprocalService, Redemption
+from portal.timefmt import long_day
 
 
 class NotEligible(DomainError):
@@ -204,13 +204,13 @@ def _messages(reason: Reason, service: ReciprocalService) -> tuple[str, str]:
     if reason == Reason.NOT_YET_VALID:
         assert service.valid_from is not None
         return (
-            _("It can be claimed from %(date)s.", date=format_day(service.valid_from)),
+            _("It can be claimed from %(date)s.", date=long_day(service.valid_from)),
             _("The service is not open yet."),
         )
     if reason == Reason.NO_LONGER_VALID:
         assert service.valid_until is not None
         return (
-            _("It could be claimed until %(date)s.", date=format_day(service.valid_until)),
+            _("It could be claimed until %(date)s.", date=long_day(service.valid_until)),
             _("The service is no longer offered."),
         )
     if reason == Reason.NO_MEMBERSHIP:

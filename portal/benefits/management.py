@@ -13,6 +13,7 @@ from flask import Response as FlaskResponse
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext
 from markupsafe import Markup
 from werkzeug.wrappers import Response
 from wtforms.fields.choices import SelectChoice
@@ -45,7 +46,7 @@ CLAIM_FILTER_LABELS = {
     "approved": _l("Granted"),
     "fulfilled": _l("Fulfilled"),
     "rejected": _l("Refused"),
-    "cancelled": _l("Cancelled"),
+    "cancelled": lazy_pgettext("claim status", "Cancelled"),
     "all": _l("All"),
 }
 

@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext
 from flask_login import login_required
 from werkzeug.wrappers import Response
 
@@ -29,7 +30,7 @@ CLAIM_STATUS_LABELS = {
     ClaimStatus.APPROVED: _l("Granted"),
     ClaimStatus.REJECTED: _l("Refused"),
     ClaimStatus.FULFILLED: _l("Fulfilled"),
-    ClaimStatus.CANCELLED: _l("Cancelled"),
+    ClaimStatus.CANCELLED: lazy_pgettext("claim status", "Cancelled"),
 }
 
 

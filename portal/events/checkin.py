@@ -14,7 +14,7 @@ from portal.events.labels import registration_status_label
 from portal.events.models import Event, Registration, RegistrationStatus
 from portal.events.organizers import record_decision, require_organizer
 from portal.extensions import db
-from portal.i18n import format_datetime_in
+from portal.timefmt import moment
 
 
 def normalize_code(code: str) -> str:
@@ -43,7 +43,7 @@ def check_in(
         raise InvalidTransition(
             _(
                 "Already checked in at %(time)s.",
-                time=format_datetime_in(registration.checked_in_at, event.timezone),
+                time=moment(registration.checked_in_at, event.timezone),
             )
         )
     if registration.status != RegistrationStatus.CONFIRMED:

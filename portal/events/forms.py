@@ -12,7 +12,8 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
 from portal.events.models import Event, QuestionKind
-from portal.events.pricing import TicketOffer, describe_reason
+from portal.events.pricing import TicketOffer
+from portal.forms import Required
 from portal.i18n import localized
 from portal.money import format_money
 
@@ -23,7 +24,7 @@ class CheckboxesField(SelectMultipleField):
 
 
 class RegistrationFormBase(FlaskForm):
-    ticket_type = RadioField(_l("Ticket"), coerce=int, validators=[DataRequired()])
+    ticket_type = RadioField(_l("Ticket"), coerce=int, validators=[Required()])
 
     def answers(self) -> dict[str, Any]:
         return {
@@ -68,7 +69,7 @@ def registration_form_for(event: Event, offers: list[TicketOffer]) -> Registrati
             str(o.ticket_type.id),
             f"{localized(o.ticket_type, 'name')} — "
             f"{format_money(o.price, o.ticket_type.currency) if o.price else _l('Free')} "
-            f"({describe_reason(o.reason)})",
+            f"({o.description})",
         )
         for o in offers
     ]

@@ -7,6 +7,7 @@ imports them from here.
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext
 
 from portal.events.models import (
     Audience,
@@ -24,7 +25,9 @@ REGISTRATION_STATUS_LABELS = {
     RegistrationStatus.CONFIRMED: _l("Confirmed"),
     RegistrationStatus.CHECKED_IN: _l("Checked in"),
     RegistrationStatus.WAITLISTED: _l("On the waitlist"),
-    RegistrationStatus.CANCELLED: _l("Cancelled"),
+    # "Cancelled" names two things: a registration withdrawn (キャンセル済み), an event called
+    # off (中止); and a claim withdrawn (取り下げ). Each has its own context.
+    RegistrationStatus.CANCELLED: lazy_pgettext("registration status", "Cancelled"),
     RegistrationStatus.REJECTED: _l("Not accepted"),
 }
 KIND_LABELS = {
@@ -43,7 +46,7 @@ LANGUAGE_LABELS = {
 EVENT_STATUS_LABELS = {
     EventStatus.DRAFT: _l("Draft"),
     EventStatus.PUBLISHED: _l("Published"),
-    EventStatus.CANCELLED: _l("Cancelled"),
+    EventStatus.CANCELLED: lazy_pgettext("event status", "Cancelled"),
 }
 VISIBILITY_LABELS = {
     Visibility.PUBLIC: _l("Public: anyone"),

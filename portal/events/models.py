@@ -205,16 +205,6 @@ class Event(TimestampMixin, db.Model):
             and moment < closes
         )
 
-    def next_change_after(self, moment: datetime) -> datetime | None:
-        """When the event's page next changes with time alone (registration opens, closes…)."""
-        instants = (
-            self.registration_opens_at,
-            self.registration_closes_at,
-            self.starts_at,
-            self.ends_at,
-        )
-        return min((i for i in instants if i is not None and i > moment), default=None)
-
     def __repr__(self) -> str:
         return f"<Event {self.slug}>"
 

@@ -23,10 +23,17 @@ class TicketOffer:
     ticket_type: TicketType
     #: Why this ticket is open: ``{"audience", "organization", "agreement"}`` (slugs).
     reason: dict[str, Any]
+    #: The MOU a partner-member rate is under, as loaded with the event: the price's
+    #: description names it without looking it up again.
+    agreement: Agreement | None = None
 
     @property
     def price(self) -> int:
         return self.ticket_type.price
+
+    @property
+    def description(self) -> str:
+        return describe_reason(self.reason, self.agreement)
 
 
 def _verified(person: Person | None) -> list[Membership]:
@@ -103,6 +110,7 @@ def offers_for(person: Person | None, event: Event) -> list[TicketOffer]:
                             "organization": agreement.partner.slug,
                             "agreement": agreement.slug,
                         },
+                        agreement,
                     )
                 )
         elif audience in (Audience.NON_MEMBER, Audience.STUDENT):
@@ -110,16 +118,20 @@ def offers_for(person: Person | None, event: Event) -> list[TicketOffer]:
     return sorted(offers, key=lambda o: (o.price, o.ticket_type.position, o.ticket_type.id))
 
 
-def describe_reason(reason: dict[str, Any]) -> str:
-    """The reason for a price, as a sentence in the viewer's language."""
+def describe_reason(reason: dict[str, Any], agreement: Agreement | None = None) -> str:
+    """The reason for a price, as a sentence in the viewer's language. ``agreement``: the MOU
+    the reason names, when the caller has it loaded (else it is looked up by its slug)."""
     audience = reason.get("audience")
     if audience == Audience.LINKJ_MEMBER:
         return _("LINK-J member rate")
     if audience == Audience.PARTNER_MEMBER:
-        return _(
-            "Partner-member rate under the %(agreement)s MOU",
-            agreement=_agreement_label(reason.get("agreement", "")),
+        slug = reason.get("agreement", "")
+        label = (
+            f"{agreement.hub.short_name}–{agreement.partner.short_name}"
+            if agreement is not None and agreement.slug == slug
+            else _agreement_label(slug)
         )
+        return _("Partner-member rate under the %(agreement)s MOU", agreement=label)
     if audience == Audience.STUDENT:
         return _("Student rate")
     return _("Standard rate")

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
 from flask_sqlalchemy.pagination import Pagination
-from sqlalchemy import Select, and_, func, inspect, or_, select
-from sqlalchemy.orm import Session, joinedload, selectinload
+from sqlalchemy import Select, and_, bindparam, case, func, inspect, or_, select
+from sqlalchemy.orm import Session, aliased, joinedload, selectinload
 
 from portal import versions
 from portal.accounts.models import Membership, MembershipStatus, Person
@@ -80,16 +81,104 @@ def _event_options() -> tuple:
     )
 
 
-def upcoming_events(viewer: Person | None, filters: EventFilters, *, page: int = 1) -> Pagination:
-    """Published events that have not ended and that the viewer may see, soonest first."""
+@dataclass(frozen=True)
+class EventCard:
+    """What the event list prints of one event: its columns, its organizers' names and the
+    seats held, read as plain values (no ORM objects for a read-only list)."""
+
+    id: int
+    slug: str
+    title_en: str
+    title_ja: str
+    kind: str
+    language: str
+    timezone: str
+    starts_at: datetime
+    ends_at: datetime
+    venue_en: str
+    venue_ja: str
+    capacity: int
+    registration_opens_at: datetime | None
+    registration_closes_at: datetime | None
+    host_name_en: str
+    host_name_ja: str
+    cohost_names: str
+    held: int
+
+
+@dataclass(frozen=True)
+class CardPage:
+    """One page of cards, with what the pager needs (Flask-SQLAlchemy's Pagination's names)."""
+
+    items: list[EventCard]
+    page: int
+    per_page: int
+    total: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+    @property
+    def has_prev(self) -> bool:
+        return self.page > 1
+
+    @property
+    def has_next(self) -> bool:
+        return self.page < self.pages
+
+    @property
+    def prev_num(self) -> int:
+        return self.page - 1
+
+    @property
+    def next_num(self) -> int:
+        return self.page + 1
+
+
+_CARD_COLUMNS = tuple(
+    name
+    for name in EventCard.__dataclass_fields__
+    if name not in ("host_name_en", "host_name_ja", "cohost_names", "held")
+)
+
+
+def upcoming_events(viewer: Person | None, filters: EventFilters, *, page: int = 1) -> CardPage:
+    """Published events that have not ended and that the viewer may see, soonest first: one
+    statement for the cards, their organizers, their seats held and the total."""
+    host = aliased(Organization)
+    cohost_names = (
+        select(func.aggregate_strings(Organization.short_name, ", "))
+        .select_from(event_cohost)
+        .join(Organization, Organization.id == event_cohost.c.organization_id)
+        .where(event_cohost.c.event_id == Event.id)
+        .correlate(Event)
+        .scalar_subquery()
+    )
+    held = (
+        select(func.count(Registration.id))
+        .where(
+            Registration.event_id == Event.id,
+            Registration.status.in_([s.value for s in SEAT_STATES]),
+        )
+        .correlate(Event)
+        .scalar_subquery()
+    )
     query: Select = (
-        select(Event)
+        select(
+            *(getattr(Event, name) for name in _CARD_COLUMNS),
+            host.name_en.label("host_name_en"),
+            host.name_ja.label("host_name_ja"),
+            func.coalesce(cohost_names, "").label("cohost_names"),
+            held.label("held"),
+            func.count().over().label("total"),
+        )
+        .join(host, host.id == Event.host_id)
         .where(
             Event.status == EventStatus.PUBLISHED.value,
             Event.ends_at > utcnow(),
             Event.visibility.in_(visible_levels(viewer)),
         )
-        .options(*_event_options())
         .order_by(Event.starts_at, Event.id)
     )
     if filters.partner:
@@ -112,7 +201,26 @@ def upcoming_events(viewer: Person | None, filters: EventFilters, *, page: int =
     if month is not None:
         # The month on the event's own calendar, not UTC's (rule 9).
         query = query.where(Event.starts_on_local >= month[0], Event.starts_on_local < month[1])
-    return db.paginate(query, page=page, per_page=EVENTS_PAGE_SIZE, error_out=False)
+    page = max(1, page)
+    rows = db.session.execute(
+        query.limit(EVENTS_PAGE_SIZE).offset((page - 1) * EVENTS_PAGE_SIZE)
+    ).all()
+    if rows:
+        total = rows[0].total
+    else:  # past the last page: the total comes from a count of its own
+        total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    cards = [EventCard(**{k: v for k, v in row._mapping.items() if k != "total"}) for row in rows]
+    return CardPage(cards, page, EVENTS_PAGE_SIZE, total)
+
+
+def organizations_for_filter() -> list[tuple[str, str]]:
+    """(slug, short name) of every organization, for the list's filter."""
+    return [
+        (slug, name)
+        for slug, name in db.session.execute(
+            select(Organization.slug, Organization.short_name).order_by(Organization.id)
+        )
+    ]
 
 
 def month_bounds(text: str) -> tuple[date, date] | None:
@@ -144,26 +252,75 @@ _EVENT_DEFINITIONS = versions.GraphMemo(
 )
 
 
+@functools.cache
+def _event_definition() -> Select:
+    """An event (``slug``) with hosts, MOUs, ticket types, questions and sessions, joined into
+    one statement: each is a handful of rows, so their product stays small, and a page that
+    renders the event afresh asks the database once. Built once (see
+    ``accounts.queries.person_with_roles_and_mous``)."""
+    return (
+        select(Event)
+        .where(Event.slug == bindparam("slug"))
+        .options(
+            joinedload(Event.host),
+            joinedload(Event.cohosts),
+            joinedload(Event.agreements).joinedload(Agreement.partner),
+            joinedload(Event.agreements).joinedload(Agreement.hub),
+            joinedload(Event.ticket_types),
+            joinedload(Event.questions),
+            joinedload(Event.sessions),
+        )
+    )
+
+
 def event_by_slug(slug: str) -> Event | None:
     """The event with its hosts, MOUs, ticket types, questions and sessions loaded."""
 
     def load(session: Session) -> Event | None:
-        statement = (
-            select(Event)
-            .where(Event.slug == slug)
-            .options(
-                joinedload(Event.host),
-                # Co-hosts and MOUs are one to three each: joined into the event's statement.
-                joinedload(Event.cohosts),
-                joinedload(Event.agreements).joinedload(Agreement.partner),
-                selectinload(Event.ticket_types),
-                selectinload(Event.questions),
-                selectinload(Event.sessions),
-            )
-        )
-        return session.execute(statement).unique().scalar_one_or_none()
+        return session.execute(_event_definition(), {"slug": slug}).unique().scalar_one_or_none()
 
     return _EVENT_DEFINITIONS.get(slug, load)
+
+
+@dataclass(frozen=True)
+class OwnRegistration:
+    """The viewer's live registration as the event page shows it."""
+
+    id: int
+    status: str
+    waitlist_position: int | None = None
+
+
+def seats_and_own_registration(
+    event: Event, person: Person | None
+) -> tuple[dict[str, int], OwnRegistration | None]:
+    """The event's seat figures (``live_counts``) and the person's live registration, in one
+    statement: registrations by state, each state's row also naming the person's live one."""
+    person_id = person.id if person is not None else -1
+    mine = case(
+        (
+            and_(
+                Registration.person_id == person_id,
+                Registration.status.in_([s.value for s in LIVE_STATES]),
+            ),
+            Registration.id,
+        )
+    )
+    by_state: dict[str, int] = {}
+    own: OwnRegistration | None = None
+    for status, count, own_id in db.session.execute(
+        select(Registration.status, func.count(Registration.id), func.max(mine))
+        .where(Registration.event_id == event.id)
+        .group_by(Registration.status)
+    ):
+        by_state[status] = count
+        if own_id is not None:
+            own = OwnRegistration(own_id, status)
+    if own is not None and own.status == RegistrationStatus.WAITLISTED:
+        registration = db.session.get(Registration, own.id)
+        if registration is not None:  # one more statement, only for people waiting
+            own = OwnRegistration(own.id, own.status, waitlist_position(registration))
+    return _live_counts(event, by_state), own
 
 
 def seat_counts(event_ids: list[int]) -> dict[int, dict[str, int]]:
@@ -339,7 +496,10 @@ def all_registrations_for_export(actor: Person, event: Event) -> list[Registrati
 
 
 def live_counts(event: Event) -> dict[str, int]:
-    counts = seat_counts([event.id])[event.id]
+    return _live_counts(event, seat_counts([event.id])[event.id])
+
+
+def _live_counts(event: Event, counts: dict[str, int]) -> dict[str, int]:
     return {
         "registered": held_seats(counts),
         "confirmed": counts.get("confirmed", 0) + counts.get("checked_in", 0),

@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any
-
 from flask import (
     Blueprint,
     Response,
     abort,
     flash,
-    make_response,
     redirect,
     render_template,
     request,
@@ -33,8 +29,7 @@ from portal.events.labels import (
     registration_status_label,
 )
 from portal.events.models import Event, EventKind, RegistrationStatus
-from portal.extensions import db, limiter
-from portal.organizations.models import Organization
+from portal.extensions import limiter
 from portal.pages import acting_person, on_refusal
 
 blueprint = Blueprint("events", __name__, url_prefix="/events")
@@ -72,15 +67,8 @@ def _visible_event(slug: str, viewer) -> Event:  # noqa: ANN001
     return event
 
 
-def _changing_at(moment: datetime | None, template: str, **context: Any) -> Response:
-    """The page, saying when it changes without any write (registration opens or closes)."""
-    response = make_response(render_template(template, **context))
-    response.expires = moment
-    return response
-
-
 @blueprint.get("/")
-def index() -> Response:
+def index() -> str:
     viewer = queries.viewer_with_memberships(current_user)
     filters = queries.EventFilters(
         partner=request.args.get("partner") or None,
@@ -93,33 +81,25 @@ def index() -> Response:
     page = queries.upcoming_events(
         viewer, filters, page=request.args.get("page", 1, type=inputs.integer)
     )
-    counts = queries.seat_counts([e.id for e in page.items])
-    now = utcnow()
-    changes = [c for c in (e.next_change_after(now) for e in page.items) if c is not None]
-    return _changing_at(
-        min(changes, default=None),
+    return render_template(
         "events/index.html",
         page=page,
         filters=filters,
-        counts=counts,
-        held_seats=queries.held_seats,
-        partners=db.session.scalars(db.select(Organization).order_by(Organization.id)).all(),
+        partners=queries.organizations_for_filter(),
         kinds=list(EventKind),
         viewer_zone=viewer_zone(viewer),
     )
 
 
 @blueprint.get("/<slug>")
-def detail(slug: str) -> Response:
+def detail(slug: str) -> str:
     viewer = queries.viewer_with_memberships(current_user)
     event = _visible_event(slug, viewer)
     offers = pricing.offers_for(viewer, event)
-    registration = registering.live_registration(viewer, event) if viewer else None
-    counts = queries.live_counts(event)
+    counts, registration = queries.seats_and_own_registration(event, viewer)
     form = registration_form_for(event, offers) if viewer and not registration else None
     now = utcnow()
-    return _changing_at(
-        event.next_change_after(now),
+    return render_template(
         "events/detail.html",
         event=event,
         offers=offers,
@@ -128,7 +108,7 @@ def detail(slug: str) -> Response:
         form=form,
         open_now=event.registration_open_at(now),
         viewer_zone=viewer_zone(viewer),
-        waitlist_position=queries.waitlist_position(registration) if registration else None,
+        waitlist_position=registration.waitlist_position if registration else None,
     )
 
 

@@ -21,11 +21,13 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
 
-from portal.i18n import format_day, localized, person_name
+from portal.i18n import localized, person_name
 from portal.money import format_money
 from portal.payments.models import Invoice, Payment, PaymentMethod
+from portal.payments.purposes import purpose_of
 from portal.payments.states import TOKYO
 from portal.payments.taxes import TaxLine, payment_taxes, tax_summary, transaction_day
+from portal.timefmt import local_span, long_day
 
 FONT = "IPAexGothic"
 FONT_FILE = Path(__file__).resolve().parent.parent / "fonts" / "ipaexg.ttf"
@@ -123,11 +125,17 @@ def invoice_pdf(invoice: Invoice, language: str) -> bytes:
             out.line(line, size=12, gap=7 * mm)
         out.y -= 4 * mm
         out.line(_("Invoice number: %(number)s", number=invoice.number))
-        out.line(_("Date of issue: %(date)s", date=format_day(invoice.issued_on)))
+        out.line(_("Date of issue: %(date)s", date=long_day(invoice.issued_on)))
         day = transaction_day(invoice.payment)
         if day:
-            out.line(_("Date of the transaction: %(date)s", date=format_day(day)))
-        out.line(_("Due date: %(date)s", date=format_day(invoice.due_on)))
+            out.line(_("Date of the transaction: %(date)s", date=long_day(day)))
+        out.line(_("Due date: %(date)s", date=long_day(invoice.due_on)))
+        registration = invoice.payment.registration
+        if registration is not None:
+            event = registration.event
+            # On the event's own clock, naming it (rule 9): the invoice has no viewer.
+            when = local_span(event.starts_at, event.ends_at, event.timezone, language)
+            out.line(_("Event: %(time)s", time=when))
         out.y -= 4 * mm
         out.issuer(invoice.issuer_name, invoice.issuer_registration_number, invoice.issuer_address)
         out.y -= 6 * mm
@@ -176,7 +184,10 @@ def receipt_pdf(payment: Payment, language: str) -> bytes:
         out.taxes(payment_taxes(payment), payment.currency)
         if payment.refunded_amount:
             out.line(_("Refunded"), right=format_money(payment.refunded_amount, payment.currency))
-        if payment.registration is not None:
+        purpose = purpose_of(payment)
+        if purpose is not None:
+            out.line(_("For: %(description)s", description=purpose.describe(payment)))
+        elif payment.registration is not None:
             out.line(
                 _(
                     "For: %(description)s",
@@ -185,10 +196,10 @@ def receipt_pdf(payment: Payment, language: str) -> bytes:
             )
         day = transaction_day(payment)
         if day:
-            out.line(_("Date of the transaction: %(date)s", date=format_day(day)))
+            out.line(_("Date of the transaction: %(date)s", date=long_day(day)))
         if payment.paid_at:
             paid_on = payment.paid_at.astimezone(TOKYO).date()
-            out.line(_("Paid on: %(date)s", date=format_day(paid_on)))
+            out.line(_("Paid on: %(date)s", date=long_day(paid_on)))
         out.line(_("Receipt number: R-%(id)06d", id=payment.id))
         method = _("card") if payment.method == "card" else _("bank transfer")
         out.line(_("Payment method: %(method)s", method=method))

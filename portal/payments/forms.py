@@ -5,13 +5,15 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import StringField
-from wtforms.validators import DataRequired, Length, Optional
+from wtforms.validators import Length, Optional
+
+from portal.forms import Required
 
 
 class InvoiceRequestForm(FlaskForm):
     company = StringField(
         _l("Company or institution, and department (invoice addressee)"),
-        validators=[DataRequired(), Length(max=300)],
+        validators=[Required(), Length(max=300)],
     )
     recipient_name = StringField(
         _l("Person to the attention of (optional)"), validators=[Optional(), Length(max=300)]

@@ -5,8 +5,10 @@ from __future__ import annotations
 from flask import Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext
 from werkzeug.wrappers import Response as BaseResponse
 
+from portal.accounts.factors.state import require_recent_factor
 from portal.admin.access import management_blueprint, require_staff
 from portal.csvfile import csv_text
 from portal.extensions import db
@@ -16,8 +18,10 @@ from portal.pages import acting_person, on_refusal, page_number
 from portal.payments import queries
 from portal.payments.invoices import is_overdue, record_bank_transfer
 from portal.payments.management_forms import BankTransferForm, RefundForm
-from portal.payments.models import Invoice, PaymentMethod, PaymentStatus
+from portal.payments.models import Invoice, Payment, PaymentMethod, PaymentStatus
+from portal.payments.purposes import purpose_of
 from portal.payments.refunds import refund
+from portal.timefmt import DEFAULT_TIMEZONE, iso
 
 blueprint = management_blueprint("payments_manage", __name__)
 # Every page here is LINK-J's secretariat's: partner admins manage no money.
@@ -27,7 +31,8 @@ PAYMENT_STATUS_LABELS = {
     PaymentStatus.PENDING: _l("Pending"),
     PaymentStatus.PAID: _l("Paid"),
     PaymentStatus.PARTIALLY_REFUNDED: _l("Partly refunded"),
-    PaymentStatus.REFUNDED: _l("Refunded"),
+    # A status (返金済み), unlike the "Refunded" heading of an amount (返金額).
+    PaymentStatus.REFUNDED: lazy_pgettext("payment status", "Refunded"),
     PaymentStatus.FAILED: _l("Failed"),
     PaymentStatus.EXPIRED: _l("Expired"),
 }
@@ -42,6 +47,15 @@ def payment_status_label(status: str) -> str:
 @blueprint.app_template_global()
 def payment_method_label(method: str) -> str:
     return str(PAYMENT_METHOD_LABELS[PaymentMethod(method)])
+
+
+@blueprint.app_template_global()
+def payment_for_what(payment: Payment) -> str:
+    """What a payment pays for: its event, or what its registered purpose says (dues)."""
+    purpose = purpose_of(payment)
+    if purpose is not None:
+        return purpose.describe(payment)
+    return localized(payment.registration.event, "title") if payment.registration else ""
 
 
 def _filters() -> queries.PaymentFilters:
@@ -87,7 +101,7 @@ def payments_csv() -> Response:
     rows = (
         [
             payment.id,
-            payment.created_at.isoformat(timespec="seconds"),
+            iso(payment.created_at, DEFAULT_TIMEZONE),
             payment.method,
             payment.status,
             payment.currency,
@@ -96,7 +110,7 @@ def payments_csv() -> Response:
             to_decimal(payment.refunded_amount, payment.currency),
             person_name(payment.person) if payment.person else "",
             payment.person.email if payment.person else "",
-            localized(payment.registration.event, "title") if payment.registration else "",
+            payment_for_what(payment),
             payment.invoice.number if payment.invoice else "",
             payment.stripe_payment_intent_id or "",
         ]
@@ -113,6 +127,8 @@ def payments_csv() -> Response:
 def payment(payment_id: int) -> str | BaseResponse | tuple[str, int]:
     payment = queries.payment_detail(payment_id) or abort(404)
     form = RefundForm()
+    if request.method == "POST":
+        require_recent_factor()  # rule 17
     if form.validate_on_submit():
         on_refusal("payments/manage/detail.html", payment=payment, form=form)
         amount = form.amount_in_minor_units(payment.currency)

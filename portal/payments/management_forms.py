@@ -6,10 +6,10 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import DateField, StringField, TextAreaField
-from wtforms.validators import DataRequired, Length, NumberRange
+from wtforms.validators import Length, NumberRange
 
 from portal.errors import InvalidInput
-from portal.forms import DecimalField
+from portal.forms import DecimalField, Required
 from portal.money import to_minor
 
 
@@ -31,18 +31,18 @@ class _AmountForm(FlaskForm):
 
 
 class BankTransferForm(_AmountForm):
-    paid_on = DateField(_l("Date of the transfer"), validators=[DataRequired()])
+    paid_on = DateField(_l("Date of the transfer"), validators=[Required()])
     amount = DecimalField(
-        _l("Amount transferred"), places=None, validators=[DataRequired(), NumberRange(min=0)]
+        _l("Amount transferred"), places=None, validators=[Required(), NumberRange(min=0)]
     )
     payer_kana = StringField(
         _l("Payer's name on the bank statement (kana)"),
-        validators=[DataRequired(), Length(max=200)],
+        validators=[Required(), Length(max=200)],
     )
 
 
 class RefundForm(_AmountForm):
     amount = DecimalField(
-        _l("Amount to refund"), places=None, validators=[DataRequired(), NumberRange(min=0)]
+        _l("Amount to refund"), places=None, validators=[Required(), NumberRange(min=0)]
     )
-    reason = TextAreaField(_l("Reason"), validators=[DataRequired(), Length(max=1000)])
+    reason = TextAreaField(_l("Reason"), validators=[Required(), Length(max=1000)])

@@ -31,7 +31,8 @@ class PaymentStatus(enum.StrEnum):
 
 
 class Payment(TimestampMixin, db.Model):
-    """One attempt to pay for a registration, by card or by invoice (rules 5 and 6)."""
+    """One attempt to pay for a registration (or a registered purpose), by card or by invoice
+    (rules 5 and 6)."""
 
     __tablename__ = "payment"
     __table_args__ = (
@@ -49,12 +50,25 @@ class Payment(TimestampMixin, db.Model):
             postgresql_where=text("status = 'pending'"),
         ),
         Index("ix_payment_status_created", "status", "created_at"),
+        # A payment for something other than a seat (``payments.purposes``): one open at a time.
+        Index(
+            "uq_payment_open_purpose",
+            "purpose",
+            "purpose_id",
+            unique=True,
+            sqlite_where=text("status = 'pending' AND purpose IS NOT NULL"),
+            postgresql_where=text("status = 'pending' AND purpose IS NOT NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     registration_id: Mapped[int | None] = mapped_column(
         ForeignKey("registration.id", ondelete="RESTRICT"), index=True
     )
+    #: What a payment not for a seat pays for: a purpose registered in ``payments.purposes``
+    #: (for example "dues") and the id of the thing it pays within that purpose.
+    purpose: Mapped[str | None] = mapped_column(String(32))
+    purpose_id: Mapped[int | None]
     #: Who pays; emptied if they delete their account (the payment record stays).
     person_id: Mapped[int | None] = mapped_column(ForeignKey("person.id", ondelete="SET NULL"))
     method: Mapped[str] = mapped_column(String(16))

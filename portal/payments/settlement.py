@@ -3,12 +3,15 @@ confirmed, or, when the seat went to someone else meanwhile, the money goes back
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from portal.audit.services import record
 from portal.events import holds
 from portal.events.models import Registration, RegistrationStatus
 from portal.extensions import db
 from portal.notifications.services import external_url, mail_person
 from portal.payments.models import Payment
+from portal.payments.purposes import purpose_of
 from portal.payments.refunds import refund
 
 
@@ -18,6 +21,10 @@ def confirm_or_refund(payment: Payment) -> None:
     Commits. Raises what ``refund`` raises when an automatic refund cannot be made: nothing
     is kept then, the payment stays pending, and the next try settles it.
     """
+    purpose = purpose_of(payment)
+    if purpose is not None:
+        _settle_purpose(payment, purpose.settle)
+        return
     registration = db.session.get(Registration, payment.registration_id)
     assert registration is not None
     record(
@@ -40,6 +47,22 @@ def confirm_or_refund(payment: Payment) -> None:
     # and the next webhook delivery or reconcile run tries again, rather than keeping the
     # money of someone without a seat.
     _refund_automatically(payment, registration)
+
+
+def _settle_purpose(payment: Payment, settle: Callable[[Payment], None]) -> None:
+    """A payment for a registered purpose (dues): audited here, the rest is the purpose's."""
+    record(
+        "payment.paid",
+        actor=None,
+        subject_type="payment",
+        subject_id=payment.id,
+        organization_id=None,
+        method=payment.method,
+        amount=payment.amount,
+        currency=payment.currency,
+        purpose=payment.purpose,
+    )
+    settle(payment)
 
 
 def _refund_automatically(payment: Payment, registration: Registration) -> None:

@@ -28,8 +28,8 @@ from portal.db import utcnow
 from portal.errors import DomainError, InvalidTransition, NotFound
 from portal.events.models import Registration, RegistrationStatus
 from portal.extensions import db
-from portal.i18n import format_datetime_in
 from portal.payments.models import Payment, PaymentStatus
+from portal.timefmt import moment
 
 TOKYO = ZoneInfo("Asia/Tokyo")
 
@@ -59,8 +59,7 @@ def held_until(registration: Registration) -> str | None:
     hold = registration.hold_expires_at
     if hold is None or registration.status != RegistrationStatus.AWAITING_PAYMENT:
         return None
-    zone = registration.event.timezone
-    return f"{format_datetime_in(hold, zone)} {hold.astimezone(ZoneInfo(zone)).tzname()}"
+    return moment(hold, registration.event.timezone)
 
 
 def unavailable_message(registration: Registration) -> str:

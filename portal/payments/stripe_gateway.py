@@ -98,16 +98,23 @@ class StripeGateway:
         self._webhook_secret = webhook_secret
 
     def create_intent(
-        self, *, amount: int, currency: str, registration_id: int, idempotency_key: str
+        self,
+        *,
+        amount: int,
+        currency: str,
+        idempotency_key: str,
+        registration_id: int | None = None,
+        metadata: dict[str, str] | None = None,
     ) -> Intent:
-        """A PaymentIntent for a registration; the same key never charges twice."""
+        """A PaymentIntent for a registration (or what ``metadata`` names); the same key never
+        charges twice."""
         try:
             obj = self._client.v1.payment_intents.create(
                 params={
                     "amount": amount,
                     "currency": currency.lower(),
                     "payment_method_types": ["card"],
-                    "metadata": {"registration": str(registration_id)},
+                    "metadata": metadata or {"registration": str(registration_id)},
                 },
                 options={"idempotency_key": idempotency_key},
             )

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 from portal.events.models import Registration
 from portal.payments.models import Payment
+from portal.payments.purposes import purpose_of
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,9 @@ def payment_taxes(payment: Payment) -> list[TaxLine]:
     """What a payment's receipt declares per rate: its invoice's lines, or the ticket sold."""
     if payment.invoice is not None:
         return tax_summary(payment.invoice.lines)
+    purpose = purpose_of(payment)
+    if purpose is not None:
+        return tax_summary([Sold(purpose.tax_rate, payment.amount)])
     registration = payment.registration
     rate = tax_rate_of(registration) if registration is not None else 0
     return tax_summary([Sold(rate, payment.amount)])
@@ -68,7 +72,11 @@ def payment_taxes(payment: Payment) -> list[TaxLine]:
 
 def transaction_day(payment: Payment) -> date | None:
     """The date of the transaction a qualified invoice or receipt names: the day the event is
-    held, on its own clock (rule 9), since the fee buys taking part in it."""
+    held, on its own clock (rule 9), since the fee buys taking part in it; for another purpose,
+    the day that purpose names."""
+    purpose = purpose_of(payment)
+    if purpose is not None:
+        return purpose.transaction_day(payment) if purpose.transaction_day else None
     registration = payment.registration
     if registration is None:
         return None

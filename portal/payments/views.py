@@ -6,7 +6,6 @@ from flask import (
     Blueprint,
     Response,
     abort,
-    current_app,
     flash,
     redirect,
     render_template,
@@ -20,9 +19,10 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from portal.events.models import Registration
 from portal.extensions import csrf, db
-from portal.i18n import current_language, person_name
+from portal.i18n import current_language, localized, person_name
 from portal.pages import acting_person, on_refusal
 from portal.payments import cards, documents, invoices, webhooks
+from portal.payments.checkout_page import card_page
 from portal.payments.forms import InvoiceRequestForm
 from portal.payments.models import Invoice, Payment, PaymentStatus
 from portal.payments.states import PaymentServiceUnavailable, open_payment
@@ -59,38 +59,11 @@ def card(registration_id: int) -> str | BaseResponse:
     registration = _own_registration(registration_id)
     on_refusal(to=url_for("payments.pay", registration_id=registration_id))
     checkout = cards.start_card_payment(registration, person=acting_person())
-    stripe_js = current_app.config["STRIPE_JS_URL"]
-    response = current_app.make_response(
-        render_template(
-            "payments/card.html",
-            registration=registration,
-            event=registration.event,
-            payment=checkout.payment,
-            client_secret=checkout.client_secret,
-            publishable_key=current_app.config["STRIPE_PUBLISHABLE_KEY"],
-            stripe_js=stripe_js,
-            return_url=url_for(
-                "payments.card_return", registration_id=registration_id, _external=True
-            ),
-        )
+    return card_page(
+        checkout,
+        description=localized(registration.event, "title"),
+        return_url=url_for("payments.card_return", registration_id=registration_id, _external=True),
     )
-    origin = "/".join(stripe_js.split("/")[:3])
-    # Only this page may load Stripe.js and its card frame; every other page stays self-only.
-    response.headers["Content-Security-Policy"] = "; ".join(
-        [
-            "default-src 'self'",
-            f"script-src 'self' {origin}",
-            f"frame-src {origin} https://hooks.stripe.com",
-            f"connect-src 'self' {origin} https://api.stripe.com",
-            "img-src 'self' data: https://*.stripe.com",
-            "object-src 'none'",
-            "base-uri 'self'",
-            "form-action 'self'",
-            "frame-ancestors 'none'",
-        ]
-    )
-    response.headers["Cache-Control"] = "no-store"
-    return response
 
 
 @blueprint.get("/registrations/<int:registration_id>/return")

@@ -17,8 +17,9 @@ from flask.testing import FlaskCliRunner
 from portal.accounts import passwords, services
 from portal.accounts.memberships import today
 from portal.accounts.models import Membership, Person, Role, RoleGrant
+from portal.accounts.sessions import load_person_for_session
 from portal.extensions import db
-from tests.factories import PASSWORD, audit, count, org
+from tests.factories import PASSWORD, audit, count, org, session_id_for
 
 pytestmark = pytest.mark.usefixtures("network")
 
@@ -151,14 +152,14 @@ def test_revoke_removes_the_role_and_ends_sessions(
     cli: Callable[..., Result], partner_admin: Callable[[str], Person]
 ) -> None:
     person = partner_admin("ucsd")
-    session_before = person.get_id()
+    session_before = session_id_for(person)
 
     result = cli("users", "revoke", "partner_admin", person.email)
 
     assert result.exit_code == 0, result.output
     assert f"{person.email} is no longer partner_admin." in result.output
     assert count(RoleGrant) == 0
-    assert services.load_person_for_session(session_before) is None
+    assert load_person_for_session(session_before) is None
     assert audit("role.revoke")[0].organization_id == org("ucsd").id
 
 

@@ -25,10 +25,10 @@ from portal.db import utcnow
 from portal.events import holds, registering
 from portal.events.models import Event, Registration, RegistrationStatus
 from portal.extensions import db
-from portal.i18n import format_day
 from portal.payments import invoices as payments
 from portal.payments.models import Invoice, Payment, PaymentStatus
 from portal.payments.personal_data import kept_until
+from portal.timefmt import long_day
 from tests.factories import (
     PASSWORD,
     add_consent,
@@ -120,7 +120,7 @@ def test_deleting_an_account_through_the_page_gives_its_seat_to_the_waitlist_and
     warning = client.get("/account/delete", headers=EN).get_data(as_text=True)
     assert "seven years" in warning  # the page says what stays, and why, before it is too late
     with force_locale("en"):
-        assert f"Kept until {format_day(kept_until(tokyo_today()))}." in warning
+        assert f"Kept until {long_day(kept_until(tokyo_today()))}." in warning
 
     refused = client.post(
         "/account/delete",

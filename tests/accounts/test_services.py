@@ -15,7 +15,15 @@ import pytest
 from flask import Flask
 from sqlalchemy import event, select
 
-from portal.accounts import companies, memberships, passwords, profile, services, tokens
+from portal.accounts import (
+    companies,
+    memberships,
+    passwords,
+    profile,
+    services,
+    sessions,
+    tokens,
+)
 from portal.accounts.models import (
     Invitation,
     Membership,
@@ -30,7 +38,16 @@ from portal.db import utcnow
 from portal.errors import DomainError, InvalidInput, InvalidTransition, NotFound
 from portal.extensions import db
 from portal.notifications.models import OutboxMessage, OutboxStatus
-from tests.factories import PASSWORD, audit, count, link_token, links_signed_ago, org, outbox
+from tests.factories import (
+    PASSWORD,
+    audit,
+    count,
+    link_token,
+    links_signed_ago,
+    org,
+    outbox,
+    session_id_for,
+)
 
 pytestmark = pytest.mark.usefixtures("network", "english")
 
@@ -279,6 +296,8 @@ def test_person_signs_in_with_the_right_password(make_person: MakePerson) -> Non
     person = make_person("ken@biocom-member.example")
 
     assert services.authenticate("ken@biocom-member.example", PASSWORD) is person
+    assert person.last_login_at is None  # proving the password is not yet a sign-in
+    sessions.sign_in(person, remember=False)
     assert person.last_login_at is not None
 
 
@@ -311,38 +330,40 @@ def test_deleted_account_cannot_sign_in(make_person: MakePerson) -> None:
     assert services.authenticate(f"deleted-{person.id}@invalid", "") is None
 
 
-def test_session_id_carries_the_session_version(make_person: MakePerson) -> None:
+def test_session_id_names_a_session_record(make_person: MakePerson) -> None:
     person = make_person()
 
-    assert services.load_person_for_session(person.get_id()) is person
+    assert sessions.load_person_for_session(session_id_for(person)) is person
 
 
-def test_bumped_session_version_ends_old_sessions(make_person: MakePerson) -> None:
+def test_an_ended_session_record_ends_its_cookie_only(make_person: MakePerson) -> None:
     person = make_person()
-    old_session = person.get_id()
-    person.session_version += 1
-    db.session.commit()
+    old_session = session_id_for(person)
+    other_session = session_id_for(person)
+    sessions.log_out(sessions.load_person_for_session(old_session))
 
-    assert services.load_person_for_session(old_session) is None
-    assert services.load_person_for_session(person.get_id()) is person
+    assert sessions.load_person_for_session(old_session) is None
+    assert sessions.load_person_for_session(other_session) is person
 
 
-@pytest.mark.parametrize("session_id", ["", "abc", "1", "1:", ":1", "1:x", "-1:1", "99999:1"])
+@pytest.mark.parametrize(
+    "session_id", ["", "abc", "1", "1:", ":1", "1:x", "-1:1", "99999:1", "1:1", "1:1:1"]
+)
 def test_malformed_or_unknown_session_ids_load_nobody(
     make_person: MakePerson, session_id: str
 ) -> None:
     make_person()
 
-    assert services.load_person_for_session(session_id) is None
+    assert sessions.load_person_for_session(session_id) is None
 
 
 def test_deleted_persons_session_loads_nobody(make_person: MakePerson) -> None:
     person = make_person()
-    session_id = person.get_id()
+    session_id = session_id_for(person)
     person.deleted_at = utcnow()  # even without the version bump delete_account also does
     db.session.commit()
 
-    assert services.load_person_for_session(session_id) is None
+    assert sessions.load_person_for_session(session_id) is None
 
 
 # --- password reset -------------------------------------------------------------------------
@@ -378,14 +399,14 @@ def test_reset_link_sets_the_new_password_and_ends_other_sessions(
     make_person: MakePerson,
 ) -> None:
     person = make_person("ken@biocom-member.example")
-    other_session = person.get_id()
+    other_session = session_id_for(person)
     token = reset_link_for(person)
 
     services.reset_password(token, NEW_PASSWORD)
 
     assert services.authenticate(person.email, NEW_PASSWORD) is person
     assert services.authenticate(person.email, PASSWORD) is None
-    assert services.load_person_for_session(other_session) is None
+    assert sessions.load_person_for_session(other_session) is None
 
 
 def test_reset_link_works_only_once(make_person: MakePerson) -> None:
@@ -468,12 +489,12 @@ def test_change_password_ends_other_sessions_and_tells_the_person(
     make_person: MakePerson,
 ) -> None:
     person = make_person()
-    old_session = person.get_id()
+    old_session = session_id_for(person)
 
     services.change_password(person, current_password=PASSWORD, new_password=NEW_PASSWORD)
 
     assert services.authenticate(person.email, NEW_PASSWORD) is person
-    assert services.load_person_for_session(old_session) is None
+    assert sessions.load_person_for_session(old_session) is None
     [mail] = outbox()
     assert (mail.kind, mail.to_address) == ("accounts/password_changed", person.email)
 
@@ -729,12 +750,12 @@ def test_revoking_a_role_ends_the_persons_sessions_and_is_audited(
 ) -> None:
     person = make_person()
     services.grant_role(person, Role.PARTNER_ADMIN, actor=admin, organization=org("krp"))
-    session_before = person.get_id()
+    session_before = session_id_for(person)
 
     services.revoke_role(person, Role.PARTNER_ADMIN, actor=admin, reason="left KRP")
 
     assert count(RoleGrant) == 1  # the admin's own
-    assert services.load_person_for_session(session_before) is None
+    assert sessions.load_person_for_session(session_before) is None
     [entry] = audit("role.revoke")
     assert (entry.actor_id, entry.subject_id, entry.organization_id, entry.reason) == (
         admin.id,
@@ -823,7 +844,7 @@ def test_deleting_an_account_erases_its_personal_data(
     person.romanized_name = "Ken Tanaka"
     person.affiliation = "UCSD"
     db.session.commit()
-    old_session = person.get_id()
+    old_session = session_id_for(person)
 
     services.delete_account(person, password=PASSWORD)
 
@@ -836,7 +857,7 @@ def test_deleting_an_account_erases_its_personal_data(
     assert row.password_hash is None
     assert row.deleted_at is not None
     assert services.find_person_by_email("ken@biocom-member.example") is None
-    assert services.load_person_for_session(old_session) is None
+    assert sessions.load_person_for_session(old_session) is None
 
 
 def test_deleting_an_account_removes_memberships_roles_and_unsent_mail(

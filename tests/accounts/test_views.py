@@ -440,28 +440,37 @@ def test_session_cookie_is_httponly_and_lax(client: FlaskClient) -> None:
 class TestRateLimits:
     """Login and reset are limited per address and per account (Flask-Limiter)."""
 
-    def test_login_is_limited_per_account(self, client: FlaskClient, app: Flask) -> None:
+    def test_login_is_limited_per_account_and_address(self, client: FlaskClient) -> None:
         services.create_person_directly(
             "ada@example.org", PASSWORD, family_name="L", given_name="Ada"
         )
         for attempt in range(5):
-            # Different client addresses: only the per-account limit can trip.
             response = client.post(
                 "/login",
                 data={"email": "ada@example.org", "password": f"wrong-{attempt}-xxxx"},
-                environ_base={"REMOTE_ADDR": f"10.0.0.{attempt}"},
+                environ_base={"REMOTE_ADDR": "10.0.0.7"},
             )
             assert response.status_code == 200
         blocked = client.post(
+            "/login",
+            data={"email": "ada@example.org", "password": PASSWORD},
+            environ_base={"REMOTE_ADDR": "10.0.0.7"},
+        )
+        owner = client.post(
             "/login",
             data={"email": "ada@example.org", "password": PASSWORD},
             environ_base={"REMOTE_ADDR": "10.0.0.99"},
         )
         assert blocked.status_code == 429
         assert "Too many attempts" in blocked.get_data(as_text=True)
-        assert 0 < int(blocked.headers["Retry-After"]) <= 3600  # the hour's window ends
+        assert 0 < int(blocked.headers["Retry-After"]) <= 15 * 60  # the window ends
+        # Rule 16: the guesser's address is stopped on this account, its owner elsewhere not.
+        assert owner.status_code == 302 and owner.location.endswith("/account")
 
-    def test_login_is_limited_per_address(self, client: FlaskClient) -> None:
+    def test_login_failures_are_limited_per_address(
+        self, client: FlaskClient, monkeypatch: pytest.MonkeyPatch, app: Flask
+    ) -> None:
+        monkeypatch.setitem(app.config, "LOGIN_FAILURES_PER_ADDRESS", "10 per 15 minutes")
         for attempt in range(10):
             client.post(
                 "/login", data={"email": f"user{attempt}@example.org", "password": "x" * 12}

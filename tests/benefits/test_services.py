@@ -144,7 +144,7 @@ def test_before_its_first_day_a_service_says_when_it_opens(story: Story) -> None
     verdict = eligibility.eligibility(story.taro, story.introductions)
 
     assert verdict.reason == Reason.NOT_YET_VALID
-    assert verdict.message == "It can be claimed from April 1, 2031."
+    assert verdict.message == "It can be claimed from 1 April 2031."
 
 
 def test_after_its_last_day_a_service_says_until_when_it_was_open(story: Story) -> None:
@@ -154,7 +154,7 @@ def test_after_its_last_day_a_service_says_until_when_it_was_open(story: Story) 
     verdict = eligibility.eligibility(story.taro, story.introductions)
 
     assert verdict.reason == Reason.NO_LONGER_VALID
-    assert verdict.message == "It could be claimed until March 31, 2020."
+    assert verdict.message == "It could be claimed until 31 March 2020."
 
 
 def test_the_validity_window_includes_its_first_and_last_days(story: Story) -> None:

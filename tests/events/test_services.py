@@ -966,12 +966,12 @@ def test_times_show_in_the_events_own_zone() -> None:
 
     from flask_babel import force_locale
 
-    from portal.i18n import format_datetime_in
+    from portal.timefmt import local_moment
 
     moment = datetime(2027, 3, 1, 1, 0, tzinfo=UTC)
     with force_locale("en"):
-        kobe = format_datetime_in(moment, "Asia/Tokyo", "short")
-        san_diego = format_datetime_in(moment, "America/Los_Angeles", "short")
+        kobe = local_moment(moment, "Asia/Tokyo")
+        san_diego = local_moment(moment, "America/Los_Angeles")
 
-    assert "10:00" in kobe  # 01:00 UTC is 10:00 in Japan
-    assert "5:00" in san_diego  # and 17:00 the day before in San Diego (PST)
+    assert kobe == "Mon 1 Mar 2027, 10:00 JST"  # 01:00 UTC is 10:00 in Japan
+    assert san_diego == "Sun 28 Feb 2027, 17:00 PST"  # and 17:00 the day before in San Diego

@@ -180,9 +180,8 @@ def test_an_event_in_san_diego_shows_pacific_time_and_the_viewers_own(client: Fl
 
     html = text(client.get(f"/events/{event.slug}", headers=EN))
 
-    assert "Monday, July 1, 2030" in html and "9:00:00" in html
-    assert "Pacific Daylight Time" in html and "America/Los_Angeles" in html
-    assert "Your time (JST):" in html and "Tuesday, July 2, 2030" in html
+    assert "Mon 1 Jul 2030, 09:00–11:00 PDT" in html
+    assert "your time: Tue 2 Jul 2030, 01:00–03:00 JST" in html
 
 
 def test_an_event_in_kobe_shows_japan_time_without_a_second_clock_for_tokyo(
@@ -193,9 +192,8 @@ def test_an_event_in_kobe_shows_japan_time_without_a_second_clock_for_tokyo(
 
     html = text(client.get(f"/events/{event.slug}", headers=EN))
 
-    assert "Monday, July 1, 2030" in html and "1:00:00" in html
-    assert "Japan Standard Time" in html
-    assert "Your time" not in html
+    assert "Mon 1 Jul 2030, 13:00–15:00 JST" in html
+    assert "your time" not in html
 
 
 def test_an_event_for_linkj_members_only_is_not_found_for_others(client: FlaskClient) -> None:

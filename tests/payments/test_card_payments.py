@@ -20,6 +20,7 @@ from portal.payments.stripe_gateway import gateway
 from portal.payments.webhooks import reconcile
 from tests.factories import add_event, add_person, later, member_of, ticket
 from tests.payments.stripe_helpers import DECLINED, signed, wait_for_status
+from tests.roles import login
 
 pytestmark = pytest.mark.usefixtures("network")
 
@@ -114,8 +115,7 @@ def test_returning_from_stripe_is_no_evidence_until_stripe_says_so(
 ) -> None:
     registration = _held_seat()
     checkout = cards.start_card_payment(registration, person=registration.person)
-    with client.session_transaction() as session:
-        session["_user_id"] = registration.person.get_id()
+    login(client, registration.person)
 
     client.get(f"/payments/registrations/{registration.id}/return")
     db.session.refresh(checkout.payment)
@@ -388,8 +388,7 @@ def test_payment_after_a_lapsed_hold_keeps_the_seat_if_still_free(
 
 def test_without_stripe_keys_card_payment_is_not_offered(client: FlaskClient) -> None:
     registration = _held_seat()
-    with client.session_transaction() as session:
-        session["_user_id"] = registration.person.get_id()
+    login(client, registration.person)
 
     page = client.get(f"/payments/registrations/{registration.id}").get_data(as_text=True)
 
@@ -402,8 +401,7 @@ def test_without_stripe_keys_card_payment_is_not_offered(client: FlaskClient) ->
 def test_someone_elses_payment_page_answers_404(client: FlaskClient) -> None:
     registration = _held_seat()
     intruder = add_person()
-    with client.session_transaction() as session:
-        session["_user_id"] = intruder.get_id()
+    login(client, intruder)
 
     assert client.get(f"/payments/registrations/{registration.id}").status_code == 404
     assert (

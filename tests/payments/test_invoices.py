@@ -30,6 +30,7 @@ from portal.payments.models import Invoice, InvoiceLine
 from portal.payments.taxes import tax_summary
 from tests.factories import add_event, add_person, org, ticket
 from tests.payments.pdfs import drawn, fonts, ink, text_of
+from tests.roles import login
 
 pytestmark = pytest.mark.usefixtures("network")
 
@@ -304,16 +305,14 @@ def test_a_pdf_that_only_names_its_japanese_font_renders_blank_here(tmp_path: Pa
 def test_invoice_page_and_pdf_for_the_payer_only(client: FlaskClient) -> None:
     registration = _held()
     invoice = invoices.request_invoice(registration, person=registration.person, company="A社")
-    with client.session_transaction() as session:
-        session["_user_id"] = registration.person.get_id()
+    login(client, registration.person)
 
     page = client.get(f"/payments/invoices/{invoice.number}", headers={"Accept-Language": "ja"})
     pdf = client.get(f"/payments/invoices/{invoice.number}.pdf")
 
     assert page.status_code == 200 and REGISTRATION_NUMBER in page.get_data(as_text=True)
     assert pdf.mimetype == "application/pdf" and pdf.data.startswith(b"%PDF")
-    with client.session_transaction() as session:
-        session["_user_id"] = add_person().get_id()
+    login(client, add_person())
     assert client.get(f"/payments/invoices/{invoice.number}").status_code == 404
     assert client.get(f"/payments/invoices/{invoice.number}.pdf").status_code == 404
 
@@ -322,9 +321,7 @@ def test_invoice_page_and_pdf_for_the_payer_only(client: FlaskClient) -> None:
 
 
 def _log_in(client: FlaskClient, person) -> None:  # noqa: ANN001
-    with client.session_transaction() as session:
-        session["_user_id"] = person.get_id()
-        session["_fresh"] = True
+    login(client, person)
 
 
 def _event_with_a_taxed_ticket(client: FlaskClient, staff: Person) -> Event:

@@ -29,5 +29,6 @@ for rule, view, methods in (
     ("/people/<int:person_id>", people.person, GET),
     ("/people/<int:person_id>/roles", people.grant_role, POST),
     ("/people/<int:person_id>/roles/<role>/revoke", people.revoke_role, POST),
+    ("/people/<int:person_id>/sign-out", people.sign_out, POST),
 ):
     blueprint.add_url_rule(rule, view_func=view, methods=methods)

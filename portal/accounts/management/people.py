@@ -4,15 +4,18 @@ from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from werkzeug.wrappers import Response
 from wtforms.fields.choices import SelectChoice
 
-from portal.accounts import queries, services
+from portal.accounts import queries, services, sessions
+from portal.accounts.factors.state import require_recent_factor
 from portal.accounts.labels import ROLE_LABELS
 from portal.accounts.management import forms
 from portal.accounts.management.scope import organization_or_404, person_or_404
 from portal.accounts.models import Person, Role
 from portal.admin.access import require_admin
+from portal.forms import ConfirmForm
 from portal.i18n import localized, person_name
 from portal.organizations.queries import list_partners
 from portal.pages import acting_person, on_refusal, page_number
@@ -56,6 +59,8 @@ def _render_person(
         person=person,
         grant_form=grant_form or _grant_form(),
         revoke_forms=revoke_forms,
+        open_sessions=len(sessions.live_sessions(person)),
+        sign_out_form=ConfirmForm(),
     )
 
 
@@ -66,6 +71,7 @@ def person(person_id: int) -> str:
 
 def grant_role(person_id: int) -> Response | tuple[str, int]:
     require_admin()
+    require_recent_factor()  # rule 17
     person = person_or_404(person_id)
     form = _grant_form()
     if not form.validate_on_submit():
@@ -92,6 +98,7 @@ def grant_role(person_id: int) -> Response | tuple[str, int]:
 
 def revoke_role(person_id: int, role: str) -> Response | tuple[str, int]:
     require_admin()
+    require_recent_factor()  # rule 17
     person = person_or_404(person_id)
     if role not in set(Role):
         abort(404)
@@ -108,4 +115,23 @@ def revoke_role(person_id: int, role: str) -> Response | tuple[str, int]:
         ),
         "success",
     )
+    return redirect(url_for(".person", person_id=person.id))
+
+
+def sign_out(person_id: int) -> Response:
+    """Rule 15: an admin ends every session of a person at once (a lost laptop, a leaver)."""
+    require_admin()
+    person = person_or_404(person_id)
+    if ConfirmForm().validate_on_submit():
+        on_refusal(to=url_for(".person", person_id=person.id))
+        ended = sessions.sign_out_person(person, actor=acting_person())
+        flash(
+            ngettext(
+                "%(name)s is logged out of %(num)d session.",
+                "%(name)s is logged out of %(num)d sessions.",
+                ended,
+                name=person_name(person),
+            ),
+            "success",
+        )
     return redirect(url_for(".person", person_id=person.id))

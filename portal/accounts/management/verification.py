@@ -13,12 +13,14 @@ from flask_babel import ngettext
 from werkzeug.wrappers import Response
 
 from portal.accounts import memberships, queries
+from portal.accounts.factors.state import require_recent_factor
 from portal.accounts.management import forms
 from portal.accounts.management.scope import membership_or_404, organization_or_404
 from portal.accounts.models import Membership, MembershipStatus
-from portal.i18n import format_day, person_name
+from portal.i18n import person_name
 from portal.organizations.models import Organization
 from portal.pages import acting_person, on_refusal, page_number
+from portal.timefmt import long_day
 
 # --- the queue --------------------------------------------------------------------------------
 
@@ -60,6 +62,7 @@ def queue(slug: str) -> str:
 
 def bulk_verify(slug: str) -> Response | tuple[str, int]:
     organization = organization_or_404(slug)
+    require_recent_factor()  # rule 17
     form = forms.BulkVerifyForm()
     if not form.validate_on_submit():
         return _render_queue(organization, bulk_form=form), 400
@@ -75,7 +78,7 @@ def bulk_verify(slug: str) -> Response | tuple[str, int]:
             "%(num)d membership verified until %(date)s.",
             "%(num)d memberships verified until %(date)s.",
             count,
-            date=format_day(form.valid_until.data),
+            date=long_day(form.valid_until.data),
         ),
         "success",
     )
@@ -136,7 +139,7 @@ def verify_membership(membership_id: int) -> Response | tuple[str, int]:
             "%(name)s is verified as a member of %(organization)s until %(date)s.",
             name=person_name(membership.person),
             organization=membership.organization.short_name,
-            date=format_day(membership.valid_until),
+            date=long_day(membership.valid_until),
         ),
         "success",
     )

@@ -6,14 +6,11 @@ behind the one role check (staff or partner admin), never stored by a cache.
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from portal.admin.access import management_blueprint
 from portal.events.labels import audience_label, event_status_label
 from portal.events.management import checkin, pages, registrations
-from portal.events.models import Event
-from portal.i18n import format_datetime_in
 
 blueprint = management_blueprint("events_manage", __name__)
 
@@ -40,16 +37,10 @@ for rule, view, methods in (
     blueprint.add_url_rule(rule, view_func=view, methods=methods)
 
 
-def _event_local_time(value: datetime | None, event: Event) -> str:
-    """A stored UTC time on the event's clock, as the viewer's language writes it (rule 9)."""
-    return format_datetime_in(value, event.timezone, "medium") if value else ""
-
-
 @blueprint.app_context_processor
 def admin_event_helpers() -> dict[str, Any]:
     """App-wide: pages outside these (the admin overview) show events the same way."""
     return {
         "event_status_label": event_status_label,
-        "event_local_time": _event_local_time,
         "audience_label": audience_label,
     }

@@ -18,6 +18,7 @@ from flask_babel import ngettext
 from werkzeug.wrappers import Response
 from wtforms.fields.choices import SelectChoice
 
+from portal import inputs
 from portal.accounts.models import Person
 from portal.csvfile import csv_text
 from portal.events import decisions, leaving, mail, queries
@@ -35,6 +36,7 @@ from portal.forms import ConfirmForm
 from portal.i18n import current_language, localized, person_kana, person_name
 from portal.money import format_money
 from portal.pages import acting_person, on_refusal, page_number
+from portal.timefmt import iso
 
 REGISTRATIONS_TEMPLATE = "events/manage/registrations.html"
 
@@ -85,7 +87,7 @@ def event_registrations(slug: str) -> str:
 def _back_url(event: Event) -> str:
     """The registrations page the action was taken on, with its filters and page."""
     page = url_for(".event_registrations", slug=event.slug)
-    target = request.form.get("next", "")
+    target = inputs.safe_next(request.form.get("next")) or ""
     return target if target.startswith(page) else page
 
 
@@ -231,7 +233,7 @@ def registrations_csv(actor: Person, event: Event) -> str:
     zone = ZoneInfo(event.timezone)
 
     def local(value: datetime | None) -> str:
-        return value.astimezone(zone).strftime("%Y-%m-%d %H:%M") if value else ""
+        return iso(value, zone)
 
     questions = list(event.questions)
     header = [

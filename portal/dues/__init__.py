@@ -1,0 +1,1 @@
+"""LINK-J's own membership: plans, applications, orientation, dues, renewal and lapse."""
