@@ -113,7 +113,7 @@ def _complete(opened: sessions.Opened, target: str) -> BaseResponse:
         session[sessions.HELD_SIGN_IN] = opened.secret
         session[sessions.HELD_NEXT] = target
         step = next(s for s in sessions.SIGN_IN_STEPS if s.name == held_for)
-        return redirect(url_for(step.endpoint, next=target))
+        return redirect(url_for(step.endpoint))
     session.pop(sessions.HELD_SIGN_IN, None)
     session.pop(sessions.HELD_NEXT, None)
     login_user(opened.person, remember=opened.record.remember)
