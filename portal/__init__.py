@@ -15,6 +15,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.wrappers import Response
 
 from portal import assets, i18n, inputs, locking, pagecache, pages, timefmt, versions
+from portal.accounts import passwords
 from portal.config import load_settings
 from portal.errors import DomainError
 from portal.extensions import babel, csrf, db, limiter, login_manager, migrate
@@ -133,6 +134,7 @@ def register_extensions(app: Flask) -> None:
     limiter.init_app(app)
     login_manager.init_app(app)
     i18n.init_app(app)
+    passwords.init_app(app)
     timefmt.init_app(app)
     assets.init_app(app)
     versions.init_app(app)

@@ -73,6 +73,7 @@ def load_settings(instance_path: Path, environ: Environ) -> dict[str, Any]:
         _core_settings,
         _database_settings,
         _redis_settings,
+        _password_settings,
         _cookie_settings,
         _throttling_settings,
         _mail_settings,
@@ -155,6 +156,15 @@ def _redis_settings(instance_path: Path, environ: Environ, production: bool) -> 
         "PAGE_CACHE_CHECK_SCOPES": False,
         #: Server-Timing on every response (the benchmarks read it); off: it tells timings.
         "PORTAL_SERVER_TIMING": _bool(environ.get("PORTAL_SERVER_TIMING")),
+    }
+
+
+def _password_settings(instance_path: Path, environ: Environ, production: bool) -> dict[str, Any]:
+    return {
+        #: Argon2id's cost for new password hashes: iterations, and memory in KiB. The portal
+        #: refuses to start below OWASP's minimum (2 and 19 MiB) unless it is under test.
+        "PASSWORD_HASH_TIME_COST": int(environ.get("PASSWORD_HASH_TIME_COST", "2")),
+        "PASSWORD_HASH_MEMORY_COST": int(environ.get("PASSWORD_HASH_MEMORY_COST", "19456")),
     }
 
 

@@ -6,29 +6,34 @@ The database is SQLite in a temporary folder unless ``TEST_DATABASE_URL`` names 
 
 from __future__ import annotations
 
+import gc
 import os
+import re
 import socket
 import threading
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator
 from email import message_from_bytes
-from email.message import EmailMessage
 from email.policy import default
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from flask_babel import force_locale
 from flask_migrate import upgrade
-from sqlalchemy import delete, event
+from sqlalchemy import delete, insert, select
 from werkzeug.serving import make_server
-from werkzeug.test import TestResponse
 
 from portal import create_app
 from portal.extensions import db, limiter
+from tests import roles
+from tests.factories import PortalTestClient, SMTPCapture, recorded_statements
+
+#: Localstripe and the card fixtures, shared by the payments and dues tests.
+pytest_plugins = ["tests.payments.stripe_fixtures"]
+
+T = TypeVar("T")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -47,18 +52,6 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     return url
 
 
-class PortalTestClient(FlaskClient):
-    """Serves each request in an app context of its own, as a real server does.
-
-    Without this, requests would reuse the test's long-lived app context and share ``g``
-    (the cached locale, the logged-in user) and the database session between requests.
-    """
-
-    def open(self, *args: Any, **kwargs: Any) -> TestResponse:  # type: ignore[override]
-        with self.application.app_context():
-            return super().open(*args, **kwargs)
-
-
 @pytest.fixture(scope="session")
 def app(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
     app = create_app(
@@ -71,21 +64,44 @@ def app(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator
             # and then reads a page also shows that the change reached the cached page.
             "PAGE_CACHE_URL": "memory://",
             "PAGE_CACHE_CHECK_SCOPES": True,
+            # Argon2id at its lowest cost: production's (OWASP's minimum) costs tens of
+            # milliseconds a hash by design, and the suite signs people up and in by the hundred.
+            "PASSWORD_HASH_TIME_COST": 1,
+            "PASSWORD_HASH_MEMORY_COST": 8,
         }
     )
     app.test_client_class = PortalTestClient
     with app.app_context():
         upgrade()
+        # The app, its models and templates live for the whole run: keep the garbage
+        # collector from walking them again on every collection of the oldest generation.
+        gc.collect()
+        gc.freeze()
         yield app
         db.session.remove()
         db.engine.dispose()
 
 
-@pytest.fixture(autouse=True)
-def _clean_database(app: Flask) -> Iterator[None]:
-    """Each test starts from an empty, migrated database (the schema is built once)."""
-    yield
-    limiter.reset()
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Within each module, the read-only role-matrix cases run first and together, so that
+    they share one world (tests/roles.py) instead of building it again after each write case."""
+    position: dict[Any, int] = {}
+    for index, item in enumerate(items):
+        position.setdefault(item.module, index)
+    items.sort(
+        key=lambda item: (
+            position[item.module],
+            item.get_closest_marker("read_only") is None,
+        )
+    )
+
+
+#: The world the read-only role-matrix cases share, while the database holds it.
+shared_world = roles.SharedWorld()
+
+
+def empty_database() -> None:
+    # Through the session, so that the page cache's generations move on (portal/versions.py).
     db.session.rollback()
     for table in reversed(db.metadata.sorted_tables):
         db.session.execute(delete(table))
@@ -93,19 +109,74 @@ def _clean_database(app: Flask) -> Iterator[None]:
     db.session.remove()
 
 
-@contextmanager
-def recorded_statements() -> Iterator[list[str]]:
-    """The SQL statements the database receives inside the block (Indico's ``count_queries``)."""
-    statements: list[str] = []
+@pytest.fixture(autouse=True)
+def _clean_database(app: Flask, request: pytest.FixtureRequest) -> Iterator[None]:
+    """Each test starts from an empty, migrated database (the schema is built once), except
+    the read-only role-matrix cases, which find the world their module shares."""
+    if request.node.get_closest_marker("read_only") is None:
+        if shared_world.present:
+            shared_world.forget()
+            empty_database()
+        yield
+        limiter.reset()
+        empty_database()
+        return
+    with roles.writes_recorded() as written:
+        shared_world.recording = written
+        yield
+    shared_world.recording = None
+    limiter.reset()
+    db.session.rollback()
+    db.session.remove()
+    if written:
+        shared_world.forget()
+        empty_database()
+        pytest.fail(
+            f"a read-only role-matrix case wrote to the database ({len(written)} statements, "
+            f"first: {written[0][:200]!r}); let the matrix's ``writes`` count it as a write case"
+        )
 
-    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        statements.append(statement)
 
-    event.listen(db.engine, "after_cursor_execute", record)
-    try:
-        yield statements
-    finally:
-        event.remove(db.engine, "after_cursor_execute", record)
+@pytest.fixture
+def matrix_world(app: Flask, request: pytest.FixtureRequest) -> Callable[[Callable[[], T]], T]:
+    """``matrix_world(build)``: the network and the world ``build`` makes in it: shared by the
+    module's read-only cases, built afresh for a write case."""
+
+    def provide(build: Callable[[], T]) -> T:
+        if request.node.get_closest_marker("read_only") is None:
+            seed_network_rows()
+            return build()
+        return shared_world.provide(build, empty_database, seed_network_rows)
+
+    return provide
+
+
+#: The rows the seed document gives the network, once it has been seeded the slow way.
+_network_rows: dict[Any, list[dict[str, Any]]] = {}
+
+
+def seed_network_rows() -> None:
+    """The LINK-J network from the seed document: seeded through the service once a run, then
+    written again from the rows that first seeding wrote (the same rows, far faster)."""
+    from portal.organizations.services import seed_network
+
+    if not _network_rows:
+        with roles.writes_recorded() as written:
+            seed_network()
+        tables = {
+            match.group(1).strip('"').lower()
+            for statement in written
+            if (match := re.match(r"\s*INSERT INTO\s+(\S+)", statement, re.IGNORECASE))
+        }
+        for table in db.metadata.sorted_tables:
+            if table.name.lower() in tables:
+                _network_rows[table] = [
+                    dict(row._mapping) for row in db.session.execute(select(table))
+                ]
+        return
+    for table, rows in _network_rows.items():
+        db.session.execute(insert(table), rows)
+    db.session.commit()
 
 
 @pytest.fixture
@@ -147,9 +218,26 @@ def client(app: Flask) -> FlaskClient:
 @pytest.fixture
 def network(app: Flask) -> None:
     """The LINK-J network from the seed document."""
-    from portal.organizations.services import seed_network
+    seed_network_rows()
 
-    seed_network()
+
+@pytest.fixture
+def english() -> Iterator[None]:
+    """Services called as a page calls them: with the viewer's language chosen (English)."""
+    with force_locale("en"):
+        yield
+
+
+@pytest.fixture
+def cast(network: None) -> roles.Cast:
+    """The people of the management stories (tests/roles.py)."""
+    return roles.build_cast()
+
+
+@pytest.fixture
+def story(network: None) -> roles.Story:
+    """The people and services of the benefit stories (tests/roles.py)."""
+    return roles.build_story()
 
 
 @pytest.fixture
@@ -166,20 +254,6 @@ def csrf_enabled(app: Flask) -> Iterator[None]:
     app.config["WTF_CSRF_ENABLED"] = True
     yield
     app.config["WTF_CSRF_ENABLED"] = False
-
-
-@dataclass
-class SMTPCapture:
-    """A real SMTP server on loopback (aiosmtpd) and the messages it received, parsed."""
-
-    port: int
-    messages: list[EmailMessage] = field(default_factory=list)
-
-    def wait_for(self, count: int, timeout: float = 10.0) -> list[EmailMessage]:
-        deadline = time.monotonic() + timeout
-        while len(self.messages) < count and time.monotonic() < deadline:
-            time.sleep(0.05)
-        return self.messages
 
 
 @pytest.fixture

@@ -43,10 +43,9 @@ from portal.extensions import db
 from portal.organizations.models import Organization, ReciprocalService
 from portal.payments import invoices as payments
 from portal.payments.models import Payment
-from tests.admin.conftest import Cast, cast, login  # noqa: F401 - the cast fixture
-from tests.benefits.conftest import add_claim, add_service
-from tests.events.conftest import add_event, ticket
 from tests.events.test_management import new_event_post
+from tests.factories import add_claim, add_event, add_service, ticket
+from tests.roles import Cast, login
 
 ROLES = ["anonymous", "member", "partner_admin", "staff"]
 

@@ -20,8 +20,8 @@ from werkzeug.test import TestResponse
 
 from portal.events import registering
 from portal.payments import invoices as payments
-from tests.admin.conftest import Cast, cast, login, session_id_for  # noqa: F401 - the cast fixture
-from tests.events.conftest import add_event, ticket
+from tests.factories import add_event, session_id_for, ticket
+from tests.roles import Cast, login
 
 
 @dataclass

@@ -13,8 +13,8 @@ from portal.benefits.views import claim_status_label
 from portal.events.labels import event_status_label, registration_status_label
 from portal.extensions import db
 from portal.payments.management import payment_status_label
-from tests.accounts.conftest import add_person
-from tests.admin.conftest import login
+from tests.factories import add_person
+from tests.roles import login
 
 pytestmark = pytest.mark.usefixtures("network")
 

@@ -29,10 +29,19 @@ from werkzeug.test import TestResponse
 from portal import create_app
 from portal.accounts.models import Person, Role
 from portal.extensions import db, limiter
-from tests.accounts.conftest import PASSWORD, add_person, add_role, count, org
-from tests.admin.conftest import login
-from tests.conftest import PortalTestClient
-from tests.events.conftest import add_event, member_of, registrations, ticket
+from tests.factories import (
+    PASSWORD,
+    PortalTestClient,
+    add_event,
+    add_person,
+    add_role,
+    count,
+    member_of,
+    org,
+    registrations,
+    ticket,
+)
+from tests.roles import login
 
 EN = {"Accept-Language": "en"}
 

@@ -29,9 +29,18 @@ from portal.events.models import Event
 from portal.events.queries import event_by_slug
 from portal.events.registering import register
 from portal.extensions import db
-from tests.accounts.conftest import add_membership, add_person, add_role, org
-from tests.admin.conftest import login, session_id_for
-from tests.events.conftest import add_event, later, member_of, ticket
+from tests.factories import (
+    add_event,
+    add_membership,
+    add_person,
+    add_role,
+    later,
+    member_of,
+    org,
+    session_id_for,
+    ticket,
+)
+from tests.roles import login
 
 
 def titled_event(title: str, **fields: Any) -> Event:

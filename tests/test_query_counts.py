@@ -29,10 +29,17 @@ from portal.events.models import Event, Registration, TicketType, event_agreemen
 from portal.extensions import db
 from portal.organizations.models import Agreement, ReciprocalService
 from portal.payments.models import Invoice, Payment
-from tests.accounts.conftest import add_membership, add_person, add_role, org
-from tests.admin.conftest import login
-from tests.conftest import recorded_statements
-from tests.events.conftest import add_event, member_of, ticket
+from tests.factories import (
+    add_event,
+    add_membership,
+    add_person,
+    add_role,
+    member_of,
+    org,
+    recorded_statements,
+    ticket,
+)
+from tests.roles import login
 
 pytestmark = pytest.mark.usefixtures("no_page_cache")
 

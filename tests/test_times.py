@@ -23,10 +23,9 @@ from portal.extensions import db
 from portal.notifications.models import OutboxMessage
 from portal.notifications.services import write_message
 from portal.payments import documents, invoices
-from tests.accounts.conftest import add_membership, add_person, add_role, org
-from tests.admin.conftest import login
-from tests.events.conftest import add_event, ticket
+from tests.factories import add_event, add_membership, add_person, add_role, org, ticket
 from tests.payments.pdfs import text_of
+from tests.roles import login
 
 pytestmark = pytest.mark.usefixtures("network")
 

@@ -9,8 +9,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from portal import create_app
-from tests.accounts.conftest import add_membership, add_person
-from tests.admin.conftest import login
+from tests.factories import add_membership, add_person
+from tests.roles import login
 
 
 def test_server_timing_is_off_unless_asked_for(client: FlaskClient, network: None) -> None:

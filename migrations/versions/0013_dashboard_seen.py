@@ -12,6 +12,8 @@ that hosts events without an MOU and without members (Kobe City).
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import sqlalchemy as sa
 from alembic import context, op
@@ -23,24 +25,31 @@ branch_labels = None
 depends_on = None
 
 
-def _kinds(kinds: str) -> None:
-    """Rewrite organization's kind check. SQLite rebuilds the table, which people, MOUs and
-    events point at: its foreign-key checks are off while it does (outside a transaction)."""
+@contextmanager
+def _foreign_keys_off() -> Iterator[None]:
+    """SQLite rebuilds a table to change it, dropping the old one: with foreign keys on, that
+    drop deletes what points at it (a person's passkeys, an organization's events). Checks
+    are off while it does. The pragma is ignored inside a transaction: it is set between
+    transactions, or the connection (which the app may use next) keeps its foreign keys off."""
     migration = context.get_context()
     sqlite = migration.dialect.name == "sqlite"
-    # The pragma is ignored inside a transaction: set it between transactions, or the
-    # connection (which the app may use next) keeps its foreign keys off.
     if sqlite:
         with migration.autocommit_block():
             op.execute("PRAGMA foreign_keys=OFF")
     try:
-        with op.batch_alter_table("organization", schema=None) as batch_op:
-            batch_op.drop_constraint(op.f("ck_organization_kind"), type_="check")
-            batch_op.create_check_constraint("kind", f"kind IN ({kinds})")
+        yield
     finally:
         if sqlite:
             with migration.autocommit_block():
                 op.execute("PRAGMA foreign_keys=ON")
+
+
+def _kinds(kinds: str) -> None:
+    """Rewrite organization's kind check (people, MOUs and events point at the table)."""
+    with _foreign_keys_off():
+        with op.batch_alter_table("organization", schema=None) as batch_op:
+            batch_op.drop_constraint(op.f("ck_organization_kind"), type_="check")
+            batch_op.create_check_constraint("kind", f"kind IN ({kinds})")
 
 
 def upgrade():
@@ -62,5 +71,6 @@ def downgrade():
             )
     op.execute("UPDATE organization SET kind = 'partner' WHERE kind = 'host'")
     _kinds("'hub', 'partner'")
-    with op.batch_alter_table("person", schema=None) as batch_op:
-        batch_op.drop_column("dashboard_seen_at")
+    with _foreign_keys_off():
+        with op.batch_alter_table("person", schema=None) as batch_op:
+            batch_op.drop_column("dashboard_seen_at")

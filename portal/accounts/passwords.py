@@ -8,17 +8,58 @@ from importlib.resources import files
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from flask import Flask, current_app, has_app_context
 from flask_babel import gettext as _
 
+from portal.config import ConfigurationError
 from portal.errors import InvalidInput
 
 MIN_LENGTH = 10
 MAX_LENGTH = 128
 
-# OWASP's minimum for Argon2id: 19 MiB, 2 iterations, 1 lane.
-_hasher = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
-#: Verified against when the account does not exist, so a login takes as long either way.
-_DUMMY_HASH = _hasher.hash("not a real password, only for timing")
+#: OWASP's minimum for Argon2id: 2 iterations over 19 MiB, 1 lane. The portal never hashes
+#: with less, except in its own test suite (TESTING), where the cost only slows the tests.
+OWASP_TIME_COST = 2
+OWASP_MEMORY_COST_KIB = 19 * 1024
+
+_default_hasher = PasswordHasher(
+    time_cost=OWASP_TIME_COST, memory_cost=OWASP_MEMORY_COST_KIB, parallelism=1
+)
+
+
+def init_app(app: Flask) -> None:
+    """The hasher of ``PASSWORD_HASH_TIME_COST`` and ``PASSWORD_HASH_MEMORY_COST`` (KiB).
+
+    Raises ConfigurationError for a cost below OWASP's minimum unless the app is TESTING.
+    """
+    time_cost = int(app.config["PASSWORD_HASH_TIME_COST"])
+    memory_cost = int(app.config["PASSWORD_HASH_MEMORY_COST"])
+    weak = time_cost < OWASP_TIME_COST or memory_cost < OWASP_MEMORY_COST_KIB
+    if weak and not app.config.get("TESTING"):
+        raise ConfigurationError(
+            "PASSWORD_HASH_TIME_COST must be at least "
+            f"{OWASP_TIME_COST} and PASSWORD_HASH_MEMORY_COST at least "
+            f"{OWASP_MEMORY_COST_KIB} (KiB), OWASP's minimum for Argon2id"
+        )
+    hasher = PasswordHasher(time_cost=time_cost, memory_cost=memory_cost, parallelism=1)
+    app.extensions["password_hasher"] = (hasher, hasher.hash("not a real password"))
+
+
+def _hasher() -> PasswordHasher:
+    return _configured()[0]
+
+
+@cache
+def _default_dummy_hash() -> str:
+    return _default_hasher.hash("not a real password")
+
+
+def _configured() -> tuple[PasswordHasher, str]:
+    """The app's hasher and a hash to verify against when the account does not exist (so a
+    login takes as long either way); OWASP's minimum outside an app."""
+    if has_app_context() and "password_hasher" in current_app.extensions:
+        return current_app.extensions["password_hasher"]
+    return _default_hasher, _default_dummy_hash()
 
 
 @cache
@@ -49,7 +90,7 @@ def check_password_policy(password: str, *, email: str = "") -> None:
 
 
 def hash_password(password: str) -> str:
-    return _hasher.hash(password)
+    return _hasher().hash(password)
 
 
 def verify_password(password_hash: str | None, password: str) -> bool:
@@ -57,15 +98,16 @@ def verify_password(password_hash: str | None, password: str) -> bool:
         _spend_time(password)
         return False
     try:
-        return _hasher.verify(password_hash, password)
+        return _hasher().verify(password_hash, password)
     except (VerificationError, InvalidHashError):
         return False
 
 
 def _spend_time(password: str) -> None:
     with contextlib.suppress(VerificationError):
-        _hasher.verify(_DUMMY_HASH, password)
+        hasher, dummy_hash = _configured()
+        hasher.verify(dummy_hash, password)
 
 
 def needs_rehash(password_hash: str) -> bool:
-    return _hasher.check_needs_rehash(password_hash)
+    return _hasher().check_needs_rehash(password_hash)

@@ -127,7 +127,7 @@ class RosterBody(Strict):
 
 class OrganizationOut(BaseModel):
     slug: str
-    kind: Literal["hub", "partner"]
+    kind: Literal["hub", "partner", "host"]
     short_name: str
     name_en: str
     name_ja: str

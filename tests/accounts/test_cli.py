@@ -19,8 +19,7 @@ from portal.accounts.memberships import today
 from portal.accounts.models import Membership, Person, Role, RoleGrant
 from portal.accounts.sessions import load_person_for_session
 from portal.extensions import db
-from tests.accounts.conftest import PASSWORD, audit, count, org
-from tests.admin.conftest import session_id_for
+from tests.factories import PASSWORD, audit, count, org, session_id_for
 
 pytestmark = pytest.mark.usefixtures("network")
 

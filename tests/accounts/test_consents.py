@@ -26,10 +26,19 @@ from portal.events import registering
 from portal.events.models import Registration
 from portal.extensions import db
 from portal.organizations.models import ReciprocalService
-from tests.accounts.conftest import add_consent, add_person, audit, count, org
-from tests.admin.conftest import login
-from tests.benefits.conftest import add_claim, add_service
-from tests.events.conftest import add_event, member_of, ticket
+from tests.factories import (
+    add_claim,
+    add_consent,
+    add_event,
+    add_person,
+    add_service,
+    audit,
+    count,
+    member_of,
+    org,
+    ticket,
+)
+from tests.roles import login
 
 pytestmark = pytest.mark.usefixtures("network")
 

@@ -12,7 +12,7 @@ from jinja2 import ChoiceLoader, DictLoader
 from portal.accounts import dashboard, services
 from portal.accounts.dashboard import Section
 from portal.accounts.models import Person
-from tests.accounts.conftest import PASSWORD
+from tests.factories import PASSWORD
 
 pytestmark = pytest.mark.usefixtures("network", "no_page_cache")
 

@@ -9,8 +9,8 @@ from flask.testing import FlaskClient
 
 from portal.db import utcnow
 from portal.extensions import db
-from tests.accounts.conftest import add_membership, add_person
-from tests.admin.conftest import login
+from tests.factories import add_membership, add_person
+from tests.roles import login
 
 pytestmark = pytest.mark.usefixtures("network", "no_page_cache")
 

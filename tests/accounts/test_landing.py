@@ -12,9 +12,9 @@ from sqlalchemy import select
 from portal.accounts import tokens
 from portal.accounts.models import LoginSession, Person, Role
 from portal.extensions import db
-from tests.accounts.conftest import PASSWORD, add_person, add_role, org
 from tests.accounts.test_second_factors import signed_in, with_app
-from tests.admin.conftest import login
+from tests.factories import PASSWORD, add_person, add_role, org
+from tests.roles import login
 
 pytestmark = pytest.mark.usefixtures("network")
 

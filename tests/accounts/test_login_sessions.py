@@ -16,9 +16,17 @@ from portal.accounts import sessions
 from portal.accounts.models import LoginSession, Person, Role
 from portal.db import utcnow
 from portal.extensions import db
-from tests.accounts.conftest import PASSWORD, add_person, add_role, audit, link_token, org, outbox
-from tests.admin.conftest import login
-from tests.conftest import recorded_statements
+from tests.factories import (
+    PASSWORD,
+    add_person,
+    add_role,
+    audit,
+    link_token,
+    org,
+    outbox,
+    recorded_statements,
+)
+from tests.roles import login
 
 EN = {"Accept-Language": "en"}
 CHROME = (

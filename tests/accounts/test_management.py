@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import re
+from collections.abc import Callable
 from datetime import date, timedelta
 from typing import Any
 
@@ -28,16 +29,8 @@ from portal.accounts.sessions import load_person_for_session
 from portal.audit.models import AuditEntry
 from portal.extensions import db
 from portal.notifications.models import OutboxMessage
-from tests.admin.conftest import (
-    Action,
-    Cast,
-    check_outcome,
-    login,
-    make_membership,
-    make_person,
-    session_id_for,
-)
-from tests.conftest import recorded_statements
+from tests.factories import add_membership, add_person, recorded_statements, session_id_for
+from tests.roles import Action, Cast, build_cast, check_outcome, login, matrix
 
 EN = {"Accept-Language": "en"}
 JA = {"Accept-Language": "ja"}
@@ -235,9 +228,11 @@ EXPECTED: dict[str, dict[str, str | int]] = {
 }
 
 
-@pytest.mark.parametrize("action", ACTIONS, ids=lambda a: a.name)
-@pytest.mark.parametrize("role", list(EXPECTED))
-def test_role_matrix(client: FlaskClient, cast: Cast, role: str, action: Action) -> None:
+@pytest.mark.parametrize(("role", "action"), matrix(ACTIONS, EXPECTED))
+def test_role_matrix(
+    client: FlaskClient, matrix_world: Callable[..., Cast], role: str, action: Action
+) -> None:
+    cast = matrix_world(build_cast)
     login(client, cast.by_role(role))
 
     check_outcome(client, cast, action, EXPECTED[role][action.name])
@@ -295,8 +290,8 @@ def test_staff_read_a_partner_queue_without_decision_forms(client: FlaskClient, 
 
 
 def test_staff_verify_link_j_memberships(client: FlaskClient, cast: Cast) -> None:
-    researcher = make_person("ken@u-tokyo.ac.jp", "山田", "健")
-    claim = make_membership(researcher, cast.hub)
+    researcher = add_person("ken@u-tokyo.ac.jp", family_name="山田", given_name="健")
+    claim = add_membership(researcher, cast.hub)
     login(client, cast.staff)
 
     response = client.post(
@@ -472,7 +467,9 @@ def test_detail_offers_only_the_forms_of_the_current_state(client: FlaskClient, 
 def test_bulk_approve_verifies_only_the_organizations_own_pending_claims(
     client: FlaskClient, cast: Cast
 ) -> None:
-    ucsd_claim = make_membership(make_person("postdoc@ucsd.edu", "Lee", "Ann"), cast.ucsd)
+    ucsd_claim = add_membership(
+        add_person("postdoc@ucsd.edu", family_name="Lee", given_name="Ann"), cast.ucsd
+    )
     waiting = cast.unverified_member.memberships[0]
     login(client, cast.biocom_admin)
 
@@ -514,8 +511,10 @@ def test_roster_in_utf8_with_bom_verifies_a_matching_confirmed_claim(
     client: FlaskClient, cast: Cast
 ) -> None:
     end = today().replace(year=today().year + 2)
-    unconfirmed = make_person("new.member@example.org", "New", "Member", confirmed=False)
-    unconfirmed_claim = make_membership(unconfirmed, cast.biocom)
+    unconfirmed = add_person(
+        "new.member@example.org", family_name="New", given_name="Member", confirmed=False
+    )
+    unconfirmed_claim = add_membership(unconfirmed, cast.biocom)
     content = (
         "member_number,email,valid_until\n"
         f"B-1001,Hanako.Sato@biocom-member.org,{end.isoformat()}\n"
@@ -545,8 +544,8 @@ def test_roster_in_utf8_with_bom_verifies_a_matching_confirmed_claim(
 
 
 def test_roster_from_japanese_excel_in_shift_jis(client: FlaskClient, cast: Cast) -> None:
-    researcher = make_person("k.tanaka@kyoto-bio.jp", "田中", "一")
-    claim = make_membership(researcher, cast.biocom, member_number="ｂ－７７")
+    researcher = add_person("k.tanaka@kyoto-bio.jp", family_name="田中", given_name="一")
+    claim = add_membership(researcher, cast.biocom, member_number="ｂ－７７")
     content = (
         "会員番号,メールアドレス,有効期限\nB-77,,2099/3/31\nB-78,hanako.sato@biocom-member.org,\n"
     ).encode("cp932")
@@ -658,8 +657,10 @@ def test_a_free_mail_domain_is_refused(client: FlaskClient, cast: Cast) -> None:
 def test_a_domain_rule_verifies_matching_confirmed_pending_claims(
     client: FlaskClient, cast: Cast
 ) -> None:
-    unconfirmed = make_person("late@biocom-member.org", "Late", "Confirmer", confirmed=False)
-    unconfirmed_claim = make_membership(unconfirmed, cast.biocom)
+    unconfirmed = add_person(
+        "late@biocom-member.org", family_name="Late", given_name="Confirmer", confirmed=False
+    )
+    unconfirmed_claim = add_membership(unconfirmed, cast.biocom)
     login(client, cast.biocom_admin)
 
     response = client.post(
@@ -907,7 +908,9 @@ def test_the_queue_costs_the_same_queries_for_many_rows_as_for_few(
         client.get(url, headers=JA)
     few = len(statements)
     for n in range(20):
-        make_membership(make_person(f"member{n}@example.org", "会員", str(n)), cast.biocom)
+        add_membership(
+            add_person(f"member{n}@example.org", family_name="会員", given_name=str(n)), cast.biocom
+        )
 
     with recorded_statements() as statements:
         html = page_text(client.get(url, headers=JA))

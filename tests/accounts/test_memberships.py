@@ -35,7 +35,7 @@ from portal.errors import InvalidInput, InvalidTransition, NotFound
 from portal.extensions import db
 from portal.notifications.models import OutboxMessage
 from portal.organizations.models import Agreement, AgreementStatus
-from tests.accounts.conftest import PASSWORD, audit, count, link_token, org, outbox
+from tests.factories import PASSWORD, audit, count, link_token, org, outbox
 
 pytestmark = pytest.mark.usefixtures("network", "english")
 

@@ -29,10 +29,19 @@ from portal.payments import invoices as payments
 from portal.payments.models import Invoice, Payment, PaymentStatus
 from portal.payments.personal_data import kept_until
 from portal.timefmt import long_day
-from tests.accounts.conftest import PASSWORD, add_consent, add_person, add_role, audit, outbox
-from tests.admin.conftest import login
-from tests.benefits.conftest import add_service
-from tests.events.conftest import add_event, member_of, ticket
+from tests.factories import (
+    PASSWORD,
+    add_consent,
+    add_event,
+    add_person,
+    add_role,
+    add_service,
+    audit,
+    member_of,
+    outbox,
+    ticket,
+)
+from tests.roles import login
 
 pytestmark = pytest.mark.usefixtures("network")
 

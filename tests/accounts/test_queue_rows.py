@@ -10,8 +10,8 @@ from flask.testing import FlaskClient
 
 from portal.accounts.models import Membership, RosterEntry, RosterUpload
 from portal.extensions import db
-from tests.accounts.conftest import add_membership, add_person, audit, org
-from tests.admin.conftest import login
+from tests.factories import add_membership, add_person, audit, org
+from tests.roles import login
 
 pytestmark = pytest.mark.usefixtures("network")
 

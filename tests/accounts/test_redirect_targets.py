@@ -10,7 +10,7 @@ import pytest
 from flask.testing import FlaskClient
 
 from portal.inputs import safe_next
-from tests.accounts.conftest import PASSWORD, add_person
+from tests.factories import PASSWORD, add_person
 
 #: Each as an attacker would put it in a link (already percent-encoded where it says so).
 PAYLOADS = [

@@ -26,7 +26,7 @@ from portal.accounts.queries import verification_queue
 from portal.db import utcnow
 from portal.errors import InvalidInput, NotFound
 from portal.extensions import db
-from tests.accounts.conftest import audit, count, link_token, org, outbox
+from tests.factories import audit, count, link_token, org, outbox
 
 pytestmark = pytest.mark.usefixtures("network", "english")
 

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from portal.accounts.models import Person
 from portal.accounts.search import person_matches
 from portal.extensions import db
-from tests.accounts.conftest import add_person
+from tests.factories import add_person
 
 
 def found(search: str) -> list[str]:

@@ -27,10 +27,18 @@ from portal.extensions import db
 from portal.inputs import safe_next as local_path
 from portal.payments import invoices
 from portal.payments.models import Payment
-from tests.accounts.conftest import PASSWORD, add_person, add_role, audit, count, org
 from tests.accounts.soft_authenticator import SoftAuthenticator
-from tests.admin.conftest import session_id_for
-from tests.events.conftest import add_event, ticket
+from tests.factories import (
+    PASSWORD,
+    add_event,
+    add_person,
+    add_role,
+    audit,
+    count,
+    org,
+    session_id_for,
+    ticket,
+)
 
 pytestmark = pytest.mark.usefixtures("network")
 

@@ -38,7 +38,7 @@ from portal.db import utcnow
 from portal.errors import DomainError, InvalidInput, InvalidTransition, NotFound
 from portal.extensions import db
 from portal.notifications.models import OutboxMessage, OutboxStatus
-from tests.accounts.conftest import (
+from tests.factories import (
     PASSWORD,
     audit,
     count,
@@ -46,8 +46,8 @@ from tests.accounts.conftest import (
     links_signed_ago,
     org,
     outbox,
+    session_id_for,
 )
-from tests.admin.conftest import session_id_for
 
 pytestmark = pytest.mark.usefixtures("network", "english")
 

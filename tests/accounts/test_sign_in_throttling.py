@@ -29,8 +29,15 @@ from portal.accounts.models import LoginSession, Person
 from portal.db import utcnow
 from portal.extensions import db, limiter
 from portal.notifications.services import deliver_due, smtp_transport
-from tests.accounts.conftest import PASSWORD, add_person, audit, link_token, outbox
-from tests.conftest import PortalTestClient, SMTPCapture
+from tests.factories import (
+    PASSWORD,
+    PortalTestClient,
+    SMTPCapture,
+    add_person,
+    audit,
+    link_token,
+    outbox,
+)
 
 EN = {"Accept-Language": "en"}
 OWNER_ADDRESS = "192.0.2.200"
@@ -218,7 +225,7 @@ def test_fifty_colleagues_behind_one_office_address_all_sign_in(app: Flask, netw
 def test_registrations_from_one_office_address_are_not_refused(
     client: FlaskClient, network: None
 ) -> None:
-    from tests.accounts.conftest import org
+    from tests.factories import org
 
     codes = Counter(
         client.post(

@@ -11,8 +11,8 @@ from portal.accounts import memberships
 from portal.accounts.models import Role
 from portal.audit.services import record
 from portal.extensions import db
-from tests.accounts.conftest import add_membership, add_person, add_role, org
-from tests.admin.conftest import login
+from tests.factories import add_membership, add_person, add_role, org
+from tests.roles import login
 
 pytestmark = pytest.mark.usefixtures("network")
 
@@ -94,7 +94,7 @@ def test_publishing_an_event_reads_as_a_sentence_linking_the_event(
     client: FlaskClient, verified: tuple
 ) -> None:
     from portal.events import setup
-    from tests.events.conftest import add_event
+    from tests.factories import add_event
 
     staff, _membership = verified
     event = add_event(status="draft")

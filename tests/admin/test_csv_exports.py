@@ -12,8 +12,8 @@ from sqlalchemy import select
 
 from portal.events.models import Registration
 from portal.extensions import db
-from tests.admin.conftest import Cast, login, make_person, organization
-from tests.events.conftest import add_event, ticket
+from tests.factories import add_event, add_person, org, ticket
+from tests.roles import Cast, login
 
 EN = {"Accept-Language": "en"}
 
@@ -27,7 +27,7 @@ def cells(response) -> list[str]:  # noqa: ANN001
 
 
 def _organization_form(slug: str, **changes: str) -> dict[str, str]:
-    found = organization(slug)
+    found = org(slug)
     data = {
         name: str(getattr(found, name) or "")
         for name in (
@@ -60,7 +60,7 @@ def test_what_people_type_never_becomes_a_formula_in_any_export(
         agreements=("link-j-biocom-2016",),
         questions=({"kind": "text", "label_en": "Field", "label_ja": "分野"},),
     )
-    member = make_person("formula@example.org", "Plain", "Name")
+    member = add_person("formula@example.org", family_name="Plain", given_name="Name")
     login(client, member)
     # A member types the name, affiliation and answer on the portal's own forms.
     profile = client.post(

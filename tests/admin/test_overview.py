@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
 from portal.accounts import memberships
-from tests.admin.conftest import Action, Cast, check_outcome, login, make_membership, make_person
+from tests.factories import add_membership, add_person
+from tests.roles import Action, Cast, build_cast, check_outcome, login, matrix
 
 EN = {"Accept-Language": "en"}
 
@@ -48,9 +51,11 @@ EXPECTED: dict[str, dict[str, str | int]] = {
 }
 
 
-@pytest.mark.parametrize("action", ACTIONS, ids=lambda a: a.name)
-@pytest.mark.parametrize("role", list(EXPECTED))
-def test_role_matrix(client: FlaskClient, cast: Cast, role: str, action: Action) -> None:
+@pytest.mark.parametrize(("role", "action"), matrix(ACTIONS, EXPECTED))
+def test_role_matrix(
+    client: FlaskClient, matrix_world: Callable[..., Cast], role: str, action: Action
+) -> None:
+    cast = matrix_world(build_cast)
     login(client, cast.by_role(role))
 
     check_outcome(client, cast, action, EXPECTED[role][action.name])
@@ -92,7 +97,9 @@ def test_staff_overview_lists_every_organization_and_the_secretariat_pages(
 def decisions(cast: Cast) -> None:
     """One decision at BIOCOM and one at UCSD, each with a recognisable note."""
     memberships.verify_membership(cast.pending, actor=cast.biocom_admin, note="biocom-note")
-    ucsd_claim = make_membership(make_person("postdoc@ucsd.edu", "Lee", "Ann"), cast.ucsd)
+    ucsd_claim = add_membership(
+        add_person("postdoc@ucsd.edu", family_name="Lee", given_name="Ann"), cast.ucsd
+    )
     memberships.verify_membership(ucsd_claim, actor=cast.ucsd_admin, note="ucsd-note")
 
 

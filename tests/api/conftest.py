@@ -1,64 +1,18 @@
-"""Keys, callers and a small world for the API's tests: BIOCOM and One Nucleus with admins,
-members and a service each. Keys are made by the same service the management page calls."""
+"""A small world for the API's tests: BIOCOM and One Nucleus with admins, members and a
+service each (the keys and callers are in callers.py)."""
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
-from werkzeug.test import TestResponse
 
-from portal.accounts.models import Membership, MembershipStatus, Person, Role
-from portal.api.keys import create_key
-from portal.api.models import Scope
-from tests.accounts.conftest import add_membership, add_person, add_role, org
-
-ALL_SCOPES = [scope.value for scope in Scope]
-
-
-_numbers = itertools.count(1)
-
-
-def admin_of(slug: str) -> Person:
-    person = add_person(f"officer{next(_numbers)}@{slug}.example.org")
-    return add_role(person, Role.PARTNER_ADMIN, org(slug))
-
-
-def key_for(person: Person, slug: str, scopes: list[str] | None = None) -> str:
-    return create_key(org(slug), actor=person, name="CRM", scopes=scopes or ALL_SCOPES).secret
-
-
-@dataclass
-class Caller:
-    """An HTTP client that sends one API key."""
-
-    client: FlaskClient
-    secret: str
-    language: str = "en"
-
-    def headers(self, extra: dict[str, str] | None) -> dict[str, str]:
-        return {
-            "Authorization": f"Bearer {self.secret}",
-            "Accept-Language": self.language,
-            **(extra or {}),
-        }
-
-    def get(self, path: str, headers: dict[str, str] | None = None, **kw: Any) -> TestResponse:
-        return self.client.get("/api/v1" + path, headers=self.headers(headers), **kw)
-
-    def post(
-        self, path: str, json: Any = None, headers: dict[str, str] | None = None
-    ) -> TestResponse:
-        return self.client.post(
-            "/api/v1" + path, json=json if json is not None else {}, headers=self.headers(headers)
-        )
-
-    def put(self, path: str, json: Any, headers: dict[str, str] | None = None) -> TestResponse:
-        return self.client.put("/api/v1" + path, json=json, headers=self.headers(headers))
+from portal.accounts.models import Membership, MembershipStatus, Person
+from tests.api.callers import Caller, admin_of, key_for
+from tests.factories import add_membership, add_person
 
 
 @pytest.fixture
@@ -104,9 +58,8 @@ class World:
 def world(network: None) -> World:
     from portal.benefits.models import ClaimStatus
     from portal.events.models import Registration, RegistrationStatus
-    from tests.benefits.conftest import add_claim, add_service
-    from tests.benefits.conftest import member_of as benefits_member
-    from tests.events.conftest import add_event
+    from tests.factories import add_claim, add_event, add_service
+    from tests.factories import add_member as benefits_member
 
     pending_ = add_membership(add_person("waiting@biocom.example"), "biocom")
     verified = add_membership(

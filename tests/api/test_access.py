@@ -9,9 +9,8 @@ from portal.api.keys import revoke_key
 from portal.api.models import ApiKey
 from portal.audit.models import AuditEntry
 from portal.extensions import db
-from tests.accounts.conftest import audit
-
-from .conftest import key_for
+from tests.api.callers import key_for
+from tests.factories import audit
 
 
 def test_no_key_is_401_problem(client, network) -> None:
@@ -171,7 +170,7 @@ def test_list_filters_and_cursor_pages(caller, pending) -> None:
 
 
 def test_staff_key_for_link_j_sees_link_j_not_partners(client, network, pending) -> None:
-    from tests.accounts.conftest import add_person, add_role
+    from tests.factories import add_person, add_role
 
     staff = add_role(add_person("staff@link-j.org"), Role.STAFF)
     secret = key_for(staff, "link-j")

@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 
 from portal.audit.models import AuditEntry
 from portal.extensions import db
-from tests.accounts.conftest import audit
+from tests.factories import audit
 
 
 def test_an_unknown_address_under_the_api_is_a_problem(caller) -> None:
@@ -112,7 +112,7 @@ def test_rate_limit_headers_and_429_per_key(app, caller) -> None:
 
 @pytest.mark.parametrize("language", ["en", "ja"])
 def test_reads_cost_the_same_statements_whatever_the_page(caller, pending, language) -> None:
-    from tests.conftest import recorded_statements
+    from tests.factories import recorded_statements
 
     biocom = caller("biocom")
     biocom.language = language

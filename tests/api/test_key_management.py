@@ -10,11 +10,10 @@ from sqlalchemy import select
 
 from portal.api.models import ApiKey
 from portal.extensions import db
-from tests.accounts.conftest import audit
 from tests.accounts.test_second_factors import factor_used, with_app
-from tests.admin.conftest import login
-
-from .conftest import admin_of
+from tests.api.callers import admin_of
+from tests.factories import audit
+from tests.roles import login
 
 
 def test_a_partner_admin_creates_a_key_and_sees_its_secret_once(client, network) -> None:

@@ -8,7 +8,7 @@ import pytest
 
 from portal import create_app
 from portal.extensions import db
-from tests.conftest import PortalTestClient
+from tests.factories import PortalTestClient
 
 
 @pytest.mark.parametrize("language", ["en", "ja"])

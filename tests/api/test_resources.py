@@ -6,7 +6,7 @@ from __future__ import annotations
 from portal.benefits.models import BenefitClaim
 from portal.events.models import Registration
 from portal.extensions import db
-from tests.accounts.conftest import audit
+from tests.factories import audit
 
 
 def test_claims_on_the_organizations_services_and_decisions(caller, world) -> None:

@@ -13,7 +13,7 @@ from portal.api.jobs import run_jobs
 from portal.audit.models import AuditEntry
 from portal.db import utcnow
 from portal.extensions import db
-from tests.accounts.conftest import add_membership, add_person, org
+from tests.factories import add_membership, add_person, org
 
 VALID = (date.today().replace(year=date.today().year + 1)).isoformat()
 

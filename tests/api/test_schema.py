@@ -10,8 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from portal.api.web import openapi_document
-
-from .conftest import admin_of, key_for
+from tests.api.callers import admin_of, key_for
 
 #: Examples per operation: enough to reach each documented answer, within a CI minute.
 EXAMPLES = 30

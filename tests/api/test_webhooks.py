@@ -17,10 +17,9 @@ from portal.api import webhooks
 from portal.api.models import WebhookDelivery, WebhookEndpoint
 from portal.db import utcnow
 from portal.extensions import db
-from tests.accounts.conftest import org, outbox
-from tests.admin.conftest import login
-
-from .conftest import admin_of
+from tests.api.callers import admin_of
+from tests.factories import org, outbox
+from tests.roles import login
 
 
 class Receiver:

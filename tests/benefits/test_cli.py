@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from tests.benefits.conftest import Story
+from tests.roles import Story
 
 
 def test_eligibility_lists_what_a_member_may_claim_and_why_not(app: Flask, story: Story) -> None:

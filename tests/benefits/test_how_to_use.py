@@ -7,9 +7,8 @@ from flask.testing import FlaskClient
 
 from portal.benefits import services
 from portal.notifications.services import deliver_due, smtp_transport
-from tests.admin.conftest import login
-from tests.benefits.conftest import Story
-from tests.conftest import SMTPCapture
+from tests.factories import SMTPCapture
+from tests.roles import Story, login
 
 EN = {"Accept-Language": "en"}
 

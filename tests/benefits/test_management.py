@@ -16,8 +16,8 @@ from portal.benefits import catalogue
 from portal.errors import InvalidInput, InvalidTransition, NotFound
 from portal.extensions import db
 from portal.organizations.models import ReciprocalService
-from tests.accounts.conftest import audit, org
-from tests.benefits.conftest import Story, add_claim, agreement, fresh
+from tests.factories import add_claim, agreement, audit, fresh, org
+from tests.roles import Story
 
 pytestmark = pytest.mark.usefixtures("english")
 

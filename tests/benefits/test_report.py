@@ -14,8 +14,8 @@ from portal.benefits import report
 from portal.benefits.models import ClaimStatus
 from portal.extensions import db
 from portal.organizations.models import Agreement
-from tests.benefits.conftest import Story, add_claim, agreement, member_of
-from tests.conftest import recorded_statements
+from tests.factories import add_claim, add_member, agreement, recorded_statements
+from tests.roles import Story
 
 pytestmark = pytest.mark.usefixtures("english")
 
@@ -41,7 +41,7 @@ def at(*args: int) -> datetime:
 
 
 def test_claims_are_counted_per_direction_and_quarter(story: Story) -> None:
-    others = [member_of("link-j")[0] for _ in range(3)]
+    others = [add_member("link-j")[0] for _ in range(3)]
     add_claim(story.taro, story.member_rate, status=ClaimStatus.APPROVED, created_at=at(2026, 2, 1))
     add_claim(others[0], story.member_rate, status=ClaimStatus.FULFILLED, created_at=at(2026, 2, 9))
     add_claim(others[1], story.member_rate, status=ClaimStatus.REJECTED, created_at=at(2026, 5, 1))
@@ -86,7 +86,7 @@ def test_periods_follow_japan_time(story: Story) -> None:
         status=ClaimStatus.APPROVED,
         created_at=at(2026, 3, 31, 15, 30),
     )
-    other = member_of("link-j")[0]
+    other = add_member("link-j")[0]
     add_claim(
         other, story.member_rate, status=ClaimStatus.APPROVED, created_at=at(2026, 3, 31, 14, 59)
     )
@@ -124,7 +124,7 @@ def test_every_mou_has_both_directions_even_without_claims(story: Story) -> None
 
 def test_the_report_costs_two_statements_however_many_mous_and_claims(story: Story) -> None:
     for _ in range(10):
-        add_claim(member_of("link-j")[0], story.introductions, created_at=at(2026, 4, 1))
+        add_claim(add_member("link-j")[0], story.introductions, created_at=at(2026, 4, 1))
     every_mou = agreements()
     with recorded_statements() as statements:
         report.reciprocity_report(every_mou, kind="quarter", year=2026, timezone=TOKYO)
@@ -179,7 +179,7 @@ def test_the_csv_has_a_bom_and_defuses_formulas(story: Story) -> None:
 def test_the_chart_draws_bars_in_proportion(story: Story) -> None:
     for _ in range(3):
         add_claim(
-            member_of("link-j")[0],
+            add_member("link-j")[0],
             story.introductions,
             status=ClaimStatus.APPROVED,
             created_at=at(2026, 4, 1),
@@ -208,7 +208,7 @@ def test_the_chart_draws_bars_in_proportion(story: Story) -> None:
 
 
 def test_members_are_counted_per_period_and_once_over_the_whole_range(story: Story) -> None:
-    other = member_of("link-j")[0]
+    other = add_member("link-j")[0]
     add_claim(
         story.taro, story.introductions, status=ClaimStatus.APPROVED, created_at=at(2026, 2, 1)
     )

@@ -11,10 +11,10 @@ from flask.testing import FlaskClient
 from portal.accounts.models import Role
 from portal.benefits import report
 from portal.benefits.models import ClaimStatus
-from tests.accounts.conftest import add_person, add_role
-from tests.admin.conftest import login
-from tests.benefits.conftest import Story, add_claim, member_of
 from tests.benefits.test_report import TOKYO, agreements
+from tests.factories import add_claim, add_person, add_role
+from tests.factories import add_member as member_of
+from tests.roles import Story, login
 
 pytestmark = pytest.mark.usefixtures("english")
 

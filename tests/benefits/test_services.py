@@ -21,16 +21,18 @@ from portal.benefits.models import BenefitClaim, BenefitCode, ClaimStatus
 from portal.errors import InvalidInput, InvalidTransition, NotFound
 from portal.extensions import db
 from portal.organizations.models import AgreementStatus, LimitPeriod
-from tests.accounts.conftest import audit, count, outbox
-from tests.benefits.conftest import (
-    Story,
+from tests.factories import (
     add_claim,
     add_codes,
+    add_member,
     add_service,
     agreement,
+    audit,
+    count,
     fresh,
-    member_of,
+    outbox,
 )
+from tests.roles import Story
 
 pytestmark = pytest.mark.usefixtures("english")
 
@@ -81,7 +83,7 @@ def test_a_pending_membership_does_not_open_services_yet(story: Story) -> None:
 
 
 def test_a_membership_that_ended_yesterday_no_longer_counts(story: Story) -> None:
-    person, _ = member_of("link-j", valid_until=today(story.hub) - timedelta(days=1))
+    person, _ = add_member("link-j", valid_until=today(story.hub) - timedelta(days=1))
 
     verdict = eligibility.eligibility(person, story.member_rate)
 
@@ -92,7 +94,7 @@ def test_a_membership_that_ended_yesterday_no_longer_counts(story: Story) -> Non
 def test_a_membership_counts_through_its_last_day_in_the_members_organization(
     story: Story,
 ) -> None:
-    person, _ = member_of("link-j", valid_until=date(2027, 3, 31))
+    person, _ = add_member("link-j", valid_until=date(2027, 3, 31))
 
     assert eligibility.eligibility(person, story.introductions, on=date(2027, 3, 31)).eligible
     verdict = eligibility.eligibility(person, story.introductions, on=date(2027, 4, 1))
@@ -103,7 +105,7 @@ def test_a_membership_counts_through_its_last_day_in_the_members_organization(
 def test_revoked_or_rejected_memberships_open_nothing(
     story: Story, status: MembershipStatus
 ) -> None:
-    person, _ = member_of("link-j", status=status)
+    person, _ = add_member("link-j", status=status)
 
     assert eligibility.eligibility(person, story.member_rate).reason == Reason.NO_MEMBERSHIP
 
@@ -159,7 +161,7 @@ def test_the_validity_window_includes_its_first_and_last_days(story: Story) -> N
     story.introductions.valid_from = date(2026, 6, 1)
     story.introductions.valid_until = date(2026, 6, 30)
     db.session.commit()
-    person, _ = member_of("link-j", valid_until=date(2027, 3, 31))
+    person, _ = add_member("link-j", valid_until=date(2027, 3, 31))
 
     for day, open_ in [
         (date(2026, 5, 31), False),
@@ -216,7 +218,7 @@ def test_a_limit_ever_counts_every_year(story: Story) -> None:
 def test_limit_periods_are_calendar_periods_where_the_provider_is(story: Story) -> None:
     # 2025-12-31 23:30 UTC is already New Year's Day in Tokyo, still New Year's Eve in London.
     late_on_new_years_eve = datetime(2025, 12, 31, 23, 30, tzinfo=UTC)
-    person, _ = member_of("one-nucleus", valid_until=date(2027, 3, 31))
+    person, _ = add_member("one-nucleus", valid_until=date(2027, 3, 31))
     add_claim(person, story.desk_day, status=ClaimStatus.APPROVED, created_at=late_on_new_years_eve)
     add_claim(
         story.taro, story.member_rate, status=ClaimStatus.APPROVED, created_at=late_on_new_years_eve
@@ -347,7 +349,7 @@ def test_a_claim_without_approval_is_granted_at_once_and_told_by_mail(story: Sto
 
 def test_a_shared_code_is_shown_to_every_granted_member(story: Story) -> None:
     first = services.claim_benefit(story.taro, story.digest)
-    other, _ = member_of("link-j")
+    other, _ = add_member("link-j")
     second = services.claim_benefit(other, story.digest)
 
     assert fresh(first).code == fresh(second).code == "UCSD-LINKJ"
@@ -357,7 +359,7 @@ def test_a_shared_code_is_shown_to_every_granted_member(story: Story) -> None:
 def test_a_pool_service_without_approval_gives_each_claim_its_own_code(story: Story) -> None:
     story.member_rate.requires_approval = False
     db.session.commit()
-    people = [story.taro] + [member_of("link-j")[0] for _ in range(2)]
+    people = [story.taro] + [add_member("link-j")[0] for _ in range(2)]
 
     claims = [services.claim_benefit(person, story.member_rate) for person in people]
 
@@ -370,7 +372,7 @@ def test_a_pool_service_without_approval_gives_each_claim_its_own_code(story: St
         ).all()
     )
     assert given == {"ON-0001": claims[0].id, "ON-0002": claims[1].id, "ON-0003": claims[2].id}
-    fourth, _ = member_of("link-j")
+    fourth, _ = add_member("link-j")
     with pytest.raises(NotEligible) as refused:
         services.claim_benefit(fourth, story.member_rate)
     assert refused.value.reason == Reason.NO_CODES_LEFT
@@ -721,7 +723,7 @@ def test_a_decided_claim_can_no_longer_be_cancelled(story: Story) -> None:
 
 def test_nobody_cancels_someone_elses_claim(story: Story) -> None:
     claim = services.claim_benefit(story.taro, story.member_rate)
-    other, _ = member_of("link-j")
+    other, _ = add_member("link-j")
 
     with pytest.raises(NotFound):
         services.cancel_claim(claim, person=other)
@@ -845,7 +847,7 @@ def test_deleting_an_account_withdraws_its_open_claims_and_keeps_decided_ones(
 ) -> None:
     from portal.accounts import services as accounts
     from portal.accounts.models import Membership
-    from tests.accounts.conftest import PASSWORD, add_consent, add_person
+    from tests.factories import PASSWORD, add_consent, add_person
 
     person = add_person("leaving@nihonbashi-pharma.example")
     add_consent(person, "one-nucleus", "biocom")

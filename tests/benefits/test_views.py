@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
@@ -19,9 +19,8 @@ from portal.accounts.memberships import today
 from portal.benefits.models import BenefitClaim, BenefitCode, ClaimStatus
 from portal.extensions import db
 from portal.organizations.models import Agreement, Organization, ReciprocalService
-from tests.accounts.conftest import audit
-from tests.admin.conftest import login
-from tests.benefits.conftest import Story, add_claim, add_service, fresh, member_of
+from tests.factories import add_claim, add_member, add_service, audit, fresh
+from tests.roles import Action, Story, build_story, login, matrix, take
 
 EN = {"Accept-Language": "en"}
 JA = {"Accept-Language": "ja"}
@@ -69,10 +68,19 @@ class Cast:
         }[role]
 
 
+def build_cast() -> Cast:
+    """The benefit stories' cast (tests/roles.py) and the claims the actions aim at."""
+    return build_cast_for(build_story())
+
+
 @pytest.fixture
 def cast(story: Story) -> Cast:
+    return build_cast_for(story)
+
+
+def build_cast_for(story: Story) -> Cast:
     open_claim = add_claim(story.taro, story.member_rate)
-    other, _ = member_of("link-j")
+    other, _ = add_member("link-j")
     granted_claim = add_claim(
         other,
         story.member_rate,
@@ -103,17 +111,6 @@ def service_terms(title: str, provider: Callable[[Cast], int]) -> Callable[[Cast
         "redemption_instructions_en": "Write to the membership desk with your member number.",
         "redemption_instructions_ja": "会員番号を添えて会員窓口へご連絡ください。",
     }
-
-
-@dataclass(frozen=True)
-class Action:
-    name: str
-    method: str
-    url: Callable[[Cast], str]
-    data: Callable[[Cast], dict[str, Any]] = field(default=lambda c: {})
-    #: For POSTs: whether the change is in the database (only when allowed).
-    done: Callable[[Cast], bool] | None = None
-    multipart: bool = False
 
 
 ACTIONS = [
@@ -352,21 +349,23 @@ EXPECTED: dict[str, dict[str, str | int]] = {
 }
 
 
-@pytest.mark.parametrize("action", ACTIONS, ids=lambda a: a.name)
-@pytest.mark.parametrize("role", list(EXPECTED))
-def test_role_matrix(client: FlaskClient, cast: Cast, role: str, action: Action) -> None:
+#: A refused claim takes the member's lock (a no-op UPDATE) before it is refused: a write case.
+CASES = matrix(
+    ACTIONS,
+    EXPECTED,
+    writes=lambda a, outcome: a.method != "GET" and outcome in ("allowed", "refused"),
+)
+
+
+@pytest.mark.parametrize(("role", "action"), CASES)
+def test_role_matrix(
+    client: FlaskClient, matrix_world: Callable[..., Cast], role: str, action: Action
+) -> None:
+    cast = matrix_world(build_cast)
     login(client, cast.by_role(role))
     expected = EXPECTED[role][action.name]
 
-    if action.method == "GET":
-        response = client.get(action.url(cast), headers=EN)
-    else:
-        response = client.post(
-            action.url(cast),
-            data=action.data(cast),
-            headers=EN,
-            content_type="multipart/form-data" if action.multipart else None,
-        )
+    response = take(client, cast, action)
 
     location = urlsplit(response.location or "").path
     if expected == "login":
@@ -734,7 +733,7 @@ def _more_services_and_claims(cast: Cast, n: int) -> None:
             "link-j-biocom-2016", "biocom", title_en=f"Extra {i}", redemption="code_pool"
         )
         add_claim(cast.story.taro, service, status=ClaimStatus.APPROVED)
-        other, _ = member_of("link-j")
+        other, _ = add_member("link-j")
         add_claim(other, cast.story.introductions, status=ClaimStatus.REJECTED)
 
 
@@ -771,7 +770,7 @@ def test_pages_cost_the_same_queries_for_many_rows_as_for_few(
 def test_claiming_a_one_off_service_twice_refuses_the_second_and_changes_nothing(
     client: FlaskClient, cast: Cast
 ) -> None:
-    from tests.accounts.conftest import outbox
+    from tests.factories import outbox
 
     login(client, cast.story.taro)
     url = f"/benefits/services/{cast.story.digest.id}/claim"
@@ -817,7 +816,7 @@ def test_the_report_page_and_csv_count_claims_and_the_members_who_made_them(
     client: FlaskClient, cast: Cast
 ) -> None:
     story = cast.story
-    other, _ = member_of("link-j")
+    other, _ = add_member("link-j")
     add_claim(story.taro, story.introductions, status=ClaimStatus.APPROVED)
     add_claim(story.taro, story.introductions, status=ClaimStatus.APPROVED)
     add_claim(other, story.introductions, status=ClaimStatus.REJECTED)
@@ -899,7 +898,7 @@ def test_a_granted_claim_on_a_seeded_service_tells_the_member_how_to_use_it(
 ) -> None:
     from markupsafe import escape
 
-    from tests.accounts.conftest import outbox
+    from tests.factories import outbox
 
     story = cast.story
     story.taro.preferred_locale = locale

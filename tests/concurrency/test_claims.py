@@ -29,7 +29,8 @@ from portal.errors import InvalidTransition
 from portal.extensions import db
 from portal.locking import Busy
 from portal.organizations.models import ReciprocalService
-from tests.benefits.conftest import Story, add_claim, add_codes, add_service, member_of
+from tests.factories import add_claim, add_codes, add_member, add_service
+from tests.roles import Story
 
 pytestmark = pytest.mark.usefixtures("postgres_only")
 
@@ -266,7 +267,7 @@ def pool_of_three(story: Story) -> tuple[list[int], int]:
         redemption="code_pool",
     )
     add_codes(service, "EB-1", "EB-2", "EB-3")
-    people = [story.taro.id] + [member_of("link-j")[0].id for _ in range(4)]
+    people = [story.taro.id] + [add_member("link-j")[0].id for _ in range(4)]
     ids = (people, service.id)
     db.session.close()
     return ids
@@ -318,7 +319,7 @@ def test_simultaneous_claims_on_a_pool_give_each_code_to_exactly_one_claim(
 @pytest.mark.usefixtures("slow_count")
 def test_simultaneous_approvals_never_give_one_code_twice(app: Flask, story: Story) -> None:
     service = story.member_rate  # needs approval; three codes ON-0001..3
-    claimants = [story.taro] + [member_of("link-j")[0] for _ in range(3)]
+    claimants = [story.taro] + [add_member("link-j")[0] for _ in range(3)]
     claim_ids = [add_claim(person, service).id for person in claimants]
     admin_id, service_id = story.one_nucleus_admin.id, service.id
     db.session.close()

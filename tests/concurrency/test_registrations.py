@@ -20,8 +20,7 @@ from sqlalchemy import select
 
 from portal.events.models import Registration
 from portal.extensions import db
-from tests.accounts.conftest import add_person
-from tests.events.conftest import add_event, ticket
+from tests.factories import add_event, add_person, ticket
 
 pytestmark = pytest.mark.usefixtures("network")
 

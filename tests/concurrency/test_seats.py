@@ -21,7 +21,7 @@ from portal.accounts import companies
 from portal.accounts.models import Company, Invitation, Person, Role
 from portal.errors import InvalidTransition
 from portal.extensions import db
-from tests.accounts.conftest import add_person, add_role
+from tests.factories import add_person, add_role
 
 pytestmark = pytest.mark.usefixtures("postgres_only", "network")
 

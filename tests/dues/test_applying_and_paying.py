@@ -17,9 +17,9 @@ from portal.notifications.models import OutboxMessage
 from portal.payments.invoices import record_bank_transfer
 from portal.payments.models import Invoice
 from portal.payments.states import tokyo_today
-from tests.accounts.conftest import add_person
-from tests.admin.conftest import login
-from tests.dues.conftest import CORPORATE_NUMBER, approved
+from tests.dues.applications import CORPORATE_NUMBER, approved
+from tests.factories import add_person
+from tests.roles import login
 
 
 def _kinds() -> list[str]:

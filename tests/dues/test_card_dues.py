@@ -14,17 +14,10 @@ from portal.dues.models import DuesCharge, DuesPlan, MemberPlan
 from portal.extensions import db
 from portal.payments.models import Payment
 from portal.payments.states import tokyo_today
-from tests.accounts.conftest import add_person
-from tests.admin.conftest import login
-from tests.dues.conftest import approved
-from tests.payments.conftest import (  # noqa: F401 - fixtures
-    localstripe,
-    pay_with_card,
-    stripe_client,
-    stripe_on,
-    wait_for_status,
-    webhooks,
-)
+from tests.dues.applications import approved
+from tests.factories import add_person
+from tests.payments.stripe_helpers import wait_for_status
+from tests.roles import login
 
 
 def test_card_payment_by_webhook_makes_the_individual_member_verified(

@@ -21,10 +21,9 @@ from portal.dues.terms import TERMS_VERSION
 from portal.errors import InvalidTransition
 from portal.extensions import db
 from portal.payments.models import Payment
-from tests.accounts.conftest import add_person
-from tests.admin.conftest import login
-from tests.dues.conftest import approved, corporate_details
-from tests.payments.conftest import localstripe, stripe_on  # noqa: F401 - fixtures
+from tests.dues.applications import approved, corporate_details
+from tests.factories import add_person
+from tests.roles import login
 
 
 def _booked(person: Person, plan: DuesPlan, staff: Person) -> MembershipApplication:

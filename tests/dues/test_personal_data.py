@@ -10,8 +10,8 @@ from portal.accounts.services import delete_account, export_personal_data
 from portal.dues.models import DuesCharge, DuesPlan, MemberPlan, MembershipApplication
 from portal.extensions import db
 from portal.payments.models import Payment
-from tests.accounts.conftest import PASSWORD, add_person
-from tests.dues.conftest import CORPORATE_NUMBER, approved
+from tests.dues.applications import CORPORATE_NUMBER, approved
+from tests.factories import PASSWORD, add_person
 
 
 def test_export_names_the_application_and_the_dues(

@@ -17,10 +17,9 @@ from portal.notifications.models import OutboxMessage
 from portal.payments.invoices import record_bank_transfer
 from portal.payments.models import Invoice
 from portal.payments.states import tokyo_today
-from tests.accounts.conftest import add_person
-from tests.admin.conftest import login
-from tests.dues.conftest import approved
-from tests.events.conftest import add_event
+from tests.dues.applications import approved
+from tests.factories import add_event, add_person
+from tests.roles import login
 
 
 def _paid_member(plan: DuesPlan, staff: Person, email: str) -> MemberPlan:

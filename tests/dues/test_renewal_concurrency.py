@@ -19,8 +19,8 @@ from portal.notifications.models import OutboxMessage
 from portal.payments.invoices import record_bank_transfer
 from portal.payments.models import Invoice
 from portal.payments.states import tokyo_today
-from tests.accounts.conftest import add_person
-from tests.dues.conftest import approved
+from tests.dues.applications import approved
+from tests.factories import add_person
 
 pytestmark = pytest.mark.usefixtures("postgres_only")
 

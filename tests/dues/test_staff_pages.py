@@ -20,9 +20,9 @@ from portal.extensions import db
 from portal.payments.invoices import record_bank_transfer
 from portal.payments.models import Invoice
 from portal.payments.states import tokyo_today
-from tests.accounts.conftest import add_person
-from tests.admin.conftest import login
-from tests.dues.conftest import approved
+from tests.dues.applications import approved
+from tests.factories import add_person
+from tests.roles import login
 
 PLAN_FORM = {
     "code": "d",

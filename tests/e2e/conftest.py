@@ -14,22 +14,12 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 import pytest
 
+from tests.e2e.browser import CHROMIUM_ARGS, DEFAULT_CHROMIUM, TIMEOUT_MS
+
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, BrowserContext, Page, Playwright
 
 E2E_DIR = Path(__file__).resolve().parent
-DEFAULT_CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
-#: Generous for a shared 2-core machine, short enough that a hung page fails the test quickly.
-TIMEOUT_MS = 15_000
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

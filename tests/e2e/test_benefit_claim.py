@@ -23,7 +23,7 @@ from portal.organizations.models import Agreement, Organization, ReciprocalServi
 if TYPE_CHECKING:
     from playwright.sync_api import Page
 
-    from tests.conftest import SMTPCapture
+    from tests.factories import SMTPCapture
 
 PASSWORD = "Nihonbashi-Genesis-2026"
 TITLE = "Member rate at One Nucleus Genesis"

@@ -27,9 +27,8 @@ from portal.events.calendar import qr_payload
 from portal.events.models import Event, Registration
 from portal.extensions import db
 from portal.notifications.models import OutboxMessage
-from tests.accounts.conftest import PASSWORD, add_membership, add_person, add_role
-from tests.e2e.conftest import CHROMIUM_ARGS, DEFAULT_CHROMIUM, TIMEOUT_MS
-from tests.events.conftest import add_event, ticket
+from tests.e2e.browser import CHROMIUM_ARGS, DEFAULT_CHROMIUM, TIMEOUT_MS
+from tests.factories import PASSWORD, add_event, add_membership, add_person, add_role, ticket
 
 if TYPE_CHECKING:
     from playwright.sync_api import Page

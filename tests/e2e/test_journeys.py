@@ -25,9 +25,16 @@ from portal.events.models import Event, Registration
 from portal.extensions import db
 from portal.notifications.models import OutboxMessage
 from portal.organizations.models import ReciprocalService
-from tests.accounts.conftest import PASSWORD, add_membership, add_person, add_role, link_token, org
-from tests.events.conftest import add_event, ticket
-from tests.payments.conftest import localstripe, stripe_on  # noqa: F401 - fixtures used below
+from tests.factories import (
+    PASSWORD,
+    add_event,
+    add_membership,
+    add_person,
+    add_role,
+    link_token,
+    org,
+    ticket,
+)
 
 if TYPE_CHECKING:
     from playwright.sync_api import Page

@@ -19,7 +19,7 @@ from portal.organizations.models import Organization
 if TYPE_CHECKING:
     from playwright.sync_api import Page
 
-    from tests.conftest import SMTPCapture
+    from tests.factories import SMTPCapture
 
 PASSWORD = "Torrey-Pines-2026"
 

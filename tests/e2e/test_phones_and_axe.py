@@ -24,7 +24,7 @@ from portal.demo import DEMO_PASSWORD, load_demo_data
 from portal.events import pricing, registering
 from portal.events.models import Event
 from portal.extensions import db
-from tests.accounts.conftest import org
+from tests.factories import org
 
 if TYPE_CHECKING:
     from playwright.sync_api import Page
@@ -107,7 +107,7 @@ def demo(app: Any) -> dict[str, str]:
         registering.register(member, event, ticket_type_id=offer.ticket_type.id)
     # Two granted claims whose instructions the claims page shows, one section each.
     from portal.benefits.models import ClaimStatus
-    from tests.benefits.conftest import add_claim, add_service
+    from tests.factories import add_claim, add_service
 
     for provider in ("biocom", "ucsd"):
         service = add_service(

@@ -18,8 +18,7 @@ from portal.events.models import Event
 from portal.extensions import db
 from portal.notifications.models import OutboxMessage
 from portal.organizations.models import Organization, OrganizationKind
-from tests.accounts.conftest import add_person, add_role
-from tests.events.conftest import add_event, member_of, registrations, ticket
+from tests.factories import add_event, add_person, add_role, member_of, registrations, ticket
 
 pytestmark = pytest.mark.usefixtures("network")
 

@@ -13,9 +13,8 @@ from portal.accounts.models import Role
 from portal.events.demo import PAST_EVENTS, load_demo_events
 from portal.events.models import Event
 from portal.extensions import db
-from tests.accounts.conftest import add_person, add_role
-from tests.admin.conftest import login
-from tests.events.conftest import add_event, member_of
+from tests.factories import add_event, add_person, add_role, member_of
+from tests.roles import login
 
 pytestmark = pytest.mark.usefixtures("network")
 
@@ -102,7 +101,7 @@ def test_an_events_page_offers_register_near_the_top(client: FlaskClient) -> Non
 def test_an_event_cannot_take_the_address_of_a_list_page(slug: str) -> None:
     from portal.errors import InvalidInput
     from portal.events.setup import EventData, TicketTypeData, save_event
-    from tests.accounts.conftest import org
+    from tests.factories import org
 
     staff = add_role(add_person("editor@link-j.example"), Role.STAFF)
     start = (add_event().starts_at + timedelta(days=1)).replace(microsecond=0)

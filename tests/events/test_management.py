@@ -8,7 +8,7 @@ import io
 import re
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
@@ -19,7 +19,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, insert, select
 from werkzeug.test import TestResponse
 
-from portal.accounts.models import MembershipStatus, Person, Role
+from portal.accounts.models import MembershipStatus, Person, Role, VerificationSource
 from portal.accounts.services import grant_role
 from portal.audit.models import AuditEntry
 from portal.db import utcnow
@@ -29,9 +29,8 @@ from portal.events.models import Event, EventStatus, Registration, RegistrationS
 from portal.extensions import db
 from portal.notifications.models import OutboxMessage
 from portal.timefmt import local_moment
-from tests.admin.conftest import Cast, login, make_membership, make_person, organization
-from tests.conftest import recorded_statements
-from tests.events.conftest import add_event, ticket
+from tests.factories import add_event, add_membership, add_person, org, recorded_statements, ticket
+from tests.roles import Action, Cast, build_cast, check_outcome, login, matrix
 
 EN = {"Accept-Language": "en"}
 JA = {"Accept-Language": "ja"}
@@ -173,8 +172,12 @@ class Scene:
     ucsd_registration: Registration
 
 
-@pytest.fixture
-def scene(cast: Cast) -> Scene:
+def build_scene() -> Scene:
+    """The management cast (tests/roles.py), the forum and its registrations."""
+    return build_scene_for(build_cast())
+
+
+def build_scene_for(cast: Cast) -> Scene:
     forum = add_event(
         host="link-j",
         cohosts=("biocom",),
@@ -203,8 +206,15 @@ def scene(cast: Cast) -> Scene:
         answers={str(forum.questions[0].id): "iPS cells", str(forum.questions[1].id): ["a", "b"]},
     )
     waitlisted = add_registration(forum, cast.colleague, "waitlisted", ticket_audience="non_member")
-    ucsd_member = make_person("sam.park@ucsd.example", "Park", "Sam", affiliation="UCSD")
-    make_membership(ucsd_member, cast.ucsd, status=MembershipStatus.VERIFIED)
+    ucsd_member = add_person(
+        "sam.park@ucsd.example", family_name="Park", given_name="Sam", affiliation="UCSD"
+    )
+    add_membership(
+        ucsd_member,
+        cast.ucsd,
+        status=MembershipStatus.VERIFIED,
+        verified_via=VerificationSource.MANUAL,
+    )
     ucsd_registration = add_registration(forum, ucsd_member, "cancelled")
     return Scene(
         cast=cast,
@@ -218,18 +228,12 @@ def scene(cast: Cast) -> Scene:
     )
 
 
+@pytest.fixture
+def scene(cast: Cast) -> Scene:
+    return build_scene_for(cast)
+
+
 # --- the role matrix ----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Action:
-    name: str
-    method: str
-    url: Callable[[Scene], str]
-    data: Callable[[Scene], dict[str, Any]] = field(default=lambda s: {})
-    done: Callable[[Scene], bool] | None = None
-    #: The answer when allowed: pages 200; POSTs redirect, except check-in (the page again).
-    allowed_status: int = 302
 
 
 def _status(registration: Registration) -> str:
@@ -342,35 +346,19 @@ EXPECTED: dict[str, dict[str, str | int]] = {
 }
 
 
-@pytest.mark.parametrize("action", ACTIONS, ids=lambda a: a.name)
-@pytest.mark.parametrize("role", list(EXPECTED))
-def test_role_matrix(client: FlaskClient, scene: Scene, role: str, action: Action) -> None:
+@pytest.mark.parametrize(("role", "action"), matrix(ACTIONS, EXPECTED))
+def test_role_matrix(
+    client: FlaskClient, matrix_world: Callable[..., Scene], role: str, action: Action
+) -> None:
+    scene = matrix_world(build_scene)
     login(client, scene.cast.by_role(role))
-    expected = EXPECTED[role][action.name]
 
-    if action.method == "GET":
-        response = client.get(action.url(scene), headers=EN)
-    else:
-        response = client.post(action.url(scene), data=action.data(scene), headers=EN)
-
-    if expected == "login":
-        assert response.status_code == 302
-        assert urlsplit(response.location).path == "/login"
-    elif expected == "allowed" and action.method == "GET":
-        assert response.status_code == 200, text(response)[:2000]
-    elif expected == "allowed":
-        assert response.status_code == action.allowed_status, text(response)[:3000]
-        if action.allowed_status == 302:
-            assert urlsplit(response.location).path.startswith("/admin/events")
-    else:
-        assert response.status_code == expected
-    if action.done is not None:
-        assert action.done(scene) is (expected == "allowed")
+    check_outcome(client, scene, action, EXPECTED[role][action.name], area="/admin/events")
 
 
 def test_refused_pages_never_show_the_events_registrants(client: FlaskClient, scene: Scene) -> None:
-    outsider = make_person("admin@krp.example", "Admin", "KRP")
-    grant_role(outsider, Role.PARTNER_ADMIN, actor=None, organization=organization("krp"))
+    outsider = add_person("admin@krp.example", family_name="Admin", given_name="KRP")
+    grant_role(outsider, Role.PARTNER_ADMIN, actor=None, organization=org("krp"))
     login(client, outsider)
 
     for path in ("/edit", "/checkin", "/counts"):
@@ -674,7 +662,9 @@ def test_bad_input_in_the_editor_is_refused_and_changes_nothing(
 
 
 def test_capacity_below_the_seats_held_is_refused(client: FlaskClient, scene: Scene) -> None:
-    add_registration(scene.forum, make_person("x@example.org", "X", "Y"), "confirmed")
+    add_registration(
+        scene.forum, add_person("x@example.org", family_name="X", given_name="Y"), "confirmed"
+    )
     login(client, scene.cast.staff)
 
     response = client.post(
@@ -689,7 +679,9 @@ def test_capacity_below_the_seats_held_is_refused(client: FlaskClient, scene: Sc
 def test_a_refusal_of_the_editor_stands_beside_what_it_is_about(
     client: FlaskClient, scene: Scene
 ) -> None:
-    add_registration(scene.forum, make_person("x@example.org", "X", "Y"), "confirmed")
+    add_registration(
+        scene.forum, add_person("x@example.org", family_name="X", given_name="Y"), "confirmed"
+    )
     login(client, scene.cast.staff)
     held = "2 seats are already held; the capacity cannot be lower."
     no_tickets = {f"ticket_types-{i}-{n}": "" for i in range(3) for n in ("name_en", "name_ja")}
@@ -809,7 +801,9 @@ def test_registrations_filter_search_and_live_counts(client: FlaskClient, scene:
 
 def test_registrations_are_paged(client: FlaskClient, scene: Scene) -> None:
     for number in range(queries.REGISTRATIONS_PAGE_SIZE):
-        person = make_person(f"p{number:03d}@example.org", "Person", f"{number:03d}")
+        person = add_person(
+            f"p{number:03d}@example.org", family_name="Person", given_name=f"{number:03d}"
+        )
         add_registration(scene.forum, person, "cancelled")
     login(client, scene.cast.staff)
 
@@ -833,7 +827,7 @@ def test_the_registrations_page_loads_in_a_fixed_number_of_queries(
 
     few = queries_for_page()
     for number in range(20):
-        person = make_person(f"q{number}@example.org", "Person", str(number))
+        person = add_person(f"q{number}@example.org", family_name="Person", given_name=str(number))
         add_registration(scene.forum, person, "cancelled")
     assert queries_for_page() == few
 

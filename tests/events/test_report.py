@@ -12,8 +12,7 @@ from portal.events import leaving, registering
 from portal.events.report import registrations_by_direction
 from portal.extensions import db
 from portal.organizations.models import Agreement
-from tests.accounts.conftest import add_consent
-from tests.events.conftest import add_event, member_of, ticket
+from tests.factories import add_consent, add_event, member_of, ticket
 
 pytestmark = pytest.mark.usefixtures("network")
 

@@ -39,8 +39,17 @@ from portal.extensions import db
 from portal.notifications.models import OutboxMessage
 from portal.notifications.services import build_email, qr_code_png, write_message
 from portal.organizations.models import Agreement
-from tests.accounts.conftest import add_consent, add_person, add_role, org
-from tests.events.conftest import add_event, later, member_of, registrations, ticket
+from tests.factories import (
+    add_consent,
+    add_event,
+    add_person,
+    add_role,
+    later,
+    member_of,
+    org,
+    registrations,
+    ticket,
+)
 
 pytestmark = pytest.mark.usefixtures("network")
 
@@ -92,7 +101,7 @@ def test_partner_rate_is_only_for_the_mous_the_event_runs_under() -> None:
 def test_pending_membership_gives_no_member_rate() -> None:
     event = add_event()
     person = add_person()
-    from tests.accounts.conftest import add_membership
+    from tests.factories import add_membership
 
     add_membership(person, "link-j", status="pending")
     db.session.refresh(person)
@@ -103,7 +112,7 @@ def test_pending_membership_gives_no_member_rate() -> None:
 def test_expired_membership_gives_no_member_rate() -> None:
     event = add_event()
     person = add_person()
-    from tests.accounts.conftest import add_membership
+    from tests.factories import add_membership
 
     add_membership(person, "link-j", status="verified", valid_until=later(days=-2).date())
     db.session.refresh(person)

@@ -18,9 +18,9 @@ from portal.events import queries
 from portal.events.models import Event, EventStatus, Visibility
 from portal.extensions import db
 from portal.notifications.models import OutboxMessage
-from tests.accounts.conftest import add_person as add_person_for_test
-from tests.admin.conftest import login
-from tests.events.conftest import add_event, member_of, registrations, ticket
+from tests.factories import add_event, member_of, registrations, ticket
+from tests.factories import add_person as add_person_for_test
+from tests.roles import login
 
 pytestmark = pytest.mark.usefixtures("network")
 
@@ -480,7 +480,7 @@ def test_the_online_link_must_be_a_web_address() -> None:
     from portal.errors import InvalidInput
     from portal.events import setup
     from portal.events.setup import EventData, TicketTypeData
-    from tests.accounts.conftest import add_role, org
+    from tests.factories import add_role, org
 
     staff = add_role(add_person_for_test(), Role.STAFF)
     starts = datetime.now(UTC) + timedelta(days=10)

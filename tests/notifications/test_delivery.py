@@ -39,7 +39,7 @@ from portal.notifications.services import (
     queue_mail,
     smtp_transport,
 )
-from tests.accounts.conftest import add_person, count, outbox
+from tests.factories import add_person, count, outbox
 
 COMPANY = "三井ライフサイエンス株式会社"
 ACCEPT_URL = "https://portal.link-j.org/invitations/tok-123"

@@ -26,7 +26,7 @@ from sqlalchemy.engine import make_url
 
 from portal.extensions import db
 from portal.notifications.models import OutboxMessage, OutboxStatus
-from tests.accounts.conftest import count, outbox
+from tests.factories import count, outbox
 from tests.notifications.test_delivery import free_port, queue_invitation
 
 pytestmark = [pytest.mark.postgres, pytest.mark.usefixtures("postgres_only")]

@@ -18,7 +18,7 @@ from portal.errors import InvalidInput, NotFound
 from portal.extensions import db
 from portal.organizations import services as network
 from portal.organizations.models import Agreement, Organization
-from tests.accounts.conftest import add_person, add_role, audit, english, org  # noqa: F401
+from tests.factories import add_person, add_role, audit, org
 
 pytestmark = pytest.mark.usefixtures("english")
 

@@ -1,6 +1,6 @@
 """Run localstripe (a stateful fake Stripe API) on 127.0.0.1:<port>, keeping nothing on disk.
 
-Started by tests/payments/conftest.py in a subprocess: ``python localstripe_server.py PORT``.
+Started by tests/payments/stripe_fixtures.py in a subprocess: ``python localstripe_server.py PORT``.
 """
 
 import logging

@@ -18,10 +18,9 @@ from portal.payments import cards, refunds
 from portal.payments.models import Payment, Refund, StripeEvent
 from portal.payments.stripe_gateway import gateway
 from portal.payments.webhooks import reconcile
-from tests.accounts.conftest import add_person
-from tests.admin.conftest import login
-from tests.events.conftest import add_event, later, member_of, ticket
-from tests.payments.conftest import DECLINED, signed, wait_for_status
+from tests.factories import add_event, add_person, later, member_of, ticket
+from tests.payments.stripe_helpers import DECLINED, signed, wait_for_status
+from tests.roles import login
 
 pytestmark = pytest.mark.usefixtures("network")
 

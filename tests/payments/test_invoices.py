@@ -28,10 +28,9 @@ from portal.notifications.models import OutboxMessage
 from portal.payments import documents, invoices, refunds, states
 from portal.payments.models import Invoice, InvoiceLine
 from portal.payments.taxes import tax_summary
-from tests.accounts.conftest import add_person, org
-from tests.admin.conftest import login
-from tests.events.conftest import add_event, ticket
+from tests.factories import add_event, add_person, org, ticket
 from tests.payments.pdfs import drawn, fonts, ink, text_of
+from tests.roles import login
 
 pytestmark = pytest.mark.usefixtures("network")
 

@@ -13,19 +13,8 @@ from portal.events import registering
 from portal.extensions import db
 from portal.payments import invoices
 from portal.payments.models import Invoice, Payment
-from tests.accounts.conftest import add_person
-from tests.admin.conftest import Cast, login
-from tests.events.conftest import add_event, ticket
-
-ROLES = [
-    "anonymous",
-    "unverified_member",
-    "verified_member",
-    "biocom_admin",
-    "ucsd_admin",
-    "staff",
-    "admin",
-]
+from tests.factories import add_event, add_person, ticket
+from tests.roles import ROLES, Cast, login
 
 
 @pytest.fixture

@@ -18,9 +18,8 @@ from portal.events.models import Event, Registration
 from portal.extensions import db
 from portal.payments import invoices
 from portal.payments.models import Payment
-from tests.accounts.conftest import add_person, add_role
-from tests.admin.conftest import login
-from tests.events.conftest import add_event, member_of, ticket
+from tests.factories import add_event, add_person, add_role, member_of, ticket
+from tests.roles import login
 
 pytestmark = pytest.mark.usefixtures("network", "issuer")
 

@@ -20,10 +20,9 @@ from portal.extensions import db
 from portal.payments import cards
 from portal.payments.cli import payments_group
 from portal.payments.models import Payment, Refund
-from tests.accounts.conftest import add_person
-from tests.admin.conftest import login
-from tests.events.conftest import add_event, ticket
-from tests.payments.conftest import StripeOutage
+from tests.factories import add_event, add_person, ticket
+from tests.payments.stripe_helpers import StripeOutage
+from tests.roles import login
 
 pytestmark = pytest.mark.usefixtures("network")
 

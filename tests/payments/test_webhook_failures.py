@@ -22,9 +22,8 @@ from portal.extensions import db
 from portal.notifications.models import OutboxMessage
 from portal.payments import cards
 from portal.payments.models import Payment, Refund, StripeEvent
-from tests.accounts.conftest import add_person
-from tests.events.conftest import add_event, later, ticket
-from tests.payments.conftest import (
+from tests.factories import add_event, add_person, later, ticket
+from tests.payments.stripe_helpers import (
     PUBLISHABLE_KEY,
     SECRET_KEY,
     WEBHOOK_SECRET,
