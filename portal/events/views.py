@@ -21,7 +21,7 @@ from portal import inputs
 from portal.accounts.consents import ConsentRequired
 from portal.accounts.views import agree_if_asked, consent_step
 from portal.db import utcnow
-from portal.events import calendar, leaving, payment_step, pricing, queries, registering
+from portal.events import calendar, leaving, listing, payment_step, pricing, queries, registering
 from portal.events.forms import CancelRegistrationForm, registration_form_for
 from portal.events.labels import (
     event_kind_label,
@@ -68,14 +68,14 @@ def _visible_event(slug: str, viewer) -> Event:  # noqa: ANN001
 
 
 @blueprint.app_template_global()
-def price_range(event: queries.EventCard) -> list[tuple[int, int, str]]:
+def price_range(event: listing.EventCard) -> list[tuple[int, int, str]]:
     """Per currency, the lowest and highest price of the event's open ticket types."""
     return event.price_ranges
 
 
-def _filters() -> queries.EventFilters:
+def _filters() -> listing.EventFilters:
     keywords = " ".join(request.args.get("q", "").split())[:200]
-    return queries.EventFilters(
+    return listing.EventFilters(
         partner=request.args.get("partner") or None,
         kind=request.args.get("kind") if request.args.get("kind") in set(EventKind) else None,
         month=request.args.get("month") or None,
@@ -90,14 +90,14 @@ def _filters() -> queries.EventFilters:
 def index() -> Response:
     viewer = queries.viewer_with_memberships(current_user)
     filters = _filters()
-    page = queries.upcoming_events(
+    page = listing.upcoming_events(
         viewer, filters, page=request.args.get("page", 1, type=inputs.integer)
     )
     return render_template(
         "events/index.html",
         page=page,
         filters=filters,
-        partners=queries.organizations_for_filter(),
+        partners=listing.organizations_for_filter(),
         kinds=list(EventKind),
         viewer_zone=viewer_zone(viewer),
         past=False,
@@ -109,14 +109,14 @@ def past() -> str:
     """The archive: events that took place, latest first (the seed's 2017 forum among them)."""
     viewer = queries.viewer_with_memberships(current_user)
     filters = _filters()
-    page = queries.upcoming_events(
+    page = listing.upcoming_events(
         viewer, filters, page=request.args.get("page", 1, type=inputs.integer), past=True
     )
     return render_template(
         "events/index.html",
         page=page,
         filters=filters,
-        partners=queries.organizations_for_filter(),
+        partners=listing.organizations_for_filter(),
         kinds=list(EventKind),
         viewer_zone=viewer_zone(viewer),
         past=True,
