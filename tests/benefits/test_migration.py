@@ -18,7 +18,6 @@ from sqlalchemy.exc import IntegrityError
 
 from portal.accounts.models import Person
 from portal.extensions import db
-from tests.factories import add_person
 
 claims = sa.table(
     "benefit_claim",
@@ -113,8 +112,8 @@ def test_upgrading_keeps_each_members_allowance_and_withdraws_the_repeats(
     with scratch.app_context():
         upgrade(revision="0007_outbox_written")
         seed_network()
-        taro = add_person("taro@example.org", family_name="山田", given_name="太郎").id
-        hanako = add_person("hanako@example.org", family_name="佐藤", given_name="花子").id
+        taro = make_person("taro@example.org", "山田", "太郎").id
+        hanako = make_person("hanako@example.org", "佐藤", "花子").id
         # UCSD's publications (no limit) claimed four times by Taro: granted at once each time.
         digest = _service_id("ucsd", "publications")
         kept = _claim(taro, digest, "approved", at(2025, 3, 1), note="Welcome aboard.")
