@@ -87,7 +87,9 @@ def test_a_partner_admin_signs_in_with_a_passkey_and_not_without_it(
     page = new_page(base_url=site)
     _virtual_authenticator(page)
     _log_in(page)
-    expect(page).to_have_url(f"{site}/account")
+    # A partner admin lands on their work (the administration), which without a factor and
+    # with no grace left sends them to add one.
+    expect(page).to_have_url(f"{site}/account/security")
 
     # No factor and no grace left: the management pages send the admin to add one.
     page.goto("/admin/organizations/biocom/memberships")
