@@ -15,6 +15,7 @@ Machines read ISO 8601 with the offset (CSV files, ``<time datetime>``).
 from __future__ import annotations
 
 from datetime import date, datetime, tzinfo
+from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -70,7 +71,13 @@ def _viewer(viewer: Any) -> str | None:
 
 def day(value: date, language: str | None = None) -> str:
     """A day with its weekday: 2026年12月21日(月) / Mon 21 Dec 2026."""
-    language = _language(language)
+    return _day(value, _language(language))
+
+
+# Babel reads its locale data afresh for every format, and an event list writes fifty days:
+# the few days the portal shows are remembered per language (a day is a day forever).
+@lru_cache(maxsize=4096)
+def _day(value: date, language: str) -> str:
     if language in _DAY_SKELETON:
         return format_skeleton(_DAY_SKELETON[language], value, locale=language)
     return format_datetime(value, _DAY_PATTERN["en"], locale="en")
@@ -97,8 +104,16 @@ def zone_label(moment: datetime, zone: str | tzinfo, language: str | None = None
     if language == "ja":
         if getattr(tz, "key", None) == "Asia/Tokyo":
             return "日本時間"
-        return get_timezone_name(moment.astimezone(tz), "long", locale="ja")
+        return _japanese_zone_name(moment.astimezone(tz), tz)
     return moment.astimezone(tz).tzname() or str(zone)
+
+
+# Babel's look-up of a zone's name is slow, and pages name the same events' moments again and
+# again: remembered per moment and zone (aware datetimes compare by instant alone, so the
+# zone is a key of its own).
+@lru_cache(maxsize=4096)
+def _japanese_zone_name(local: datetime, _zone: tzinfo) -> str:
+    return get_timezone_name(local, "long", locale="ja")
 
 
 def _with_zone(text: str, moment: datetime, zone: str | tzinfo, language: str) -> str:

@@ -130,6 +130,22 @@ def test_the_viewers_own_time_follows_only_where_the_clock_differs(language: str
     assert YOUR_TIME[language] + SPAN["Europe/London", language] in other
 
 
+def test_one_instant_on_two_clocks_names_each_clock_in_japanese() -> None:
+    """Zone names are remembered between calls (Babel's look-up is slow): the same instant
+    in two zones still gets each zone's own name, in any order, and summer time its own."""
+    winter = datetime(2026, 1, 15, 3, 0, tzinfo=UTC)
+    summer = datetime(2026, 7, 15, 3, 0, tzinfo=UTC)
+    names = {
+        (moment, zone): timefmt.zone_label(moment, zone, "ja")
+        for moment in (winter, summer, winter)
+        for zone in ("America/Los_Angeles", "Europe/London", "America/Los_Angeles")
+    }
+    assert names[winter, "America/Los_Angeles"] == "米国太平洋標準時"
+    assert names[summer, "America/Los_Angeles"] == "米国太平洋夏時間"
+    assert names[winter, "Europe/London"] == "グリニッジ標準時"
+    assert names[summer, "Europe/London"] == "英国夏時間"
+
+
 def test_a_programme_line_gives_the_clock_alone_and_nothing_has_seconds() -> None:
     with force_locale("ja"):
         assert timefmt.clock_span(START, END, "Asia/Tokyo") == "13:30〜17:30"

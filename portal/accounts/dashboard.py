@@ -20,9 +20,9 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from flask import render_template
+from flask import g, render_template
 from markupsafe import Markup
 
 from portal.db import utcnow
@@ -77,15 +77,34 @@ def sections() -> list[Section]:
 def render_sections(person: Person) -> Rendered:
     """The registered sections that have something for the person, rendered in order."""
     rendered = Rendered()
-    for section in sections():
-        content = section.provider(person)
-        if content is not None:
-            template, context = content
-            html = render_template(template, person=person, **context)
-            rendered.sections.append(Markup(html))  # noqa: S704 - escaped by autoescape
-            rendered.news_shown |= section.news
-            rendered.needs_shown |= not section.informs
+    g.dashboard_reads = {}
+    try:
+        for section in sections():
+            content = section.provider(person)
+            if content is not None:
+                template, context = content
+                html = render_template(template, person=person, **context)
+                rendered.sections.append(Markup(html))  # noqa: S704 - escaped by autoescape
+                rendered.news_shown |= section.news
+                rendered.needs_shown |= not section.informs
+    finally:
+        g.pop("dashboard_reads", None)
     return rendered
+
+
+Read = TypeVar("Read")
+
+
+def shared_read(name: str, read: Callable[[], Read]) -> Read:
+    """A read that several sections show parts of (the person's registrations: upcoming
+    events, seats to pay for), made once per rendering of the dashboard: every statement
+    counts on the page members open most. Outside a rendering, made each time."""
+    reads = g.get("dashboard_reads")
+    if reads is None:
+        return read()
+    if name not in reads:
+        reads[name] = read()
+    return reads[name]  # type: ignore[no-any-return]
 
 
 def news_since(person: Person) -> datetime:

@@ -103,6 +103,11 @@ class Person(UserMixin, TimestampMixin, db.Model):
         foreign_keys="RoleGrant.person_id",
         cascade="all, delete-orphan",
     )
+    #: The companies whose seats this person manages (``Company.primary_contact``): read with
+    #: the signed-in person, so the dashboard's link to the seats costs no statement.
+    companies_contacted: Mapped[list[Company]] = relationship(
+        foreign_keys="Company.primary_contact_id", viewonly=True, order_by="Company.id"
+    )
 
     #: The sign-in this object was loaded for (``accounts.sessions``): set by sign-in and by
     #: Flask-Login's loader, never stored on the person's row.

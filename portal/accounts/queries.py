@@ -20,6 +20,7 @@ from portal.accounts.models import (
     Company,
     EmailDomainRule,
     Invitation,
+    LoginSession,
     Membership,
     MembershipStatus,
     Person,
@@ -57,15 +58,29 @@ def person_with_roles_and_mous() -> Select:
     one statement: the header, the admin area, prices and visibility all ask for them.
     Built once: every signed-in request runs it, and building it (and its loader options'
     cache key) costs about as much as running it."""
+    return select(Person).where(Person.id == bindparam("person_id")).options(*_person_graph())
+
+
+@functools.cache
+def signed_in_person_and_session() -> Select:
+    """The session row named by ``token_hash`` and its person with the same graph as
+    ``person_with_roles_and_mous``, in one statement: the session's loader runs it on every
+    signed-in request, so reading the row and the person apart cost a round trip each."""
     return (
-        select(Person)
-        .where(Person.id == bindparam("person_id"))
-        .options(
-            joinedload(Person.role_grants).joinedload(RoleGrant.organization),
-            memberships_and_their_mous(),
-            # The dashboard shows each membership's company: loaded here, not read again.
-            joinedload(Person.memberships).joinedload(Membership.company),
-        )
+        select(Person, LoginSession)
+        .join(LoginSession, LoginSession.person_id == Person.id)
+        .where(LoginSession.token_hash == bindparam("token_hash"))
+        .options(*_person_graph())
+    )
+
+
+def _person_graph() -> tuple[_AbstractLoad, ...]:
+    return (
+        joinedload(Person.role_grants).joinedload(RoleGrant.organization),
+        memberships_and_their_mous(),
+        # The dashboard shows each membership's company: loaded here, not read again.
+        joinedload(Person.memberships).joinedload(Membership.company),
+        joinedload(Person.companies_contacted),
     )
 
 
@@ -339,7 +354,8 @@ def companies() -> list[tuple[Company, int]]:
 
 
 def company_of_primary_contact(person: Person) -> Company | None:
-    return db.session.scalar(select(Company).where(Company.primary_contact_id == person.id))
+    """The company whose seats the person manages (the first, should there be several)."""
+    return person.companies_contacted[0] if person.companies_contacted else None
 
 
 def company_seats(company: Company) -> tuple[list[Membership], list[Invitation]]:

@@ -27,7 +27,7 @@ from flask_babel import gettext as _
 from sqlalchemy import and_, delete, or_, select, update
 
 from portal.accounts.models import LoginSession, Person, SessionEnd
-from portal.accounts.queries import person_with_roles_and_mous
+from portal.accounts.queries import person_with_roles_and_mous, signed_in_person_and_session
 from portal.audit.services import record
 from portal.db import utcnow
 from portal.errors import InvalidInput, NotFound
@@ -313,22 +313,21 @@ def load_person_for_session(session_id: str) -> Person | None:
     person_id, _sep, secret = session_id.partition(":")
     if not person_id.isdigit() or not secret:
         return None
-    session = db.session.scalar(
-        select(LoginSession).where(LoginSession.token_hash == token_hash(secret))
+    found = (
+        db.session.execute(signed_in_person_and_session(), {"token_hash": token_hash(secret)})
+        .unique()
+        .one_or_none()
     )
+    if found is None:
+        return None
+    person, session = found
     if (
-        session is None
-        or session.person_id != int(person_id)
+        session.person_id != int(person_id)
         or session.ended_at is not None
         or session.held_for is not None
     ):
         return None
-    person = (
-        db.session.execute(person_with_roles_and_mous(), {"person_id": session.person_id})
-        .unique()
-        .scalar_one_or_none()
-    )
-    if person is None or person.deleted_at:
+    if person.deleted_at:
         return None
     now = utcnow()
     if now >= ends_at(session, person):

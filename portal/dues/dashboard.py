@@ -4,17 +4,12 @@ from __future__ import annotations
 
 from portal.accounts.dashboard import Section, SectionContent
 from portal.accounts.models import Person
-from portal.dues.changes import current_member_plan
-from portal.dues.queries import applications_of
+from portal.dues.queries import standing_of
 
 
 def _section(person: Person) -> SectionContent:
-    member_plan = current_member_plan(person)
-    applications = applications_of(person)
-    return "dues/_dashboard.html", {
-        "member_plan": member_plan,
-        "application": applications[0] if applications else None,
-    }
+    member_plan, application = standing_of(person)
+    return "dues/_dashboard.html", {"member_plan": member_plan, "application": application}
 
 
 # Where the person stands with LINK-J (member, applying, or not yet): never "what needs you".

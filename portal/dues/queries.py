@@ -33,6 +33,30 @@ def charges_of(member_plan: MemberPlan) -> list[DuesCharge]:
     )
 
 
+def standing_of(person: Person) -> tuple[MemberPlan | None, MembershipApplication | None]:
+    """The person's member plan that has not ended (the latest, with its plan) and their
+    latest application, in one statement: the dashboard shows both on every visit."""
+    plan_id = (
+        select(func.max(MemberPlan.id))
+        .where(MemberPlan.person_id == person.id, MemberPlan.ended_on.is_(None))
+        .scalar_subquery()
+    )
+    application_id = (
+        select(func.max(MembershipApplication.id))
+        .where(MembershipApplication.person_id == person.id)
+        .scalar_subquery()
+    )
+    member_plan, application = db.session.execute(
+        select(MemberPlan, MembershipApplication)
+        .select_from(Person)
+        .outerjoin(MemberPlan, MemberPlan.id == plan_id)
+        .outerjoin(MembershipApplication, MembershipApplication.id == application_id)
+        .where(Person.id == person.id)
+        .options(joinedload(MemberPlan.plan))
+    ).one()
+    return member_plan, application
+
+
 def applications_of(person: Person) -> list[MembershipApplication]:
     return list(
         db.session.scalars(

@@ -3,13 +3,14 @@ person's upcoming registrations, each with its ticket."""
 
 from __future__ import annotations
 
-from portal.accounts.dashboard import Section, SectionContent
+from portal.accounts.dashboard import Section, SectionContent, shared_read
 from portal.accounts.models import Person
-from portal.events.queries import upcoming_registrations
+from portal.events.queries import registrations_to_show, upcoming_registrations
 
 
 def events_section(person: Person) -> SectionContent:
-    registrations = upcoming_registrations(person)
+    shown = shared_read("registrations", lambda: registrations_to_show(person))
+    registrations = upcoming_registrations(person, shown)
     if not registrations:
         return None
     return "events/_dashboard.html", {"registrations": registrations}

@@ -189,25 +189,44 @@ def my_registrations(person: Person) -> list[Registration]:
 DASHBOARD_REGISTRATIONS = 5
 
 
-def upcoming_registrations(person: Person) -> list[Registration]:
-    """The person's live registrations for events that have not ended, soonest first."""
+def registrations_to_show(person: Person) -> list[Registration]:
+    """The person's live registrations for events that have not ended, and any awaiting
+    payment, soonest event first, with event, host and ticket type: the dashboard's upcoming
+    events and its payments due, in one statement."""
     return list(
         db.session.scalars(
             select(Registration)
             .join(Registration.event)
             .where(
                 Registration.person_id == person.id,
-                Registration.status.in_([s.value for s in LIVE_STATES]),
-                Event.ends_at > utcnow(),
+                or_(
+                    Registration.status == RegistrationStatus.AWAITING_PAYMENT.value,
+                    and_(
+                        Registration.status.in_([s.value for s in LIVE_STATES]),
+                        Event.ends_at > utcnow(),
+                    ),
+                ),
             )
             .options(
                 joinedload(Registration.event).joinedload(Event.host),
                 joinedload(Registration.ticket_type),
             )
             .order_by(Event.starts_at, Registration.id)
-            .limit(DASHBOARD_REGISTRATIONS)
         )
     )
+
+
+def upcoming_registrations(
+    person: Person, shown: list[Registration] | None = None
+) -> list[Registration]:
+    """The person's live registrations for events that have not ended, soonest first (the
+    first few), from ``shown`` (``registrations_to_show``) when the caller read it."""
+    if shown is None:
+        shown = registrations_to_show(person)
+    now = utcnow()
+    live = {s.value for s in LIVE_STATES}
+    upcoming = [r for r in shown if r.status in live and r.event.ends_at > now]
+    return upcoming[:DASHBOARD_REGISTRATIONS]
 
 
 def feed_registrations(person: Person) -> list[Registration]:

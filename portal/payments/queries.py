@@ -11,6 +11,7 @@ from sqlalchemy.orm import joinedload
 from portal.accounts.models import Person
 from portal.accounts.search import person_matches
 from portal.events.models import Registration, RegistrationStatus
+from portal.events.queries import registrations_to_show
 from portal.extensions import db
 from portal.payments.models import Invoice, Payment, PaymentStatus
 
@@ -123,19 +124,16 @@ class PaymentDue:
     invoice: Invoice | None
 
 
-def payments_due(person: Person) -> list[PaymentDue]:
+def payments_due(person: Person, shown: list[Registration] | None = None) -> list[PaymentDue]:
     """The person's registrations awaiting payment, the soonest deadline first, each with
-    the invoice of its open payment (two statements, however many)."""
-    registrations = list(
-        db.session.scalars(
-            select(Registration)
-            .where(
-                Registration.person_id == person.id,
-                Registration.status == RegistrationStatus.AWAITING_PAYMENT.value,
-            )
-            .options(joinedload(Registration.event), joinedload(Registration.ticket_type))
-            .order_by(Registration.hold_expires_at, Registration.id)
-        )
+    the invoice of its open payment (two statements, however many; one when the caller
+    read ``events.queries.registrations_to_show`` already, as ``shown``)."""
+    if shown is None:
+        shown = registrations_to_show(person)
+    awaiting = RegistrationStatus.AWAITING_PAYMENT.value
+    registrations = sorted(
+        (r for r in shown if r.status == awaiting),
+        key=lambda r: (r.hold_expires_at is None, r.hold_expires_at or r.created_at, r.id),
     )
     if not registrations:
         return []
