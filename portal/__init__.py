@@ -14,7 +14,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.wrappers import Response
 
-from portal import assets, i18n, inputs, locking, pagecache, pages, timefmt, versions
+from portal import assets, fragments, i18n, inputs, locking, pagecache, pages, timefmt, versions
 from portal.accounts import passwords
 from portal.config import load_settings
 from portal.errors import DomainError
@@ -136,6 +136,7 @@ def register_extensions(app: Flask) -> None:
     i18n.init_app(app)
     passwords.init_app(app)
     timefmt.init_app(app)
+    fragments.init_app(app)
     assets.init_app(app)
     versions.init_app(app)
     pagecache.init_app(app)

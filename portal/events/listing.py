@@ -4,7 +4,7 @@ plain values in one statement (no ORM objects for a read-only list)."""
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 
 from sqlalchemy import Select, String, and_, cast, func, or_, select
@@ -85,6 +85,12 @@ class EventCard:
     held: int
     #: "JPY:5000,JPY:0,USD:40": currency and price of each open ticket type.
     prices: str
+
+    @property
+    def without_seats(self) -> EventCard:
+        """The card as its remembered part prints it (``portal.fragments``): everything but
+        the seats held, which change with every registration and are printed per request."""
+        return replace(self, held=0)
 
     @property
     def price_ranges(self) -> list[tuple[int, int, str]]:

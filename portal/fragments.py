@@ -1,0 +1,73 @@
+"""Parts of pages remembered by the values they print, shared by every viewer.
+
+Some parts of a page are a pure function of a few plain values and the reader's language: an
+event's card in the list prints its title, times, kind, organizers and prices, the same for
+every viewer who is shown that event. Rendering those parts is most of a list's cost. Kept
+under the values themselves (not under a name that some change must remember to invalidate),
+a change to an event simply asks for another entry, and the old one ages out of the bounded
+memo; nothing here can show stale data. What differs per viewer or per minute (seats left,
+the viewer's own registration, the CSRF token) stays outside the remembered parts.
+
+In a template::
+
+    {% call remembered("event-card", card.without_seats, viewer_zone) %}…{% endcall %}
+
+The key must name every value the body prints besides the language (added here); the body
+is rendered only when the memo does not hold it. Each process keeps its own memo (no network
+round trip: a hit costs a dictionary look-up).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+
+from flask import Flask
+from flask_babel import get_locale
+from markupsafe import Markup
+
+#: Entries per process: an event list's page holds 20 cards, in two languages.
+DEFAULT_SIZE = 4096
+
+
+class FragmentMemo:
+    """A bounded, least-recently-used memo of rendered HTML by key and language."""
+
+    def __init__(self, size: int = DEFAULT_SIZE) -> None:
+        self.size = size
+        self._entries: OrderedDict[Hashable, Markup] = OrderedDict()
+        # gunicorn's threaded workers share the memo: reordering must not interleave.
+        self._lock = threading.Lock()
+        self.hits = 0
+        self.misses = 0
+
+    def render(self, key: Hashable, render: Callable[[], str]) -> Markup:
+        full = (key, str(get_locale()))
+        with self._lock:
+            found = self._entries.get(full)
+            if found is not None:
+                self._entries.move_to_end(full)
+                self.hits += 1
+                return found
+        html = Markup(render())  # noqa: S704 - the body was rendered with autoescape
+        with self._lock:
+            self.misses += 1
+            self._entries[full] = html
+            while len(self._entries) > self.size:
+                self._entries.popitem(last=False)
+        return html
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+
+def init_app(app: Flask) -> None:
+    memo = FragmentMemo(int(app.config.get("FRAGMENT_MEMO_SIZE", DEFAULT_SIZE)))
+    app.extensions["fragments"] = memo
+
+    def remembered(*key: Hashable, caller: Callable[[], str]) -> Markup:
+        return memo.render(key, caller)
+
+    app.jinja_env.globals["remembered"] = remembered
