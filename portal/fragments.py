@@ -13,19 +13,24 @@ In a template::
     {% call remembered("event-card", card.without_seats, viewer_zone) %}…{% endcall %}
 
 The key must name every value the body prints besides the language (added here); the body
-is rendered only when the memo does not hold it. Each process keeps its own memo (no network
-round trip: a hit costs a dictionary look-up).
+is rendered only when the memo does not hold it. Where the body prints an object graph (an
+event with its hosts, MOUs, ticket types and programme), ``by_value`` makes its key from every
+column of every object along the named relationships, so no field list is kept by hand. Each
+process keeps its own memo (no network round trip: a hit costs a dictionary look-up).
 """
 
 from __future__ import annotations
 
+import json
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
+from typing import Any
 
 from flask import Flask
 from flask_babel import get_locale
 from markupsafe import Markup
+from sqlalchemy import inspect
 
 #: Entries per process: an event list's page holds 20 cards, in two languages.
 DEFAULT_SIZE = 4096
@@ -63,6 +68,39 @@ class FragmentMemo:
             self._entries.clear()
 
 
+def by_value(root: Any, *paths: str) -> tuple[Any, ...]:
+    """``root`` and every object along ``paths`` ("agreements.partner": each agreement, and
+    each one's partner) as the values of all their columns: a key that changes whenever
+    anything they could print changes. Relationships not named are not followed."""
+    values: list[Any] = [_columns(root)]
+    for path in paths:
+        objects = [root]
+        steps = path.split(".")
+        for depth, name in enumerate(steps):
+            found: list[Any] = []
+            for obj in objects:
+                related = getattr(obj, name)
+                if related is None:
+                    continue
+                found.extend(related if isinstance(related, list | tuple) else [related])
+            objects = found
+            # Every object on the way is printed too (an agreement's slug, then its partner).
+            values.append((".".join(steps[: depth + 1]), tuple(_columns(obj) for obj in objects)))
+    return tuple(values)
+
+
+def _columns(obj: Any) -> tuple[Any, ...]:
+    mapper = inspect(obj).mapper
+    return (mapper.class_.__name__, *(_hashable(getattr(obj, c.key)) for c in mapper.column_attrs))
+
+
+def _hashable(value: Any) -> Any:
+    # JSON columns hold lists and dicts: written out, they can be part of a key.
+    if isinstance(value, dict | list):
+        return json.dumps(value, sort_keys=True, default=str)
+    return value
+
+
 def init_app(app: Flask) -> None:
     memo = FragmentMemo(int(app.config.get("FRAGMENT_MEMO_SIZE", DEFAULT_SIZE)))
     app.extensions["fragments"] = memo
@@ -71,3 +109,4 @@ def init_app(app: Flask) -> None:
         return memo.render(key, caller)
 
     app.jinja_env.globals["remembered"] = remembered
+    app.jinja_env.globals["by_value"] = by_value

@@ -13,10 +13,10 @@ from datetime import timedelta
 from flask import Flask
 from flask.testing import FlaskClient
 
-from portal.events.models import Event
+from portal.events.models import Event, EventSession
 from portal.extensions import db
 from portal.fragments import FragmentMemo
-from tests.factories import add_event, add_person, member_of, ticket
+from tests.factories import add_event, add_person, member_of, org, ticket
 from tests.roles import login
 
 EN = {"Accept-Language": "en"}
@@ -113,6 +113,80 @@ def test_an_event_the_viewer_may_not_see_is_not_shown_from_the_memo(
     login(client, member_of("link-j"))
     assert "Members&#39; evening" in page(client)
     client.get("/logout")
-    anonymous = FlaskClient(app, use_cookies=True)
+    anonymous = app.test_client()
     assert "Members&#39; evening" not in page(anonymous)
     assert db.session.get(Event, hidden.id) is not None
+
+
+# --- the event page -------------------------------------------------------------------------
+
+
+def event_page(client: FlaskClient, event: Event, headers: dict[str, str] = EN) -> str:
+    response = client.get(f"/events/{event.slug}", headers=headers)
+    assert response.status_code == 200
+    return response.get_data(as_text=True)
+
+
+def test_every_part_of_an_events_definition_shows_at_once_on_its_page(
+    app: Flask, client: FlaskClient, network: None
+) -> None:
+    """The event page's shared parts are remembered under every column of the event, its
+    hosts, MOUs and their parties, ticket types and programme: a change to any of them, in
+    any table, is a new key."""
+    event = add_event(capacity=5, cohosts=("biocom",), agreements=("link-j-biocom-2016",))
+    event.sessions.append(
+        EventSession(
+            title_en="Keynote",
+            starts_at=event.starts_at,
+            ends_at=event.starts_at + timedelta(hours=1),
+        )
+    )
+    db.session.commit()
+    before = event_page(client, event)
+    assert "Keynote" in before and "BIOCOM" in before and "¥5,000" in before
+    assert event_page(client, event) == before  # remembered
+
+    event.sessions[0].title_en = "Opening keynote"
+    ticket(event, "non_member").price = 6000
+    org("biocom").short_name = "Biocom California"
+    event.status = "cancelled"
+    db.session.commit()
+    after = event_page(client, event)
+
+    assert "Opening keynote" in after
+    assert "¥6,000" in after and "¥5,000" not in after
+    assert "Biocom California" in after
+    assert "This event is cancelled." in after
+
+
+def test_the_event_pages_own_parts_stay_each_viewers_own(
+    app: Flask, client: FlaskClient, network: None
+) -> None:
+    """Two viewers share the remembered parts of the page, never their prices, their
+    registration or the seats left."""
+    event = add_event(
+        capacity=5,
+        agreements=("link-j-biocom-2016",),
+        tickets=(
+            {"audience": "linkj_member", "price": 1000},
+            {"audience": "partner_member", "price": 2000},
+            {"audience": "non_member", "price": 5000},
+        ),
+    )
+    linkj, partner = member_of("link-j"), member_of("biocom")
+    login(client, linkj)
+    answer = client.post(
+        f"/events/{event.slug}/register",
+        data={"ticket_type": str(ticket(event, "linkj_member").id)},
+        headers=EN,
+    )
+    assert answer.status_code == 302
+    theirs = event_page(client, event)
+    other = app.test_client()
+    login(other, partner)
+    mine = event_page(other, event)
+
+    assert "You are registered:" in theirs and "You are registered:" not in mine
+    assert "Your price: <strong>¥1,000</strong> — LINK-J member rate" in theirs
+    assert "Your price: <strong>¥2,000</strong> — Partner-member rate" in mine
+    assert "4 of 5 seats left" in theirs and "4 of 5 seats left" in mine
