@@ -10,7 +10,7 @@ from flask_openapi3 import Tag
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
-from portal.api import paging, schemas, shapes
+from portal.api import paging, schemas
 from portal.api.blueprint import acting_key, api
 from portal.api.models import ApiKey, Scope
 from portal.api.problems import Problem
@@ -40,7 +40,7 @@ def list_claims(query: schemas.ClaimFilters) -> dict[str, Any]:
     if query.service_id:
         rows = rows.where(BenefitClaim.service_id == query.service_id)
     found, cursor = paging.page(rows, BenefitClaim.id, cursor=query.cursor, limit=query.limit)
-    return {"items": paging.listing(found, shapes.claim), "next_cursor": cursor}
+    return {"items": paging.listing(found, schemas.ClaimOut), "next_cursor": cursor}
 
 
 def _claim(key: ApiKey, claim_id: int) -> BenefitClaim:
@@ -57,16 +57,14 @@ def _claim(key: ApiKey, claim_id: int) -> BenefitClaim:
 @api.get("/claims/<int:claim_id>", tags=[TAG], responses={200: schemas.ClaimOut, 404: Problem})
 def get_claim(path: schemas.ClaimPath) -> dict[str, Any]:
     """One claim on the organization's services."""
-    return shapes.claim(_claim(acting_key(Scope.CLAIMS_READ), path.claim_id)).model_dump(
-        mode="json"
-    )
+    return schemas.ClaimOut.answer(_claim(acting_key(Scope.CLAIMS_READ), path.claim_id))
 
 
 def _reloaded(claim_id: int) -> dict[str, Any]:
     # The services lock and reload the claim; answer with what was committed.
     claim = db.session.get(BenefitClaim, claim_id, populate_existing=True)
     assert claim is not None
-    return shapes.claim(claim).model_dump(mode="json")
+    return schemas.ClaimOut.answer(claim)
 
 
 @api.post("/claims/<int:claim_id>/approve", tags=[TAG], responses=DECISION_RESPONSES)

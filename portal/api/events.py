@@ -10,7 +10,7 @@ from flask_openapi3 import Tag
 from sqlalchemy import or_, select
 from sqlalchemy.orm import joinedload, selectinload
 
-from portal.api import paging, schemas, shapes
+from portal.api import paging, schemas
 from portal.api.blueprint import acting_key, api
 from portal.api.models import ApiKey, Scope
 from portal.api.problems import Problem
@@ -39,7 +39,7 @@ def list_events(query: schemas.Page) -> dict[str, Any]:
     key = acting_key(Scope.REGISTRATIONS_READ)
     rows = select(Event).where(_organized_by(key)).options(joinedload(Event.host))
     found, cursor = paging.page(rows, Event.id, cursor=query.cursor, limit=query.limit)
-    return {"items": paging.listing(found, shapes.event), "next_cursor": cursor}
+    return {"items": paging.listing(found, schemas.EventOut), "next_cursor": cursor}
 
 
 def _event(key: ApiKey, slug: str) -> Event:
@@ -72,7 +72,7 @@ def list_registrations(
     if query.status:
         rows = rows.where(Registration.status == query.status)
     found, cursor = paging.page(rows, Registration.id, cursor=query.cursor, limit=query.limit)
-    return {"items": paging.listing(found, shapes.registration), "next_cursor": cursor}
+    return {"items": paging.listing(found, schemas.RegistrationOut), "next_cursor": cursor}
 
 
 @api.post(
@@ -84,4 +84,4 @@ def check_in_ticket(path: schemas.SlugPath, body: schemas.CheckInBody) -> dict[s
     """Check in the ticket with this code; a second scan answers 409 and says when."""
     key = acting_key(Scope.CHECKIN)
     registration = check_in(_event(key, path.slug), body.code, actor=key.created_by)
-    return shapes.registration(registration).model_dump(mode="json")
+    return schemas.RegistrationOut.answer(registration)

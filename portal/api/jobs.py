@@ -20,30 +20,6 @@ from portal.extensions import db
 ROSTER_SYNC = "roster_sync"
 
 
-def report(result: RosterImport) -> schemas.RosterReport:
-    return schemas.RosterReport(
-        rows=result.rows,
-        unchanged=result.unchanged,
-        verified=result.verified_ids,
-        new=result.new,
-        dropped=result.dropped,
-        flagged=result.flagged_ids,
-        unflagged=result.unflagged_ids,
-    )
-
-
-def job_out(job: ApiJob) -> schemas.JobOut:
-    return schemas.JobOut(
-        id=job.id,
-        kind=job.kind,
-        status=job.status,  # type: ignore[arg-type]
-        created_at=job.created_at,
-        finished_at=job.finished_at,
-        result=schemas.RosterReport(**job.result) if job.result else None,
-        error=job.error,
-    )
-
-
 def sync_now(key: ApiKey, records: Sequence[Mapping[str, object]]) -> RosterImport:
     return sync_roster(key.organization, records, actor=key.created_by)
 
@@ -92,7 +68,7 @@ def _run(job: ApiJob) -> None:
         ):
             raise InvalidTransition(_("The key that queued this job no longer works."))
         result = sync_now(key, job.payload["records"])
-    job.result = report(result).model_dump(mode="json")
+    job.result = schemas.RosterReport.answer(result)
 
 
 def run_jobs(*, limit: int | None = None, echo: Callable[[str], None] = print) -> int:

@@ -12,7 +12,7 @@ from sqlalchemy.orm import joinedload
 
 from portal.accounts import memberships as decisions
 from portal.accounts.models import Membership, MembershipStatus, Person
-from portal.api import paging, schemas, shapes
+from portal.api import paging, schemas
 from portal.api.blueprint import acting_key, api
 from portal.api.models import ApiKey, Scope
 from portal.api.problems import Problem
@@ -61,7 +61,7 @@ def list_memberships(path: schemas.SlugPath, query: schemas.MembershipFilters) -
     if query.member_number:
         rows = rows.where(Membership.member_number == query.member_number.strip())
     found, cursor = paging.page(rows, Membership.id, cursor=query.cursor, limit=query.limit)
-    return {"items": paging.listing(found, shapes.membership), "next_cursor": cursor}
+    return {"items": paging.listing(found, schemas.MembershipOut), "next_cursor": cursor}
 
 
 def _membership(key: ApiKey, membership_id: int) -> Membership:
@@ -86,7 +86,7 @@ def _membership(key: ApiKey, membership_id: int) -> Membership:
 def get_membership(path: schemas.MembershipPath) -> dict[str, Any]:
     """One membership of the key's organization."""
     key = acting_key(Scope.MEMBERSHIPS_READ)
-    return shapes.membership(_membership(key, path.membership_id)).model_dump(mode="json")
+    return schemas.MembershipOut.answer(_membership(key, path.membership_id))
 
 
 @api.post("/memberships/<int:membership_id>/verify", tags=[TAG], responses=DECISION_RESPONSES)
@@ -97,7 +97,7 @@ def verify_membership(path: schemas.MembershipPath, body: schemas.VerifyBody) ->
     decisions.verify_membership(
         membership, actor=key.created_by, valid_until=body.valid_until, note=body.note
     )
-    return shapes.membership(membership).model_dump(mode="json")
+    return schemas.MembershipOut.answer(membership)
 
 
 @api.post("/memberships/<int:membership_id>/reject", tags=[TAG], responses=DECISION_RESPONSES)
@@ -106,7 +106,7 @@ def reject_membership(path: schemas.MembershipPath, body: schemas.ReasonBody) ->
     key = acting_key(Scope.MEMBERSHIPS_DECIDE)
     membership = _membership(key, path.membership_id)
     decisions.reject_membership(membership, actor=key.created_by, reason=body.reason)
-    return shapes.membership(membership).model_dump(mode="json")
+    return schemas.MembershipOut.answer(membership)
 
 
 @api.post("/memberships/<int:membership_id>/revoke", tags=[TAG], responses=DECISION_RESPONSES)
@@ -115,4 +115,4 @@ def revoke_membership(path: schemas.MembershipPath, body: schemas.ReasonBody) ->
     key = acting_key(Scope.MEMBERSHIPS_DECIDE)
     membership = _membership(key, path.membership_id)
     decisions.revoke_membership(membership, actor=key.created_by, reason=body.reason)
-    return shapes.membership(membership).model_dump(mode="json")
+    return schemas.MembershipOut.answer(membership)

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from portal.accounts.memberships import today
-from portal.api import schemas, shapes
+from portal.api import schemas
 from portal.api.blueprint import acting_key, api
 from portal.api.models import ApiKey, Scope
 from portal.api.problems import Problem
@@ -44,7 +44,7 @@ def _mous(key: ApiKey) -> Any:
 def list_organizations() -> dict[str, Any]:
     """Every organization of the network."""
     organizations = db.session.scalars(select(Organization).order_by(Organization.id))
-    return {"items": [shapes.organization(o).model_dump(mode="json") for o in organizations]}
+    return {"items": [schemas.OrganizationOut.answer(o) for o in organizations]}
 
 
 @api.get(
@@ -57,7 +57,7 @@ def get_organization(path: schemas.SlugPath) -> dict[str, Any]:
     organization = db.session.scalar(select(Organization).where(Organization.slug == path.slug))
     if organization is None:
         raise NotFound(_("Not found."))
-    return shapes.organization(organization).model_dump(mode="json")
+    return schemas.OrganizationOut.answer(organization)
 
 
 @api.get("/mous", tags=[TAG], responses={200: schemas.MouList})
@@ -66,7 +66,7 @@ def list_mous() -> dict[str, Any]:
     key = acting_key()
     on = today()
     agreements = db.session.scalars(_mous(key).order_by(Agreement.signed_on, Agreement.id))
-    return {"items": [shapes.mou(a, on).model_dump(mode="json") for a in agreements]}
+    return {"items": [schemas.MouOut.answer(a, on=on) for a in agreements]}
 
 
 def _mou_or_404(key: ApiKey, slug: str) -> Agreement:
@@ -79,7 +79,7 @@ def _mou_or_404(key: ApiKey, slug: str) -> Agreement:
 @api.get("/mous/<slug>", tags=[TAG], responses={200: schemas.MouOut, 404: Problem})
 def get_mou(path: schemas.SlugPath) -> dict[str, Any]:
     """One MOU of the key's organization."""
-    return shapes.mou(_mou_or_404(acting_key(), path.slug), today()).model_dump(mode="json")
+    return schemas.MouOut.answer(_mou_or_404(acting_key(), path.slug), on=today())
 
 
 def _services(key: ApiKey) -> Any:
@@ -99,7 +99,7 @@ def _services(key: ApiKey) -> Any:
 def list_services() -> dict[str, Any]:
     """The services of the key's organization's MOUs, both directions."""
     services = db.session.scalars(_services(acting_key()).order_by(ReciprocalService.id))
-    return {"items": [shapes.service(s).model_dump(mode="json") for s in services]}
+    return {"items": [schemas.ServiceOut.answer(s) for s in services]}
 
 
 @api.get(
@@ -112,7 +112,7 @@ def get_service(path: schemas.ServicePath) -> dict[str, Any]:
     )
     if service is None:
         raise NotFound(_("Not found."))
-    return shapes.service(service).model_dump(mode="json")
+    return schemas.ServiceOut.answer(service)
 
 
 @api.get(
@@ -130,15 +130,6 @@ def get_report(path: schemas.SlugPath, query: schemas.ReportQuery) -> dict[str, 
         [agreement], kind=query.period, year=year, timezone=DEFAULT_TIMEZONE
     )
 
-    def counts(c: Any) -> schemas.ReportCounts:
-        return schemas.ReportCounts(
-            requested=c.requested,
-            granted=c.granted,
-            refused=c.refused,
-            members=c.members,
-            registrations=c.registrations,
-        )
-
     out = schemas.ReportOut(
         mou=agreement.slug,
         period=query.period,
@@ -148,10 +139,12 @@ def get_report(path: schemas.SlugPath, query: schemas.ReportQuery) -> dict[str, 
                 provider=row.provider.slug,
                 beneficiary=row.beneficiary.slug,
                 periods=[
-                    schemas.ReportPeriod(label=span.key, counts=counts(cell))
+                    schemas.ReportPeriod(
+                        label=span.key, counts=schemas.ReportCounts.model_validate(cell)
+                    )
                     for span, cell in zip(report.periods, row.per_period, strict=True)
                 ],
-                total=counts(row.total),
+                total=schemas.ReportCounts.model_validate(row.total),
             )
             for row in report.rows
         ],

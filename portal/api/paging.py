@@ -5,14 +5,13 @@ any number is a valid cursor."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from typing import Any, TypeVar
+from collections.abc import Sequence
+from typing import Any
 
 from sqlalchemy import Select
 
+from portal.api.schemas import Answer
 from portal.extensions import db
-
-Row = TypeVar("Row")
 
 
 def page(
@@ -31,5 +30,5 @@ def page(
     return rows, (rows[-1].id if more and rows else None)
 
 
-def listing(rows: Sequence[Row], convert: Callable[[Row], Any]) -> list[Any]:
-    return [convert(row).model_dump(mode="json") for row in rows]
+def listing(rows: Sequence[Any], shape: type[Answer]) -> list[dict[str, Any]]:
+    return [shape.answer(row) for row in rows]

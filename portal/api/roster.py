@@ -38,11 +38,11 @@ def put_roster(path: schemas.SlugPath, body: schemas.RosterBody) -> Any:
     records = [r.model_dump(mode="json") for r in body.records]
     if len(records) <= current_app.config.get("API_ROSTER_SYNC_ROWS", 2000):
         result = jobs.sync_now(key, records)
-        return jobs.report(result).model_dump(mode="json")
+        return schemas.RosterReport.answer(result)
     locale = get_locale()
     job = jobs.queue_roster_sync(key, records, locale=locale.language if locale else "en")
     location = url_for("api.get_job", job_id=job.id)
-    return jobs.job_out(job).model_dump(mode="json"), 202, {"Location": location}
+    return schemas.JobOut.answer(job), 202, {"Location": location}
 
 
 @api.get("/jobs/<int:job_id>", tags=[TAG], responses={200: schemas.JobOut, 404: Problem})
@@ -57,4 +57,4 @@ def get_job(path: schemas.JobPath) -> dict[str, Any]:
     )
     if job is None:
         raise NotFound(_("Not found."))
-    return jobs.job_out(job).model_dump(mode="json")
+    return schemas.JobOut.answer(job)

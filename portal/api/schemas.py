@@ -3,10 +3,19 @@ the OpenAPI 3.1 document (JSON Schema 2020-12). One definition per shape."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import (
+    AliasChoices,
+    AliasPath,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+)
 
 from portal.inputs import MAX_INTEGER
 
@@ -125,7 +134,24 @@ class RosterBody(Strict):
 # --- answers --------------------------------------------------------------------------------
 
 
-class OrganizationOut(BaseModel):
+class Answer(BaseModel):
+    """A record as the API shows it, read from the record's own attributes: a field is named
+    once, here; one the record keeps under another name says where it reads it from."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    @classmethod
+    def answer(cls, record: object, **context: Any) -> dict[str, Any]:
+        """``record`` in this shape, ready for JSON."""
+        return cls.model_validate(record, context=context).model_dump(mode="json")
+
+
+def slug_of(relation: str) -> Any:
+    """A related organization or MOU, named by its slug."""
+    return Field(validation_alias=AliasPath(relation, "slug"))
+
+
+class OrganizationOut(Answer):
     slug: str
     kind: Literal["hub", "partner", "host"]
     short_name: str
@@ -140,25 +166,32 @@ class OrganizationList(BaseModel):
     items: list[OrganizationOut]
 
 
-class MouOut(BaseModel):
+# ``MouOut.answer(agreement, on=day)``: in force on that day, one day for a whole list. (A
+# docstring here would join the OpenAPI document.)
+class MouOut(Answer):
     slug: str
-    hub: str
-    partner: str
+    hub: str = slug_of("hub")
+    partner: str = slug_of("partner")
     signed_on: date
     status: str
     valid_until: date | None
-    in_force: bool
+    in_force: bool = Field(validation_alias="is_in_force")
+
+    @field_validator("in_force", mode="before")
+    @classmethod
+    def _in_force_on(cls, is_in_force: Callable[[date], bool], info: ValidationInfo) -> bool:
+        return is_in_force(info.context["on"])
 
 
 class MouList(BaseModel):
     items: list[MouOut]
 
 
-class ServiceOut(BaseModel):
+class ServiceOut(Answer):
     id: int
-    mou: str
-    provider: str
-    beneficiary: str
+    mou: str = slug_of("agreement")
+    provider: str = slug_of("provider")
+    beneficiary: str = slug_of("beneficiary")
     category: str
     title_en: str
     title_ja: str
@@ -170,14 +203,14 @@ class ServiceList(BaseModel):
     items: list[ServiceOut]
 
 
-class PersonOut(BaseModel):
+class PersonOut(Answer):
     email: str
     family_name: str
     given_name: str
     romanized_name: str
 
 
-class MembershipOut(BaseModel):
+class MembershipOut(Answer):
     id: int
     status: MEMBERSHIP_STATES
     kind: str
@@ -186,7 +219,8 @@ class MembershipOut(BaseModel):
     valid_until: date | None
     verified_via: str | None
     flagged_since: datetime | None = Field(
-        description="When the roster stopped naming this verified member"
+        validation_alias="missing_from_roster_since",
+        description="When the roster stopped naming this verified member",
     )
     created_at: datetime
     decided_at: datetime | None
@@ -197,7 +231,7 @@ class MembershipList(BaseModel):
     next_cursor: int | None
 
 
-class ClaimOut(BaseModel):
+class ClaimOut(Answer):
     id: int
     service_id: int
     status: CLAIM_STATES
@@ -213,12 +247,12 @@ class ClaimList(BaseModel):
     next_cursor: int | None
 
 
-class EventOut(BaseModel):
+class EventOut(Answer):
     slug: str
     status: str
     title_en: str
     title_ja: str
-    host: str
+    host: str = slug_of("host")
     starts_at: datetime
     ends_at: datetime
     timezone: str
@@ -230,7 +264,7 @@ class EventList(BaseModel):
     next_cursor: int | None
 
 
-class RegistrationOut(BaseModel):
+class RegistrationOut(Answer):
     id: int
     status: str
     code: str
@@ -245,7 +279,7 @@ class RegistrationList(BaseModel):
     next_cursor: int | None
 
 
-class ReportCounts(BaseModel):
+class ReportCounts(Answer):
     requested: int
     granted: int
     refused: int
@@ -272,17 +306,24 @@ class ReportOut(BaseModel):
     directions: list[ReportDirection]
 
 
-class RosterReport(BaseModel):
+def ids_of(outcome: str, description: str) -> Any:
+    """The ids a roster import lists as ``<outcome>_ids`` (beside the count of the same name),
+    kept in a job's stored report as ``<outcome>``."""
+    return Field(validation_alias=AliasChoices(f"{outcome}_ids", outcome), description=description)
+
+
+# Read from a ``RosterImport`` or from the report a job stored.
+class RosterReport(Answer):
     rows: int
     unchanged: bool = Field(description="The roster equals the latest one: nothing was written")
-    verified: list[int] = Field(description="Memberships the roster verified now")
+    verified: list[int] = ids_of("verified", "Memberships the roster verified now")
     new: int = Field(description="Rows not in the previous roster")
     dropped: int = Field(description="Rows of the previous roster no longer listed")
-    flagged: list[int] = Field(description="Verified memberships the roster no longer names")
-    unflagged: list[int] = Field(description="Flagged memberships the roster names again")
+    flagged: list[int] = ids_of("flagged", "Verified memberships the roster no longer names")
+    unflagged: list[int] = ids_of("unflagged", "Flagged memberships the roster names again")
 
 
-class JobOut(BaseModel):
+class JobOut(Answer):
     id: int
     kind: str
     status: Literal["queued", "running", "done", "failed"]
