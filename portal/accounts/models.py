@@ -447,7 +447,8 @@ class LoginSession(db.Model):
     last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     #: The step still to pass before this record signs anyone in (``mailed_link``…).
     held_for: Mapped[str | None] = mapped_column(String(32))
-    #: When a second factor was last shown in this session (set by the two-factor step).
+    #: Unused, always empty: what a browser proved with a second factor is kept in that
+    #: browser's session (``factors.state`` says why). The column predates that decision.
     factor_verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     #: The browser's User-Agent, shortened; parsed for display on the sessions page.
     user_agent: Mapped[str] = mapped_column(String(400), default="")

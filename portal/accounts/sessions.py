@@ -9,8 +9,10 @@ is shorter for people with a role (partner admins, staff, admins).
 
 A sign-in may be *held* for a further step (a sign-in link mailed to the owner while the account
 is under attack, rule 16; a second factor): ``sign_in(..., hold=step)`` keeps the row from
-signing anyone in until ``release_hold`` is called for that step. The row's
-``factor_verified_at`` records that the session's sign-in passed a second factor (rule 17).
+signing anyone in until ``release_hold`` is called for that step. What a
+browser proved with a second factor is not kept here but in that browser's session
+(``factors.state``, rule 17): a "remember me" cookie names this row from browsers that proved
+nothing.
 """
 
 from __future__ import annotations
@@ -263,7 +265,6 @@ def release_hold(
     *,
     user_agent: str = "",
     address: str | None = None,
-    factor_verified: bool = False,
 ) -> Opened:
     """The step ``session`` was held for is passed, under a new secret (the one that named it
     while held, a link in a mail, stops working: single use). If the person must pass another
@@ -284,8 +285,6 @@ def release_hold(
         session.user_agent = user_agent[:400]
     if address:
         session.network = network_of(address)
-    if factor_verified:
-        session.factor_verified_at = utcnow()
     if following is None:
         _signed_in(person, session)
     db.session.commit()

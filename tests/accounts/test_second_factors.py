@@ -313,6 +313,37 @@ def test_a_session_that_did_not_use_the_factor_is_asked_for_it(client: FlaskClie
     assert client.get(back).status_code == 200
 
 
+def test_the_proof_of_a_factor_is_this_browser_sessions_not_the_session_records(
+    app: Flask,
+) -> None:
+    """What a sign-in proved lives in the browser's session alone (``factors.state``): a
+    "remember me" cookie names the same session record from another browser, and that
+    browser has proved nothing, even after the owner's browser confirms the factor again."""
+    admin = add_role(add_person("admin@biocom.org"), Role.PARTNER_ADMIN, org("biocom"))
+    totp = with_app(admin)
+    owner, copy = app.test_client(), app.test_client()
+    owner.post("/login", data={"email": admin.email, "password": PASSWORD, "remember": "y"})
+    owner.post("/login/second-factor", data={"kind": "app", "code": totp.now()})
+    remembered = owner.get_cookie("remember_token")
+    assert remembered is not None
+    copy.set_cookie("remember_token", remembered.value)
+
+    assert owner.get("/admin/").status_code == 200
+    assert signed_in(copy)  # the same session record, restored from "remember me"
+    asked = copy.get("/admin/")
+    assert urlsplit(asked.location).path == "/account/confirm-factor"
+
+    admin_id = admin.id
+    next_code = totp.at(time.time() + 30)  # each code counts once: the next step's
+    confirmed = owner.post(
+        "/account/confirm-factor?next=/admin/", data={"kind": "app", "code": next_code}
+    )
+    assert confirmed.location == "/admin/"
+    assert urlsplit(copy.get("/admin/").location).path == "/account/confirm-factor"
+    [record] = db.session.scalars(select(LoginSession).where(LoginSession.person_id == admin_id))
+    assert record.factor_verified_at is None  # the record keeps no second copy of the proof
+
+
 # --- step-up --------------------------------------------------------------------------------------
 
 

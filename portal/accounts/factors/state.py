@@ -4,7 +4,11 @@ Two facts live here: which person passed their password and still owes a second 
 (the sign-in's first step does not sign in), and when the signed-in person last used a
 factor. Both name the person, so a session that changes hands (logout, another sign-in on
 the same browser) never carries one person's proof to another. Only the functions below
-read or write these keys: a server-side session record can take them over unchanged.
+read or write these keys.
+
+The proof stays here rather than on the session record (``LoginSession``): a "remember me"
+cookie, copied or restored in a browser that was closed, names the same record without this
+browser session, and must prove the factor again before the management pages (rule 17).
 """
 
 from __future__ import annotations

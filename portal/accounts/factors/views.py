@@ -246,7 +246,6 @@ def second_step() -> str | Response | tuple[str, int]:
             state.SECOND_FACTOR_STEP,
             user_agent=request.user_agent.string,
             address=get_remote_address(),
-            factor_verified=True,
         )
         session.pop(sessions.HELD_SIGN_IN, None)
         session.pop(sessions.HELD_NEXT, None)
