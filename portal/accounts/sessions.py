@@ -9,10 +9,9 @@ is shorter for people with a role (partner admins, staff, admins).
 
 A sign-in may be *held* for a further step (a sign-in link mailed to the owner while the account
 is under attack, rule 16; a second factor): ``sign_in(..., hold=step)`` keeps the row from
-signing anyone in until ``release_hold`` is called for that step. What a
-browser proved with a second factor is not kept here but in that browser's session
-(``factors.state``, rule 17): a "remember me" cookie names this row from browsers that proved
-nothing.
+signing anyone in until ``release_hold`` is called for that step. What a browser proved with
+a second factor is kept in that browser's session, not here (``factors.state``, rule 17): a
+"remember me" cookie names this row from browsers that proved nothing.
 """
 
 from __future__ import annotations
