@@ -67,12 +67,6 @@ def _visible_event(slug: str, viewer) -> Event:  # noqa: ANN001
     return event
 
 
-@blueprint.app_template_global()
-def price_range(event: listing.EventCard) -> list[tuple[int, int, str]]:
-    """Per currency, the lowest and highest price of the event's open ticket types."""
-    return event.price_ranges
-
-
 def _filters() -> listing.EventFilters:
     keywords = " ".join(request.args.get("q", "").split())[:200]
     return listing.EventFilters(
