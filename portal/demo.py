@@ -5,6 +5,7 @@ Idempotent: accounts that exist are left alone. Never run against production dat
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import select
@@ -34,6 +35,65 @@ PARTNER_ADMINS = (
 )
 
 
+@dataclass(frozen=True)
+class DemoAccount:
+    """A demo account, and how the printout names it."""
+
+    shown_as: str
+    email: str
+    family_name: str
+    given_name: str
+    #: Set on the profile when the account is created.
+    profile: dict[str, str] = field(default_factory=dict)
+
+
+ADMIN = DemoAccount("admin (grants roles)", "admin@link-j.example", "Admin", "Portal")
+STAFF = DemoAccount(
+    "LINK-J staff",
+    "staff@link-j.example",
+    "佐藤",
+    "花子",
+    {
+        "family_name_kana": "サトウ",
+        "given_name_kana": "ハナコ",
+        "romanized_name": "Hanako Sato",
+        "affiliation": "LINK-J",
+        "preferred_locale": "ja",
+    },
+)
+MEMBER = DemoAccount(
+    "verified LINK-J member",
+    "member@link-j.example",
+    "山田",
+    "太郎",
+    {
+        "family_name_kana": "ヤマダ",
+        "given_name_kana": "タロウ",
+        "romanized_name": "Taro Yamada",
+        "affiliation": "Nihonbashi Pharma K.K.",
+        "preferred_locale": "ja",
+    },
+)
+PENDING_MEMBER = DemoAccount(
+    "pending BIOCOM member",
+    "member@biocom.example",
+    "Lee",
+    "Jordan",
+    {"affiliation": "Torrey Pines Therapeutics"},
+)
+COMPANY_CONTACT = DemoAccount(
+    "corporate primary contact",
+    "contact@nihonbashi-pharma.example",
+    "鈴木",
+    "一郎",
+    {
+        "romanized_name": "Ichiro Suzuki",
+        "affiliation": "Nihonbashi Pharma K.K.",
+        "preferred_locale": "ja",
+    },
+)
+
+
 def _organization(slug: str) -> Organization:
     organization = db.session.scalar(select(Organization).where(Organization.slug == slug))
     if organization is None:
@@ -41,14 +101,17 @@ def _organization(slug: str) -> Organization:
     return organization
 
 
-def _account(email: str, family_name: str, given_name: str, **profile: str):  # noqa: ANN202
-    person = services.find_person_by_email(email)
+def _account(account: DemoAccount) -> Person:
+    person = services.find_person_by_email(account.email)
     if person is None:
         person = services.create_person_directly(
-            email, DEMO_PASSWORD, family_name=family_name, given_name=given_name
+            account.email,
+            DEMO_PASSWORD,
+            family_name=account.family_name,
+            given_name=account.given_name,
         )
-        if profile:
-            update_profile(person, **profile)
+        if account.profile:
+            update_profile(person, **account.profile)
     return person
 
 
@@ -64,24 +127,17 @@ def load_demo_data(base_url: str = "http://127.0.0.1:5000") -> list[str]:
 
 def _demo_staff() -> Person:
     """The admin, LINK-J's secretariat and one admin per partner; returns the staff member."""
-    admin = _account("admin@link-j.example", "Admin", "Portal")
+    admin = _account(ADMIN)
     if not admin.is_admin:
         services.grant_role(admin, Role.ADMIN, actor=None, reason="demo data")
-    staff = _account(
-        "staff@link-j.example",
-        "佐藤",
-        "花子",
-        family_name_kana="サトウ",
-        given_name_kana="ハナコ",
-        romanized_name="Hanako Sato",
-        affiliation="LINK-J",
-        preferred_locale="ja",
-    )
+    staff = _account(STAFF)
     if not staff.is_staff:
         services.grant_role(staff, Role.STAFF, actor=admin, reason="demo data")
     for slug, email in PARTNER_ADMINS:
         organization = _organization(slug)
-        partner_admin = _account(email, organization.short_name, "Admin")
+        partner_admin = _account(
+            DemoAccount(f"partner admin of {slug}", email, organization.short_name, "Admin")
+        )
         if partner_admin.administered_organization_id is None:
             services.grant_role(
                 partner_admin,
@@ -95,24 +151,13 @@ def _demo_staff() -> Person:
 
 def _demo_members(staff: Person) -> None:
     """A verified LINK-J member and a BIOCOM member waiting for BIOCOM's decision."""
-    member = _account(
-        "member@link-j.example",
-        "山田",
-        "太郎",
-        family_name_kana="ヤマダ",
-        given_name_kana="タロウ",
-        romanized_name="Taro Yamada",
-        affiliation="Nihonbashi Pharma K.K.",
-        preferred_locale="ja",
-    )
+    member = _account(MEMBER)
     if not member.memberships:
         membership = services.claim_membership(
             member, _organization("link-j"), member_number="LJ-0001"
         )
         memberships.verify_membership(membership, actor=staff, note="demo data")
-    pending = _account(
-        "member@biocom.example", "Lee", "Jordan", affiliation="Torrey Pines Therapeutics"
-    )
+    pending = _account(PENDING_MEMBER)
     if not pending.memberships:
         services.claim_membership(pending, _organization("biocom"), member_number="BC-2041")
 
@@ -126,14 +171,7 @@ def _demo_company(staff: Person) -> None:
         is not None
     ):
         return
-    contact = _account(
-        "contact@nihonbashi-pharma.example",
-        "鈴木",
-        "一郎",
-        romanized_name="Ichiro Suzuki",
-        affiliation="Nihonbashi Pharma K.K.",
-        preferred_locale="ja",
-    )
+    contact = _account(COMPANY_CONTACT)
     companies.create_company(
         actor=staff,
         name="Nihonbashi Pharma K.K.",
@@ -143,17 +181,18 @@ def _demo_company(staff: Person) -> None:
     )
 
 
+def _account_line(account: DemoAccount) -> str:
+    return f"  {account.shown_as:<25} {account.email}"
+
+
 def _login_lines(event_lines: list[str], api_lines: list[str]) -> list[str]:
     partner_lines = [f"  partner admin of {slug:<12} {email}" for slug, email in PARTNER_ADMINS]
     return [
         "Demo data: the LINK-J network with its six partners and their MOUs, and these",
         f"accounts, all with the password {DEMO_PASSWORD!r}:",
-        "  admin (grants roles)      admin@link-j.example",
-        "  LINK-J staff              staff@link-j.example",
+        *(_account_line(a) for a in (ADMIN, STAFF)),
         *partner_lines,
-        "  verified LINK-J member    member@link-j.example",
-        "  pending BIOCOM member     member@biocom.example",
-        "  corporate primary contact contact@nihonbashi-pharma.example",
+        *(_account_line(a) for a in (MEMBER, PENDING_MEMBER, COMPANY_CONTACT)),
         *event_lines,
         "Benefits: member@link-j.example can claim One Nucleus's member rate (needs One",
         "Nucleus's approval, then a code from a pool), BIOCOM introductions (granted at once)",
