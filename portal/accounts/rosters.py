@@ -327,6 +327,10 @@ def sync_roster(
     """Replace the organization's roster with the full current list its system sends (the
     API), by the same rules as an upload. Sending the latest roster again changes nothing."""
     require_decider(actor, organization)
+    if not records:
+        # As an uploaded file with no members: an empty list is far likelier a fault in the
+        # sending system than the end of every membership, which it would flag.
+        raise InvalidInput(_("The roster lists no members: nothing was imported."))
     rows = roster_rows(records, organization)
     return _replace_roster(organization, rows, actor=actor, filename="api", encoding="utf-8")
 

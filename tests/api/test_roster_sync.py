@@ -220,3 +220,20 @@ def test_the_jobs_command_does_queued_jobs(app, caller, monkeypatch) -> None:
     assert "roster_sync): done" in result.output
     done = biocom.client.get(queued.headers["Location"], headers=biocom.headers(None)).json
     assert done["result"]["rows"] == 2
+
+
+def test_an_empty_roster_is_refused_and_flags_nobody(caller) -> None:
+    """A partner's system sending no records at all is refused, as an uploaded file with no
+    members is: it would otherwise mark every verified member as gone from the roster."""
+    biocom = caller("biocom", scopes=["roster:write"])
+    member = add_membership(add_person("m@biocom.example"), "biocom", status="verified")
+    biocom.put("/organizations/biocom/roster", {"records": [{"email": "m@biocom.example"}]})
+    uploads, written = count(RosterUpload), decisions()
+
+    response = biocom.put("/organizations/biocom/roster", {"records": []})
+
+    assert response.status_code == 422, response.json
+    assert "no members" in response.json["detail"]
+    assert (count(RosterUpload), decisions()) == (uploads, written)
+    db.session.expire_all()
+    assert db.session.get(Membership, member.id).missing_from_roster_since is None
