@@ -12,7 +12,10 @@ In a template::
 
     {% call remembered("event-card", card.without_seats, viewer_zone) %}…{% endcall %}
 
-The key must name every value the body prints besides the language (added here); the body
+Where reading the values costs more than printing them (the home page's network), the key may
+instead be a version of the tables the body reads (``versions.tables_version``) and the body
+reads them itself, only when it is rendered. The key must name every value the body prints
+besides the language (added here); the body
 is rendered only when the memo does not hold it. Where the body prints an object graph (an
 event with its hosts, MOUs, ticket types and programme), ``by_value`` makes its key from every
 column of every object along the named relationships, so no field list is kept by hand. Each
@@ -105,8 +108,9 @@ def init_app(app: Flask) -> None:
     memo = FragmentMemo(int(app.config.get("FRAGMENT_MEMO_SIZE", DEFAULT_SIZE)))
     app.extensions["fragments"] = memo
 
-    def remembered(*key: Hashable, caller: Callable[[], str]) -> Markup:
-        return memo.render(key, caller)
+    def remembered(*key: Hashable, caller: Callable[[], str], when: bool = True) -> Markup:
+        # ``when=False``: this request cannot know the key (no store), so render afresh.
+        return memo.render(key, caller) if when else Markup(caller())  # noqa: S704
 
     app.jinja_env.globals["remembered"] = remembered
     app.jinja_env.globals["by_value"] = by_value

@@ -195,6 +195,22 @@ def current_store() -> Store | None:
     return current_app.extensions.get("versions")  # type: ignore[no-any-return]
 
 
+def tables_version(*tables: str) -> tuple[int, ...] | None:
+    """A key that changes when any of ``tables`` is written, in any process, for remembering
+    what is read from them alone (``portal.fragments``); None without a store (then nothing is
+    remembered). Like ``GraphMemo``, it also changes every ``PAGE_CACHE_TTL`` seconds: with
+    the in-memory store of the embedded default, another process's writes bump nothing here."""
+    store = current_store()
+    if store is None:
+        return None
+    try:
+        generations = store.generations([EPOCH, *(f"t:{table}" for table in tables)])
+    except StoreUnavailable:
+        return None  # the store logged it
+    ttl = max(1, int(current_app.config.get("PAGE_CACHE_TTL", 60)))
+    return (*generations, int(time.monotonic() // ttl))
+
+
 def init_app(app: Flask) -> None:
     app.extensions["versions"] = store_for(
         app.config.get("PAGE_CACHE_URL"), str(app.config.get("SQLALCHEMY_DATABASE_URI"))

@@ -190,3 +190,26 @@ def test_the_event_pages_own_parts_stay_each_viewers_own(
     assert "Your price: <strong>¥1,000</strong> — LINK-J member rate" in theirs
     assert "Your price: <strong>¥2,000</strong> — Partner-member rate" in mine
     assert "4 of 5 seats left" in theirs and "4 of 5 seats left" in mine
+
+
+# --- the home page --------------------------------------------------------------------------
+
+
+def test_the_home_pages_network_is_read_once_and_shows_a_change_at_once(
+    app: Flask, client: FlaskClient, network: None, count_queries: list[str]
+) -> None:
+    """The network on the home page is remembered under the versions of the organization and
+    agreement tables: a second visit reads neither, and any write to them (a rename, a new
+    MOU's date) shows on the next visit."""
+    count_queries.clear()
+    first = client.get("/", headers=EN).get_data(as_text=True)
+    assert "BIOCOM" in first
+    assert [s for s in count_queries if "FROM organization" in s]
+    count_queries.clear()
+    assert client.get("/", headers=EN).get_data(as_text=True) == first
+    assert not [s for s in count_queries if "organization" in s or "agreement" in s]
+
+    org("biocom").name_en = "Biocom California (renamed)"
+    db.session.commit()
+    assert "Biocom California (renamed)" in client.get("/", headers=EN).get_data(as_text=True)
+    assert "再生" not in first and "提携団体" in client.get("/", headers=JA).get_data(as_text=True)

@@ -51,6 +51,11 @@ def list_partners(country: str | None = None) -> list[Organization]:
     )
 
 
+def network_overview() -> tuple[Organization | None, list[Organization]]:
+    """LINK-J and its partners as the home page shows them."""
+    return get_hub(), list_partners()
+
+
 def partner_countries() -> list[str]:
     return list(
         db.session.scalars(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, render_template, request
 from flask_babel import lazy_gettext as _l
 
+from portal import versions
 from portal.organizations import queries
 from portal.organizations.models import AgreementStatus, ServiceCategory
 
@@ -40,8 +41,12 @@ def status_label(status: str) -> str:
 
 @blueprint.get("/")
 def home() -> str:
+    # The network is the same for every visitor and changes with its two tables only: the
+    # template reads it (``network``) only when its remembered rendering is out of date.
     return render_template(
-        "organizations/home.html", hub=queries.get_hub(), partners=queries.list_partners()
+        "organizations/home.html",
+        network=queries.network_overview,
+        network_version=versions.tables_version("organization", "agreement"),
     )
 
 
