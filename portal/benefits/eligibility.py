@@ -80,19 +80,27 @@ class ClaimFacts:
     free_codes: dict[int, int] = field(default_factory=dict)
 
 
-def load_facts(person: Person, services: Sequence[ReciprocalService]) -> ClaimFacts:
+def load_facts(
+    person: Person,
+    services: Sequence[ReciprocalService],
+    *,
+    memberships: Sequence[Membership] | None = None,
+) -> ClaimFacts:
     """The person's memberships and claims and the services' free codes, as the database has
-    them now (three statements, however many services)."""
+    them now (three statements, however many services). A page that shows eligibility may
+    pass the memberships this request already read with the person (one statement fewer);
+    claiming reads them again, under its lock."""
     service_ids = [s.id for s in services]
-    memberships = list(
-        db.session.scalars(
-            select(Membership)
-            .where(Membership.person_id == person.id)
-            .options(joinedload(Membership.organization))
-            .order_by(Membership.id)
-            .execution_options(populate_existing=True)
+    if memberships is None:
+        memberships = list(
+            db.session.scalars(
+                select(Membership)
+                .where(Membership.person_id == person.id)
+                .options(joinedload(Membership.organization))
+                .order_by(Membership.id)
+                .execution_options(populate_existing=True)
+            )
         )
-    )
     claims = [
         (row.id, row.service_id, row.status, row.created_at, row.period, row.slot)
         for row in db.session.execute(
@@ -121,7 +129,7 @@ def load_facts(person: Person, services: Sequence[ReciprocalService]) -> ClaimFa
                 .group_by(BenefitCode.service_id)
             )
         }
-    return ClaimFacts(memberships=memberships, claims=claims, free_codes=free_codes)
+    return ClaimFacts(memberships=list(memberships), claims=claims, free_codes=free_codes)
 
 
 def period_bounds(period: LimitPeriod | str, on: date) -> tuple[date, date] | None:

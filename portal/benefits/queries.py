@@ -12,7 +12,7 @@ from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
-from portal.accounts.models import Membership, Person
+from portal.accounts.models import Person
 from portal.audit import queries as audit_queries
 from portal.audit.models import AuditEntry
 from portal.benefits.catalogue import can_manage_service
@@ -63,12 +63,9 @@ def catalogue(person: Person) -> list[CatalogueSection]:
     """The claimable services of live MOUs for the organizations the person is a member of
     (any state: a pending member sees what verification will open), each with its
     eligibility; every claimable service when the person has no membership at all.
-    Grouped by MOU, then by provider. Five statements, however many services."""
-    member_of = set(
-        db.session.scalars(
-            select(Membership.organization_id).where(Membership.person_id == person.id)
-        )
-    )
+    Grouped by MOU, then by provider. Three statements, however many services: the
+    memberships are the ones read with the person."""
+    member_of = {m.organization_id for m in person.memberships}
     query = (
         select(ReciprocalService)
         .join(ReciprocalService.agreement)
@@ -88,7 +85,7 @@ def catalogue(person: Person) -> list[CatalogueSection]:
     if member_of:
         query = query.where(ReciprocalService.beneficiary_id.in_(member_of))
     services = list(db.session.scalars(query).unique())
-    facts = load_facts(person, services)
+    facts = load_facts(person, services, memberships=person.memberships)
     sections: dict[int, CatalogueSection] = {}
     for service in services:
         section = sections.setdefault(service.agreement_id, CatalogueSection(service.agreement, []))
