@@ -5,11 +5,12 @@ Each loads what its page shows in a fixed number of statements, whatever the row
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import datetime
 
 from flask_sqlalchemy.pagination import Pagination
-from sqlalchemy import func, select
+from sqlalchemy import Select, bindparam, func, select
 from sqlalchemy.orm import joinedload
 
 from portal.accounts.models import Person
@@ -118,17 +119,24 @@ def decided_since(person: Person, since: datetime) -> list[BenefitClaim]:
     """The person's claims a provider decided after ``since``, latest first (granted at once
     on request is no news: the member saw it as they claimed)."""
     return list(
-        db.session.scalars(
-            select(BenefitClaim)
-            .where(
-                BenefitClaim.person_id == person.id,
-                BenefitClaim.decided_by_id.is_not(None),
-                BenefitClaim.decided_at > since,
-            )
-            .options(joinedload(BenefitClaim.service).options(*_service_with_parties))
-            .order_by(BenefitClaim.decided_at.desc(), BenefitClaim.id.desc())
-            .limit(NEWS_LIMIT)
-        ).unique()
+        db.session.scalars(_decided_since(), {"person_id": person.id, "since": since}).unique()
+    )
+
+
+@functools.cache
+def _decided_since() -> Select:
+    # Built once: every dashboard runs it.
+    return (
+        select(BenefitClaim)
+        .where(
+            BenefitClaim.person_id == bindparam("person_id"),
+            BenefitClaim.decided_by_id.is_not(None),
+            BenefitClaim.decided_at
+            > bindparam("since", type_=BenefitClaim.__table__.c.decided_at.type),
+        )
+        .options(joinedload(BenefitClaim.service).options(*_service_with_parties))
+        .order_by(BenefitClaim.decided_at.desc(), BenefitClaim.id.desc())
+        .limit(NEWS_LIMIT)
     )
 
 

@@ -3,11 +3,12 @@ and dues and members by fiscal year."""
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, bindparam, func, select
 from sqlalchemy.orm import joinedload
 
 from portal.accounts.models import Person
@@ -36,25 +37,31 @@ def charges_of(member_plan: MemberPlan) -> list[DuesCharge]:
 def standing_of(person: Person) -> tuple[MemberPlan | None, MembershipApplication | None]:
     """The person's member plan that has not ended (the latest, with its plan) and their
     latest application, in one statement: the dashboard shows both on every visit."""
+    member_plan, application = db.session.execute(_standing(), {"person_id": person.id}).one()
+    return member_plan, application
+
+
+@functools.cache
+def _standing() -> Select:
+    # Built once: every dashboard runs it.
     plan_id = (
         select(func.max(MemberPlan.id))
-        .where(MemberPlan.person_id == person.id, MemberPlan.ended_on.is_(None))
+        .where(MemberPlan.person_id == bindparam("person_id"), MemberPlan.ended_on.is_(None))
         .scalar_subquery()
     )
     application_id = (
         select(func.max(MembershipApplication.id))
-        .where(MembershipApplication.person_id == person.id)
+        .where(MembershipApplication.person_id == bindparam("person_id"))
         .scalar_subquery()
     )
-    member_plan, application = db.session.execute(
+    return (
         select(MemberPlan, MembershipApplication)
         .select_from(Person)
         .outerjoin(MemberPlan, MemberPlan.id == plan_id)
         .outerjoin(MembershipApplication, MembershipApplication.id == application_id)
-        .where(Person.id == person.id)
+        .where(Person.id == bindparam("person_id"))
         .options(joinedload(MemberPlan.plan))
-    ).one()
-    return member_plan, application
+    )
 
 
 def applications_of(person: Person) -> list[MembershipApplication]:
