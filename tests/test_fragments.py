@@ -213,3 +213,24 @@ def test_the_home_pages_network_is_read_once_and_shows_a_change_at_once(
     db.session.commit()
     assert "Biocom California (renamed)" in client.get("/", headers=EN).get_data(as_text=True)
     assert "再生" not in first and "提携団体" in client.get("/", headers=JA).get_data(as_text=True)
+
+
+def test_the_lists_filter_names_a_renamed_organization_at_once(
+    app: Flask, client: FlaskClient, network: None, count_queries: list[str]
+) -> None:
+    """The list's filter is remembered per filter and version of the organization table: it
+    reads the organizations only when one changed, and shows the change on the next view."""
+    count_queries.clear()
+    first = page(client)
+    assert '<option value="biocom">BIOCOM</option>' in first
+    assert [s for s in count_queries if "FROM organization ORDER BY" in s]
+    count_queries.clear()
+    assert page(client) == first
+    assert not [s for s in count_queries if "FROM organization ORDER BY" in s]
+
+    org("biocom").short_name = "Biocom California"
+    db.session.commit()
+    renamed = page(client)
+    assert '<option value="biocom">Biocom California</option>' in renamed
+    chosen = client.get("/events/?partner=biocom", headers=EN).get_data(as_text=True)
+    assert '<option value="biocom" selected>Biocom California</option>' in chosen

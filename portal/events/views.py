@@ -17,7 +17,7 @@ from flask_login import current_user, login_required
 from markupsafe import Markup
 from werkzeug.wrappers import Response as BaseResponse
 
-from portal import inputs
+from portal import inputs, versions
 from portal.accounts.consents import ConsentRequired
 from portal.accounts.views import agree_if_asked, consent_step
 from portal.db import utcnow
@@ -91,7 +91,8 @@ def index() -> Response:
         "events/index.html",
         page=page,
         filters=filters,
-        partners=listing.organizations_for_filter(),
+        partners=listing.organizations_for_filter,
+        organizations_version=versions.tables_version("organization"),
         kinds=list(EventKind),
         viewer_zone=viewer_zone(viewer),
         past=False,
@@ -110,7 +111,8 @@ def past() -> str:
         "events/index.html",
         page=page,
         filters=filters,
-        partners=listing.organizations_for_filter(),
+        partners=listing.organizations_for_filter,
+        organizations_version=versions.tables_version("organization"),
         kinds=list(EventKind),
         viewer_zone=viewer_zone(viewer),
         past=True,
