@@ -167,6 +167,8 @@ class OpeningDay:
     window: float
     #: The worker's CPU per attempt (Server-Timing), 0 where the portal does not say.
     cpu_ms: float = 0.0
+    #: The portal's own time per attempt (Server-Timing's app), waiting for a CPU included.
+    app_ms: float = 0.0
     during: list[KindFigures] = field(default_factory=list)
 
     @property
@@ -417,11 +419,12 @@ async def opening_day(
     slug: str,
     window: float,
     rng: random.Random,
-) -> tuple[list[str], list[float], float, float]:
+) -> tuple[list[str], list[float], float, float, float]:
     """Each registrant presses Register once at a random moment within ``window`` seconds."""
     outcomes = [""] * len(registrants)
     latencies = [0.0] * len(registrants)
     cpu = [0.0] * len(registrants)
+    app = [0.0] * len(registrants)
     began = time.monotonic()
     ended = [began] * len(registrants)
 
@@ -429,7 +432,7 @@ async def opening_day(
         await asyncio.sleep(rng.random() * window)
         start = time.monotonic()
         try:
-            status, location, (_wall, cpu[number]) = await registrants[number].timed_post(
+            status, location, (app[number], cpu[number]) = await registrants[number].timed_post(
                 f"/events/{slug}/register", forms[number]
             )
             if status in (302, 303) and "/events/tickets/" in location:
@@ -444,7 +447,14 @@ async def opening_day(
         latencies[number] = (ended[number] - start) * 1000
 
     await asyncio.gather(*(attempt(n) for n in range(len(registrants))))
-    return outcomes, latencies, max(ended) - began, statistics.fmean(cpu) if cpu else 0.0
+    mean = statistics.fmean
+    return (
+        outcomes,
+        latencies,
+        max(ended) - began,
+        mean(cpu) if cpu else 0.0,
+        mean(app) if app else 0.0,
+    )
 
 
 # --- the run ------------------------------------------------------------------------------------
@@ -514,7 +524,7 @@ async def run_phase(
     if registrants:
         await asyncio.sleep(max(0.0, args.duration * 0.3 - (time.monotonic() - began)))
         burst_began = time.monotonic()
-        outcomes, latencies, seconds, cpu_ms = await opening_day(
+        outcomes, latencies, seconds, cpu_ms, app_ms = await opening_day(
             registrants, forms, workload.opening_slug, args.window, random.Random(args.seed)
         )
         burst = (burst_began, time.monotonic())
@@ -533,6 +543,7 @@ async def run_phase(
             outcomes=dict(counted),
             window=args.window,
             cpu_ms=cpu_ms,
+            app_ms=app_ms,
         )
     await running
     seconds = time.monotonic() - began
@@ -631,7 +642,15 @@ def print_phase(phase: Phase, workers: int) -> None:
             f"latency p50 {o.p50_ms:.0f} ms, p95 {o.p95_ms:.0f} ms, max {o.max_ms:.0f} ms"
         )
         print(f"  answers: {dict(sorted(o.outcomes.items()))}; in the database: {o.statuses}")
-        print(f"  worker CPU per attempt: {o.cpu_ms:.1f} ms (Server-Timing)")
+        floor_cost_ms = workers / phase.floor * 1000 if phase.floor else 0.0
+        print(
+            f"  worker CPU per attempt: {o.cpu_ms:.1f} ms (Server-Timing) = "
+            f"{o.cpu_ms / floor_cost_ms if floor_cost_ms else 0:.1f} floor requests' worker time; "
+            f"registering alone would run at "
+            f"{floor_cost_ms / o.app_ms if o.app_ms else 0:.3f} × floor "
+            f"(the floor's worker time per request ÷ {o.app_ms:.1f} ms app time per attempt; "
+            "the measured rate above is bounded by the arrivals)"
+        )
         exact = confirmed == realistic_data.OPENING_SEATS and not o.statuses.get("duplicate people")
         print(
             f"  all answered: {_yes(o.answered == o.attempts)}; exactly "
