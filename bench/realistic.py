@@ -790,6 +790,9 @@ def main(argv: list[str] | None = None) -> int:
 
                 redis.Redis.from_url(args.redis_url).flushdb()
             portal_env = {**env, "PAGE_CACHE_URL": args.redis_url if cache == "on" else "off"}
+            if cache == "off":
+                # Nothing remembered between requests at all: no parts of pages either.
+                portal_env["FRAGMENT_MEMO_SIZE"] = "0"
             server = start_server(
                 f"portal-{cache}", "portal:create_app()", portal_env, work, args.workers
             )

@@ -154,6 +154,8 @@ def _redis_settings(instance_path: Path, environ: Environ, production: bool) -> 
         #: Seconds a cached page may live: bounds what only time changes (a membership lapsing).
         "PAGE_CACHE_TTL": int(environ.get("PAGE_CACHE_TTL", "60")),
         "PAGE_CACHE_CHECK_SCOPES": False,
+        #: Parts of pages kept per process by what they print (portal.fragments); 0: none.
+        "FRAGMENT_MEMO_SIZE": int(environ.get("FRAGMENT_MEMO_SIZE", "4096")),
         #: Server-Timing on every response (the benchmarks read it); off: it tells timings.
         "PORTAL_SERVER_TIMING": _bool(environ.get("PORTAL_SERVER_TIMING")),
     }

@@ -51,6 +51,8 @@ class FragmentMemo:
         self.misses = 0
 
     def render(self, key: Hashable, render: Callable[[], str]) -> Markup:
+        if self.size <= 0:
+            return Markup(render())  # noqa: S704 - remembering is switched off
         full = (key, str(get_locale()))
         with self._lock:
             found = self._entries.get(full)
@@ -105,7 +107,7 @@ def _hashable(value: Any) -> Any:
 
 
 def init_app(app: Flask) -> None:
-    memo = FragmentMemo(int(app.config.get("FRAGMENT_MEMO_SIZE", DEFAULT_SIZE)))
+    memo = FragmentMemo(int(app.config.get("FRAGMENT_MEMO_SIZE", DEFAULT_SIZE)))  # 0: off
     app.extensions["fragments"] = memo
 
     def remembered(*key: Hashable, caller: Callable[[], str], when: bool = True) -> Markup:

@@ -234,3 +234,12 @@ def test_the_lists_filter_names_a_renamed_organization_at_once(
     assert '<option value="biocom">Biocom California</option>' in renamed
     chosen = client.get("/events/?partner=biocom", headers=EN).get_data(as_text=True)
     assert '<option value="biocom" selected>Biocom California</option>' in chosen
+
+
+def test_a_memo_of_size_zero_renders_every_time(app: Flask) -> None:
+    """``FRAGMENT_MEMO_SIZE=0`` (the benchmark's uncached phase) keeps nothing."""
+    with app.test_request_context("/"):
+        off = FragmentMemo(size=0)
+        assert off.render(("card", 1), lambda: "<p>a</p>") == "<p>a</p>"
+        assert off.render(("card", 1), lambda: "<p>b</p>") == "<p>b</p>"
+        assert not off._entries
