@@ -9,7 +9,6 @@ from __future__ import annotations
 from functools import lru_cache
 
 from flask_babel import gettext as _
-from ua_parser import parse
 
 
 def _named(family: str | None, major: str | None) -> str | None:
@@ -20,6 +19,10 @@ def _named(family: str | None, major: str | None) -> str | None:
 
 @lru_cache(maxsize=512)
 def _parts(user_agent: str) -> tuple[str | None, str | None, str | None]:
+    # Imported at the first User-Agent read: its rules are a YAML file every process would
+    # otherwise load at start, including the many that never list sessions.
+    from ua_parser import parse
+
     result = parse(user_agent)
     browser = (
         _named(*(result.user_agent.family, result.user_agent.major)) if result.user_agent else None

@@ -8,14 +8,15 @@ from typing import TYPE_CHECKING
 
 import segno
 from flask import current_app
-from icalendar import Calendar
-from icalendar import Event as CalendarEvent
 
 from portal.db import utcnow
 from portal.extensions import db
 from portal.notifications.services import DrawnAttachment, attachment_drawer, qr_code_png
 
 if TYPE_CHECKING:
+    from icalendar import Calendar
+    from icalendar import Event as CalendarEvent
+
     from portal.accounts.models import Person
     from portal.events.models import Event, Registration
 
@@ -33,6 +34,9 @@ def _text(event: Event, field: str) -> str:
 def _calendar_event(
     event: Event, registration: Registration | None, *, confirmed: bool = False
 ) -> CalendarEvent:
+    # icalendar is imported when a calendar is drawn: most processes of the portal never draw one.
+    from icalendar import Event as CalendarEvent
+
     entry = CalendarEvent()
     host = current_app.config["PORTAL_BASE_URL"].split("://")[-1].split("/")[0] or "portal"
     entry.add("uid", f"event-{event.id}@{host}")
@@ -57,6 +61,8 @@ def _calendar_event(
 
 
 def _calendar(name: str) -> Calendar:
+    from icalendar import Calendar
+
     calendar = Calendar()
     calendar.add("prodid", PRODID)
     calendar.add("version", "2.0")

@@ -11,15 +11,13 @@ import io
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from flask import current_app
 from flask_babel import force_locale, pgettext
 from flask_babel import gettext as _
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
-from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.ttfonts import TTFont
-from reportlab.pdfgen.canvas import Canvas
 
 from portal.i18n import localized, person_name
 from portal.money import format_money
@@ -29,6 +27,9 @@ from portal.payments.states import TOKYO
 from portal.payments.taxes import TaxLine, payment_taxes, tax_summary, transaction_day
 from portal.timefmt import local_span, long_day
 
+if TYPE_CHECKING:
+    from reportlab.pdfgen.canvas import Canvas
+
 FONT = "IPAexGothic"
 FONT_FILE = Path(__file__).resolve().parent.parent / "fonts" / "ipaexg.ttf"
 
@@ -36,7 +37,11 @@ FONT_FILE = Path(__file__).resolve().parent.parent / "fonts" / "ipaexg.ttf"
 @cache
 def _registered_font() -> str:
     # Read when the first document is drawn, not when the app starts. TTFont embeds only the
-    # glyphs a document uses (a subset), never the whole 6 MB file.
+    # glyphs a document uses (a subset), never the whole 6 MB file. reportlab's PDF machinery
+    # is imported here too: most processes of the portal never draw a document.
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.ttfonts import TTFont
+
     pdfmetrics.registerFont(TTFont(FONT, str(FONT_FILE)))
     return FONT
 
@@ -105,6 +110,8 @@ class _Writer:
 
 
 def _new(title: str, language: str) -> tuple[io.BytesIO, _Writer]:
+    from reportlab.pdfgen.canvas import Canvas
+
     buffer = io.BytesIO()
     _registered_font()
     # The first font set is the embedded one: reportlab's default (Helvetica) would otherwise

@@ -5,15 +5,21 @@ production and a local ``localstripe`` in tests. Everything the rest of the port
 comes back as small frozen records, never as SDK objects, and every failure as a
 ``GatewayError``: ``GatewayUnavailable`` when Stripe could not be reached or did not answer
 within ``STRIPE_TIMEOUT_SECONDS``.
+
+The SDK is imported by the calls that use it, not with the module: it brings requests and
+aiohttp, a fifth of a second and several megabytes in every process of the portal, most of
+which (a mail worker, a web worker serving event pages) never pay by card.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import stripe
 from flask import current_app
+
+if TYPE_CHECKING:
+    import stripe
 
 
 class GatewayError(Exception):
@@ -33,6 +39,8 @@ class GatewayUnavailable(GatewayError):
 
 
 def _gateway_error(error: stripe.StripeError) -> GatewayError:
+    import stripe
+
     if isinstance(error, stripe.APIConnectionError | stripe.APIError | stripe.RateLimitError):
         return GatewayUnavailable(str(error))
     return GatewayError(str(error.user_message or error))
@@ -85,6 +93,8 @@ class StripeGateway:
         timeout: float,
         retries: int,
     ) -> None:
+        import stripe
+
         options: dict[str, Any] = {}
         if api_base:
             options["base_addresses"] = {"api": api_base}
@@ -108,6 +118,8 @@ class StripeGateway:
     ) -> Intent:
         """A PaymentIntent for a registration (or what ``metadata`` names); the same key never
         charges twice."""
+        import stripe
+
         try:
             obj = self._client.v1.payment_intents.create(
                 params={
@@ -123,12 +135,16 @@ class StripeGateway:
         return _intent(obj)
 
     def retrieve_intent(self, intent_id: str) -> Intent:
+        import stripe
+
         try:
             return _intent(self._client.v1.payment_intents.retrieve(intent_id))
         except stripe.StripeError as error:
             raise _gateway_error(error) from error
 
     def refund(self, intent_id: str, amount: int, *, idempotency_key: str) -> RefundResult:
+        import stripe
+
         try:
             obj = self._client.v1.refunds.create(
                 params={"payment_intent": intent_id, "amount": amount},
@@ -142,6 +158,8 @@ class StripeGateway:
         """The verified event (Stripe's HMAC-SHA256 scheme, 300 s tolerance)."""
         if not self._webhook_secret:
             raise InvalidSignature("no webhook secret is configured")
+        import stripe
+
         try:
             event = stripe.Webhook.construct_event(payload, signature, self._webhook_secret)
         except (stripe.SignatureVerificationError, ValueError) as error:

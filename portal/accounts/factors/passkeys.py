@@ -4,29 +4,21 @@ The relying party is the portal's configured host name (``WEBAUTHN_RP_ID``) and 
 accepted from its configured origin only (``WEBAUTHN_ORIGIN``), never from what a request
 claims. Each ceremony's challenge is made here, kept by the caller (the session) and passed
 back once; a credential whose counter does not move forward is refused as a clone.
+
+py_webauthn is imported by the ceremonies, not with the module: with the certificate
+checks it brings (pyOpenSSL, cryptography's X.509) it is a third of a second and several
+megabytes in every process of the portal, and only a page about passkeys needs it.
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import webauthn
 from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import select, update
-from webauthn.helpers import (
-    parse_authentication_credential_json,
-    parse_registration_credential_json,
-)
-from webauthn.helpers.exceptions import WebAuthnException
-from webauthn.helpers.structs import (
-    AuthenticatorSelectionCriteria,
-    AuthenticatorTransport,
-    PublicKeyCredentialDescriptor,
-    ResidentKeyRequirement,
-    UserVerificationRequirement,
-)
 
 from portal.accounts.factors import recovery
 from portal.accounts.factors.enrolled import has_factor
@@ -36,6 +28,9 @@ from portal.audit.services import record
 from portal.db import utcnow
 from portal.errors import InvalidInput
 from portal.extensions import db
+
+if TYPE_CHECKING:
+    from webauthn.helpers.structs import PublicKeyCredentialDescriptor
 
 NAME_LENGTH = 100
 #: Passkeys per person: enough for every device and a spare key or two.
@@ -51,6 +46,8 @@ class Ceremony:
 
 
 def _descriptors(person: Person) -> list[PublicKeyCredentialDescriptor]:
+    from webauthn.helpers.structs import AuthenticatorTransport, PublicKeyCredentialDescriptor
+
     known = {t.value for t in AuthenticatorTransport}
     return [
         PublicKeyCredentialDescriptor(
@@ -63,6 +60,13 @@ def _descriptors(person: Person) -> list[PublicKeyCredentialDescriptor]:
 
 
 def registration_ceremony(person: Person) -> Ceremony:
+    import webauthn
+    from webauthn.helpers.structs import (
+        AuthenticatorSelectionCriteria,
+        ResidentKeyRequirement,
+        UserVerificationRequirement,
+    )
+
     options = webauthn.generate_registration_options(
         rp_id=current_app.config["WEBAUTHN_RP_ID"],
         rp_name=current_app.config["WEBAUTHN_RP_NAME"],
@@ -80,6 +84,9 @@ def registration_ceremony(person: Person) -> Ceremony:
 
 
 def authentication_ceremony(person: Person) -> Ceremony:
+    import webauthn
+    from webauthn.helpers.structs import UserVerificationRequirement
+
     options = webauthn.generate_authentication_options(
         rp_id=current_app.config["WEBAUTHN_RP_ID"],
         allow_credentials=_descriptors(person),
@@ -96,6 +103,10 @@ def add_passkey(
     Raises InvalidInput for a missing name, a stale or forged answer, or one passkey too
     many; nothing is saved then. Returns the new recovery codes when this is the person's
     first factor, to be shown once."""
+    import webauthn
+    from webauthn.helpers import parse_registration_credential_json
+    from webauthn.helpers.exceptions import WebAuthnException
+
     name = " ".join(name.split())
     if not name or len(name) > NAME_LENGTH:
         raise InvalidInput(_("Give the passkey a name (at most 100 characters)."), field="name")
@@ -138,6 +149,10 @@ def add_passkey(
 def use_passkey(person: Person, *, credential: str, challenge: bytes | None) -> bool:
     """True when ``credential`` answers ``challenge`` with one of the person's passkeys and
     its counter moved on (no commit)."""
+    import webauthn
+    from webauthn.helpers import parse_authentication_credential_json
+    from webauthn.helpers.exceptions import WebAuthnException
+
     if challenge is None or not credential:
         return False
     try:
