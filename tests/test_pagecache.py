@@ -40,6 +40,7 @@ from tests.factories import (
     session_id_for,
     ticket,
 )
+from tests.processes import run_each
 from tests.roles import login
 
 
@@ -502,12 +503,15 @@ def test_a_change_in_one_process_reaches_what_another_process_remembered(
     tmp_path: Path, redis_url: str
 ) -> None:
     database = f"sqlite:///{tmp_path / 'shared.db'}"
-    _run(database, "setup", tmp_path, redis_url)
-
-    first_title, _statements = _run(database, "read", tmp_path, redis_url).split()
-    second_title, _statements = _run(database, "read", tmp_path, redis_url).split()
-    _run(database, "rename", tmp_path, redis_url)
-    third_title, _statements = _run(database, "read", tmp_path, redis_url).split()
+    # Five processes, one after the other: each forgets what the one before it remembered.
+    outputs = run_each(
+        WORKER,
+        [[database, redis_url, action] for action in ("setup", "read", "read", "rename", "read")],
+        env={"PORTAL_INSTANCE_PATH": str(tmp_path)},
+    )
+    first_title, _statements = outputs[1].split()
+    second_title, _statements = outputs[2].split()
+    third_title, _statements = outputs[4].split()
 
     # Each process remembers the event's definition in its own memory, under the generations
     # every process shares in Redis: the rename in another process reaches the page.

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import textwrap
 import uuid
 from pathlib import Path
+
+from tests.processes import run_each
 
 ATTEMPT = textwrap.dedent(
     """
@@ -31,24 +30,17 @@ ATTEMPT = textwrap.dedent(
 )
 
 
-def _attempts(database: str, prefix: str, count: int, instance: Path, redis_url: str) -> list[int]:
-    result = subprocess.run(
-        [sys.executable, "-c", ATTEMPT, database, prefix, str(count)],
-        env={**os.environ, "REDIS_URL": redis_url, "PORTAL_INSTANCE_PATH": str(instance)},
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-    )
-    return [int(code) for code in result.stdout.split()]
-
-
 def test_login_limit_is_shared_between_two_processes(tmp_path: Path, redis_url: str) -> None:
     database = f"sqlite:///{tmp_path / 'shared.db'}"
     prefix = f"test-{uuid.uuid4().hex}"
 
-    first_process = _attempts(database, prefix, 5, tmp_path, redis_url)
-    second_process = _attempts(database, prefix, 1, tmp_path, redis_url)
+    first_output, second_output = run_each(
+        ATTEMPT,
+        [[database, prefix, "5"], [database, prefix, "1"]],
+        env={"REDIS_URL": redis_url, "PORTAL_INSTANCE_PATH": str(tmp_path)},
+    )
+    first_process = [int(code) for code in first_output.split()]
+    second_process = [int(code) for code in second_output.split()]
 
     assert first_process == [200] * 5
     assert second_process == [429]
