@@ -3,24 +3,35 @@
 Each run of ``script`` is a process of its own (its own memory, app and connections), forked
 from one process that imported the portal once, as gunicorn's ``--preload`` does: importing
 the portal is about two seconds of CPU, and a fresh interpreter for each run paid it again.
-The forking parent builds an app to import every module an app needs, and connects to
-nothing, so the children inherit no connection.
+The forking parent imports every module of the portal and builds no app: it connects to
+nothing, and leaves no settings in the extensions (the rate limiter, the page cache) that a
+child would then find instead of its own.
 """
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
+import pkgutil
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
+
+import portal
+
+#: The folder that holds ``tests``, for the forking parent to import this module from.
+ROOT = Path(__file__).resolve().parent.parent
 
 PARENT = textwrap.dedent(
     """
     import json, os, sys, traceback
-    from portal import create_app
 
-    create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": "sqlite://"})
+    sys.path.insert(0, sys.argv[3])
+    from tests.processes import import_the_portal
+
+    import_the_portal()
     script, runs = sys.argv[1], json.loads(sys.argv[2])
     for arguments in runs:
         sys.stdout.flush()
@@ -48,13 +59,20 @@ PARENT = textwrap.dedent(
 )
 
 
+def import_the_portal() -> None:
+    """Every module of the portal, as a fresh process that builds an app would import them."""
+    for module in pkgutil.walk_packages(portal.__path__, "portal."):
+        if module.name != "portal.__main__":  # runs the command line
+            importlib.import_module(module.name)
+
+
 def run_each(
     script: str, runs: list[list[str]], env: dict[str, str], timeout: float = 300
 ) -> list[str]:
     """The standard output of ``script`` run with each list of arguments in turn, in a
     process of its own; an error or a non-zero exit in any of them fails the call."""
     result = subprocess.run(
-        [sys.executable, "-c", PARENT, script, json.dumps(runs)],
+        [sys.executable, "-c", PARENT, script, json.dumps(runs), str(ROOT)],
         env={**os.environ, **env},
         capture_output=True,
         text=True,

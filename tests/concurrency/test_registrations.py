@@ -25,6 +25,7 @@ from sqlalchemy import select
 from portal.events.models import Registration
 from portal.extensions import db
 from tests.factories import add_event, add_person, ticket
+from tests.processes import import_the_portal
 
 pytestmark = pytest.mark.usefixtures("network")
 
@@ -95,12 +96,9 @@ def _fork_workers(
     results: multiprocessing.Queue,
     without_lock: bool,
 ) -> None:
-    """Import the portal once (an app built and thrown away, which connects to nothing), then
-    fork a worker for each group of people and wait for them all."""
-    os.environ["PORTAL_INSTANCE_PATH"] = instance
-    from portal import create_app
-
-    create_app({"SQLALCHEMY_DATABASE_URI": database_url, "TESTING": True})
+    """Import the portal once, then fork a worker for each group of people and wait for them
+    all."""
+    import_the_portal()
     context = multiprocessing.get_context("fork")
     barrier = context.Barrier(len(groups))
     workers = [
