@@ -26,7 +26,7 @@ import time
 import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterable, Mapping
-from typing import Any, Protocol, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 from flask import Flask, current_app, has_app_context
 from sqlalchemy import event, inspect
@@ -342,3 +342,56 @@ class GraphMemo:
                 while len(entries) > self.size:
                     entries.popitem(last=False)
         return session.merge(entry[1], load=False)  # type: ignore[no-any-return]
+
+
+Fact = TypeVar("Fact", bound=Hashable)
+
+
+class FactMemo(Generic[Fact]):
+    """A small immutable value read from a few tables (which organizations have a live webhook
+    endpoint), kept per process under those tables' generations as ``GraphMemo`` keeps
+    graphs: a hit costs one call to the store and no SQL. Read afresh without a store, when
+    the store does not answer, and when the request's session writes one of those tables in
+    its transaction (its own change must count before it commits)."""
+
+    def __init__(self, tables: Iterable[str]) -> None:
+        self.tables = frozenset(tables)
+        self.scopes = [EPOCH, *(f"t:{table}" for table in sorted(self.tables))]
+        self._by_store: weakref.WeakKeyDictionary[Store, tuple[tuple[int, ...], Fact, float]] = (
+            weakref.WeakKeyDictionary()
+        )
+        self._lock = threading.Lock()
+
+    def get(self, load: Callable[[Session], Fact]) -> Fact:
+        from portal.extensions import db
+
+        store = current_store()
+        session = db.session()
+        if store is None or self._written_in(session):
+            return load(session)
+        try:
+            generations = tuple(store.generations(self.scopes))
+        except StoreUnavailable:
+            return load(session)  # the store logged it
+        with self._lock:
+            entry = self._by_store.get(store)
+        now = time.monotonic()
+        if entry is None or entry[0] != generations or entry[2] < now:
+            # The generations were read before the rows: a commit in between bumps them again.
+            entry = (
+                generations,
+                load(session),
+                now + int(current_app.config.get("PAGE_CACHE_TTL", 60)),
+            )
+            with self._lock:
+                self._by_store[store] = entry
+        return entry[1]
+
+    def _written_in(self, session: Session) -> bool:
+        flushed = session.info.get(PENDING, ())
+        if any(scope in flushed for scope in self.scopes[1:]):
+            return True
+        return any(
+            inspect(instance).mapper.local_table.name in self.tables
+            for instance in (*session.new, *session.dirty, *session.deleted)
+        )

@@ -25,8 +25,10 @@ from urllib.parse import urlsplit
 from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import or_, select, update
+from sqlalchemy.orm import Session
 from standardwebhooks.webhooks import Webhook
 
+from portal import versions
 from portal.accounts.models import Person
 from portal.api.keys import may_hold_keys
 from portal.api.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint
@@ -177,16 +179,35 @@ def _organizations_told(entry: AuditEntry | Announcement) -> set[int]:
     return event.organizer_ids if event is not None else {entry.organization_id}
 
 
+#: Most changes concern organizations without an endpoint (a registration, at every press
+#: of Register): knowing who listens spares them the look-up of endpoints.
+_LISTENING: versions.FactMemo[frozenset[int]] = versions.FactMemo(tables=("webhook_endpoint",))
+
+
+def _listening_organizations(session: Session) -> frozenset[int]:
+    """The organizations with an endpoint that is not disabled."""
+    return frozenset(
+        session.scalars(
+            select(WebhookEndpoint.organization_id)
+            .where(WebhookEndpoint.disabled_at.is_(None))
+            .distinct()
+        )
+    )
+
+
 def queue_for_entry(entry: AuditEntry | Announcement) -> None:
     """The audit log's listener: deliveries for the endpoints that chose this event."""
     event_type = EVENT_OF_ACTION.get(entry.action)
     if event_type is None or entry.organization_id is None:
         return
+    told = _organizations_told(entry)
     # No autoflush: the change is flushed with its commit, not once per audit entry.
     with db.session.no_autoflush:
+        if told.isdisjoint(_LISTENING.get(_listening_organizations)):
+            return
         endpoints = db.session.scalars(
             select(WebhookEndpoint).where(
-                WebhookEndpoint.organization_id.in_(_organizations_told(entry)),
+                WebhookEndpoint.organization_id.in_(told),
                 WebhookEndpoint.disabled_at.is_(None),
             )
         ).all()
