@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
+from collections.abc import Hashable
 from typing import Any
 
 from flask_babel import gettext
@@ -15,7 +18,7 @@ from portal.events import payment_step
 from portal.events.models import Event, QuestionKind
 from portal.events.pricing import TicketOffer
 from portal.forms import Required
-from portal.i18n import localized
+from portal.i18n import current_language, localized
 from portal.money import format_money
 
 
@@ -36,16 +39,73 @@ class RegistrationFormBase(FlaskForm):
 
 
 def _option_label(option: dict[str, str]) -> str:
-    from portal.i18n import current_language
-
     primary = "label_ja" if current_language() == "ja" else "label_en"
     secondary = "label_en" if primary == "label_ja" else "label_ja"
     return option.get(primary) or option.get(secondary) or option["value"]
 
 
-def registration_form_for(event: Event, offers: list[TicketOffer]) -> RegistrationFormBase:
-    """A form with the ticket types open to this person and the event's questions."""
+def registration_form_for(
+    event: Event, offers: list[TicketOffer], *, labelled: bool = True
+) -> RegistrationFormBase:
+    """A form with the ticket types open to this person and the event's questions.
 
+    ``labelled=False`` leaves the ticket types' labels empty: a handler that only validates
+    what was posted never shows them."""
+    step = payment_step.current()
+    methods = step.methods() if step is not None and any(o.price for o in offers) else []
+    form = _form_class(event, methods)()
+    form.ticket_type.choices = [
+        SelectChoice(str(o.ticket_type.id), _ticket_label(o) if labelled else "") for o in offers
+    ]
+    if offers and form.ticket_type.data is None:
+        form.ticket_type.data = offers[0].ticket_type.id
+    return form
+
+
+def _ticket_label(offer: TicketOffer) -> str:
+    price = format_money(offer.price, offer.ticket_type.currency) if offer.price else _l("Free")
+    return f"{localized(offer.ticket_type, 'name')} — {price} ({offer.description})"
+
+
+#: Form classes by what they are built from (the event's questions, the language, the ways to
+#: pay): building one costs more than validating with it, and every press of Register needs
+#: one. Bounded; a changed question is a new key.
+_FORM_CLASSES: OrderedDict[Hashable, type[RegistrationFormBase]] = OrderedDict()
+_FORM_CLASSES_SIZE = 256
+_form_classes_lock = threading.Lock()
+
+
+def _form_class(event: Event, methods: list[tuple[str, str]]) -> type[RegistrationFormBase]:
+    key = (
+        event.id,
+        current_language(),
+        tuple(methods),
+        tuple(
+            (
+                q.id,
+                q.kind,
+                q.required,
+                q.label_en,
+                q.label_ja,
+                tuple(tuple(sorted(o.items())) for o in q.options),
+            )
+            for q in event.questions
+        ),
+    )
+    with _form_classes_lock:
+        found = _FORM_CLASSES.get(key)
+        if found is not None:
+            _FORM_CLASSES.move_to_end(key)
+            return found
+    built = _build_form_class(event, methods)
+    with _form_classes_lock:
+        _FORM_CLASSES[key] = built
+        while len(_FORM_CLASSES) > _FORM_CLASSES_SIZE:
+            _FORM_CLASSES.popitem(last=False)
+    return built
+
+
+def _build_form_class(event: Event, methods: list[tuple[str, str]]) -> type[RegistrationFormBase]:
     class RegistrationForm(RegistrationFormBase):
         pass
 
@@ -64,8 +124,6 @@ def registration_form_for(event: Event, offers: list[TicketOffer]) -> Registrati
         else:
             field = TextAreaField(label, validators=[*validators, Length(max=2000)])
         setattr(RegistrationForm, f"q_{question.id}", field)
-    step = payment_step.current()
-    methods = step.methods() if step is not None and any(o.price for o in offers) else []
     if methods:
         # How a paid ticket is paid, asked beside it: Register then leads straight to paying.
         RegistrationForm.payment_method = RadioField(  # type: ignore[attr-defined]
@@ -74,19 +132,7 @@ def registration_form_for(event: Event, offers: list[TicketOffer]) -> Registrati
             validators=[Optional()],
             default=methods[0][0],
         )
-    form = RegistrationForm()
-    form.ticket_type.choices = [
-        SelectChoice(
-            str(o.ticket_type.id),
-            f"{localized(o.ticket_type, 'name')} — "
-            f"{format_money(o.price, o.ticket_type.currency) if o.price else _l('Free')} "
-            f"({o.description})",
-        )
-        for o in offers
-    ]
-    if offers and form.ticket_type.data is None:
-        form.ticket_type.data = offers[0].ticket_type.id
-    return form
+    return RegistrationForm
 
 
 class CancelRegistrationForm(FlaskForm):

@@ -19,7 +19,13 @@ from portal.events import calendar
 from portal.events.models import Event, EventStatus, Registration, RegistrationStatus
 from portal.events.organizers import require_organizer
 from portal.extensions import db
-from portal.notifications.services import WrittenWhenSent, external_url, mail_person, mail_writer
+from portal.notifications.services import (
+    WrittenWhenSent,
+    external_url,
+    mail_person,
+    mail_person_when_sent,
+    mail_writer,
+)
 
 
 def tell_registrant(
@@ -46,11 +52,11 @@ def tell_registrant(
         if status == RegistrationStatus.CONFIRMED
         else ()
     )
-    mail_person(
+    mail_person_when_sent(
         person,
         template,
+        WrittenWhenSent("registration", str(registration.id)),
         attachments=attachments,
-        written_when_sent=WrittenWhenSent("registration", str(registration.id)),
     )
 
 

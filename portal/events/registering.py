@@ -37,10 +37,14 @@ class RegistrationClosed(DomainError):
     """Registration is not open for this event now."""
 
 
+#: Base32 without look-alikes: typed at the door, read from a QR code.
+_CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+
+
 def new_ticket_code() -> str:
-    # 20 characters of base32 without look-alikes: typed at the door, read from a QR code.
-    alphabet = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
-    return "".join(secrets.choice(alphabet) for _ in range(20))
+    # 20 characters, each from 5 random bits: as uniform as secrets.choice (256 is a multiple
+    # of the alphabet's 32), with one call for randomness instead of twenty.
+    return "".join(_CODE_ALPHABET[byte & 31] for byte in secrets.token_bytes(20))
 
 
 def clean_answers(event: Event, answers: dict[str, Any]) -> dict[str, Any]:

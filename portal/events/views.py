@@ -13,6 +13,7 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from markupsafe import Markup
 from werkzeug.wrappers import Response as BaseResponse
@@ -140,6 +141,20 @@ def detail(slug: str) -> str:
     )
 
 
+#: What the ticket page says after Register, by the registration's status (translated when
+#: shown: only the one that applies).
+_REGISTERED = {
+    RegistrationStatus.CONFIRMED.value: _l("You are registered. Your ticket is below."),
+    RegistrationStatus.AWAITING_PAYMENT.value: _l(
+        "A seat is held for you. Please pay to confirm it."
+    ),
+    RegistrationStatus.WAITLISTED.value: _l("The event is full: you are on the waitlist."),
+    RegistrationStatus.PENDING_APPROVAL.value: _l(
+        "Your registration awaits the organizers' approval."
+    ),
+}
+
+
 @blueprint.post("/<slug>/register")
 @login_required
 @limiter.limit("20 per minute")
@@ -147,7 +162,7 @@ def register(slug: str) -> BaseResponse | str:
     viewer = queries.viewer_with_memberships(current_user)
     event = _visible_event(slug, viewer)
     offers = pricing.offers_for(viewer, event)
-    form = registration_form_for(event, offers)
+    form = registration_form_for(event, offers, labelled=False)
     if not form.validate_on_submit():
         for errors in form.errors.values():
             for error in errors:
@@ -162,15 +177,7 @@ def register(slug: str) -> BaseResponse | str:
     except ConsentRequired as needed:
         # Not a refusal: the person is asked to agree, and the form is posted again.
         return consent_step(needed, cancel_url=url_for("events.detail", slug=slug))
-    messages = {
-        RegistrationStatus.CONFIRMED: _("You are registered. Your ticket is below."),
-        RegistrationStatus.AWAITING_PAYMENT: _("A seat is held for you. Please pay to confirm it."),
-        RegistrationStatus.WAITLISTED: _("The event is full: you are on the waitlist."),
-        RegistrationStatus.PENDING_APPROVAL: _(
-            "Your registration awaits the organizers' approval."
-        ),
-    }
-    flash(messages.get(RegistrationStatus(registration.status), _("Registered.")), "success")
+    flash(str(_REGISTERED.get(registration.status, _l("Registered."))), "success")
     step = payment_step.current()
     # Only a method the form posted (the page checks the first): a bare POST keeps the ticket.
     method = getattr(form, "payment_method", None) if "payment_method" in request.form else None
