@@ -61,16 +61,15 @@ def lock_rows(table: Table, ids: Iterable[int]) -> None:
     if not wanted:
         return
     session = db.session
-    dialect = session.get_bind().dialect.name
+    # On the session's connection, not as an ORM statement: a lock changes no row, so nothing
+    # that watches the session's writes has anything to learn from it (and a registration,
+    # which takes one, is spared the ORM's handling of a statement).
+    connection = session.connection()
     try:
-        if dialect == "postgresql":
-            session.execute(_select_for_update(table), {"ids": wanted})
+        if connection.dialect.name == "postgresql":
+            connection.execute(_select_for_update(table), {"ids": wanted})
         else:
-            # On the session's connection, not as an ORM statement: it changes no row, so
-            # nothing that watches the session's writes has anything to learn from it.
-            session.connection().execute(
-                update(table).where(table.c.id.in_(wanted)).values(id=table.c.id)
-            )
+            connection.execute(update(table).where(table.c.id.in_(wanted)).values(id=table.c.id))
     except OperationalError as error:
         session.rollback()
         if "lock" in str(error).lower() or "busy" in str(error).lower():

@@ -43,12 +43,13 @@ from portal.organizations.models import (
 
 def memberships_and_their_mous() -> _AbstractLoad:
     """Load option: a person's memberships, their organizations and those organizations' MOUs
-    (prices and what may be seen depend on them), joined: a person has a few of each."""
+    (prices and what may be seen depend on them), joined: a person has a few of each. An
+    MOU's partner is the membership's organization, already loaded: joining it again would
+    only add its columns to every row (``agreement.partner`` is found in the session)."""
     return (
         joinedload(Person.memberships)
         .joinedload(Membership.organization)
         .joinedload(Organization.agreements_as_partner)
-        .joinedload(Agreement.partner)
     )
 
 
