@@ -45,17 +45,18 @@ def _option_label(option: dict[str, str]) -> str:
 
 
 def registration_form_for(
-    event: Event, offers: list[TicketOffer], *, labelled: bool = True
+    event: Event, offers: list[TicketOffer], *, shown: bool = True
 ) -> RegistrationFormBase:
     """A form with the ticket types open to this person and the event's questions.
 
-    ``labelled=False`` leaves the ticket types' labels empty: a handler that only validates
-    what was posted never shows them."""
+    ``shown=False`` is for a handler that validates what was posted and never shows the form:
+    the ticket types get no labels, and the form no fresh CSRF token (``CSRFProtect`` checked
+    the posted one before the view, for every form of the portal)."""
     step = payment_step.current()
     methods = step.methods() if step is not None and any(o.price for o in offers) else []
-    form = _form_class(event, methods)()
+    form = _form_class(event, methods)(**({} if shown else {"meta": {"csrf": False}}))
     form.ticket_type.choices = [
-        SelectChoice(str(o.ticket_type.id), _ticket_label(o) if labelled else "") for o in offers
+        SelectChoice(str(o.ticket_type.id), _ticket_label(o) if shown else "") for o in offers
     ]
     if offers and form.ticket_type.data is None:
         form.ticket_type.data = offers[0].ticket_type.id

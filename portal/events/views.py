@@ -162,7 +162,7 @@ def register(slug: str) -> BaseResponse | str:
     viewer = queries.viewer_with_memberships(current_user)
     event = _visible_event(slug, viewer)
     offers = pricing.offers_for(viewer, event)
-    form = registration_form_for(event, offers, labelled=False)
+    form = registration_form_for(event, offers, shown=False)
     if not form.validate_on_submit():
         for errors in form.errors.values():
             for error in errors:
