@@ -23,6 +23,7 @@ from portal.events.models import Registration, RegistrationStatus
 from portal.events.setup import cancel_event
 from portal.extensions import db
 from portal.organizations.models import Organization
+from tests.factories import add_member, recorded_statements
 
 HOOKS = "https://crm.example.org/hooks"
 PASSPHRASE = "a long enough passphrase 4 hooks"
@@ -186,6 +187,36 @@ def test_registering_and_cancelling_through_the_pages_reach_every_organizer(clie
         ("one-nucleus", "registration.cancelled", registration.id),
     ]
     assert audited("registration.create") == audited("registration.cancel") == 0
+
+
+def test_who_listens_is_known_afresh_once_an_endpoint_is_added_or_disabled(client, world) -> None:
+    """Registrations for organizers without an endpoint look none up (who listens is
+    remembered): an endpoint added meanwhile hears of the next registration at once, and one
+    disabled meanwhile is told of none."""
+
+    def register_a_new_member() -> tuple[int, list[str]]:
+        member, _membership = add_member("link-j")
+        sign_in(client, member)
+        with recorded_statements() as statements:
+            answer = register_through_the_page(client, world, "biocom")
+        assert answer.status_code == 302, answer.get_data(as_text=True)
+        registration_id = db.session.scalars(
+            select(Registration.id).where(Registration.person_id == member.id)
+        ).one()
+        return registration_id, [s for s in statements if "webhook_endpoint" in s]
+
+    register_a_new_member()
+    _unheard, looked_up = register_a_new_member()
+    assert looked_up == []  # nobody listens, and that is remembered
+    assert queued() == []
+
+    endpoint = endpoint_of("biocom")
+    heard, _looked_up = register_a_new_member()
+    assert queued() == [("biocom", "registration.created", heard)]
+
+    webhooks.set_enabled(endpoint, actor=admin_of("biocom"), enabled=False)
+    register_a_new_member()
+    assert queued() == [("biocom", "registration.created", heard)]
 
 
 def test_an_event_cancelled_tells_of_each_registration_it_ends(world) -> None:
