@@ -19,9 +19,11 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, insert, select, update
 
+from portal import versions
 from portal.accounts.models import Membership, Person, Role
 from portal.benefits.models import BenefitClaim
 from portal.db import utcnow
@@ -31,6 +33,7 @@ from portal.organizations.models import Agreement, ReciprocalService
 from portal.payments.models import Invoice, Payment
 from tests.factories import (
     add_event,
+    add_member,
     add_membership,
     add_person,
     add_role,
@@ -636,3 +639,45 @@ def test_event_list_in_four_statements(client: FlaskClient, network: None, signe
     first = db.session.scalar(select(Event.id).where(Event.slug.like("listed-%")))
     assert f"{50 - _held(first)} of 50 seats left" in page
     assert "1000 upcoming events" in page
+
+
+def test_pressing_register_in_four_statements(
+    app: Flask, client: FlaskClient, network: None
+) -> None:
+    """Issue 19: the viewer with their session record, the event's lock, the registration
+    counted and written in one statement, and its queued mail; the event's definition and who
+    listens to webhooks are remembered between requests, as in production (this module turns
+    the store off: it is put back here, and taken away again after the test). An event with
+    organizers abroad adds the look-up of the registrant's consent (rule 11)."""
+    app.extensions["versions"] = versions.MemoryStore()
+    forum = add_event(
+        capacity=5_000,
+        tickets=({"audience": "linkj_member", "price": 0},),
+        questions=(
+            {"kind": "text", "label_en": "Dietary requirements"},
+            {
+                "kind": "single",
+                "label_en": "How did you hear of it?",
+                "options": [{"value": "web", "label_en": "Web"}, {"value": "mail"}],
+            },
+        ),
+    )
+    path = f"/events/{forum.slug}/register"
+    form = {
+        "ticket_type": str(ticket(forum, "linkj_member").id),
+        **{f"q_{q.id}": "web" if q.options else "No requirements" for q in forum.questions},
+    }
+    grow = Growing(lambda n: bulk_registrations(forum, n, audience="linkj_member"))
+    by_size: dict[int, list[str]] = {}
+    for size in SIZES:
+        grow(size)
+        # The first press after a change may read what the next finds remembered.
+        for _press in range(2):
+            member, _membership = add_member("link-j")
+            login(client, member)
+            with recorded_statements() as statements:
+                answer = client.post(path, data=form)
+            assert answer.status_code == 302, answer.text
+            assert "/events/tickets/" in answer.headers["Location"]
+            by_size[size] = statements
+    assert_busy_page("pressing Register", by_size)
