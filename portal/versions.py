@@ -352,11 +352,11 @@ class FactMemo(Generic[Fact]):
     endpoint), kept per process under those tables' generations as ``GraphMemo`` keeps
     graphs: a hit costs one call to the store and no SQL. Read afresh without a store, when
     the store does not answer, and when the request's session writes one of those tables in
-    its transaction (its own change must count before it commits)."""
+    its transaction, or holds changes not yet flushed (its own change must count before it
+    commits)."""
 
     def __init__(self, tables: Iterable[str]) -> None:
-        self.tables = frozenset(tables)
-        self.scopes = [EPOCH, *(f"t:{table}" for table in sorted(self.tables))]
+        self.scopes = [EPOCH, *(f"t:{table}" for table in sorted(set(tables)))]
         self._by_store: weakref.WeakKeyDictionary[Store, tuple[tuple[int, ...], Fact, float]] = (
             weakref.WeakKeyDictionary()
         )
@@ -388,10 +388,10 @@ class FactMemo(Generic[Fact]):
         return entry[1]
 
     def _written_in(self, session: Session) -> bool:
-        flushed = session.info.get(PENDING, ())
-        if any(scope in flushed for scope in self.scopes[1:]):
+        # Any unflushed change counts (as for ``GraphMemo``): telling which tables it writes
+        # would cost a bulk change (an event cancelled, each registration announced) a pass
+        # over all its objects per announcement.
+        if session.new or session.dirty or session.deleted:
             return True
-        return any(
-            inspect(instance).mapper.local_table.name in self.tables
-            for instance in (*session.new, *session.dirty, *session.deleted)
-        )
+        flushed = session.info.get(PENDING, ())
+        return any(scope in flushed for scope in self.scopes[1:])
