@@ -67,6 +67,9 @@ def lock_rows(table: Table, ids: Iterable[int]) -> None:
     connection = session.connection()
     try:
         if connection.dialect.name == "postgresql":
+            # The transaction's changes first, as the ORM statement's autoflush did: a lock
+            # they wait for is a Busy too.
+            session.flush()
             connection.execute(_select_for_update(table), {"ids": wanted})
         else:
             connection.execute(update(table).where(table.c.id.in_(wanted)).values(id=table.c.id))
