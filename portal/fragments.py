@@ -94,14 +94,37 @@ def by_value(root: Any, *paths: str) -> tuple[Any, ...]:
     return tuple(values)
 
 
+def form_state(form: Any) -> tuple[Any, ...]:
+    """What a WTForms form's fields print, but its CSRF token: per field its name, kind, id,
+    label, choices, data, errors, flags, description and attributes. A key for the fields'
+    rendering: a form shown with what was typed and its errors keys apart from a blank one."""
+    return tuple(
+        (
+            field.name,
+            type(field).__name__,
+            field.id,
+            str(field.label.text),
+            _hashable(getattr(field, "choices", None)),
+            _hashable(field.data),
+            tuple(str(error) for error in field.errors),
+            tuple(sorted(vars(field.flags).items())),
+            str(field.description),
+            _hashable(field.render_kw),
+        )
+        for field in form
+        if field.type != "CSRFTokenField"
+    )
+
+
 def _columns(obj: Any) -> tuple[Any, ...]:
     mapper = inspect(obj).mapper
     return (mapper.class_.__name__, *(_hashable(getattr(obj, c.key)) for c in mapper.column_attrs))
 
 
 def _hashable(value: Any) -> Any:
-    # JSON columns hold lists and dicts: written out, they can be part of a key.
-    if isinstance(value, dict | list):
+    # JSON columns hold lists and dicts, forms lists of choices: written out, they can be part
+    # of a key.
+    if isinstance(value, dict | list | tuple | set):
         return json.dumps(value, sort_keys=True, default=str)
     return value
 
@@ -116,3 +139,4 @@ def init_app(app: Flask) -> None:
 
     app.jinja_env.globals["remembered"] = remembered
     app.jinja_env.globals["by_value"] = by_value
+    app.jinja_env.globals["form_state"] = form_state

@@ -8,6 +8,7 @@ and each viewer's own clock has its own card, and that the memo stays bounded.
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 from flask import Flask
@@ -243,3 +244,50 @@ def test_a_memo_of_size_zero_renders_every_time(app: Flask) -> None:
         assert off.render(("card", 1), lambda: "<p>a</p>") == "<p>a</p>"
         assert off.render(("card", 1), lambda: "<p>b</p>") == "<p>b</p>"
         assert not off._entries
+
+
+def test_the_registration_form_is_shared_by_its_offers_and_keeps_each_viewers_token(
+    app: Flask, client: FlaskClient, network: None, csrf_enabled: None
+) -> None:
+    """The form's fields are remembered by what they print (this viewer's ticket choices and
+    the event's questions); the CSRF token beside them stays each session's own."""
+    event = add_event(
+        capacity=5,
+        agreements=("link-j-biocom-2016",),
+        tickets=(
+            {"audience": "linkj_member", "price": 1000},
+            {"audience": "partner_member", "price": 2000},
+            {"audience": "non_member", "price": 5000},
+        ),
+    )
+    first, second = app.test_client(), app.test_client()
+    login(first, member_of("biocom"))
+    login(second, member_of("biocom"))
+    login(client, member_of("link-j"))
+    pages = [event_page(c, event) for c in (first, second, client)]
+
+    def form(page: str) -> str:
+        return page.split('class="stacked-form"', 1)[1].split("</form>", 1)[0]
+
+    def token(page: str) -> str:
+        found = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', form(page))
+        assert found is not None
+        return found.group(1)
+
+    def fields(page: str) -> str:
+        return form(page).replace(token(page), "")
+
+    assert fields(pages[0]) == fields(pages[1])
+    assert "¥2,000" in fields(pages[0]) and "¥1,000" not in fields(pages[0])
+    assert "¥1,000" in fields(pages[2])
+    assert len({token(page) for page in pages}) == 3
+    # The second viewer's own token, beside fields remembered from the first's page, works.
+    answer = second.post(
+        f"/events/{event.slug}/register",
+        data={
+            "csrf_token": token(pages[1]),
+            "ticket_type": str(ticket(event, "partner_member").id),
+        },
+        headers=EN,
+    )
+    assert answer.status_code == 302 and "/events/tickets/" in answer.location
