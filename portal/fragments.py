@@ -28,6 +28,7 @@ import json
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
+from functools import lru_cache
 from typing import Any
 
 from flask import Flask
@@ -117,8 +118,22 @@ def form_state(form: Any) -> tuple[Any, ...]:
 
 
 def _columns(obj: Any) -> tuple[Any, ...]:
-    mapper = inspect(obj).mapper
-    return (mapper.class_.__name__, *(_hashable(getattr(obj, c.key)) for c in mapper.column_attrs))
+    state = inspect(obj)
+    # Read from the loaded values themselves (an event page walks some 200 of them); a column
+    # not loaded yet is loaded as the template would load it.
+    loaded = state.dict
+    return (
+        state.mapper.class_.__name__,
+        *(
+            _hashable(loaded[key] if key in loaded else getattr(obj, key))
+            for key in _column_keys(state.mapper)
+        ),
+    )
+
+
+@lru_cache(maxsize=256)
+def _column_keys(mapper: Any) -> tuple[str, ...]:
+    return tuple(c.key for c in mapper.column_attrs)
 
 
 def _hashable(value: Any) -> Any:
