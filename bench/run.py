@@ -14,9 +14,10 @@ at a 100-seat event and counts in the database what was confirmed, and reads eac
 memory from /proc. It stops every process it started, also on errors and Ctrl+C.
 
 Logged-in pages use session cookies signed with the servers' secret key, as Flask-Login
-writes them after a login (``_user_id`` = "<id>:<session version>", ``_id`` for the
-client's address and browser), with a CSRF token in the session, so every response is
-what a browser holding that cookie gets. The figures are for comparing, not asserting:
+writes them after a login (``_user_id`` = "<id>:<secret of a session record>" opened by
+``accounts.sessions.sign_in`` as the sign-in page does (rule 15), ``_id`` for the client's
+address and browser), with a CSRF token in the session, so every response is what a browser
+holding that cookie gets. The figures are for comparing, not asserting:
 the machine is shared and its speed drifts, which is why the floor is measured in the
 same run.
 """
@@ -250,8 +251,16 @@ class SessionMaker:
         self.csrf_serializer = URLSafeTimedSerializer(secret_key, salt="wtf-csrf-token")
         self.cookie_name = self.app.config["SESSION_COOKIE_NAME"]
 
-    def session(self, person_id: int, version: int, forwarded_for: str | None = None) -> Session:
+    def session(self, person_id: int, forwarded_for: str | None = None) -> Session:
+        import pyotp
         from flask_login.utils import _create_identifier
+
+        from portal.accounts.factors.apps import add_app, new_secret
+        from portal.accounts.factors.enrolled import has_factor
+        from portal.accounts.factors.state import FACTOR_KEY
+        from portal.accounts.models import Person
+        from portal.accounts.sessions import sign_in
+        from portal.extensions import db
 
         headers = {"User-Agent": USER_AGENT}
         if forwarded_for:
@@ -260,12 +269,26 @@ class SessionMaker:
             "/", headers=headers, environ_base={"REMOTE_ADDR": "127.0.0.1"}
         ):
             identifier = _create_identifier()
+            # A session record of its own, as signing in through the page opens (rule 15).
+            person = db.session.get(Person, person_id)
+            assert person is not None, person_id
+            opened = sign_in(person, remember=False, user_agent=USER_AGENT)
+            proof = None
+            if person.role_grants:
+                # Staff and admins open the management pages only with a second factor
+                # (rule 17): an authenticator app, used at this sign-in.
+                if not has_factor(person.id):
+                    app_secret = new_secret()
+                    add_app(person, secret=app_secret, code=pyotp.TOTP(app_secret).now())
+                proof = {"person": person.id, "session": opened.record.id, "at": time.time()}
+            db.session.remove()
         raw_csrf = secrets.token_hex(20)
         data = {
-            "_user_id": f"{person_id}:{version}",
+            "_user_id": f"{person_id}:{opened.secret}",
             "_fresh": True,
             "_id": identifier,
             "csrf_token": raw_csrf,
+            **({FACTOR_KEY: proof} if proof else {}),
         }
         cookie = f"{self.cookie_name}={self.serializer.dumps(data)}"
         return Session(
@@ -481,7 +504,7 @@ def registration_burst(
     for number, person_id in enumerate(people):
         # Behind the reverse proxy each person has an address of their own.
         address = f"10.77.{number // 250}.{number % 250 + 1}" if distinct_addresses else None
-        session = sessions.session(person_id, handles.session_versions[person_id], address)
+        session = sessions.session(person_id, address)
         body = urllib.parse.urlencode(
             {"csrf_token": session.csrf_token, "ticket_type": handles.burst_ticket_type_id}
         )
@@ -791,10 +814,9 @@ def main(argv: list[str] | None = None) -> int:
             print(f"portal on {portal.base_url}, floor on {floor.base_url} (logs in {work})")
 
             sessions = SessionMaker(secret_key, database_url, work / "instance")
-            versions = handles.session_versions
-            member = sessions.session(handles.member_id, versions[handles.member_id])
-            admin = sessions.session(handles.admin_id, versions[handles.admin_id])
-            staff = sessions.session(handles.staff_id, versions[handles.staff_id])
+            member = sessions.session(handles.member_id)
+            admin = sessions.session(handles.admin_id)
+            staff = sessions.session(handles.staff_id)
             big = handles.big_event_slug
             pages = [
                 Page("events", "event list (anonymous)", "/events/", None, "Events"),
