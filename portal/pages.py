@@ -10,8 +10,9 @@ record exists.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import werkzeug.exceptions
@@ -22,11 +23,28 @@ from portal import inputs
 from portal.errors import DomainError, InvalidInput, NotFound
 from portal.extensions import db
 
+Record = TypeVar("Record")
+
 
 def acting_person() -> Any:
     """The signed-in person (``portal.accounts.models.Person``), as services want it: the
     object itself, not Flask-Login's proxy."""
     return current_user._get_current_object()
+
+
+def own_or_404(
+    model: type[Record], record_id: int, *, owner: Callable[[Record], int | None] | None = None
+) -> Record:
+    """The signed-in person's ``model`` row by id, or 404 (rule 4: another person's row and a
+    missing one answer alike). ``owner`` names the person a row belongs to when it is not its
+    ``person_id`` (a dues charge belongs to its member plan's person)."""
+    record = db.session.get(model, record_id)
+    if record is None:
+        raise werkzeug.exceptions.NotFound()
+    person_id = owner(record) if owner is not None else record.person_id  # type: ignore[attr-defined]
+    if person_id != current_user.id:
+        raise werkzeug.exceptions.NotFound()
+    return record
 
 
 def page_number() -> int:

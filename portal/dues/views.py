@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_required
+from flask_login import login_required
 from icalendar import Calendar
 from icalendar import Event as CalendarEvent
 from werkzeug.wrappers import Response as BaseResponse
@@ -22,7 +22,7 @@ from portal.dues.queries import applications_of, charges_of
 from portal.dues.terms import TERMS_VERSION
 from portal.extensions import db
 from portal.i18n import current_language, localized
-from portal.pages import acting_person, on_refusal
+from portal.pages import acting_person, on_refusal, own_or_404
 from portal.payments.checkout_page import card_page
 from portal.payments.models import PaymentStatus
 from portal.payments.states import PaymentServiceUnavailable
@@ -65,10 +65,7 @@ def apply(code: str) -> str | BaseResponse | tuple[str, int]:
 
 
 def _own_application(application_id: int) -> MembershipApplication:
-    application = db.session.get(MembershipApplication, application_id)
-    if application is None or application.person_id != current_user.id:
-        abort(404)
-    return application
+    return own_or_404(MembershipApplication, application_id)
 
 
 @blueprint.get("/applications/<int:application_id>")
@@ -158,10 +155,7 @@ def mine() -> str:
 
 
 def _own_charge(charge_id: int) -> DuesCharge:
-    charge = db.session.get(DuesCharge, charge_id)
-    if charge is None or charge.member_plan.person_id != current_user.id:
-        abort(404)
-    return charge
+    return own_or_404(DuesCharge, charge_id, owner=lambda charge: charge.member_plan.person_id)
 
 
 @blueprint.post("/charges/<int:charge_id>/card")

@@ -20,7 +20,7 @@ from werkzeug.wrappers import Response as BaseResponse
 from portal.events.models import Registration
 from portal.extensions import csrf, db
 from portal.i18n import current_language, localized, person_name
-from portal.pages import acting_person, on_refusal
+from portal.pages import acting_person, on_refusal, own_or_404
 from portal.payments import cards, documents, invoices, webhooks
 from portal.payments.checkout_page import card_page
 from portal.payments.forms import InvoiceRequestForm
@@ -33,10 +33,7 @@ blueprint = Blueprint("payments", __name__, url_prefix="/payments")
 
 
 def _own_registration(registration_id: int) -> Registration:
-    registration = db.session.get(Registration, registration_id)
-    if registration is None or registration.person_id != current_user.id:
-        abort(404)
-    return registration
+    return own_or_404(Registration, registration_id)
 
 
 @blueprint.get("/registrations/<int:registration_id>")
