@@ -291,3 +291,32 @@ def test_the_registration_form_is_shared_by_its_offers_and_keeps_each_viewers_to
         headers=EN,
     )
     assert answer.status_code == 302 and "/events/tickets/" in answer.location
+
+
+def test_an_edited_question_reaches_the_registration_form_at_once(
+    app: Flask, client: FlaskClient, network: None
+) -> None:
+    """The form's class is kept per event's questions and its fields per what they print:
+    a question's new wording or a new option is a new key for both."""
+    event = add_event(
+        capacity=5,
+        questions=(
+            {
+                "kind": "single",
+                "label_en": "Lunch",
+                "label_ja": "昼食",
+                "required": True,
+                "options": [{"value": "veg", "label_en": "Vegetarian", "label_ja": "ベジ"}],
+            },
+        ),
+    )
+    login(client, member_of("link-j"))
+    assert "Lunch" in event_page(client, event) and "Vegetarian" in event_page(client, event)
+
+    question = event.questions[0]
+    question.label_en = "Lunch choice"
+    question.options = [*question.options, {"value": "halal", "label_en": "Halal"}]
+    db.session.commit()
+    edited = event_page(client, event)
+
+    assert "Lunch choice" in edited and "Halal" in edited

@@ -18,6 +18,7 @@ from portal.events import payment_step
 from portal.events.models import Event, QuestionKind
 from portal.events.pricing import TicketOffer
 from portal.forms import Required
+from portal.fragments import by_value
 from portal.i18n import current_language, localized
 from portal.money import format_money
 
@@ -77,22 +78,9 @@ _form_classes_lock = threading.Lock()
 
 
 def _form_class(event: Event, methods: list[tuple[str, str]]) -> type[RegistrationFormBase]:
-    key = (
-        event.id,
-        current_language(),
-        tuple(methods),
-        tuple(
-            (
-                q.id,
-                q.kind,
-                q.required,
-                q.label_en,
-                q.label_ja,
-                tuple(tuple(sorted(o.items())) for o in q.options),
-            )
-            for q in event.questions
-        ),
-    )
+    # Every column of every question (not a hand-kept list of them): a changed question is a
+    # new key.
+    key = (event.id, current_language(), tuple(methods), by_value(event, "questions")[1:])
     with _form_classes_lock:
         found = _FORM_CLASSES.get(key)
         if found is not None:
