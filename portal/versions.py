@@ -349,15 +349,15 @@ Fact = TypeVar("Fact", bound=Hashable)
 
 class FactMemo(Generic[Fact]):
     """A small immutable value read from a few tables (which organizations have a live webhook
-    endpoint), kept per process under those tables' generations as ``GraphMemo`` keeps
-    graphs: a hit costs one call to the store and no SQL. Read afresh without a store, when
+    endpoint), kept per process under those tables' version (``tables_version``): a hit
+    costs one call to the store and no SQL. Read afresh without a store, when
     the store does not answer, and when the request's session writes one of those tables in
     its transaction, or holds changes not yet flushed (its own change must count before it
     commits)."""
 
     def __init__(self, tables: Iterable[str]) -> None:
-        self.scopes = [EPOCH, *(f"t:{table}" for table in sorted(set(tables)))]
-        self._by_store: weakref.WeakKeyDictionary[Store, tuple[tuple[int, ...], Fact, float]] = (
+        self.tables = tuple(sorted(set(tables)))
+        self._by_store: weakref.WeakKeyDictionary[Store, tuple[tuple[int, ...], Fact]] = (
             weakref.WeakKeyDictionary()
         )
         self._lock = threading.Lock()
@@ -365,24 +365,16 @@ class FactMemo(Generic[Fact]):
     def get(self, load: Callable[[Session], Fact]) -> Fact:
         from portal.extensions import db
 
-        store = current_store()
         session = db.session()
-        if store is None or self._written_in(session):
+        # The version is read before the rows: a commit in between changes it again.
+        version = None if self._written_in(session) else tables_version(*self.tables)
+        store = current_store()
+        if version is None or store is None:
             return load(session)
-        try:
-            generations = tuple(store.generations(self.scopes))
-        except StoreUnavailable:
-            return load(session)  # the store logged it
         with self._lock:
             entry = self._by_store.get(store)
-        now = time.monotonic()
-        if entry is None or entry[0] != generations or entry[2] < now:
-            # The generations were read before the rows: a commit in between bumps them again.
-            entry = (
-                generations,
-                load(session),
-                now + int(current_app.config.get("PAGE_CACHE_TTL", 60)),
-            )
+        if entry is None or entry[0] != version:
+            entry = (version, load(session))
             with self._lock:
                 self._by_store[store] = entry
         return entry[1]
@@ -394,4 +386,4 @@ class FactMemo(Generic[Fact]):
         if session.new or session.dirty or session.deleted:
             return True
         flushed = session.info.get(PENDING, ())
-        return any(scope in flushed for scope in self.scopes[1:])
+        return any(f"t:{table}" in flushed for table in self.tables)
