@@ -82,31 +82,21 @@ def _filters() -> listing.EventFilters:
 
 
 @blueprint.get("/")
-def index() -> Response:
-    viewer = queries.viewer_with_memberships(current_user)
-    filters = _filters()
-    page = listing.upcoming_events(
-        viewer, filters, page=request.args.get("page", 1, type=inputs.integer)
-    )
-    return render_template(
-        "events/index.html",
-        page=page,
-        filters=filters,
-        partners=listing.organizations_for_filter,
-        organizations_version=versions.tables_version("organization"),
-        kinds=list(EventKind),
-        viewer_zone=viewer_zone(viewer),
-        past=False,
-    )
+def index() -> str:
+    return _event_list(past=False)
 
 
 @blueprint.get("/past")
 def past() -> str:
     """The archive: events that took place, latest first (the seed's 2017 forum among them)."""
+    return _event_list(past=True)
+
+
+def _event_list(*, past: bool) -> str:
     viewer = queries.viewer_with_memberships(current_user)
     filters = _filters()
     page = listing.upcoming_events(
-        viewer, filters, page=request.args.get("page", 1, type=inputs.integer), past=True
+        viewer, filters, page=request.args.get("page", 1, type=inputs.integer), past=past
     )
     return render_template(
         "events/index.html",
@@ -116,7 +106,7 @@ def past() -> str:
         organizations_version=versions.tables_version("organization"),
         kinds=list(EventKind),
         viewer_zone=viewer_zone(viewer),
-        past=True,
+        past=past,
     )
 
 
