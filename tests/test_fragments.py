@@ -320,3 +320,21 @@ def test_an_edited_question_reaches_the_registration_form_at_once(
     edited = event_page(client, event)
 
     assert "Lunch choice" in edited and "Halal" in edited
+
+
+def test_each_search_keeps_its_own_words_in_the_remembered_filter(
+    app: Flask, client: FlaskClient, network: None
+) -> None:
+    """The filter form is remembered per filter: what a person typed comes back in the box,
+    escaped, and another search never shows it."""
+    add_event(capacity=5)
+    first = client.get("/events/?q=regenerative&kind=forum", headers=EN).get_data(as_text=True)
+    second = client.get("/events/?q=%3Cb%3Emedicine", headers=EN).get_data(as_text=True)
+    again = client.get("/events/?q=regenerative&kind=forum", headers=EN).get_data(as_text=True)
+
+    assert 'name="q" type="search" value="regenerative"' in first
+    assert '<option value="forum" selected>' in first
+    searched = second.split('class="filter"', 1)[1].split("</form>", 1)[0]
+    assert 'value="&lt;b&gt;medicine"' in searched and "regenerative" not in searched
+    assert '<option value="forum" selected>' not in searched
+    assert again == first
