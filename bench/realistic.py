@@ -52,6 +52,7 @@ from bench.run import (
     Server,
     cpu_seconds,
     memory_mb,
+    run_servers,
     server_env,
     start_server,
     stop_server,
@@ -800,22 +801,15 @@ def main(argv: list[str] | None = None) -> int:
             wait_healthy(server)
             return server
 
-        try:
+        def measure() -> None:
             floor = start_server("floor", "bench.floor_app:create_app()", env, work, args.workers)
             servers.append(floor)
             wait_healthy(floor)
             asyncio.run(drive(args, start_portal, floor, report, workload, app))
-        except (RuntimeError, aiohttp.ClientError) as error:
-            for server in servers:
-                print(f"--- {server.name} log ---\n{server.log_tail()}", file=sys.stderr)
-            print(f"benchmark failed: {error}", file=sys.stderr)
-            return 1
-        except KeyboardInterrupt:
-            print("interrupted: stopping the servers", file=sys.stderr)
-            return 130
-        finally:
-            for server in servers:
-                stop_server(server)
+
+        failed = run_servers(servers, measure, (RuntimeError, aiohttp.ClientError))
+    if failed:
+        return failed
     print_report(report)
     if args.json:
         args.json.write_text(json.dumps(asdict(report), indent=2, default=str))

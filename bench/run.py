@@ -44,7 +44,7 @@ import threading
 import time
 import urllib.parse
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -296,6 +296,27 @@ class SessionMaker:
             csrf_token=str(self.csrf_serializer.dumps(raw_csrf)),
             headers={**headers, "Cookie": cookie},
         )
+
+
+def run_servers(
+    servers: list[Server], measure: Callable[[], None], failures: tuple[type[Exception], ...]
+) -> int:
+    """Run ``measure``, which starts its servers into ``servers``, and stop them all whatever
+    happens: 0 when it ran, 1 with each server's log on one of ``failures``, 130 on Ctrl+C."""
+    try:
+        measure()
+    except failures as error:
+        for server in servers:
+            print(f"--- {server.name} log ---\n{server.log_tail()}", file=sys.stderr)
+        print(f"benchmark failed: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted: stopping the servers", file=sys.stderr)
+        return 130
+    finally:
+        for server in servers:
+            stop_server(server)
+    return 0
 
 
 # --- wrk --------------------------------------------------------------------------------------
@@ -795,7 +816,8 @@ def main(argv: list[str] | None = None) -> int:
     servers: list[Server] = []
     with tempfile.TemporaryDirectory(prefix="linkj-bench-") as temp, stopped_on_signals():
         work = Path(temp)
-        try:
+
+        def measure() -> None:
             instance = work / "instance"
             env = server_env(database_url, args.redis_url, secret_key, instance, trust_proxy)
             if args.page_cache == "off":
@@ -903,17 +925,10 @@ def main(argv: list[str] | None = None) -> int:
                 report.memory[server.name] = [
                     (pid, *memory_mb(pid)) for pid in server.worker_pids()
                 ]
-        except (RuntimeError, subprocess.CalledProcessError) as error:
-            for server in servers:
-                print(f"--- {server.name} log ---\n{server.log_tail()}", file=sys.stderr)
-            print(f"benchmark failed: {error}", file=sys.stderr)
-            return 1
-        except KeyboardInterrupt:
-            print("interrupted: stopping the servers", file=sys.stderr)
-            return 130
-        finally:
-            for server in servers:
-                stop_server(server)
+
+        failed = run_servers(servers, measure, (RuntimeError, subprocess.CalledProcessError))
+    if failed:
+        return failed
     print_report(report)
     if args.json:
         figures = asdict(report)
