@@ -29,7 +29,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from functools import lru_cache
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from flask import Flask
 from flask_babel import get_locale
@@ -40,38 +40,54 @@ from sqlalchemy import inspect
 DEFAULT_SIZE = 4096
 
 
-class FragmentMemo:
-    """A bounded, least-recently-used memo of rendered HTML by key and language."""
+Value = TypeVar("Value")
 
-    def __init__(self, size: int = DEFAULT_SIZE) -> None:
+
+class BoundedMemo(Generic[Value]):
+    """A bounded, least-recently-used memo of values a worker makes once and reuses (rendered
+    parts of pages, registration form classes). Size 0 keeps nothing."""
+
+    def __init__(self, size: int) -> None:
         self.size = size
-        self._entries: OrderedDict[Hashable, Markup] = OrderedDict()
+        self._entries: OrderedDict[Hashable, Value] = OrderedDict()
         # gunicorn's threaded workers share the memo: reordering must not interleave.
         self._lock = threading.Lock()
         self.hits = 0
         self.misses = 0
 
-    def render(self, key: Hashable, render: Callable[[], str]) -> Markup:
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def get_or_make(self, key: Hashable, make: Callable[[], Value]) -> Value:
         if self.size <= 0:
-            return Markup(render())  # noqa: S704 - remembering is switched off
-        full = (key, str(get_locale()))
+            return make()
         with self._lock:
-            found = self._entries.get(full)
-            if found is not None:
-                self._entries.move_to_end(full)
+            if key in self._entries:
+                self._entries.move_to_end(key)
                 self.hits += 1
-                return found
-        html = Markup(render())  # noqa: S704 - the body was rendered with autoescape
+                return self._entries[key]
+        made = make()
         with self._lock:
             self.misses += 1
-            self._entries[full] = html
+            self._entries[key] = made
             while len(self._entries) > self.size:
                 self._entries.popitem(last=False)
-        return html
+        return made
 
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()
+
+
+class FragmentMemo(BoundedMemo[Markup]):
+    """Rendered HTML by key and the reader's language."""
+
+    def __init__(self, size: int = DEFAULT_SIZE) -> None:
+        super().__init__(size)
+
+    def render(self, key: Hashable, render: Callable[[], str]) -> Markup:
+        # The body was rendered with autoescape on.
+        return self.get_or_make((key, str(get_locale())), lambda: Markup(render()))  # noqa: S704
 
 
 def by_value(root: Any, *paths: str) -> tuple[Any, ...]:

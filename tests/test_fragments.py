@@ -98,7 +98,7 @@ def test_the_memo_keeps_at_most_its_size(app: Flask) -> None:
         bounded = FragmentMemo(size=3)
         for number in range(10):
             bounded.render(("card", number), lambda number=number: f"<p>{number}</p>")
-        assert len(bounded._entries) == 3
+        assert len(bounded) == 3
         assert bounded.render(("card", 9), lambda: "never rendered") == "<p>9</p>"
         assert bounded.render(("card", 0), lambda: "<p>again</p>") == "<p>again</p>"
 
@@ -243,7 +243,7 @@ def test_a_memo_of_size_zero_renders_every_time(app: Flask) -> None:
         off = FragmentMemo(size=0)
         assert off.render(("card", 1), lambda: "<p>a</p>") == "<p>a</p>"
         assert off.render(("card", 1), lambda: "<p>b</p>") == "<p>b</p>"
-        assert not off._entries
+        assert len(off) == 0
 
 
 def test_the_registration_form_is_shared_by_its_offers_and_keeps_each_viewers_token(

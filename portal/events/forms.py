@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
-from collections.abc import Hashable
 from typing import Any
 
 from flask_babel import gettext
@@ -18,7 +15,7 @@ from portal.events import payment_step
 from portal.events.models import Event, QuestionKind
 from portal.events.pricing import TicketOffer
 from portal.forms import Required
-from portal.fragments import by_value
+from portal.fragments import BoundedMemo, by_value
 from portal.i18n import current_language, localized
 from portal.money import format_money
 
@@ -72,26 +69,14 @@ def _ticket_label(offer: TicketOffer) -> str:
 #: Form classes by what they are built from (the event's questions, the language, the ways to
 #: pay): building one costs more than validating with it, and every press of Register needs
 #: one. Bounded; a changed question is a new key.
-_FORM_CLASSES: OrderedDict[Hashable, type[RegistrationFormBase]] = OrderedDict()
-_FORM_CLASSES_SIZE = 256
-_form_classes_lock = threading.Lock()
+_FORM_CLASSES: BoundedMemo[type[RegistrationFormBase]] = BoundedMemo(256)
 
 
 def _form_class(event: Event, methods: list[tuple[str, str]]) -> type[RegistrationFormBase]:
     # Every column of every question (not a hand-kept list of them): a changed question is a
     # new key.
     key = (event.id, current_language(), tuple(methods), by_value(event, "questions")[1:])
-    with _form_classes_lock:
-        found = _FORM_CLASSES.get(key)
-        if found is not None:
-            _FORM_CLASSES.move_to_end(key)
-            return found
-    built = _build_form_class(event, methods)
-    with _form_classes_lock:
-        _FORM_CLASSES[key] = built
-        while len(_FORM_CLASSES) > _FORM_CLASSES_SIZE:
-            _FORM_CLASSES.popitem(last=False)
-    return built
+    return _FORM_CLASSES.get_or_make(key, lambda: _build_form_class(event, methods))
 
 
 def _build_form_class(event: Event, methods: list[tuple[str, str]]) -> type[RegistrationFormBase]:
