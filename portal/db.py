@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import enum
+from collections.abc import Iterable
 from datetime import UTC, datetime
 
 from sqlalchemy import DateTime, MetaData, TypeDecorator, event, exc
@@ -29,6 +31,12 @@ DATABASE_UNAVAILABLE: tuple[type[Exception], ...] = (
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+def one_of(column: str, values: Iterable[enum.StrEnum]) -> str:
+    """A CHECK constraint's condition: ``column`` holds one of ``values`` (an enum, or some of
+    its members), so the database refuses what the model's enum does not name."""
+    return f"{column} IN ({', '.join(repr(v.value) for v in values)})"
 
 
 def utcnow() -> datetime:

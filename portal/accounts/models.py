@@ -17,7 +17,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from portal.db import TimestampMixin, UTCDateTime, utcnow
+from portal.db import TimestampMixin, UTCDateTime, one_of, utcnow
 from portal.extensions import db
 from portal.organizations.models import Organization
 
@@ -50,10 +50,6 @@ class VerificationSource(enum.StrEnum):
 
 #: States in which a membership still counts: one such per person and organization.
 LIVE_MEMBERSHIP_STATES = (MembershipStatus.PENDING, MembershipStatus.VERIFIED)
-
-
-def _in(column: str, values: tuple[enum.StrEnum, ...] | type[enum.StrEnum]) -> str:
-    return f"{column} IN ({', '.join(repr(v.value) for v in values)})"
 
 
 class Person(UserMixin, TimestampMixin, db.Model):
@@ -166,7 +162,7 @@ class Person(UserMixin, TimestampMixin, db.Model):
 class RoleGrant(db.Model):
     __tablename__ = "role_grant"
     __table_args__ = (
-        CheckConstraint(_in("role", Role), name="role"),
+        CheckConstraint(one_of("role", Role), name="role"),
         CheckConstraint("(role = 'partner_admin') = (organization_id IS NOT NULL)", name="scope"),
         UniqueConstraint("person_id", "role", name="uq_role_grant_person_role"),
     )
@@ -214,10 +210,10 @@ class Membership(TimestampMixin, db.Model):
 
     __tablename__ = "membership"
     __table_args__ = (
-        CheckConstraint(_in("status", MembershipStatus), name="status"),
-        CheckConstraint(_in("kind", MembershipKind), name="kind"),
+        CheckConstraint(one_of("status", MembershipStatus), name="status"),
+        CheckConstraint(one_of("kind", MembershipKind), name="kind"),
         CheckConstraint(
-            f"verified_via IS NULL OR {_in('verified_via', VerificationSource)}",
+            f"verified_via IS NULL OR {one_of('verified_via', VerificationSource)}",
             name="verified_via",
         ),
         # One live (pending or verified) membership per person and organization.
@@ -432,7 +428,7 @@ class LoginSession(db.Model):
 
     __tablename__ = "login_session"
     __table_args__ = (
-        CheckConstraint(_in("end_reason", SessionEnd), name="end_reason"),
+        CheckConstraint(one_of("end_reason", SessionEnd), name="end_reason"),
         Index("ix_login_session_person_live", "person_id", "ended_at"),
     )
 

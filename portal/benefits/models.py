@@ -18,7 +18,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.accounts.models import Membership, Person
-from portal.db import TimestampMixin, UTCDateTime, utcnow
+from portal.db import TimestampMixin, UTCDateTime, one_of, utcnow
 from portal.extensions import db
 from portal.organizations.models import ReciprocalService
 
@@ -37,16 +37,12 @@ COUNTED_STATES = (ClaimStatus.REQUESTED, ClaimStatus.APPROVED, ClaimStatus.FULFI
 GRANTED_STATES = (ClaimStatus.APPROVED, ClaimStatus.FULFILLED)
 
 
-def _in(column: str, values: tuple[enum.StrEnum, ...] | type[enum.StrEnum]) -> str:
-    return f"{column} IN ({', '.join(repr(v.value) for v in values)})"
-
-
 class BenefitClaim(TimestampMixin, db.Model):
     """A member asking for one service; ``created_at`` is when they asked."""
 
     __tablename__ = "benefit_claim"
     __table_args__ = (
-        CheckConstraint(_in("status", ClaimStatus), name="status"),
+        CheckConstraint(one_of("status", ClaimStatus), name="status"),
         CheckConstraint(
             "status IN ('requested', 'cancelled') OR decided_at IS NOT NULL", name="decided"
         ),
@@ -71,8 +67,8 @@ class BenefitClaim(TimestampMixin, db.Model):
             "period",
             "slot",
             unique=True,
-            sqlite_where=text(_in("status", COUNTED_STATES)),
-            postgresql_where=text(_in("status", COUNTED_STATES)),
+            sqlite_where=text(one_of("status", COUNTED_STATES)),
+            postgresql_where=text(one_of("status", COUNTED_STATES)),
         ),
         # The limit check: one person's claims on one service, by state and time.
         Index("ix_benefit_claim_person_service", "person_id", "service_id", "created_at"),

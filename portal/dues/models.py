@@ -8,12 +8,8 @@ from datetime import date, datetime
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from portal.db import TimestampMixin, UTCDateTime, utcnow
+from portal.db import TimestampMixin, UTCDateTime, one_of, utcnow
 from portal.extensions import db
-
-
-def _in(column: str, values: type[enum.StrEnum]) -> str:
-    return f"{column} IN ({', '.join(repr(v.value) for v in values)})"
 
 
 class PlanKind(enum.StrEnum):
@@ -33,8 +29,8 @@ class DuesPlan(TimestampMixin, db.Model):
 
     __tablename__ = "dues_plan"
     __table_args__ = (
-        CheckConstraint(_in("kind", PlanKind), name="kind"),
-        CheckConstraint(_in("mid_year_rule", MidYearRule), name="mid_year_rule"),
+        CheckConstraint(one_of("kind", PlanKind), name="kind"),
+        CheckConstraint(one_of("mid_year_rule", MidYearRule), name="mid_year_rule"),
         CheckConstraint("initial_fee >= 0 AND annual_dues > 0", name="amounts"),
         CheckConstraint("seats IS NULL OR seats >= 1", name="seats"),
         CheckConstraint("grace_days >= 0", name="grace_days"),
@@ -85,7 +81,7 @@ class MembershipApplication(TimestampMixin, db.Model):
 
     __tablename__ = "membership_application"
     __table_args__ = (
-        CheckConstraint(_in("status", ApplicationStatus), name="status"),
+        CheckConstraint(one_of("status", ApplicationStatus), name="status"),
         Index(
             "uq_membership_application_live",
             "person_id",
@@ -146,7 +142,7 @@ class OrientationSlot(db.Model):
     """A time staff propose for the orientation meeting; the applicant chooses one."""
 
     __tablename__ = "orientation_slot"
-    __table_args__ = (CheckConstraint(_in("mode", OrientationMode), name="mode"),)
+    __table_args__ = (CheckConstraint(one_of("mode", OrientationMode), name="mode"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     application_id: Mapped[int] = mapped_column(
@@ -218,8 +214,8 @@ class DuesCharge(TimestampMixin, db.Model):
 
     __tablename__ = "dues_charge"
     __table_args__ = (
-        CheckConstraint(_in("kind", ChargeKind), name="kind"),
-        CheckConstraint(_in("status", ChargeStatus), name="status"),
+        CheckConstraint(one_of("kind", ChargeKind), name="kind"),
+        CheckConstraint(one_of("status", ChargeStatus), name="status"),
         CheckConstraint("amount > 0", name="amount"),
         # Renewal is safe to run again: one charge per member, fiscal year and kind (rule 20).
         UniqueConstraint("member_plan_id", "fiscal_year", "kind", name="uq_dues_charge_year"),

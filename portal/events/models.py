@@ -22,13 +22,9 @@ from sqlalchemy import (
 from sqlalchemy import event as sa_event
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from portal.db import TimestampMixin, UTCDateTime, utcnow
+from portal.db import TimestampMixin, UTCDateTime, one_of, utcnow
 from portal.extensions import db
 from portal.organizations.models import Agreement, Organization
-
-
-def _in(column: str, values: type[enum.StrEnum] | tuple[enum.StrEnum, ...]) -> str:
-    return f"{column} IN ({', '.join(repr(v.value) for v in values)})"
 
 
 class EventKind(enum.StrEnum):
@@ -118,10 +114,10 @@ event_agreement = Table(
 class Event(TimestampMixin, db.Model):
     __tablename__ = "event"
     __table_args__ = (
-        CheckConstraint(_in("kind", EventKind), name="kind"),
-        CheckConstraint(_in("status", EventStatus), name="status"),
-        CheckConstraint(_in("visibility", Visibility), name="visibility"),
-        CheckConstraint(_in("language", EventLanguage), name="language"),
+        CheckConstraint(one_of("kind", EventKind), name="kind"),
+        CheckConstraint(one_of("status", EventStatus), name="status"),
+        CheckConstraint(one_of("visibility", Visibility), name="visibility"),
+        CheckConstraint(one_of("language", EventLanguage), name="language"),
         CheckConstraint("capacity >= 1", name="capacity"),
         CheckConstraint("ends_at > starts_at", name="ends_after_start"),
         CheckConstraint(
@@ -229,7 +225,7 @@ class EventSession(db.Model):
 class TicketType(db.Model):
     __tablename__ = "ticket_type"
     __table_args__ = (
-        CheckConstraint(_in("audience", Audience), name="audience"),
+        CheckConstraint(one_of("audience", Audience), name="audience"),
         CheckConstraint("price >= 0", name="price"),
         CheckConstraint("length(currency) = 3", name="currency"),
         CheckConstraint("capacity IS NULL OR capacity >= 1", name="capacity"),
@@ -261,7 +257,7 @@ class TicketType(db.Model):
 
 class Question(db.Model):
     __tablename__ = "question"
-    __table_args__ = (CheckConstraint(_in("kind", QuestionKind), name="kind"),)
+    __table_args__ = (CheckConstraint(one_of("kind", QuestionKind), name="kind"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     event_id: Mapped[int] = mapped_column(ForeignKey("event.id", ondelete="CASCADE"), index=True)
@@ -279,7 +275,7 @@ class Question(db.Model):
 class Registration(db.Model):
     __tablename__ = "registration"
     __table_args__ = (
-        CheckConstraint(_in("status", RegistrationStatus), name="status"),
+        CheckConstraint(one_of("status", RegistrationStatus), name="status"),
         CheckConstraint("price >= 0", name="price"),
         # One live registration per person and event (rule 2): a double click registers once.
         Index(
@@ -287,8 +283,8 @@ class Registration(db.Model):
             "event_id",
             "person_id",
             unique=True,
-            sqlite_where=text(_in("status", LIVE_STATES)),
-            postgresql_where=text(_in("status", LIVE_STATES)),
+            sqlite_where=text(one_of("status", LIVE_STATES)),
+            postgresql_where=text(one_of("status", LIVE_STATES)),
         ),
         # Capacity counts and the waitlist order: an event's registrations by state and age.
         Index("ix_registration_event_status", "event_id", "status", "id"),

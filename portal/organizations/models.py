@@ -8,12 +8,8 @@ from datetime import date
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from portal.db import TimestampMixin
+from portal.db import TimestampMixin, one_of
 from portal.extensions import db
-
-
-def _values(enum_class: type[enum.StrEnum]) -> str:
-    return ", ".join(f"'{member.value}'" for member in enum_class)
 
 
 class OrganizationKind(enum.StrEnum):
@@ -60,7 +56,7 @@ class Redemption(enum.StrEnum):
 class Organization(TimestampMixin, db.Model):
     __tablename__ = "organization"
     __table_args__ = (
-        CheckConstraint(f"kind IN ({_values(OrganizationKind)})", name="kind"),
+        CheckConstraint(one_of("kind", OrganizationKind), name="kind"),
         CheckConstraint("length(country) = 2", name="country_iso"),
         CheckConstraint("length(default_currency) = 3", name="currency_iso"),
         CheckConstraint(
@@ -118,7 +114,7 @@ class Agreement(TimestampMixin, db.Model):
 
     __tablename__ = "agreement"
     __table_args__ = (
-        CheckConstraint(f"status IN ({_values(AgreementStatus)})", name="status"),
+        CheckConstraint(one_of("status", AgreementStatus), name="status"),
         CheckConstraint("hub_id <> partner_id", name="distinct_parties"),
         CheckConstraint("valid_until IS NULL OR valid_until >= signed_on", name="validity_order"),
         UniqueConstraint("partner_id", "signed_on", name="uq_agreement_partner_signed_on"),
@@ -171,16 +167,16 @@ class ReciprocalService(TimestampMixin, db.Model):
 
     __tablename__ = "reciprocal_service"
     __table_args__ = (
-        CheckConstraint(f"category IN ({_values(ServiceCategory)})", name="category"),
+        CheckConstraint(one_of("category", ServiceCategory), name="category"),
         CheckConstraint("provider_id <> beneficiary_id", name="distinct_parties"),
         CheckConstraint("title_en <> '' OR title_ja <> ''", name="has_title"),
         CheckConstraint("limit_per_member IS NULL OR limit_per_member >= 1", name="limit_positive"),
-        CheckConstraint(f"limit_period IN ({_values(LimitPeriod)})", name="limit_period"),
+        CheckConstraint(one_of("limit_period", LimitPeriod), name="limit_period"),
         CheckConstraint(
             "valid_from IS NULL OR valid_until IS NULL OR valid_until >= valid_from",
             name="validity_order",
         ),
-        CheckConstraint(f"redemption IN ({_values(Redemption)})", name="redemption"),
+        CheckConstraint(one_of("redemption", Redemption), name="redemption"),
         CheckConstraint(
             "redemption <> 'shared_code' OR (shared_code IS NOT NULL AND shared_code <> '')",
             name="shared_code_given",

@@ -8,12 +8,8 @@ from datetime import date, datetime
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from portal.db import TimestampMixin, UTCDateTime, utcnow
+from portal.db import TimestampMixin, UTCDateTime, one_of, utcnow
 from portal.extensions import db
-
-
-def _in(column: str, values: type[enum.StrEnum]) -> str:
-    return f"{column} IN ({', '.join(repr(v.value) for v in values)})"
 
 
 class PaymentMethod(enum.StrEnum):
@@ -36,8 +32,8 @@ class Payment(TimestampMixin, db.Model):
 
     __tablename__ = "payment"
     __table_args__ = (
-        CheckConstraint(_in("method", PaymentMethod), name="method"),
-        CheckConstraint(_in("status", PaymentStatus), name="status"),
+        CheckConstraint(one_of("method", PaymentMethod), name="method"),
+        CheckConstraint(one_of("status", PaymentStatus), name="status"),
         CheckConstraint("amount > 0", name="amount"),
         CheckConstraint("refunded_amount >= 0 AND refunded_amount <= amount", name="refunded"),
         CheckConstraint("length(currency) = 3", name="currency"),
