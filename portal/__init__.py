@@ -17,6 +17,7 @@ from werkzeug.wrappers import Response
 from portal import assets, fragments, i18n, inputs, locking, pagecache, pages, timefmt, versions
 from portal.accounts import passwords
 from portal.config import load_settings
+from portal.db import end_read_only_transaction
 from portal.errors import DomainError
 from portal.extensions import babel, csrf, db, limiter, login_manager, migrate
 
@@ -124,6 +125,7 @@ def register_extensions(app: Flask) -> None:
     engine_options["connect_args"] = {**connect_args, **engine_options.get("connect_args", {})}
     app.config["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options
     db.init_app(app)
+    register_read_only_commit(app)
     migrate.init_app(app, db, directory=str(_resource_dir("migrations")))
     babel.init_app(
         app,
@@ -143,6 +145,15 @@ def register_extensions(app: Flask) -> None:
     _configure_login(app)
     # Models must be imported for Alembic and relationships to see every table.
     import portal.models  # noqa: F401
+
+
+def register_read_only_commit(app: Flask) -> None:
+    # Registered after Flask-SQLAlchemy's teardown, so it runs before the session is removed
+    # (Flask runs them last-registered first).
+    @app.teardown_appcontext
+    def commit_what_only_read(error: BaseException | None) -> None:
+        if error is None and db.session.registry.has():
+            end_read_only_transaction(db.session())
 
 
 #: The areas that hold a person's data besides accounts, in the registry accounts exports and
