@@ -3,11 +3,12 @@ plain values in one statement (no ORM objects for a read-only list)."""
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 
-from sqlalchemy import Select, String, and_, cast, func, or_, select
+from sqlalchemy import Select, String, and_, bindparam, cast, func, or_, select
 from sqlalchemy.orm import aliased
 
 from portal.accounts.models import Person
@@ -147,7 +148,30 @@ def upcoming_events(
     """Published events that have not ended and that the viewer may see, soonest first (with
     ``past``, the archive: those that ended, latest first): one statement for the cards,
     their organizers, their prices, their seats held and the total."""
-    now = utcnow()
+    query = _filtered(_cards_statement(past), filters)
+    page = max(1, page)
+    values = {
+        "now": utcnow(),
+        "levels": visible_levels(viewer),
+        "limit": EVENTS_PAGE_SIZE,
+        "offset": (page - 1) * EVENTS_PAGE_SIZE,
+    }
+    rows = db.session.execute(query, values).all()
+    if rows:
+        total = rows[0].total
+    else:  # past the last page: the total comes from a count of its own
+        counted = select(func.count()).select_from(query.limit(None).offset(None).subquery())
+        total = db.session.scalar(counted, values) or 0
+    cards = [EventCard(*row[:-1]) for row in rows]
+    return CardPage(cards, page, EVENTS_PAGE_SIZE, total)
+
+
+@functools.cache
+def _cards_statement(past: bool) -> Select:
+    """The list's statement without filters, built once per process (the list is among the
+    busiest pages and building it cost more than running it): the moment, the visibility
+    levels and the page are bound when it runs. Its columns are ``EventCard``'s, in order,
+    then the total."""
     host = aliased(Organization)
     cohost_names = (
         select(func.aggregate_strings(Organization.short_name, ", "))
@@ -174,7 +198,8 @@ def upcoming_events(
         .correlate(Event)
         .scalar_subquery()
     )
-    query: Select = (
+    now = bindparam("now", type_=Event.ends_at.type)
+    return (
         select(
             *(getattr(Event, name) for name in _CARD_COLUMNS),
             host.name_en.label("host_name_en"),
@@ -188,23 +213,14 @@ def upcoming_events(
         .where(
             Event.status == EventStatus.PUBLISHED.value,
             Event.ends_at <= now if past else Event.ends_at > now,
-            Event.visibility.in_(visible_levels(viewer)),
+            Event.visibility.in_(bindparam("levels", expanding=True)),
         )
         .order_by(
             *((Event.starts_at.desc(), Event.id.desc()) if past else (Event.starts_at, Event.id))
         )
+        .limit(bindparam("limit"))
+        .offset(bindparam("offset"))
     )
-    query = _filtered(query, filters)
-    page = max(1, page)
-    rows = db.session.execute(
-        query.limit(EVENTS_PAGE_SIZE).offset((page - 1) * EVENTS_PAGE_SIZE)
-    ).all()
-    if rows:
-        total = rows[0].total
-    else:  # past the last page: the total comes from a count of its own
-        total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    cards = [EventCard(**{k: v for k, v in row._mapping.items() if k != "total"}) for row in rows]
-    return CardPage(cards, page, EVENTS_PAGE_SIZE, total)
 
 
 def _filtered(query: Select, filters: EventFilters) -> Select:
