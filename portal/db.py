@@ -111,7 +111,7 @@ def _note_writes(
     context: object,
     executemany: bool,
 ) -> None:
-    if executemany or not statement.lstrip()[:6].upper() == "SELECT":
+    if executemany or statement.lstrip()[:6].upper() != "SELECT":
         connection.info[_WROTE] = True  # type: ignore[attr-defined]
 
 

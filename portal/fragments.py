@@ -10,7 +10,7 @@ the viewer's own registration, the CSRF token) stays outside the remembered part
 
 In a template::
 
-    {% call remembered("event-card", card.without_seats, viewer_zone) %}…{% endcall %}
+    {% call remembered("event-card", card, viewer_zone) %}…{% endcall %}
 
 Where reading the values costs more than printing them (the home page's network), the key may
 instead be a version of the tables the body reads (``versions.tables_version``) and the body

@@ -36,3 +36,20 @@ def test_times_follow_a_forced_language_inside_a_request(app: Flask) -> None:
         assert local_moment(moment, "Asia/Tokyo") == english
     assert "18:30" in japanese and "日本時間" in japanese
     assert "18:30 JST" in english
+
+
+def test_a_template_follows_a_forced_language_inside_a_request(app: Flask) -> None:
+    """Templates read the request's catalogue where it is kept (``portal.i18n``), not through
+    Flask-Babel's look-ups: a mail rendered in another language still gets that one."""
+    page = app.jinja_env.from_string(
+        '{{ _("Events") }} {{ ngettext("%(num)d event", "%(num)d events", 2) }}'
+    )
+    with app.test_request_context("/", headers={"Accept-Language": "en"}):
+        english = page.render()
+        with force_locale("ja"):
+            japanese = page.render()
+        again = page.render()
+    assert english == again and english.startswith("Events ")
+    assert japanese.startswith("イベント ")
+    with app.app_context():  # no request: the default language
+        assert page.render().startswith("Events ")

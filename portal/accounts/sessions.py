@@ -305,13 +305,16 @@ def _person(person_id: int) -> Person:
     return person
 
 
+#: A worker serves a few dozen sessions a second, and a visit's pages come seconds apart: the
+#: sessions of the last several seconds are what it needs (each copy is some 10 KB).
+SIGNED_IN_MEMO_SIZE = 256
 #: Each process remembers the sessions it has just served, with their people (their roles,
 #: memberships, organizations, MOUs and companies), for at most ``PAGE_CACHE_TTL`` seconds:
 #: a member's visit is several pages, and reading that graph was most of what a signed-in
 #: page cost. Trusted only while nothing it holds has changed in any process: ending a
 #: session (rule 15), a role, membership or the person bumps ``person:<id>``; an organization,
 #: MOU or company its table (``portal.versions``). Without a store it is read every time.
-_SIGNED_IN = versions.GraphMemo(("organization", "agreement", "company"), size=4096)
+_SIGNED_IN = versions.GraphMemo(("organization", "agreement", "company"), size=SIGNED_IN_MEMO_SIZE)
 
 
 def load_person_for_session(session_id: str) -> Person | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import functools
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from sqlalchemy import Select, String, and_, bindparam, cast, func, or_, select
@@ -83,15 +83,11 @@ class EventCard:
     host_name_en: str
     host_name_ja: str
     cohost_names: str
-    held: int
+    #: Not part of a card's equality: a card is remembered (``portal.fragments``) under the
+    #: values its remembered part prints, and the seats are printed per request beside it.
+    held: int = field(compare=False)
     #: "JPY:5000,JPY:0,USD:40": currency and price of each open ticket type.
     prices: str
-
-    @property
-    def without_seats(self) -> EventCard:
-        """The card as its remembered part prints it (``portal.fragments``): everything but
-        the seats held, which change with every registration and are printed per request."""
-        return replace(self, held=0)
 
     @property
     def price_ranges(self) -> list[tuple[int, int, str]]:
