@@ -313,14 +313,7 @@ class GraphMemo:
         )
         self._lock = threading.Lock()
 
-    def get(
-        self,
-        key: Hashable,
-        load: Callable[[Session], Graph | None],
-        scopes: Iterable[str] = (),
-    ) -> Graph | None:
-        """The graph ``load`` reads, remembered under ``key`` while the memo's tables and
-        ``scopes`` (entities of this key's own: ``person:7``) keep their generations."""
+    def get(self, key: Hashable, load: Callable[[Session], Graph | None]) -> Graph | None:
         from portal.extensions import db
 
         store = current_store()
@@ -328,7 +321,7 @@ class GraphMemo:
         if store is None or session.new or session.dirty or session.deleted:
             return load(session)
         try:
-            generations = tuple(store.generations([*self.scopes, *scopes]))
+            generations = tuple(store.generations(self.scopes))
         except StoreUnavailable:
             return load(session)  # the store logged it
         with self._lock:

@@ -26,10 +26,7 @@ from datetime import datetime, timedelta
 from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import and_, delete, or_, select, update
-from sqlalchemy.orm import Session
-from sqlalchemy.orm.attributes import set_committed_value
 
-from portal import versions
 from portal.accounts.models import LoginSession, Person, SessionEnd
 from portal.accounts.queries import person_with_roles_and_mous, signed_in_person_and_session
 from portal.audit.services import record
@@ -305,79 +302,38 @@ def _person(person_id: int) -> Person:
     return person
 
 
-#: A worker serves a few dozen sessions a second, and a visit's pages come seconds apart: the
-#: sessions of the last several seconds are what it needs (each copy is some 10 KB).
-SIGNED_IN_MEMO_SIZE = 256
-#: Each process remembers the sessions it has just served, with their people (their roles,
-#: memberships, organizations, MOUs and companies), for at most ``PAGE_CACHE_TTL`` seconds:
-#: a member's visit is several pages, and reading that graph was most of what a signed-in
-#: page cost. Trusted only while nothing it holds has changed in any process: ending a
-#: session (rule 15), a role, membership or the person bumps ``person:<id>``; an organization,
-#: MOU or company its table (``portal.versions``). Without a store it is read every time.
-_SIGNED_IN = versions.GraphMemo(("organization", "agreement", "company"), size=SIGNED_IN_MEMO_SIZE)
-
-
 def load_person_for_session(session_id: str) -> Person | None:
     """Flask-Login's loader: the person whose live, unheld, unexpired session the cookie
-    names, or None (the cookie then signs nobody in). Read from the process's memo when it
-    holds the session (``_SIGNED_IN``), else from the database, which marks it seen at most
-    once a minute, outside the request's transaction (the page cache is not disturbed by it).
+    names, or None (the cookie then signs nobody in). Marks the session seen at most once a
+    minute, outside the request's transaction (the page cache is not disturbed by it).
 
     (Pages served from the page cache never get here: see ``portal.pagecache``.)"""
     person_id, _sep, secret = session_id.partition(":")
     if not person_id.isdigit() or not secret:
         return None
-    hashed = token_hash(secret)
-    now = utcnow()
-    session = _SIGNED_IN.get(
-        hashed,
-        lambda reader: _read_session(reader, hashed, now),
-        scopes=(f"person:{person_id}", "all:person"),
-    )
-    if session is not None and not _signs_in(session, int(person_id), now):
-        # A remembered copy may be behind the row's last use by a minute and its time in the
-        # memo (another process marked it seen since): the row decides whether it expired.
-        session = _read_session(db.session(), hashed, now)
-    if session is None or not _signs_in(session, int(person_id), now):
-        return None
-    person = session.person
-    _attach(person, secret, session)
-    return person
-
-
-def _read_session(reader: Session, hashed: str, now: datetime) -> LoginSession | None:
     found = (
-        reader.execute(
-            signed_in_person_and_session(),
-            {"token_hash": hashed},
-            # Over what a remembered copy put in the request's session (see above).
-            execution_options={"populate_existing": True},
-        )
+        db.session.execute(signed_in_person_and_session(), {"token_hash": token_hash(secret)})
         .unique()
         .one_or_none()
     )
     if found is None:
         return None
     person, session = found
-    if session.person is not person:  # the many-to-one, from the identity map: no statement
+    if (
+        session.person_id != int(person_id)
+        or session.ended_at is not None
+        or session.held_for is not None
+    ):
         return None
-    # Only a session that still signs in is marked seen: marking an expired one would revive it.
-    if now - session.last_seen_at >= TOUCH_EVERY and _signs_in(session, person.id, now):
+    if person.deleted_at:
+        return None
+    now = utcnow()
+    if now >= ends_at(session, person):
+        return None
+    if now - session.last_seen_at >= TOUCH_EVERY:
         _touch(session.id, now)
-        # As the row now says, without marking the object changed (it is remembered).
-        set_committed_value(session, "last_seen_at", now)
-    return session
-
-
-def _signs_in(session: LoginSession, person_id: int, now: datetime) -> bool:
-    person = session.person
-    return (
-        session.person_id == person_id
-        and session.ended_at is None
-        and session.held_for is None
-        and not person.deleted_at
-        and now < ends_at(session, person)
-    )
+    _attach(person, secret, session)
+    return person
 
 
 def _touch(session_id: int, moment: datetime) -> None:

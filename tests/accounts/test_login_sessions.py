@@ -177,63 +177,6 @@ def test_last_seen_is_written_at_most_once_a_minute(app: Flask, network: None) -
     assert utcnow() - db.session.get(LoginSession, record.id).last_seen_at < timedelta(minutes=1)
 
 
-# --- the sessions each process remembers ----------------------------------------------------
-
-
-def test_a_remembered_session_is_not_read_again_until_something_of_it_changes(
-    app: Flask, network: None
-) -> None:
-    member = add_person()
-    client = app.test_client()
-    sign_in(client, member)
-    assert client.get("/account/profile", headers=EN).status_code == 200
-
-    with recorded_statements() as statements:
-        assert client.get("/account/profile", headers=EN).status_code == 200
-    assert not [s for s in statements if "login_session" in s.lower()]
-
-    # A membership decided in any process changes what the person may see: read again.
-    member.given_name = "Renamed"
-    db.session.commit()
-    with recorded_statements() as statements:
-        page = client.get("/account/profile", headers=EN)
-    assert [s for s in statements if "FROM person JOIN login_session" in s]
-    assert "Renamed" in page.get_data(as_text=True)
-
-
-def test_a_remembered_copy_that_looks_expired_asks_the_row(
-    app: Flask, network: None, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Another process marked the session seen (without changing anything a page shows):
-    this process's copy is older than the row, and the row decides."""
-    member = add_person()
-    client = app.test_client()
-    sign_in(client, member)
-    assert signed_in(client)  # remembered here, last seen now
-    idle = timedelta(minutes=app.config["SESSION_IDLE_MINUTES"])
-    later = utcnow() + idle + timedelta(minutes=1)
-    with db.engine.begin() as connection:  # as ``_touch`` does it in another worker
-        connection.execute(
-            LoginSession.__table__.update().values(last_seen_at=later - timedelta(minutes=1))
-        )
-    monkeypatch.setattr(sessions, "utcnow", lambda: later)
-
-    assert client.get("/account/profile", headers=EN).status_code == 200
-
-
-def test_a_remembered_session_ended_elsewhere_signs_nobody_in(app: Flask, network: None) -> None:
-    member = add_person()
-    client = app.test_client()
-    sign_in(client, member)
-    assert client.get("/account/profile", headers=EN).status_code == 200  # remembered
-
-    [record] = db.session.scalars(select(LoginSession)).all()
-    record.ended_at = utcnow()  # an admin's "log out everywhere", committed in another worker
-    db.session.commit()
-
-    assert client.get("/account/profile", headers=EN).status_code == 302
-
-
 # --- the member's sessions page --------------------------------------------------------------
 
 
