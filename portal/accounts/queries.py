@@ -11,7 +11,7 @@ from datetime import date
 
 from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy import Select, bindparam, func, select
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import defer, joinedload, selectinload
 from sqlalchemy.orm.strategy_options import _AbstractLoad
 
 from portal.accounts.memberships import can_decide_memberships, can_view_memberships, today
@@ -41,6 +41,17 @@ from portal.organizations.models import (
 )
 
 
+#: The organizations' and MOUs' prose is not read with the signed-in person (every request
+#: reads that graph, and each process remembers it per session): the pages that print it read
+#: those rows themselves, which fills it in (and it loads on first use anywhere else).
+_ORGANIZATION_PROSE = (defer(Organization.description_en), defer(Organization.description_ja))
+_AGREEMENT_PROSE = (
+    defer(Agreement.summary_en),
+    defer(Agreement.summary_ja),
+    defer(Agreement.document_url),
+)
+
+
 def memberships_and_their_mous() -> _AbstractLoad:
     """Load option: a person's memberships, their organizations and those organizations' MOUs
     (prices and what may be seen depend on them), joined: a person has a few of each. An
@@ -49,7 +60,9 @@ def memberships_and_their_mous() -> _AbstractLoad:
     return (
         joinedload(Person.memberships)
         .joinedload(Membership.organization)
+        .options(*_ORGANIZATION_PROSE)
         .joinedload(Organization.agreements_as_partner)
+        .options(*_AGREEMENT_PROSE)
     )
 
 
@@ -77,7 +90,9 @@ def signed_in_person_and_session() -> Select:
 
 def _person_graph() -> tuple[_AbstractLoad, ...]:
     return (
-        joinedload(Person.role_grants).joinedload(RoleGrant.organization),
+        joinedload(Person.role_grants).joinedload(RoleGrant.organization).options(
+            *_ORGANIZATION_PROSE
+        ),
         memberships_and_their_mous(),
         # The dashboard shows each membership's company: loaded here, not read again.
         joinedload(Person.memberships).joinedload(Membership.company),
