@@ -117,6 +117,12 @@ def _database_settings(instance_path: Path, environ: Environ, production: bool) 
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         #: How long any statement waits for a row lock (PostgreSQL) before giving up.
         "LOCK_TIMEOUT_SECONDS": float(environ.get("LOCK_TIMEOUT_SECONDS", "3")),
+        #: psycopg prepares a statement on a connection once it has run five times there
+        #: (PostgreSQL then keeps its plan). Off only behind a pooler that cannot keep prepared
+        #: statements per client (PgBouncer in transaction mode before 1.21).
+        "DATABASE_PREPARED_STATEMENTS": _bool(
+            environ.get("DATABASE_PREPARED_STATEMENTS"), default=True
+        ),
     }
 
 

@@ -120,3 +120,26 @@ def test_the_signed_in_persons_statement_stays_prepared_between_requests(
         with served.app_context():
             db.engine.dispose()
     assert plans is not None and plans >= 5, plans
+
+
+def test_prepared_statements_can_be_turned_off_for_a_pooler(
+    app: Flask, postgres_only: None
+) -> None:
+    unprepared = create_app(
+        {
+            "TESTING": True,
+            "SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"],
+            "SECRET_KEY": "unprepared",
+            "DATABASE_PREPARED_STATEMENTS": False,
+        }
+    )
+    try:
+        with unprepared.app_context():
+            driver = db.session.connection().connection.driver_connection
+            threshold = driver.prepare_threshold  # type: ignore[union-attr]
+            db.session.remove()
+    finally:
+        with unprepared.app_context():
+            db.engine.dispose()
+    assert threshold is None
+    assert db.session.connection().connection.driver_connection.prepare_threshold == 5  # type: ignore[union-attr]

@@ -40,7 +40,6 @@ from portal.organizations.models import (
     ReciprocalService,
 )
 
-
 #: The organizations' and MOUs' prose is not read with the signed-in person (every request
 #: reads that graph, and each process remembers it per session): the pages that print it read
 #: those rows themselves, which fills it in (and it loads on first use anywhere else).
@@ -90,9 +89,9 @@ def signed_in_person_and_session() -> Select:
 
 def _person_graph() -> tuple[_AbstractLoad, ...]:
     return (
-        joinedload(Person.role_grants).joinedload(RoleGrant.organization).options(
-            *_ORGANIZATION_PROSE
-        ),
+        joinedload(Person.role_grants)
+        .joinedload(RoleGrant.organization)
+        .options(*_ORGANIZATION_PROSE),
         memberships_and_their_mous(),
         # The dashboard shows each membership's company: loaded here, not read again.
         joinedload(Person.memberships).joinedload(Membership.company),
