@@ -21,6 +21,7 @@ from email.message import EmailMessage
 from typing import Any
 
 import pytest
+from flask import Flask
 from flask.testing import FlaskClient
 from itsdangerous.timed import TimestampSigner
 from sqlalchemy import event as sqlalchemy_event
@@ -275,6 +276,23 @@ def add_member(
     if slug == "link-j":
         add_consent(person, *PARTNERS_ABROAD)
     return person, membership
+
+
+@contextmanager
+def another_portal(app: Flask, **settings: Any) -> Iterator[Flask]:
+    """A second portal on the test's database with these settings (its own engine and pool),
+    its connections closed afterwards rather than left to the garbage collector."""
+    from portal import create_app
+
+    other = create_app(
+        {"TESTING": True, "SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"]}
+        | settings
+    )
+    try:
+        yield other
+    finally:
+        with other.app_context():
+            db.engine.dispose()
 
 
 @contextmanager

@@ -8,9 +8,8 @@ import re
 from flask import Flask
 from flask.testing import FlaskClient
 
-from portal import create_app
 from portal.extensions import db
-from tests.factories import add_membership, add_person
+from tests.factories import add_membership, add_person, another_portal
 from tests.roles import login
 
 
@@ -19,19 +18,8 @@ def test_server_timing_is_off_unless_asked_for(client: FlaskClient, network: Non
 
 
 def test_server_timing_says_the_portals_wall_and_cpu_time(app: Flask, network: None) -> None:
-    timed = create_app(
-        {
-            "TESTING": True,
-            "SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"],
-            "SECRET_KEY": "timing",
-            "PORTAL_SERVER_TIMING": True,
-        }
-    )
-    try:
+    with another_portal(app, SECRET_KEY="timing", PORTAL_SERVER_TIMING=True) as timed:
         timing = timed.test_client().get("/events/").headers["Server-Timing"]
-    finally:
-        with timed.app_context():  # its own engine: closed, not left to the garbage collector
-            db.engine.dispose()
     assert re.fullmatch(r"app;dur=\d+\.\d\d, cpu;dur=\d+\.\d\d", timing), timing
 
 
@@ -52,8 +40,6 @@ def test_postgresql_sessions_do_not_jit_compile_short_statements(
     """An event's joined definition was estimated costly on tables not yet analysed and JIT
     spent seconds compiling what runs in a millisecond: the portal's sessions turn JIT off."""
     from sqlalchemy import text
-
-    from portal.extensions import db
 
     assert db.session.execute(text("SHOW jit")).scalar() == "off"
     assert db.session.execute(text("SHOW lock_timeout")).scalar() != "0"

@@ -10,11 +10,10 @@ import pytest
 from flask import Flask
 from sqlalchemy import event, func, select, text
 
-from portal import create_app
 from portal.accounts.models import Person
 from portal.db import end_read_only_transaction
 from portal.extensions import db
-from tests.factories import add_membership, add_person
+from tests.factories import add_membership, add_person, another_portal
 from tests.roles import login
 
 
@@ -87,21 +86,18 @@ def test_the_signed_in_persons_statement_stays_prepared_between_requests(
 ) -> None:
     """psycopg forgets what it prepared on a connection at every rollback: when each request
     ended with one, the nine-table statement of the signed-in person was planned afresh on
-    every request. One pooled connection, so the requests and the check share it; no store,
-    so the person is read from the database on every request."""
+    every request."""
     member = add_person("prepared@example.org")
     add_membership(member, "link-j", status="verified")
     member_id = member.id  # read here: inside the other app, it would load on that app's pool
-    served = create_app(
-        {
-            "TESTING": True,
-            "SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"],
-            "SQLALCHEMY_ENGINE_OPTIONS": {"pool_size": 1, "max_overflow": 1},
-            "SECRET_KEY": "prepared",
-            "PAGE_CACHE_URL": "",
-        }
-    )
-    try:
+    settings = {
+        # One pooled connection (and one more for a moment), so the requests and the check
+        # share it; no store, so the person is read from the database on every request.
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_size": 1, "max_overflow": 1},
+        "SECRET_KEY": "prepared",
+        "PAGE_CACHE_URL": "",
+    }
+    with another_portal(app, **settings) as served:
         client = served.test_client()
         with served.app_context():
             login(client, db.session.get(Person, member_id))
@@ -116,30 +112,18 @@ def test_the_signed_in_persons_statement_stays_prepared_between_requests(
                 )
             ).scalar()
             db.session.remove()
-    finally:
-        with served.app_context():
-            db.engine.dispose()
     assert plans is not None and plans >= 5, plans
 
 
 def test_prepared_statements_can_be_turned_off_for_a_pooler(
     app: Flask, postgres_only: None
 ) -> None:
-    unprepared = create_app(
-        {
-            "TESTING": True,
-            "SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"],
-            "SECRET_KEY": "unprepared",
-            "DATABASE_PREPARED_STATEMENTS": False,
-        }
-    )
-    try:
-        with unprepared.app_context():
-            driver = db.session.connection().connection.driver_connection
-            threshold = driver.prepare_threshold  # type: ignore[union-attr]
-            db.session.remove()
-    finally:
-        with unprepared.app_context():
-            db.engine.dispose()
+    with (
+        another_portal(app, DATABASE_PREPARED_STATEMENTS=False) as unprepared,
+        unprepared.app_context(),
+    ):
+        driver = db.session.connection().connection.driver_connection
+        threshold = driver.prepare_threshold  # type: ignore[union-attr]
+        db.session.remove()
     assert threshold is None
     assert db.session.connection().connection.driver_connection.prepare_threshold == 5  # type: ignore[union-attr]
