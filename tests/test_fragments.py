@@ -160,12 +160,10 @@ def test_every_part_of_an_events_definition_shows_at_once_on_its_page(
     assert "This event is cancelled." in after
 
 
-def test_the_event_pages_own_parts_stay_each_viewers_own(
-    app: Flask, client: FlaskClient, network: None
-) -> None:
-    """Two viewers share the remembered parts of the page, never their prices, their
-    registration or the seats left."""
-    event = add_event(
+def priced_for_each_audience() -> Event:
+    """Five seats, a price for LINK-J members, one for BIOCOM's under their MOU, one for
+    everyone else."""
+    return add_event(
         capacity=5,
         agreements=("link-j-biocom-2016",),
         tickets=(
@@ -174,6 +172,14 @@ def test_the_event_pages_own_parts_stay_each_viewers_own(
             {"audience": "non_member", "price": 5000},
         ),
     )
+
+
+def test_the_event_pages_own_parts_stay_each_viewers_own(
+    app: Flask, client: FlaskClient, network: None
+) -> None:
+    """Two viewers share the remembered parts of the page, never their prices, their
+    registration or the seats left."""
+    event = priced_for_each_audience()
     linkj, partner = member_of("link-j"), member_of("biocom")
     login(client, linkj)
     answer = client.post(
@@ -251,15 +257,7 @@ def test_the_registration_form_is_shared_by_its_offers_and_keeps_each_viewers_to
 ) -> None:
     """The form's fields are remembered by what they print (this viewer's ticket choices and
     the event's questions); the CSRF token beside them stays each session's own."""
-    event = add_event(
-        capacity=5,
-        agreements=("link-j-biocom-2016",),
-        tickets=(
-            {"audience": "linkj_member", "price": 1000},
-            {"audience": "partner_member", "price": 2000},
-            {"audience": "non_member", "price": 5000},
-        ),
-    )
+    event = priced_for_each_audience()
     first, second = app.test_client(), app.test_client()
     login(first, member_of("biocom"))
     login(second, member_of("biocom"))
