@@ -122,7 +122,7 @@ def register_extensions(app: Flask) -> None:
         # types, questions and sessions) is estimated high on tables not yet analysed: it
         # spent seconds compiling what runs in a millisecond.
         connect_args["options"] = f"{connect_args.get('options', '')} -c jit=off".strip()
-        if not app.config.get("DATABASE_PREPARED_STATEMENTS", True):
+        if not app.config["DATABASE_PREPARED_STATEMENTS"]:
             connect_args["prepare_threshold"] = None
     engine_options["connect_args"] = {**connect_args, **engine_options.get("connect_args", {})}
     app.config["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options

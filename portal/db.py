@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import enum
 from collections.abc import Iterable
 from datetime import UTC, datetime
@@ -125,14 +126,14 @@ def _remember_connection(session: Session, transaction: object, connection: obje
 
 def end_read_only_transaction(session: Session) -> None:
     """Commit ``session``'s transaction if all it did was read (see above); otherwise leave
-    it to be rolled back as the session closes. A failure to commit is left to that too,
-    and a session whose connection never opened (the database is down) is left alone."""
+    it to be rolled back as the session closes. A commit the database fails (it went away
+    after the page was answered) is left to that too: the request has its answer, and an
+    error here would only be logged as a crash. A session whose connection never opened
+    (the database is down) is left alone."""
     if not session.in_transaction() or session.new or session.dirty or session.deleted:
         return
     connection = session.info.get(_CONNECTION)
     if connection is None or connection.closed or connection.info.get(_WROTE):
         return
-    try:
+    with contextlib.suppress(*DATABASE_UNAVAILABLE):
         session.commit()
-    except DATABASE_UNAVAILABLE:
-        session.rollback()

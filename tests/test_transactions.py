@@ -127,3 +127,25 @@ def test_prepared_statements_can_be_turned_off_for_a_pooler(
         db.session.remove()
     assert threshold is None
     assert db.session.connection().connection.driver_connection.prepare_threshold == 5  # type: ignore[union-attr]
+
+
+def test_a_commit_the_database_fails_is_left_to_the_closing_session(
+    app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The database went away after the page was answered: the teardown neither raises nor
+    commits anything; closing the session rolls back as before."""
+    from sqlalchemy.exc import OperationalError
+
+    db.session.scalar(select(func.count()).select_from(Person))
+    session = db.session()
+
+    def unavailable() -> None:
+        raise OperationalError("COMMIT", {}, Exception("server closed the connection"))
+
+    monkeypatch.setattr(session, "commit", unavailable)
+
+    end_read_only_transaction(session)  # no exception
+
+    monkeypatch.undo()
+    db.session.remove()
+    assert not db.session().in_transaction()
