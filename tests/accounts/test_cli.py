@@ -184,10 +184,12 @@ def test_memberships_expire_marks_ended_memberships_expired(
     make_person: Callable[..., Person],
     make_membership: Callable[..., Membership],
 ) -> None:
+    # BIOCOM's own date: its memberships end at its midnight, hours after UTC's.
+    san_diego = today(org("biocom"))
     ended = make_membership(
-        make_person(), "biocom", status="verified", valid_until=today() - timedelta(days=1)
+        make_person(), "biocom", status="verified", valid_until=san_diego - timedelta(days=1)
     )
-    current = make_membership(make_person(), "biocom", status="verified", valid_until=today())
+    current = make_membership(make_person(), "biocom", status="verified", valid_until=san_diego)
 
     result = cli("memberships", "expire")
 

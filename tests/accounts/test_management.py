@@ -29,7 +29,13 @@ from portal.accounts.sessions import load_person_for_session
 from portal.audit.models import AuditEntry
 from portal.extensions import db
 from portal.notifications.models import OutboxMessage
-from tests.factories import add_membership, add_person, recorded_statements, session_id_for
+from tests.factories import (
+    add_membership,
+    add_person,
+    org,
+    recorded_statements,
+    session_id_for,
+)
 from tests.roles import Action, Cast, build_cast, check_outcome, login, matrix
 
 EN = {"Accept-Language": "en"}
@@ -37,7 +43,9 @@ JA = {"Accept-Language": "ja"}
 
 
 def today() -> date:
-    return memberships.today()
+    # BIOCOM's date (most of these pages are its admin's): its day starts hours after UTC's,
+    # so UTC's yesterday may still be BIOCOM's today.
+    return memberships.today(org("biocom"))
 
 
 def in_days(days: int) -> str:

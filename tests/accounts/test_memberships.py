@@ -222,7 +222,7 @@ def test_verification_with_an_end_in_the_past_is_refused(
 
     with pytest.raises(InvalidInput, match="in the past"):
         memberships.verify_membership(
-            membership, actor=officer, valid_until=today() - timedelta(days=1)
+            membership, actor=officer, valid_until=today(org("ucsd")) - timedelta(days=1)
         )
 
     assert unchanged(membership)
@@ -501,9 +501,14 @@ def test_expiry_moves_verified_memberships_past_their_end_to_expired(
     make_person: MakePerson, make_membership: MakeMembership
 ) -> None:
     ended = make_membership(
-        make_person(), "biocom", status=VERIFIED, valid_until=today() - timedelta(days=1)
+        make_person(),
+        "biocom",
+        status=VERIFIED,
+        valid_until=today(org("biocom")) - timedelta(days=1),
     )
-    last_day = make_membership(make_person(), "biocom", status=VERIFIED, valid_until=today())
+    last_day = make_membership(
+        make_person(), "biocom", status=VERIFIED, valid_until=today(org("biocom"))
+    )
     pending = make_membership(make_person(), "biocom")
 
     assert memberships.expire_memberships() == 1
@@ -531,7 +536,8 @@ def test_an_expired_member_may_claim_again(
     make_person: MakePerson, make_membership: MakeMembership
 ) -> None:
     person = make_person()
-    make_membership(person, "biocom", status=VERIFIED, valid_until=today() - timedelta(days=1))
+    ended = today(org("biocom")) - timedelta(days=1)  # BIOCOM's date, not UTC's
+    make_membership(person, "biocom", status=VERIFIED, valid_until=ended)
     memberships.expire_memberships()
 
     services.claim_membership(person, org("biocom"))

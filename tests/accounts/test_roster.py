@@ -221,7 +221,7 @@ def test_row_with_an_end_in_the_past_does_not_verify(
     officer: Person, claim: Callable[..., Membership]
 ) -> None:
     membership = claim("ken@lab.example")
-    yesterday = today() - timedelta(days=1)
+    yesterday = today(org("biocom")) - timedelta(days=1)
 
     upload(officer, f"email,valid_until\nken@lab.example,{yesterday.isoformat()}\n")
 
