@@ -37,6 +37,7 @@ from werkzeug.wrappers import Response
 
 from portal.accounts import sessions
 from portal.db import utcnow
+from portal.events import seat_figures
 from portal.events.models import Event
 from portal.extensions import db
 from portal.i18n import current_language
@@ -51,6 +52,20 @@ class ScopeError(AssertionError):
 
 
 @dataclass(frozen=True)
+class Fill:
+    """A part of a kept page printed again each time it is served (the seats left), from
+    ``tables``, which the rest of the page must not print from: a change to them leaves the
+    page valid. ``refresh`` takes the kept page and gives it back with its parts current."""
+
+    tables: tuple[str, ...]
+    refresh: Callable[[str], str]
+
+
+#: The seats-left figures of the event list and an event's page.
+SEAT_FIGURES = Fill(tables=("registration",), refresh=seat_figures.refresh)
+
+
+@dataclass(frozen=True)
 class Page:
     """What a cached page reads.
 
@@ -59,13 +74,22 @@ class Page:
     uncached (it is a 404). ``viewer``: the page reads the signed-in person's own rows
     (memberships, registrations); a page listing other people's rows declares those tables
     whole instead. A signed-in viewer's ``person`` scope is always part of the key: the header
-    shows roles. ``signed_in_only``: the view requires a signed-in person.
+    shows roles. ``signed_in_only``: the view requires a signed-in person. ``anonymous_only``:
+    kept once for every visitor who is not signed in, and never for a signed-in one (their
+    prices, registration and form are theirs; see ``cached_pages``). ``fills``: parts printed
+    again when the page is served.
     """
 
     tables: tuple[str, ...] = ()
     entity: SlugEntity | None = None
     viewer: bool = False
     signed_in_only: bool = False
+    anonymous_only: bool = False
+    fills: tuple[Fill, ...] = ()
+
+    def read_only_to_fill(self, read: set[str]) -> set[str]:
+        """``read`` without the tables only the fills print from."""
+        return read.difference(*(fill.tables for fill in self.fills))
 
 
 @dataclass
@@ -74,6 +98,7 @@ class Lookup:
     session_user: str | None
     tables: tuple[str, ...]
     covering: list[str]
+    page: Page
 
 
 def init_app(app: Flask) -> None:
@@ -190,7 +215,7 @@ def _look_up(page: Page, store: Store) -> Lookup | None:
         ).encode(),
         digest_size=20,
     ).hexdigest()
-    return Lookup(key, user, tables, covering)
+    return Lookup(key, user, tables, covering, page)
 
 
 def serve_from_cache() -> Response | None:
@@ -213,6 +238,8 @@ def serve_from_cache() -> Response | None:
             return None  # let login_required send them to the login page
         if current_app.config.get("REMEMBER_COOKIE_NAME", "remember_token") in request.cookies:
             return None  # "remember me": Flask-Login restores the session on this request
+    elif page.anonymous_only:
+        return None
     try:
         lookup = _look_up(page, store)
     except StoreUnavailable:
@@ -224,7 +251,10 @@ def serve_from_cache() -> Response | None:
     if found is not None:
         expires, body = found.split(b"\n", 1)
         if float(expires) > utcnow().timestamp():
-            return _response(body.decode())
+            page_text = body.decode()
+            for fill in page.fills:
+                page_text = fill.refresh(page_text)
+            return _response(page_text)
     return None
 
 
@@ -236,7 +266,8 @@ def _cached(page: Page, view: Callable[..., Any]) -> Callable[..., Any]:
         # serve_from_cache found nothing: render, and keep the page if it may be kept.
         lookup: Lookup | None = g.pop("pagecache_lookup", None)
         store = current_store()
-        g.pagecache_status = "miss"
+        if not (page.anonymous_only and _session_user() is not None):
+            g.pagecache_status = "miss"  # a page never kept for this viewer says nothing
         if lookup is None or store is None:
             return _without_expires(view(**kwargs))[0]
         if current_app.config.get("PAGE_CACHE_CHECK_SCOPES"):
@@ -252,7 +283,7 @@ def _cached(page: Page, view: Callable[..., Any]) -> Callable[..., Any]:
         if viewer_id != lookup.session_user:
             return result  # the session named someone Flask-Login did not accept
         if read is not None:
-            _check_covered(read, lookup.tables, lookup.covering)
+            _check_covered(lookup.page.read_only_to_fill(read), lookup.tables, lookup.covering)
         session_ends = _session_ends()
         if session_ends is not None:
             changes = min(changes, session_ends) if changes else session_ends
@@ -348,13 +379,34 @@ ORGANIZATION_BY_SLUG = SlugEntity("org", Organization)
 def cached_pages() -> dict[str, Page]:
     """The cached pages by endpoint, and what each reads.
 
-    The event list and an event's page are not here: rendered afresh they cost a few
-    statements (docs/performance.md), and kept per viewer they were missed by most requests
-    of real traffic while any registration made them stale (the list counted seats in the
-    whole registration table). An event's definition is still remembered between requests,
-    shared by every viewer (``versions.GraphMemo``), and the seats are counted when served.
+    The home page, the event list and an event's page are kept once for every anonymous
+    visitor (a third of real traffic), with the seats left printed again when served: a
+    registration changes the figure and leaves the page valid. For a signed-in viewer they
+    are rendered afresh (docs/performance.md): their prices, registration and form are
+    theirs, and kept per viewer they were missed by most requests of real traffic. An event's
+    definition is still remembered between requests for every viewer
+    (``versions.GraphMemo``). The event's page declares the event tables whole rather than
+    the event (``event:<id>`` is bumped by each of its registrations): an edit to any event
+    makes every kept event page unreachable, which is rare.
     """
+    event_definition = (
+        "event",
+        "event_cohost",
+        "event_agreement",
+        "ticket_type",
+        "question",
+        "event_session",
+        "organization",
+        "agreement",
+    )
     return {
+        "organizations.home": Page(tables=("organization", "agreement"), anonymous_only=True),
+        "events.index": Page(
+            tables=("event", "event_cohost", "organization", "ticket_type"),
+            anonymous_only=True,
+            fills=(SEAT_FIGURES,),
+        ),
+        "events.detail": Page(tables=event_definition, anonymous_only=True, fills=(SEAT_FIGURES,)),
         "accounts.dashboard": Page(
             # The viewer's own registrations and claims are theirs (person scope); the events,
             # tickets, services and invoices they name, and payments, are declared whole. The

@@ -38,6 +38,8 @@ def test_a_remembered_card_is_the_card_rendered_afresh(
     app: Flask, client: FlaskClient, network: None
 ) -> None:
     add_event(capacity=5)
+    # Signed in: an anonymous visitor's second view is the whole page kept (portal.pagecache).
+    login(client, member_of("biocom"))
     memo(app).clear()
     first = page(client)
     hits = memo(app).hits

@@ -12,6 +12,7 @@ import subprocess
 import sys
 import textwrap
 import time
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -57,25 +58,83 @@ def html(client: FlaskClient, path: str, **kwargs: Any) -> str:
     return response.get_data(as_text=True)
 
 
-def test_the_event_pages_are_rendered_afresh_cheaply_and_set_no_cookie(
-    client: FlaskClient, network: None, count_queries: list[str]
+def test_anonymous_visitors_share_the_event_pages_and_a_hit_only_counts_seats(
+    app: Flask, network: None, count_queries: list[str]
 ) -> None:
-    """Not kept whole any more (docs/performance.md): the list is its cards' statement (the
-    filter, remembered per version of the organizations, reads none); an event's page, its
-    definition remembered, counts seats."""
+    """Kept once for every visitor who is not signed in (docs/performance.md): the second
+    visitor's list and event page are hits that ask the database only for the seats."""
     forum = titled_event("Digital Health Forum")
-    assert "Digital Health Forum" in html(client, "/events/")
-    html(client, f"/events/{forum.slug}")
-    count_queries.clear()
+    first, second = app.test_client(), app.test_client()
+    assert first.get("/events/").headers["X-Cache"] == "miss"
+    assert first.get(f"/events/{forum.slug}").headers["X-Cache"] == "miss"
+    assert first.get("/").headers["X-Cache"] == "miss"
 
-    response = client.get("/events/")
-    assert "Digital Health Forum" in response.get_data(as_text=True)
-    assert len(count_queries) == 1
-    assert "Set-Cookie" not in response.headers and "X-Cache" not in response.headers
-
+    for path in ("/events/", f"/events/{forum.slug}"):
+        count_queries.clear()
+        response = second.get(path)
+        assert response.headers["X-Cache"] == "hit"
+        assert "Digital Health Forum" in response.get_data(as_text=True)
+        assert len(count_queries) == 1 and "registration" in count_queries[0]
+        assert "Set-Cookie" not in response.headers
     count_queries.clear()
-    assert "Digital Health Forum" in html(client, f"/events/{forum.slug}")
-    assert len(count_queries) == 1
+    assert second.get("/").headers["X-Cache"] == "hit"
+    assert count_queries == []
+
+
+def test_a_registration_changes_the_seats_left_on_the_kept_pages_without_invalidating_them(
+    app: Flask, network: None
+) -> None:
+    forum = add_event(agreements=("link-j-biocom-2016",), capacity=2)
+    page = f"/events/{forum.slug}"
+    visitor = app.test_client()
+    assert "2 of 2 seats left" in html(visitor, page)
+    assert "2 of 2 seats left" in html(visitor, "/events/")
+    assert "満席" not in html(visitor, "/events/", headers={"Accept-Language": "ja"})
+
+    member = app.test_client()
+    login(member, member_of("biocom"))
+    form = html(member, page)
+    assert 'name="ticket_type"' in form and "X-Cache" not in member.get(page).headers
+    answer = member.post(
+        f"{page}/register",
+        data={
+            "csrf_token": re.search(r'name="csrf_token"[^>]*value="([^"]+)"', form)[1],
+            "ticket_type": ticket(forum, "partner_member").id,
+        },
+    )
+    assert answer.status_code == 302, answer.status_code
+
+    for path in (page, "/events/"):
+        response = visitor.get(path)
+        assert response.headers["X-Cache"] == "hit"
+        assert "1 of 2 seats left" in response.get_data(as_text=True)
+    # The member's own page is theirs: their registration, never the anonymous page.
+    assert "You are registered" in html(member, page)
+
+    register(member_of("link-j"), forum, ticket_type_id=ticket(forum, "linkj_member").id)
+    response = visitor.get(page)
+    assert response.headers["X-Cache"] == "hit"
+    assert "Full — waitlist open" in response.get_data(as_text=True)
+    # Printed again in the reader's language.
+    japanese = visitor.get("/events/", headers={"Accept-Language": "ja"})
+    assert japanese.headers["X-Cache"] == "hit"
+    assert "満席" in japanese.get_data(as_text=True)
+
+
+def test_a_signed_in_viewer_is_never_served_the_anonymous_page(
+    app: Flask, network: None, count_queries: list[str]
+) -> None:
+    forum = add_event(agreements=("link-j-biocom-2016",))
+    html(app.test_client(), f"/events/{forum.slug}")
+    html(app.test_client(), "/events/")
+    member = app.test_client()
+    login(member, member_of("biocom"))
+
+    for path in (f"/events/{forum.slug}", "/events/", "/"):
+        response = member.get(path)
+        assert "X-Cache" not in response.headers
+        assert "Log out" in response.get_data(as_text=True)
+    assert 'name="ticket_type"' in html(member, f"/events/{forum.slug}")
 
 
 def test_a_signed_in_hit_runs_no_sql(
@@ -303,6 +362,47 @@ def test_a_page_cached_before_registration_opens_is_not_served_after(
     monkeypatch.setattr("portal.events.views.utcnow", lambda: opened)
 
     assert 'name="ticket_type"' in html(client, f"/events/{forum.slug}")
+
+
+def test_a_kept_event_page_is_not_served_after_registration_opens(
+    client: FlaskClient, network: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Within the cache's time to live (60 s): only the page's own moment can end it.
+    forum = add_event(registration_opens_at=later(seconds=30))
+    page = f"/events/{forum.slug}"
+    assert "Registration is not open" in html(client, page)
+    assert client.get(page).headers["X-Cache"] == "hit"
+
+    opened = later(seconds=31)
+    monkeypatch.setattr("portal.pagecache.utcnow", lambda: opened)
+    monkeypatch.setattr("portal.events.views.utcnow", lambda: opened)
+
+    response = client.get(page)
+    assert response.headers["X-Cache"] == "miss"
+    assert "Log in to register" in response.get_data(as_text=True)
+
+
+def test_the_kept_list_is_not_served_after_any_event_it_counts_ends(
+    client: FlaskClient, network: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first listed event may end after one listed later: the list's total counts them
+    all, so it is kept until the first of them ends."""
+    first = titled_event("First to start", starts_in=timedelta(hours=-4))
+    first.ends_at = first.starts_at + timedelta(days=3)
+    # Three hours long, it ends in 30 s: within the cache's time to live (60 s).
+    titled_event("Short and later", starts_in=timedelta(hours=-3, seconds=30))
+    db.session.commit()
+    assert "2 upcoming events" in html(client, "/events/")
+    assert client.get("/events/").headers["X-Cache"] == "hit"
+
+    ended = later(seconds=31)
+    monkeypatch.setattr("portal.pagecache.utcnow", lambda: ended)
+    monkeypatch.setattr("portal.events.listing.utcnow", lambda: ended)
+
+    response = client.get("/events/")
+    assert response.headers["X-Cache"] == "miss"
+    body = response.get_data(as_text=True)
+    assert "1 upcoming event" in body and "Short and later" not in body
 
 
 def test_a_page_must_declare_every_table_it_reads(app: Flask) -> None:

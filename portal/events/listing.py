@@ -109,6 +109,9 @@ class CardPage:
     page: int
     per_page: int
     total: int
+    #: When the first of the listed events ends, and the upcoming list changes with no
+    #: write (None for the archive or an empty page).
+    changes_at: datetime | None = None
 
     @property
     def pages(self) -> int:
@@ -158,8 +161,9 @@ def upcoming_events(
     else:  # past the last page: the total comes from a count of its own
         counted = select(func.count()).select_from(query.limit(None).offset(None).subquery())
         total = db.session.scalar(counted, values) or 0
-    cards = [EventCard(*row[:-1]) for row in rows]
-    return CardPage(cards, page, EVENTS_PAGE_SIZE, total)
+    cards = [EventCard(*row[:-2]) for row in rows]
+    changes_at = rows[0].ends_first if rows and not past else None
+    return CardPage(cards, page, EVENTS_PAGE_SIZE, total, changes_at)
 
 
 @functools.cache
@@ -204,6 +208,9 @@ def _cards_statement(past: bool) -> Select:
             held.label("held"),
             func.coalesce(prices, "").label("prices"),
             func.count().over().label("total"),
+            # Over every event the filters match, not only this page's: any of them ending
+            # changes the total and the pages.
+            func.min(Event.ends_at).over().label("ends_first"),
         )
         .join(host, host.id == Event.host_id)
         .where(

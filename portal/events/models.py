@@ -201,6 +201,14 @@ class Event(TimestampMixin, db.Model):
             and moment < closes
         )
 
+    def registration_changes_after(self, moment: datetime) -> datetime | None:
+        """The next moment after ``moment`` at which ``registration_open_at`` may answer
+        differently (the window opens or closes), if any: a page kept for later says so."""
+        closes = self.registration_closes_at or self.starts_at
+        return min(
+            (m for m in (self.registration_opens_at, closes) if m and m > moment), default=None
+        )
+
     def __repr__(self) -> str:
         return f"<Event {self.slug}>"
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from flask import (
     Blueprint,
     Response,
@@ -30,13 +32,14 @@ from portal.events.labels import (
     registration_status_label,
 )
 from portal.events.models import Event, EventKind, RegistrationStatus
+from portal.events.seat_figures import seat_figure
 from portal.extensions import limiter
 from portal.pages import acting_person, on_refusal
 
 blueprint = Blueprint("events", __name__, url_prefix="/events")
 calendar_blueprint = Blueprint("calendar", __name__)
 
-for label in (event_kind_label, event_language_label, registration_status_label):
+for label in (event_kind_label, event_language_label, registration_status_label, seat_figure):
     blueprint.add_app_template_global(label)
 
 
@@ -82,23 +85,23 @@ def _filters() -> listing.EventFilters:
 
 
 @blueprint.get("/")
-def index() -> str:
+def index() -> Response:
     return _event_list(past=False)
 
 
 @blueprint.get("/past")
-def past() -> str:
+def past() -> Response:
     """The archive: events that took place, latest first (the seed's 2017 forum among them)."""
     return _event_list(past=True)
 
 
-def _event_list(*, past: bool) -> str:
+def _event_list(*, past: bool) -> Response:
     viewer = queries.viewer_with_memberships(current_user)
     filters = _filters()
     page = listing.upcoming_events(
         viewer, filters, page=request.args.get("page", 1, type=inputs.integer), past=past
     )
-    return render_template(
+    html = render_template(
         "events/index.html",
         page=page,
         filters=filters,
@@ -108,17 +111,18 @@ def _event_list(*, past: bool) -> str:
         viewer_zone=viewer_zone(viewer),
         past=past,
     )
+    return _changes_at(html, page.changes_at)
 
 
 @blueprint.get("/<slug>")
-def detail(slug: str) -> str:
+def detail(slug: str) -> Response:
     viewer = queries.viewer_with_memberships(current_user)
     event = _visible_event(slug, viewer)
     offers = pricing.offers_for(viewer, event)
     counts, registration = queries.seats_and_own_registration(event, viewer)
     form = registration_form_for(event, offers) if viewer and not registration else None
     now = utcnow()
-    return render_template(
+    page = render_template(
         "events/detail.html",
         event=event,
         offers=offers,
@@ -129,6 +133,15 @@ def detail(slug: str) -> str:
         viewer_zone=viewer_zone(viewer),
         waitlist_position=registration.waitlist_position if registration else None,
     )
+    # The page cache keeps the anonymous page until then (``portal.pagecache``).
+    return _changes_at(page, event.registration_changes_after(now))
+
+
+def _changes_at(page: str, moment: datetime | None) -> Response:
+    response = Response(page, mimetype="text/html")
+    if moment is not None:
+        response.expires = moment
+    return response
 
 
 #: What the ticket page says after Register, by the registration's status (translated when

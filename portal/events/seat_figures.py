@@ -1,0 +1,48 @@
+"""The seats-left figure as the event list and an event's page print it, and printing it again
+on a page kept for every anonymous visitor (``portal.pagecache``).
+
+Such a page would otherwise go stale at every registration, or have to be thrown away at each
+one, on an opening day hundreds of times a minute. The figure is printed inside a span naming
+its event and capacity; serving a kept page counts the seats held of the events it names (rule
+1: seats are held by the states in ``SEAT_STATES``), in one statement, and prints each figure
+again in the reader's language. A change to the event itself (its capacity among others) makes
+the kept page unreachable, so the capacity printed in the span is the event's.
+"""
+
+from __future__ import annotations
+
+import re
+
+from flask_babel import gettext as _
+from markupsafe import Markup
+
+from portal.events.queries import held_seats_of
+
+#: What ``seat_figure`` prints; page text cannot forge it (a "<" from content is escaped).
+_FIGURE = re.compile(
+    r'<span class="seats-left" data-event="(\d{1,18})" data-capacity="(\d{1,18})">[^<]*</span>'
+)
+
+
+def seat_figure(event_id: int, held: int, capacity: int) -> Markup:
+    if held >= capacity:
+        text = _("Full — waitlist open")
+    else:
+        text = _("%(left)d of %(capacity)d seats left", left=capacity - held, capacity=capacity)
+    return Markup(  # noqa: S704 - numbers and escaped text
+        '<span class="seats-left" data-event="%d" data-capacity="%d">%s</span>'
+    ) % (event_id, capacity, text)
+
+
+def refresh(body: str) -> str:
+    """``body`` with every seat figure counted again now (one statement for all of them)."""
+    named = {int(match[1]) for match in _FIGURE.finditer(body)}
+    if not named:
+        return body
+    held = held_seats_of(sorted(named))
+
+    def again(match: re.Match[str]) -> str:
+        event_id = int(match[1])
+        return str(seat_figure(event_id, held.get(event_id, 0), int(match[2])))
+
+    return _FIGURE.sub(again, body)
