@@ -14,10 +14,11 @@ from datetime import timedelta
 from flask import Flask
 from flask.testing import FlaskClient
 
+from portal.accounts.models import Role
 from portal.events.models import Event, EventSession
 from portal.extensions import db
 from portal.fragments import FragmentMemo
-from tests.factories import add_event, add_person, member_of, org, ticket
+from tests.factories import add_event, add_person, add_role, member_of, org, ticket
 from tests.roles import login
 
 EN = {"Accept-Language": "en"}
@@ -338,3 +339,35 @@ def test_each_search_keeps_its_own_words_in_the_remembered_filter(
     assert 'value="&lt;b&gt;medicine"' in searched and "regenerative" not in searched
     assert '<option value="forum" selected>' not in searched
     assert again == first
+
+
+def test_the_remembered_navigation_follows_the_area_the_viewer_and_their_roles(
+    app: Flask, network: None
+) -> None:
+    """The header's links are remembered per page, kind of viewer and language: each area
+    marks its own link, only a signed-in person sees their links, only an admin the
+    administration, and a role granted shows at once."""
+    visitor = app.test_client()
+    home = page_at(visitor, "/")
+    assert '<a href="/" aria-current="page">Home</a>' in home
+    assert 'aria-current="page">Events</a>' in page(visitor)
+    assert 'aria-current="page">Home</a>' not in page(visitor)
+    assert "My dashboard" not in home and "Log in</a>" in home
+    assert "ホーム</a>" in page_at(visitor, "/", JA)
+
+    person = member_of("biocom")
+    member = app.test_client()
+    login(member, person)
+    signed_in = page(member)
+    assert "My dashboard" in signed_in and "Log in</a>" not in signed_in
+    assert "Administration" not in signed_in
+
+    add_role(person, Role.PARTNER_ADMIN, org("biocom"))
+    db.session.commit()
+    assert "Administration</a>" in page(member)
+
+
+def page_at(client: FlaskClient, path: str, headers: dict[str, str] = EN) -> str:
+    response = client.get(path, headers=headers)
+    assert response.status_code == 200
+    return response.get_data(as_text=True)
