@@ -17,7 +17,7 @@ from werkzeug.wrappers import Response
 from portal import assets, fragments, i18n, inputs, locking, pagecache, pages, timefmt, versions
 from portal.accounts import passwords
 from portal.config import load_settings
-from portal.db import end_read_only_transaction
+from portal.db import check_connections_by_their_socket, end_read_only_transaction
 from portal.errors import DomainError
 from portal.extensions import babel, csrf, db, limiter, login_manager, migrate
 
@@ -124,9 +124,15 @@ def register_extensions(app: Flask) -> None:
         connect_args["options"] = f"{connect_args.get('options', '')} -c jit=off".strip()
         if not app.config["DATABASE_PREPARED_STATEMENTS"]:
             connect_args["prepare_threshold"] = None
+        # A connection the database closed is found by its socket, not by a round trip on
+        # every request (``portal.db.check_connections_by_their_socket``).
+        engine_options.pop("pool_pre_ping", None)
     engine_options["connect_args"] = {**connect_args, **engine_options.get("connect_args", {})}
     app.config["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options
     db.init_app(app)
+    if database_uri.startswith("postgresql"):
+        with app.app_context():
+            check_connections_by_their_socket(db.engine)
     register_read_only_commit(app)
     migrate.init_app(app, db, directory=str(_resource_dir("migrations")))
     babel.init_app(

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import contextlib
 import enum
+import select
 from collections.abc import Iterable
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import DateTime, MetaData, TypeDecorator, event, exc
 from sqlalchemy.engine import Engine
@@ -137,3 +139,36 @@ def end_read_only_transaction(session: Session) -> None:
         return
     with contextlib.suppress(*DATABASE_UNAVAILABLE):
         session.commit()
+
+
+# --- connections the database closed ---------------------------------------------------------
+
+
+def check_connections_by_their_socket(engine: Engine) -> None:
+    """Before a pooled PostgreSQL connection is lent to a request, look at its socket instead of
+    asking the database (``pool_pre_ping``'s ``SELECT 1``, a round trip on every request).
+
+    An idle connection has nothing to read: when the database restarts, or ends the session
+    (``pg_terminate_backend``, ``idle_session_timeout``), it sends its reason and closes, and
+    the socket turns readable. Such a connection is refused at checkout and the pool opens
+    another, so the request never sees it. A connection cut without a word (a network gone)
+    is not seen here; its first statement fails, the pool is emptied, and that one request is
+    answered 503 as any outage is."""
+    event.listen(engine, "checkout", _refuse_closed_connection)
+
+
+def _refuse_closed_connection(dbapi_connection: Any, record: object, proxy: object) -> None:
+    if connection_was_closed(dbapi_connection):
+        raise exc.DisconnectionError("the database closed this connection")
+
+
+def connection_was_closed(connection: Any) -> bool:
+    """True if this idle psycopg connection is closed, broken, or has something to read."""
+    if connection.closed or connection.broken:
+        return True
+    try:
+        watcher = select.poll()
+        watcher.register(connection.fileno(), select.POLLIN | select.POLLERR | select.POLLHUP)
+        return bool(watcher.poll(0))
+    except (OSError, ValueError):
+        return True
