@@ -135,14 +135,8 @@ def services_opened_by(person: Person, on: date | None = None) -> list[OpenedSer
     if not verified:
         return []
     services = db.session.scalars(
-        select(ReciprocalService)
-        .where(ReciprocalService.beneficiary_id.in_([m.organization_id for m in verified]))
-        .options(
-            joinedload(ReciprocalService.agreement).joinedload(Agreement.partner),
-            joinedload(ReciprocalService.agreement).joinedload(Agreement.hub),
-            joinedload(ReciprocalService.provider),
-        )
-        .order_by(ReciprocalService.agreement_id, ReciprocalService.position)
+        _services_for_beneficiaries(),
+        {"beneficiaries": sorted({m.organization_id for m in verified})},
     ).all()
     opened = []
     for membership in verified:
@@ -155,6 +149,21 @@ def services_opened_by(person: Person, on: date | None = None) -> list[OpenedSer
             grouped.setdefault(service.agreement_id, (service.agreement, []))[1].append(service)
         opened.append(OpenedServices(membership, list(grouped.values())))
     return opened
+
+
+@functools.cache
+def _services_for_beneficiaries() -> Select:
+    # Built once: the benefits page runs it on every view.
+    return (
+        select(ReciprocalService)
+        .where(ReciprocalService.beneficiary_id.in_(bindparam("beneficiaries", expanding=True)))
+        .options(
+            joinedload(ReciprocalService.agreement).joinedload(Agreement.partner),
+            joinedload(ReciprocalService.agreement).joinedload(Agreement.hub),
+            joinedload(ReciprocalService.provider),
+        )
+        .order_by(ReciprocalService.agreement_id, ReciprocalService.position)
+    )
 
 
 def organizations_for_admin(actor: Person) -> list[tuple[Organization, int, bool]]:

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 from flask_babel import gettext as _
 from flask_babel import ngettext
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import joinedload
 
 from portal.accounts.memberships import today
@@ -104,18 +104,8 @@ def load_facts(
     claims = [
         (row.id, row.service_id, row.status, row.created_at, row.period, row.slot)
         for row in db.session.execute(
-            select(
-                BenefitClaim.id,
-                BenefitClaim.service_id,
-                BenefitClaim.status,
-                BenefitClaim.created_at,
-                BenefitClaim.period,
-                BenefitClaim.slot,
-            ).where(
-                BenefitClaim.person_id == person.id,
-                BenefitClaim.service_id.in_(service_ids),
-                BenefitClaim.status.in_([s.value for s in COUNTED_STATES]),
-            )
+            _LIVE_CLAIMS,
+            {"person_id": person.id, "service_ids": service_ids, "counted": _COUNTED},
         )
     ]
     pools = [s.id for s in services if s.redemption == Redemption.CODE_POOL]
@@ -123,13 +113,34 @@ def load_facts(
     if pools:
         free_codes = {
             service_id: count
-            for service_id, count in db.session.execute(
-                select(BenefitCode.service_id, func.count(BenefitCode.id))
-                .where(BenefitCode.service_id.in_(pools), BenefitCode.claim_id.is_(None))
-                .group_by(BenefitCode.service_id)
-            )
+            for service_id, count in db.session.execute(_FREE_CODES, {"service_ids": pools})
         }
     return ClaimFacts(memberships=list(memberships), claims=claims, free_codes=free_codes)
+
+
+#: Built once (the benefits page runs them on every view): the person's live claims on some
+#: services, and the free codes of some code pools.
+_COUNTED = [s.value for s in COUNTED_STATES]
+_LIVE_CLAIMS = select(
+    BenefitClaim.id,
+    BenefitClaim.service_id,
+    BenefitClaim.status,
+    BenefitClaim.created_at,
+    BenefitClaim.period,
+    BenefitClaim.slot,
+).where(
+    BenefitClaim.person_id == bindparam("person_id"),
+    BenefitClaim.service_id.in_(bindparam("service_ids", expanding=True)),
+    BenefitClaim.status.in_(bindparam("counted", expanding=True)),
+)
+_FREE_CODES = (
+    select(BenefitCode.service_id, func.count(BenefitCode.id))
+    .where(
+        BenefitCode.service_id.in_(bindparam("service_ids", expanding=True)),
+        BenefitCode.claim_id.is_(None),
+    )
+    .group_by(BenefitCode.service_id)
+)
 
 
 def period_bounds(period: LimitPeriod | str, on: date) -> tuple[date, date] | None:

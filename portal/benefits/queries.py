@@ -66,7 +66,29 @@ def catalogue(person: Person) -> list[CatalogueSection]:
     eligibility; every claimable service when the person has no membership at all.
     Grouped by MOU, then by provider. Three statements, however many services: the
     memberships are the ones read with the person."""
-    member_of = {m.organization_id for m in person.memberships}
+    member_of = sorted({m.organization_id for m in person.memberships})
+    services = list(
+        db.session.scalars(
+            _claimable_services(for_members=bool(member_of)), {"beneficiaries": member_of}
+        ).unique()
+    )
+    facts = load_facts(person, services, memberships=person.memberships)
+    sections: dict[int, CatalogueSection] = {}
+    for service in services:
+        section = sections.setdefault(service.agreement_id, CatalogueSection(service.agreement, []))
+        if not section.directions or section.directions[-1].provider.id != service.provider_id:
+            section.directions.append(Direction(service.provider, service.beneficiary, []))
+        section.directions[-1].offers.append(
+            Offer(service, eligibility(person, service, facts=facts))
+        )
+    return list(sections.values())
+
+
+@functools.cache
+def _claimable_services(*, for_members: bool) -> Select:
+    """The catalogue's statement, built once per process (building it, with its parties'
+    joins, cost about as much as running it): every claimable service of a live MOU, or
+    with ``for_members`` those whose beneficiary is one of ``beneficiaries``."""
     query = (
         select(ReciprocalService)
         .join(ReciprocalService.agreement)
@@ -83,19 +105,11 @@ def catalogue(person: Person) -> list[CatalogueSection]:
             ReciprocalService.id,
         )
     )
-    if member_of:
-        query = query.where(ReciprocalService.beneficiary_id.in_(member_of))
-    services = list(db.session.scalars(query).unique())
-    facts = load_facts(person, services, memberships=person.memberships)
-    sections: dict[int, CatalogueSection] = {}
-    for service in services:
-        section = sections.setdefault(service.agreement_id, CatalogueSection(service.agreement, []))
-        if not section.directions or section.directions[-1].provider.id != service.provider_id:
-            section.directions.append(Direction(service.provider, service.beneficiary, []))
-        section.directions[-1].offers.append(
-            Offer(service, eligibility(person, service, facts=facts))
+    if for_members:
+        query = query.where(
+            ReciprocalService.beneficiary_id.in_(bindparam("beneficiaries", expanding=True))
         )
-    return list(sections.values())
+    return query
 
 
 def claims_of(person: Person, *, limit: int | None = None) -> list[BenefitClaim]:
