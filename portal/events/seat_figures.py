@@ -25,13 +25,7 @@ _FIGURE = re.compile(
 
 
 def seat_figure(event_id: int, held: int, capacity: int) -> Markup:
-    if held >= capacity:
-        text = _("Full — waitlist open")
-    else:
-        text = _("%(left)d of %(capacity)d seats left", left=capacity - held, capacity=capacity)
-    return Markup(  # noqa: S704 - numbers and escaped text
-        '<span class="seats-left" data-event="%d" data-capacity="%d">%s</span>'
-    ) % (event_id, capacity, text)
+    return _figure(event_id, held, capacity, _wording())
 
 
 def refresh(body: str) -> str:
@@ -40,9 +34,25 @@ def refresh(body: str) -> str:
     if not named:
         return body
     held = held_seats_of(sorted(named))
+    wording = _wording()  # looked up once for the page's twenty figures
 
     def again(match: re.Match[str]) -> str:
         event_id = int(match[1])
-        return str(seat_figure(event_id, held.get(event_id, 0), int(match[2])))
+        return str(_figure(event_id, held.get(event_id, 0), int(match[2]), wording))
 
     return _FIGURE.sub(again, body)
+
+
+def _wording() -> tuple[str, str]:
+    """A full event's words, and the seats left's (with ``left`` and ``capacity`` to fill)."""
+    return _("Full — waitlist open"), _("%(left)d of %(capacity)d seats left")
+
+
+def _figure(event_id: int, held: int, capacity: int, wording: tuple[str, str]) -> Markup:
+    full, seats_left = wording
+    text = (
+        full if held >= capacity else seats_left % {"left": capacity - held, "capacity": capacity}
+    )
+    return Markup(  # noqa: S704 - numbers and escaped text
+        '<span class="seats-left" data-event="%d" data-capacity="%d">%s</span>'
+    ) % (event_id, capacity, text)
