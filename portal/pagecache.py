@@ -39,6 +39,7 @@ from portal.accounts import sessions
 from portal.db import utcnow
 from portal.events import seat_figures
 from portal.events.models import Event
+from portal.events.queries import EVENT_DEFINITION_TABLES
 from portal.extensions import db
 from portal.i18n import current_language
 from portal.organizations.models import Organization
@@ -389,16 +390,6 @@ def cached_pages() -> dict[str, Page]:
     the event (``event:<id>`` is bumped by each of its registrations): an edit to any event
     makes every kept event page unreachable, which is rare.
     """
-    event_definition = (
-        "event",
-        "event_cohost",
-        "event_agreement",
-        "ticket_type",
-        "question",
-        "event_session",
-        "organization",
-        "agreement",
-    )
     return {
         "organizations.home": Page(tables=("organization", "agreement"), anonymous_only=True),
         "events.index": Page(
@@ -406,7 +397,9 @@ def cached_pages() -> dict[str, Page]:
             anonymous_only=True,
             fills=(SEAT_FIGURES,),
         ),
-        "events.detail": Page(tables=event_definition, anonymous_only=True, fills=(SEAT_FIGURES,)),
+        "events.detail": Page(
+            tables=EVENT_DEFINITION_TABLES, anonymous_only=True, fills=(SEAT_FIGURES,)
+        ),
         "accounts.dashboard": Page(
             # The viewer's own registrations and claims are theirs (person scope); the events,
             # tickets, services and invoices they name, and payments, are declared whole. The

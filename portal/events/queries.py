@@ -71,18 +71,19 @@ def _event_options() -> tuple:
     )
 
 
-_EVENT_DEFINITIONS = versions.GraphMemo(
-    tables=(
-        "event",
-        "event_cohost",
-        "event_agreement",
-        "ticket_type",
-        "question",
-        "event_session",
-        "agreement",
-        "organization",
-    )
+#: The tables an event's definition is read from (``_event_definition``): what the memo below
+#: and the page cache's kept event pages depend on.
+EVENT_DEFINITION_TABLES = (
+    "event",
+    "event_cohost",
+    "event_agreement",
+    "ticket_type",
+    "question",
+    "event_session",
+    "agreement",
+    "organization",
 )
+_EVENT_DEFINITIONS = versions.GraphMemo(tables=EVENT_DEFINITION_TABLES)
 
 
 @functools.cache
