@@ -99,7 +99,6 @@ class Lookup:
     session_user: str | None
     tables: tuple[str, ...]
     covering: list[str]
-    page: Page
 
 
 def init_app(app: Flask) -> None:
@@ -216,7 +215,7 @@ def _look_up(page: Page, store: Store) -> Lookup | None:
         ).encode(),
         digest_size=20,
     ).hexdigest()
-    return Lookup(key, user, tables, covering, page)
+    return Lookup(key, user, tables, covering)
 
 
 def serve_from_cache() -> Response | None:
@@ -284,7 +283,7 @@ def _cached(page: Page, view: Callable[..., Any]) -> Callable[..., Any]:
         if viewer_id != lookup.session_user:
             return result  # the session named someone Flask-Login did not accept
         if read is not None:
-            _check_covered(lookup.page.read_only_to_fill(read), lookup.tables, lookup.covering)
+            _check_covered(page.read_only_to_fill(read), lookup.tables, lookup.covering)
         session_ends = _session_ends()
         if session_ends is not None:
             changes = min(changes, session_ends) if changes else session_ends

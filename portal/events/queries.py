@@ -170,13 +170,17 @@ def seat_counts(event_ids: list[int]) -> dict[int, dict[str, int]]:
     counts: dict[int, dict[str, int]] = {i: {} for i in event_ids}
     if not event_ids:
         return counts
-    for event_id, status, count in db.session.execute(
-        select(Registration.event_id, Registration.status, func.count(Registration.id))
-        .where(Registration.event_id.in_(event_ids))
-        .group_by(Registration.event_id, Registration.status)
-    ):
+    for event_id, status, count in db.session.execute(_SEAT_COUNTS, {"event_ids": event_ids}):
         counts[event_id][status] = count
     return counts
+
+
+#: Built once: every event page, list and anonymous page served from the page cache runs it.
+_SEAT_COUNTS = (
+    select(Registration.event_id, Registration.status, func.count(Registration.id))
+    .where(Registration.event_id.in_(bindparam("event_ids", expanding=True)))
+    .group_by(Registration.event_id, Registration.status)
+)
 
 
 def held_seats(counts: dict[str, int]) -> int:
@@ -185,22 +189,8 @@ def held_seats(counts: dict[str, int]) -> int:
 
 def held_seats_of(event_ids: list[int]) -> dict[int, int]:
     """Seats held per event (those with none are left out), in one statement."""
-    rows = db.session.execute(
-        _HELD_SEATS_OF, {"event_ids": event_ids, "seat_states": _SEAT_STATE_VALUES}
-    )
-    return {event_id: held for event_id, held in rows}
-
-
-_SEAT_STATE_VALUES = [s.value for s in SEAT_STATES]
-#: Built once: every anonymous event page and list served from the page cache runs it.
-_HELD_SEATS_OF = (
-    select(Registration.event_id, func.count(Registration.id))
-    .where(
-        Registration.event_id.in_(bindparam("event_ids", expanding=True)),
-        Registration.status.in_(bindparam("seat_states", expanding=True)),
-    )
-    .group_by(Registration.event_id)
-)
+    held = {event_id: held_seats(counts) for event_id, counts in seat_counts(event_ids).items()}
+    return {event_id: seats for event_id, seats in held.items() if seats}
 
 
 def my_registrations(person: Person) -> list[Registration]:
