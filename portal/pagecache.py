@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from functools import wraps
@@ -36,16 +36,18 @@ from sqlalchemy.sql import util as sql_util
 from werkzeug.wrappers import Response
 
 from portal.accounts import sessions
+from portal.accounts.labels import signed_in_as
 from portal.db import utcnow
-from portal.events import seat_figures
+from portal.events import pricing, seat_figures
 from portal.events.models import Event
-from portal.events.queries import EVENT_DEFINITION_TABLES
+from portal.events.queries import EVENT_DEFINITION_TABLES, seats_for_viewer, viewer_zone
 from portal.extensions import db
 from portal.i18n import current_language
 from portal.organizations.models import Organization
 from portal.versions import ENTITY_SCOPES, EPOCH, Store, StoreUnavailable, current_store
 
 CSRF_PLACEHOLDER = "<csrf-token>"  # a "<" can never come from escaped page content
+VIEWER_PLACEHOLDER = "<signed-in-as>"
 
 
 class ScopeError(AssertionError):
@@ -59,11 +61,22 @@ class Fill:
     page valid. ``refresh`` takes the kept page and gives it back with its parts current."""
 
     tables: tuple[str, ...]
-    refresh: Callable[[str], str]
+    refresh: Callable[[str, Mapping[int, int] | None], str]
 
 
 #: The seats-left figures of the event list and an event's page.
 SEAT_FIGURES = Fill(tables=("registration",), refresh=seat_figures.refresh)
+
+
+@dataclass(frozen=True)
+class Audience:
+    """The signed-in viewers a kept page is the same for: ``key`` holds everything of the
+    viewer the page shows besides the header's name (which is printed again for each reader),
+    as JSON. ``counted``: the seats held by event, when deciding needed them (the page's seat
+    figures are then printed from them without counting again)."""
+
+    key: Any
+    counted: Mapping[int, int] | None = None
 
 
 @dataclass(frozen=True)
@@ -74,18 +87,19 @@ class Page:
     about, named by the ``slug`` in its address (``event:42``); an unknown slug is served
     uncached (it is a 404). ``viewer``: the page reads the signed-in person's own rows
     (memberships, registrations); a page listing other people's rows declares those tables
-    whole instead. A signed-in viewer's ``person`` scope is always part of the key: the header
-    shows roles. ``signed_in_only``: the view requires a signed-in person. ``anonymous_only``:
-    kept once for every visitor who is not signed in, and never for a signed-in one (their
-    prices, registration and form are theirs; see ``cached_pages``). ``fills``: parts printed
-    again when the page is served.
+    whole instead. A signed-in viewer's ``person`` scope is always part of the key of a page
+    kept for them: the header shows roles. ``signed_in_only``: the view requires a signed-in
+    person. ``shared``: kept once for every visitor who is not signed in, and once per
+    audience of signed-in viewers: ``shared(person, slug)`` says whom the person shares
+    the page with (an ``Audience``), or None when their page is theirs alone (it is then
+    rendered for them). ``fills``: parts printed again when the page is served.
     """
 
     tables: tuple[str, ...] = ()
     entity: SlugEntity | None = None
     viewer: bool = False
     signed_in_only: bool = False
-    anonymous_only: bool = False
+    shared: Callable[[Any, str], Audience | None] | None = None
     fills: tuple[Fill, ...] = ()
 
     def read_only_to_fill(self, read: set[str]) -> set[str]:
@@ -99,6 +113,8 @@ class Lookup:
     session_user: str | None
     tables: tuple[str, ...]
     covering: list[str]
+    #: Whom a signed-in viewer shares the page with (None: anonymous, or their own page).
+    audience: Audience | None = None
 
 
 def init_app(app: Flask) -> None:
@@ -189,6 +205,12 @@ def _look_up(page: Page, store: Store) -> Lookup | None:
     resolved = page.entity.remembered(slug) if page.entity else None
     if page.entity and resolved is None:
         return None
+    audience = None
+    if user and page.shared is not None:
+        audience = _audience_of_viewer(page, slug)
+        if audience is None:
+            return None
+        person = None  # the page is the audience's: the person's scope is not part of its key
 
     def scopes_and_generations() -> tuple[list[str], list[int], tuple[str, ...], list[str]]:
         entities = [resolved.scope] if resolved else []
@@ -209,13 +231,21 @@ def _look_up(page: Page, store: Store) -> Lookup | None:
         if resolved is None:
             return None
         scopes, generations, tables, covering = scopes_and_generations()
+    viewer = ["audience", audience.key] if audience else user or "anon"
     key = hashlib.blake2b(
-        json.dumps(
-            [request.full_path, user or "anon", current_language(), scopes, generations]
-        ).encode(),
+        json.dumps([request.full_path, viewer, current_language(), scopes, generations]).encode(),
         digest_size=20,
     ).hexdigest()
-    return Lookup(key, user, tables, covering)
+    return Lookup(key, user, tables, covering, audience)
+
+
+def _audience_of_viewer(page: Page, slug: str) -> Audience | None:
+    """Whom the signed-in viewer shares ``page`` with, or None (their own page, or Flask-Login
+    did not accept the session: the view then answers as it would)."""
+    assert page.shared is not None
+    if not current_user.is_authenticated:  # loads the person: their audience is read afresh
+        return None
+    return page.shared(current_user._get_current_object(), slug)
 
 
 def serve_from_cache() -> Response | None:
@@ -238,8 +268,6 @@ def serve_from_cache() -> Response | None:
             return None  # let login_required send them to the login page
         if current_app.config.get("REMEMBER_COOKIE_NAME", "remember_token") in request.cookies:
             return None  # "remember me": Flask-Login restores the session on this request
-    elif page.anonymous_only:
-        return None
     try:
         lookup = _look_up(page, store)
     except StoreUnavailable:
@@ -252,8 +280,9 @@ def serve_from_cache() -> Response | None:
         expires, body = found.split(b"\n", 1)
         if float(expires) > utcnow().timestamp():
             page_text = body.decode()
+            counted = lookup.audience.counted if lookup.audience else None
             for fill in page.fills:
-                page_text = fill.refresh(page_text)
+                page_text = fill.refresh(page_text, counted)
             return _response(page_text)
     return None
 
@@ -266,7 +295,7 @@ def _cached(page: Page, view: Callable[..., Any]) -> Callable[..., Any]:
         # serve_from_cache found nothing: render, and keep the page if it may be kept.
         lookup: Lookup | None = g.pop("pagecache_lookup", None)
         store = current_store()
-        if not (page.anonymous_only and _session_user() is not None):
+        if not (page.shared and lookup is None and _session_user() is not None):
             g.pagecache_status = "miss"  # a page never kept for this viewer says nothing
         if lookup is None or store is None:
             return _without_expires(view(**kwargs))[0]
@@ -284,9 +313,15 @@ def _cached(page: Page, view: Callable[..., Any]) -> Callable[..., Any]:
             return result  # the session named someone Flask-Login did not accept
         if read is not None:
             _check_covered(page.read_only_to_fill(read), lookup.tables, lookup.covering)
-        session_ends = _session_ends()
-        if session_ends is not None:
-            changes = min(changes, session_ends) if changes else session_ends
+        if lookup.audience is not None:
+            # Kept for everyone of the audience: without the line naming this viewer.
+            body = _without_viewer(body)
+            if body is None:
+                return result
+        else:
+            session_ends = _session_ends()
+            if session_ends is not None:
+                changes = min(changes, session_ends) if changes else session_ends
         _store(store, lookup.key, body, changes)
         return result
 
@@ -376,6 +411,24 @@ EVENT_BY_SLUG = SlugEntity("event", Event)
 ORGANIZATION_BY_SLUG = SlugEntity("org", Organization)
 
 
+def _by_audience(person: Any, _slug: str = "") -> Audience:
+    """What the home page and the event list show of a signed-in viewer besides their name:
+    the events and tickets open to them (their roles and verified memberships: the header's
+    links come from the roles too) and the zone their times are shown in."""
+    return Audience([pricing.audience_of(person), viewer_zone(person)])
+
+
+def _event_page_audience(person: Any, slug: str) -> Audience | None:
+    """An event's page is the audience's unless the viewer holds a registration for it (then
+    it shows theirs). The event being full changes its register button and notice; the seats
+    counted here are printed in the page's figure."""
+    seats = seats_for_viewer(slug, person.id)
+    if seats is None or seats.registered:
+        return None
+    shared = _by_audience(person)
+    return Audience([shared.key, seats.held >= seats.capacity], {seats.event_id: seats.held})
+
+
 def cached_pages() -> dict[str, Page]:
     """The cached pages by endpoint, and what each reads.
 
@@ -390,14 +443,14 @@ def cached_pages() -> dict[str, Page]:
     makes every kept event page unreachable, which is rare.
     """
     return {
-        "organizations.home": Page(tables=("organization", "agreement"), anonymous_only=True),
+        "organizations.home": Page(tables=("organization", "agreement"), shared=_by_audience),
         "events.index": Page(
-            tables=("event", "event_cohost", "organization", "ticket_type"),
-            anonymous_only=True,
+            tables=("event", "event_cohost", "organization", "ticket_type", "agreement"),
+            shared=_by_audience,
             fills=(SEAT_FIGURES,),
         ),
         "events.detail": Page(
-            tables=EVENT_DEFINITION_TABLES, anonymous_only=True, fills=(SEAT_FIGURES,)
+            tables=EVENT_DEFINITION_TABLES, shared=_event_page_audience, fills=(SEAT_FIGURES,)
         ),
         "accounts.dashboard": Page(
             # The viewer's own registrations and claims are theirs (person scope); the events,
@@ -446,8 +499,20 @@ def _store(store: Store, key: str, body: str, changes: datetime | None) -> None:
     store.put(key, f"{expires}\n{body}".encode(), max(1, int(expires - now) + 1))
 
 
+def _without_viewer(body: str) -> str | None:
+    """A page rendered for a signed-in viewer, with the header's line naming them replaced by a
+    placeholder; None if it does not name them exactly once there (then it is not kept)."""
+    line = str(signed_in_as(current_user._get_current_object()))
+    if body.count(line) != 1:
+        return None
+    return body.replace(line, VIEWER_PLACEHOLDER)
+
+
 def _response(body: str) -> Response:
     if CSRF_PLACEHOLDER in body:
         body = body.replace(CSRF_PLACEHOLDER, generate_csrf())
+    if VIEWER_PLACEHOLDER in body:
+        viewer = current_user._get_current_object()
+        body = body.replace(VIEWER_PLACEHOLDER, str(signed_in_as(viewer)))
     g.pagecache_status = "hit"
     return Response(body, mimetype="text/html")

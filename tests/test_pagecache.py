@@ -24,7 +24,7 @@ from sqlalchemy import update
 
 from portal import pagecache, versions
 from portal.accounts.memberships import verify_membership
-from portal.accounts.models import Role, SessionEnd
+from portal.accounts.models import Person, Role, SessionEnd
 from portal.accounts.sessions import end_all_sessions
 from portal.events.models import Event
 from portal.events.queries import event_by_slug
@@ -94,7 +94,7 @@ def test_a_registration_changes_the_seats_left_on_the_kept_pages_without_invalid
     member = app.test_client()
     login(member, member_of("biocom"))
     form = html(member, page)
-    assert 'name="ticket_type"' in form and "X-Cache" not in member.get(page).headers
+    assert 'name="ticket_type"' in form and "Log in to register" not in form
     answer = member.post(
         f"{page}/register",
         data={
@@ -121,20 +121,162 @@ def test_a_registration_changes_the_seats_left_on_the_kept_pages_without_invalid
     assert "満席" in japanese.get_data(as_text=True)
 
 
-def test_a_signed_in_viewer_is_never_served_the_anonymous_page(
+def member_named(slug: str, family_name: str) -> Person:
+    person = member_of(slug)
+    person.family_name, person.romanized_name = family_name, ""
+    db.session.commit()
+    return person
+
+
+def signed_in(app: Flask, person: Person) -> FlaskClient:
+    client = app.test_client()
+    login(client, person)
+    return client
+
+
+def test_members_of_one_audience_share_the_event_pages_each_named_in_their_own_header(
     app: Flask, network: None, count_queries: list[str]
 ) -> None:
-    forum = add_event(agreements=("link-j-biocom-2016",))
-    html(app.test_client(), f"/events/{forum.slug}")
-    html(app.test_client(), "/events/")
-    member = app.test_client()
-    login(member, member_of("biocom"))
+    """Kept once per audience (docs/performance.md): a second BIOCOM member's home page, event
+    list and event page are hits that load only who they are and the seats, and say their name,
+    never the first member's; visitors who are not signed in have a page of their own."""
+    forum = titled_event("Digital Health Forum", agreements=("link-j-biocom-2016",))
+    first = signed_in(app, member_named("biocom", "Firstmember"))
+    second = signed_in(app, member_named("biocom", "Secondmember"))
+    paths = ("/", "/events/", f"/events/{forum.slug}")
+    for path in paths:
+        response = first.get(path)
+        assert response.headers["X-Cache"] == "miss"
+        assert "Firstmember" in response.get_data(as_text=True)
+    anonymous_page = html(app.test_client(), f"/events/{forum.slug}")
+    assert "Log in to register" in anonymous_page and "Firstmember" not in anonymous_page
 
-    for path in (f"/events/{forum.slug}", "/events/", "/"):
-        response = member.get(path)
-        assert "X-Cache" not in response.headers
-        assert "Log out" in response.get_data(as_text=True)
-    assert 'name="ticket_type"' in html(member, f"/events/{forum.slug}")
+    statements = {}
+    for path in paths:
+        count_queries.clear()
+        response = second.get(path)
+        page = response.get_data(as_text=True)
+        assert response.headers["X-Cache"] == "hit", path
+        assert "Signed in as" in page and "Secondmember" in page and "Firstmember" not in page
+        statements[path] = len(count_queries)
+        assert pagecache.VIEWER_PLACEHOLDER not in page
+    # The session's person; then the seats (the list), or the seats and whether this member
+    # holds a registration (the event page), in one statement each.
+    assert statements == {"/": 1, "/events/": 2, f"/events/{forum.slug}": 2}
+    page = html(second, f"/events/{forum.slug}")
+    assert "Digital Health Forum" in page and 'name="ticket_type"' in page
+    assert "Log in to register" not in page
+
+
+def test_each_audience_sees_its_own_events_and_prices(app: Flask, network: None) -> None:
+    """LINK-J members, BIOCOM members and people of no member organization are three audiences:
+    each gets the page rendered for theirs, never another's (rule 3)."""
+    network_only = titled_event(
+        "Members Roundtable", agreements=("link-j-biocom-2016",), visibility="network"
+    )
+    forum = add_event(agreements=("link-j-biocom-2016",))
+    partner = signed_in(app, member_of("biocom"))
+    hub = signed_in(app, member_of("link-j"))
+    outsider = signed_in(app, add_person())
+    for client in (partner, hub, outsider):
+        html(client, "/events/")
+        html(client, f"/events/{forum.slug}")
+
+    assert "Members Roundtable" in html(partner, "/events/")
+    assert "Members Roundtable" in html(hub, "/events/")
+    assert "Members Roundtable" not in html(outsider, "/events/")
+    assert outsider.get(f"/events/{network_only.slug}").status_code == 404
+    prices = {
+        "partner": html(partner, f"/events/{forum.slug}"),
+        "hub": html(hub, f"/events/{forum.slug}"),
+        "outsider": html(outsider, f"/events/{forum.slug}"),
+    }
+    assert "BIOCOM" in prices["partner"].split("Your price:")[1].split("</p>")[0]
+    assert "LINK-J member rate" in prices["hub"].split("Your price:")[1].split("</p>")[0]
+    assert "LINK-J member rate" not in prices["outsider"].split("Your price:")[1]
+
+
+def test_a_membership_ended_changes_the_shared_pages_at_once(app: Flask, network: None) -> None:
+    """The audience is read from the person loaded for each request: a membership revoked moves
+    them to another audience on their next page, with nothing kept to invalidate."""
+    network_only = titled_event(
+        "Members Roundtable", agreements=("link-j-biocom-2016",), visibility="network"
+    )
+    member = member_of("biocom")
+    client = signed_in(app, member)
+    assert "Members Roundtable" in html(client, "/events/")
+    assert "Members Roundtable" in html(client, "/events/")  # the kept page
+
+    membership = member.memberships[0]
+    membership.status = "revoked"
+    db.session.commit()
+
+    assert "Members Roundtable" not in html(client, "/events/")
+    assert client.get(f"/events/{network_only.slug}").status_code == 404
+
+
+def test_a_member_registers_from_a_shared_page_and_then_sees_their_own(
+    app: Flask, network: None, csrf_enabled: None
+) -> None:
+    """The form on a kept page carries the reader's own CSRF token; once registered, the member
+    is shown their registration (their page is theirs), and the others of their audience one
+    seat fewer on the page they share."""
+    forum = add_event(agreements=("link-j-biocom-2016",), capacity=2)
+    page = f"/events/{forum.slug}"
+    first = signed_in(app, member_of("biocom"))
+    second = signed_in(app, member_of("biocom"))
+    html(first, page)
+    response = second.get(page)
+    assert response.headers["X-Cache"] == "hit"
+    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', response.get_data(as_text=True))
+    assert token is not None
+
+    answer = second.post(
+        f"{page}/register",
+        data={"csrf_token": token[1], "ticket_type": ticket(forum, "partner_member").id},
+        headers={"Referer": f"https://localhost{page}"},
+        base_url="https://localhost",
+    )
+    assert answer.status_code == 302, answer.get_data(as_text=True)[:500]
+
+    assert "You are registered" in html(second, answer.headers["Location"])  # the ticket
+
+    own = second.get(page)
+    assert "X-Cache" not in own.headers
+    assert "You are registered:" in own.get_data(as_text=True)
+    assert "X-Cache" not in second.get(page).headers
+    shared = first.get(page)
+    assert shared.headers["X-Cache"] == "hit"
+    assert "1 of 2 seats left" in shared.get_data(as_text=True)
+    assert "You are registered" not in shared.get_data(as_text=True)
+
+
+def test_a_full_event_shows_the_waitlist_button_on_the_shared_page(
+    app: Flask, network: None
+) -> None:
+    forum = add_event(agreements=("link-j-biocom-2016",), capacity=1)
+    page = f"/events/{forum.slug}"
+    member = signed_in(app, member_of("biocom"))
+    assert "Join the waitlist" not in html(member, page)
+    assert member.get(page).headers["X-Cache"] == "hit"
+
+    register(member_of("link-j"), forum, ticket_type_id=ticket(forum, "linkj_member").id)
+
+    response = member.get(page)
+    text = response.get_data(as_text=True)
+    assert "Join the waitlist" in text and "Full — waitlist open" in text
+    assert response.headers["X-Cache"] == "miss"  # the full page is another page
+
+
+def test_organizers_see_drafts_and_members_do_not(app: Flask, network: None) -> None:
+    draft = titled_event("Draft Symposium", status="draft")
+    staff = signed_in(app, add_role(add_person(), Role.STAFF))
+    member = signed_in(app, member_of("link-j"))
+    assert html(staff, f"/events/{draft.slug}")
+    assert "Draft: only its organizers see this page." in html(staff, f"/events/{draft.slug}")
+    assert member.get(f"/events/{draft.slug}").status_code == 404
+    assert "Administration" in html(staff, "/")
+    assert "Administration" not in html(member, "/")
 
 
 def test_a_signed_in_hit_runs_no_sql(

@@ -8,9 +8,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
+from markupsafe import Markup
 
 from portal.accounts.models import MembershipKind, MembershipStatus, Role, VerificationSource
+from portal.i18n import person_name
 
 MEMBERSHIP_STATUS_LABELS = {
     MembershipStatus.PENDING: _l("Pending verification"),
@@ -84,8 +87,22 @@ def role_label(person: Any) -> Any:
     return _l("Member")
 
 
+def signed_in_as(person: Any) -> Markup:
+    """The header's line naming the signed-in person and the role they act in. The page cache
+    takes it out of a page it keeps for everyone of an audience and prints it again for each
+    reader (``portal.pagecache``), so it is built in one place."""
+    if getattr(person, "header_name", None) is not None:  # an error page's stand-in
+        who, role = person.header_name, person.header_role
+    else:
+        who, role = person_name(person), role_label(person)
+    return Markup(  # noqa: S704 - both parts escaped
+        '<p class="signed-in-as">%s · <span class="signed-in-role">%s</span></p>'
+    ) % (gettext("Signed in as %(name)s", name=who), role)
+
+
 TEMPLATE_GLOBALS: dict[str, Any] = {
     "role_label": role_label,
+    "signed_in_as": signed_in_as,
     "membership_status_label": membership_status_label,
     "membership_kind_label": membership_kind_label,
     "verified_via_label": verified_via_label,

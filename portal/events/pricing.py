@@ -63,6 +63,16 @@ def partner_agreements(person: Person | None, event: Event) -> list[Agreement]:
     return found
 
 
+def audience_of(person: Person) -> tuple[tuple[tuple[str, int | None], ...], tuple[int, ...]]:
+    """All of a signed-in person that ``can_see`` and ``offers_for`` read (rule 3): the roles
+    they hold and the organizations whose membership of theirs is verified today. Two people
+    with the same audience see the same events with the same tickets and prices, so the page
+    cache keeps those pages once for both (``portal.pagecache``)."""
+    roles = tuple(sorted((str(g.role), g.organization_id) for g in person.role_grants))
+    verified = tuple(sorted(m.organization_id for m in _verified(person)))
+    return roles, verified
+
+
 def _is_organizer(person: Person | None, event: Event) -> bool:
     if person is None or not person.is_authenticated:
         return False

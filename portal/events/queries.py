@@ -46,6 +46,17 @@ def viewer_with_memberships(person: Person | None) -> Person | None:
     )
 
 
+def viewer_zone(viewer: Person | None) -> str | None:
+    """The zone to show the viewer times in: their own setting, else their home organization's."""
+    if viewer is None:
+        return None
+    if viewer.timezone:
+        return viewer.timezone
+    for membership in viewer.memberships:
+        return membership.organization.timezone
+    return None
+
+
 def visible_levels(viewer: Person | None) -> list[str]:
     levels = [Visibility.PUBLIC.value]
     if viewer is None:
@@ -142,6 +153,54 @@ def _seats_and_own() -> Select:
         .where(Registration.event_id == bindparam("event_id"))
         .group_by(Registration.status)
     )
+
+
+@dataclass(frozen=True)
+class ViewerSeats:
+    """An event's capacity and seats held, and whether one person holds a live registration."""
+
+    event_id: int
+    capacity: int
+    held: int
+    registered: bool
+
+
+def seats_for_viewer(slug: str, person_id: int) -> ViewerSeats | None:
+    """What an event's page shows a signed-in person that changes with registrations, in one
+    statement: the page cache serves the page their audience shares with it (None: no such
+    event)."""
+    found = db.session.execute(
+        _SEATS_FOR_VIEWER,
+        {
+            "slug": slug,
+            "person_id": person_id,
+            "seat_states": [s.value for s in SEAT_STATES],
+            "live_states": [s.value for s in LIVE_STATES],
+        },
+    ).one_or_none()
+    if found is None:
+        return None
+    event_id, capacity, held, own = found
+    return ViewerSeats(event_id, capacity, held, own > 0)
+
+
+#: Built once: every signed-in view of a kept event page runs it.
+_SEATS_FOR_VIEWER = (
+    select(
+        Event.id,
+        Event.capacity,
+        func.count(Registration.id).filter(
+            Registration.status.in_(bindparam("seat_states", expanding=True))
+        ),
+        func.count(Registration.id).filter(
+            Registration.person_id == bindparam("person_id"),
+            Registration.status.in_(bindparam("live_states", expanding=True)),
+        ),
+    )
+    .outerjoin(Registration, Registration.event_id == Event.id)
+    .where(Event.slug == bindparam("slug"))
+    .group_by(Event.id, Event.capacity)
+)
 
 
 def seats_and_own_registration(

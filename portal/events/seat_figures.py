@@ -12,6 +12,7 @@ the kept page unreachable, so the capacity printed in the span is the event's.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 
 from flask_babel import gettext as _
 from markupsafe import Markup
@@ -28,12 +29,16 @@ def seat_figure(event_id: int, held: int, capacity: int) -> Markup:
     return _figure(event_id, held, capacity, _wording())
 
 
-def refresh(body: str) -> str:
-    """``body`` with every seat figure counted again now (one statement for all of them)."""
+def refresh(body: str, counted: Mapping[int, int] | None = None) -> str:
+    """``body`` with every seat figure counted again now (one statement for all of them), or
+    with the seats held ``counted`` just before, by event, when they name every figure's."""
     named = {int(match[1]) for match in _FIGURE.finditer(body)}
     if not named:
         return body
-    held = held_seats_of(sorted(named))
+    if counted is not None and named <= counted.keys():
+        held = counted
+    else:
+        held = held_seats_of(sorted(named))
     wording = _wording()  # looked up once for the page's twenty figures
 
     def again(match: re.Match[str]) -> str:

@@ -53,17 +53,6 @@ def qr_code_svg(code: str) -> Markup:
     return Markup(calendar.qr_svg(code))  # noqa: S704 - segno's own SVG, no user input but the code
 
 
-def viewer_zone(viewer) -> str | None:  # noqa: ANN001 - Person or None
-    """The zone to show the viewer times in: their own setting, else their home organization's."""
-    if viewer is None:
-        return None
-    if viewer.timezone:
-        return viewer.timezone
-    for membership in viewer.memberships:
-        return membership.organization.timezone
-    return None
-
-
 def _visible_event(slug: str, viewer) -> Event:  # noqa: ANN001
     event = queries.event_by_slug(slug)
     if event is None or not pricing.can_see(viewer, event):
@@ -108,7 +97,7 @@ def _event_list(*, past: bool) -> Response:
         partners=listing.organizations_for_filter,
         organizations_version=versions.tables_version("organization"),
         kinds=list(EventKind),
-        viewer_zone=viewer_zone(viewer),
+        viewer_zone=queries.viewer_zone(viewer),
         past=past,
     )
     return _changes_at(html, page.changes_at)
@@ -130,7 +119,7 @@ def detail(slug: str) -> Response:
         counts=counts,
         form=form,
         open_now=event.registration_open_at(now),
-        viewer_zone=viewer_zone(viewer),
+        viewer_zone=queries.viewer_zone(viewer),
         waitlist_position=registration.waitlist_position if registration else None,
     )
     # The page cache keeps the anonymous page until then (``portal.pagecache``).
@@ -235,7 +224,7 @@ def ticket(registration_id: int) -> str:
         cancel_form=CancelRegistrationForm(),
         can_cancel=registration.is_live and utcnow() < leaving.cancellation_deadline(event),
         waitlist_position=queries.waitlist_position(registration),
-        viewer_zone=viewer_zone(queries.viewer_with_memberships(current_user)),
+        viewer_zone=queries.viewer_zone(queries.viewer_with_memberships(current_user)),
     )
 
 
