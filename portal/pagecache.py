@@ -3,7 +3,8 @@
 A web-layer concern: the domain code knows nothing of it. ``CACHED_PAGES`` says which pages
 are cached and what each reads; the app factory wraps those views (``cache_pages``). A page is
 stored under a key made of the address, the viewer (person id and the secret naming their
-session record, or anonymous), the language, and the *generations* (``portal.versions``) of
+session record, anonymous, or the audience of members a shared page is the same for), the
+language, and the *generations* (``portal.versions``) of
 the scopes it depends on, so a commit that changes what a page shows makes its old entry
 unreachable; old entries simply age out.
 
@@ -69,6 +70,20 @@ SEAT_FIGURES = Fill(tables=("registration",), refresh=seat_figures.refresh)
 
 
 @dataclass(frozen=True)
+class Viewer:
+    """What the pages kept per audience need of a signed-in member: who they are, their
+    audience (``events.pricing.audience_of`` and the zone their times are shown in) and the
+    header's line naming them, in the request's language. Remembered per session and language
+    under the generations of the person's rows (their memberships, roles and sessions among
+    them) and of the organizations, never beyond ``PAGE_CACHE_TTL`` nor the session's end: a
+    hit then asks the database nothing about who they are (as a page kept per viewer)."""
+
+    person_id: int
+    audience: Any
+    signed_in_as: str
+
+
+@dataclass(frozen=True)
 class Audience:
     """The signed-in viewers a kept page is the same for: ``key`` holds everything of the
     viewer the page shows besides the header's name (which is printed again for each reader),
@@ -90,7 +105,7 @@ class Page:
     whole instead. A signed-in viewer's ``person`` scope is always part of the key of a page
     kept for them: the header shows roles. ``signed_in_only``: the view requires a signed-in
     person. ``shared``: kept once for every visitor who is not signed in, and once per
-    audience of signed-in viewers: ``shared(person, slug)`` says whom the person shares
+    audience of signed-in viewers: ``shared(viewer, slug)`` says whom the member shares
     the page with (an ``Audience``), or None when their page is theirs alone (it is then
     rendered for them). ``fills``: parts printed again when the page is served.
     """
@@ -99,7 +114,7 @@ class Page:
     entity: SlugEntity | None = None
     viewer: bool = False
     signed_in_only: bool = False
-    shared: Callable[[Any, str], Audience | None] | None = None
+    shared: Callable[[Viewer, str], Audience | None] | None = None
     fills: tuple[Fill, ...] = ()
 
     def read_only_to_fill(self, read: set[str]) -> set[str]:
@@ -115,6 +130,7 @@ class Lookup:
     covering: list[str]
     #: Whom a signed-in viewer shares the page with (None: anonymous, or their own page).
     audience: Audience | None = None
+    viewer: Viewer | None = None
 
 
 def init_app(app: Flask) -> None:
@@ -205,12 +221,7 @@ def _look_up(page: Page, store: Store) -> Lookup | None:
     resolved = page.entity.remembered(slug) if page.entity else None
     if page.entity and resolved is None:
         return None
-    audience = None
-    if user and page.shared is not None:
-        audience = _audience_of_viewer(page, slug)
-        if audience is None:
-            return None
-        person = None  # the page is the audience's: the person's scope is not part of its key
+    shared_by_member = user is not None and page.shared is not None
 
     def scopes_and_generations() -> tuple[list[str], list[int], tuple[str, ...], list[str]]:
         entities = [resolved.scope] if resolved else []
@@ -220,7 +231,8 @@ def _look_up(page: Page, store: Store) -> Lookup | None:
             entities.append(f"person:{person}")
             if page.viewer:
                 covering.append(f"person:{person}")
-        scopes = _scopes_for(tables, entities)
+        # A member's remembered audience is read in the same call as the page's generations.
+        scopes = _scopes_for((*tables, *VIEWER_TABLES) if shared_by_member else tables, entities)
         return scopes, store.generations(scopes), tables, covering
 
     scopes, generations, tables, covering = scopes_and_generations()
@@ -231,21 +243,60 @@ def _look_up(page: Page, store: Store) -> Lookup | None:
         if resolved is None:
             return None
         scopes, generations, tables, covering = scopes_and_generations()
-    viewer = ["audience", audience.key] if audience else user or "anon"
+    viewer = audience = None
+    if shared_by_member:
+        assert user is not None and page.shared is not None
+        known = dict(zip(scopes, generations, strict=True))
+        viewer = _viewer(store, user, [known[s] for s in _viewer_scopes(person)])
+        audience = page.shared(viewer, slug) if viewer is not None else None
+        if audience is None:
+            return None  # their own page, or Flask-Login did not accept the session
+        # The page is the audience's: filed under what it prints from, not under the person.
+        scopes = _scopes_for(tables, [resolved.scope] if resolved else [])
+        generations = [known[s] for s in scopes]
+    whom = ["audience", audience.key] if audience else user or "anon"
     key = hashlib.blake2b(
-        json.dumps([request.full_path, viewer, current_language(), scopes, generations]).encode(),
+        json.dumps([request.full_path, whom, current_language(), scopes, generations]).encode(),
         digest_size=20,
     ).hexdigest()
-    return Lookup(key, user, tables, covering, audience)
+    return Lookup(key, user, tables, covering, audience, viewer)
 
 
-def _audience_of_viewer(page: Page, slug: str) -> Audience | None:
-    """Whom the signed-in viewer shares ``page`` with, or None (their own page, or Flask-Login
-    did not accept the session: the view then answers as it would)."""
-    assert page.shared is not None
-    if not current_user.is_authenticated:  # loads the person: their audience is read afresh
+#: What a member's audience and header line are read from besides their own rows
+#: (``person:<id>``: the person, their memberships, roles and sessions): the organizations'
+#: kinds and time zones.
+VIEWER_TABLES = ("organization",)
+
+
+def _viewer_scopes(person: str | None) -> list[str]:
+    return _scopes_for(VIEWER_TABLES, [f"person:{person}"])
+
+
+def _viewer(store: Store, user: str, generations: list[int]) -> Viewer | None:
+    """What the pages kept per audience need of the signed-in member, remembered for their
+    session and language; loaded (by Flask-Login's loader, which checks the session) when not
+    remembered. None if the session signs nobody in."""
+    key = hashlib.blake2b(
+        json.dumps(["viewer", user, current_language(), generations]).encode(), digest_size=20
+    ).hexdigest()
+    found = store.get(key)
+    if found is not None:
+        person_id, audience, line = json.loads(found)
+        return Viewer(person_id, audience, line)
+    if not current_user.is_authenticated:
         return None
-    return page.shared(current_user._get_current_object(), slug)
+    person = current_user._get_current_object()
+    viewer = Viewer(
+        person.id, [pricing.audience_of(person), viewer_zone(person)], str(signed_in_as(person))
+    )
+    seconds = int(current_app.config.get("PAGE_CACHE_TTL", 60))
+    session_ends = _session_ends()
+    if session_ends is not None:
+        seconds = min(seconds, int((session_ends - utcnow()).total_seconds()))
+    if seconds >= 1:
+        remembered = [viewer.person_id, viewer.audience, viewer.signed_in_as]
+        store.put(key, json.dumps(remembered).encode(), seconds)
+    return viewer
 
 
 def serve_from_cache() -> Response | None:
@@ -283,7 +334,7 @@ def serve_from_cache() -> Response | None:
             counted = lookup.audience.counted if lookup.audience else None
             for fill in page.fills:
                 page_text = fill.refresh(page_text, counted)
-            return _response(page_text)
+            return _response(page_text, lookup.viewer)
     return None
 
 
@@ -299,6 +350,10 @@ def _cached(page: Page, view: Callable[..., Any]) -> Callable[..., Any]:
             g.pagecache_status = "miss"  # a page never kept for this viewer says nothing
         if lookup is None or store is None:
             return _without_expires(view(**kwargs))[0]
+        if lookup.audience is not None:
+            # Loaded before the page's reads are recorded: the session's statement is not the
+            # page's (its audience was remembered; the view still needs the person).
+            current_user.is_authenticated  # noqa: B018
         if current_app.config.get("PAGE_CACHE_CHECK_SCOPES"):
             g.pagecache_reads = set()
         try:
@@ -411,36 +466,35 @@ EVENT_BY_SLUG = SlugEntity("event", Event)
 ORGANIZATION_BY_SLUG = SlugEntity("org", Organization)
 
 
-def _by_audience(person: Any, _slug: str = "") -> Audience:
-    """What the home page and the event list show of a signed-in viewer besides their name:
+def _by_audience(viewer: Viewer, _slug: str = "") -> Audience:
+    """What the home page and the event list show of a signed-in member besides their name:
     the events and tickets open to them (their roles and verified memberships: the header's
     links come from the roles too) and the zone their times are shown in."""
-    return Audience([pricing.audience_of(person), viewer_zone(person)])
+    return Audience(viewer.audience)
 
 
-def _event_page_audience(person: Any, slug: str) -> Audience | None:
-    """An event's page is the audience's unless the viewer holds a registration for it (then
+def _event_page_audience(viewer: Viewer, slug: str) -> Audience | None:
+    """An event's page is the audience's unless the member holds a registration for it (then
     it shows theirs). The event being full changes its register button and notice; the seats
     counted here are printed in the page's figure."""
-    seats = seats_for_viewer(slug, person.id)
+    seats = seats_for_viewer(slug, viewer.person_id)
     if seats is None or seats.registered:
         return None
-    shared = _by_audience(person)
-    return Audience([shared.key, seats.held >= seats.capacity], {seats.event_id: seats.held})
+    return Audience([viewer.audience, seats.held >= seats.capacity], {seats.event_id: seats.held})
 
 
 def cached_pages() -> dict[str, Page]:
     """The cached pages by endpoint, and what each reads.
 
     The home page, the event list and an event's page are kept once for every anonymous
-    visitor (a third of real traffic), with the seats left printed again when served: a
-    registration changes the figure and leaves the page valid. For a signed-in viewer they
-    are rendered afresh (docs/performance.md): their prices, registration and form are
-    theirs, and kept per viewer they were missed by most requests of real traffic. An event's
-    definition is still remembered between requests for every viewer
-    (``versions.GraphMemo``). The event's page declares the event tables whole rather than
-    the event (``event:<id>`` is bumped by each of its registrations): an edit to any event
-    makes every kept event page unreachable, which is rare.
+    visitor (a third of real traffic) and once per audience of members (docs/performance.md:
+    kept per viewer, most requests of real traffic missed them), with the header's line
+    naming the member and the seats left printed again when served: a registration changes
+    the figure and leaves the page valid. A member holding a registration for an event has
+    their own page of it. An event's definition is also remembered between requests for every
+    viewer (``versions.GraphMemo``). The event's page declares the event tables whole rather
+    than the event (``event:<id>`` is bumped by each of its registrations): an edit to any
+    event makes every kept event page unreachable, which is rare.
     """
     return {
         "organizations.home": Page(tables=("organization", "agreement"), shared=_by_audience),
@@ -508,11 +562,10 @@ def _without_viewer(body: str) -> str | None:
     return body.replace(line, VIEWER_PLACEHOLDER)
 
 
-def _response(body: str) -> Response:
+def _response(body: str, viewer: Viewer | None) -> Response:
     if CSRF_PLACEHOLDER in body:
         body = body.replace(CSRF_PLACEHOLDER, generate_csrf())
-    if VIEWER_PLACEHOLDER in body:
-        viewer = current_user._get_current_object()
-        body = body.replace(VIEWER_PLACEHOLDER, str(signed_in_as(viewer)))
+    if viewer is not None:
+        body = body.replace(VIEWER_PLACEHOLDER, viewer.signed_in_as)
     g.pagecache_status = "hit"
     return Response(body, mimetype="text/html")

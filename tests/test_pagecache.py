@@ -160,12 +160,42 @@ def test_members_of_one_audience_share_the_event_pages_each_named_in_their_own_h
         assert "Signed in as" in page and "Secondmember" in page and "Firstmember" not in page
         statements[path] = len(count_queries)
         assert pagecache.VIEWER_PLACEHOLDER not in page
-    # The session's person; then the seats (the list), or the seats and whether this member
-    # holds a registration (the event page), in one statement each.
-    assert statements == {"/": 1, "/events/": 2, f"/events/{forum.slug}": 2}
+    # Who the member is and their audience are read once (the session's statement on their
+    # first page), then remembered: the list asks only for the seats, the event page for the
+    # seats and whether this member holds a registration, in one statement.
+    assert statements == {"/": 1, "/events/": 1, f"/events/{forum.slug}": 1}
     page = html(second, f"/events/{forum.slug}")
     assert "Digital Health Forum" in page and 'name="ticket_type"' in page
     assert "Log in to register" not in page
+
+
+def test_a_session_ended_elsewhere_is_not_served_a_shared_page_as_its_member(
+    app: Flask, network: None
+) -> None:
+    """Rule 15: the member remembered for a session is forgotten with any change to their rows,
+    an ended session among them; their next page is a visitor's."""
+    member = member_named("biocom", "Endedmember")
+    client = signed_in(app, member)
+    html(client, "/events/")
+    assert "Endedmember" in html(client, "/events/")
+
+    end_all_sessions(member, reason=SessionEnd.SIGNED_OUT_BY_ADMIN, actor=None)
+    db.session.commit()
+
+    page = html(client, "/events/")
+    assert "Endedmember" not in page and "Signed in as" not in page
+
+
+def test_a_role_granted_shows_on_the_shared_pages_at_once(app: Flask, network: None) -> None:
+    member = member_of("link-j")
+    client = signed_in(app, member)
+    html(client, "/")
+    assert "Administration" not in html(client, "/")
+
+    add_role(member, Role.STAFF)
+
+    page = html(client, "/")
+    assert "Administration" in page and "LINK-J staff" in page
 
 
 def test_each_audience_sees_its_own_events_and_prices(app: Flask, network: None) -> None:
