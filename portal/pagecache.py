@@ -286,9 +286,7 @@ def _viewer(store: Store, user: str, generations: list[int]) -> Viewer | None:
     if not current_user.is_authenticated:
         return None
     person = current_user._get_current_object()
-    viewer = Viewer(
-        person.id, [pricing.audience_of(person), viewer_zone(person)], str(signed_in_as(person))
-    )
+    viewer = Viewer(person.id, _audience_of(person), str(signed_in_as(person)))
     seconds = int(current_app.config.get("PAGE_CACHE_TTL", 60))
     session_ends = _session_ends()
     if session_ends is not None:
@@ -369,6 +367,8 @@ def _cached(page: Page, view: Callable[..., Any]) -> Callable[..., Any]:
         if read is not None:
             _check_covered(page.read_only_to_fill(read), lookup.tables, lookup.covering)
         if lookup.audience is not None:
+            if not _still_for(page, lookup.audience, kwargs.get("slug", "")):
+                return result
             # Kept for everyone of the audience: without the line naming this viewer.
             body = _without_viewer(body)
             if body is None:
@@ -551,6 +551,20 @@ def _store(store: Store, key: str, body: str, changes: datetime | None) -> None:
     if token:
         body = body.replace(token, CSRF_PLACEHOLDER)
     store.put(key, f"{expires}\n{body}".encode(), max(1, int(expires - now) + 1))
+
+
+def _audience_of(person: Any) -> Any:
+    return [pricing.audience_of(person), viewer_zone(person)]
+
+
+def _still_for(page: Page, audience: Audience, slug: str) -> bool:
+    """Whether the page just rendered for the member is the one the audience it will be kept
+    for sees: their rows may have changed after their audience was read (a membership
+    verified, a registration made in another tab), and the page shows them as they are now."""
+    assert page.shared is not None
+    person = current_user._get_current_object()
+    again = page.shared(Viewer(person.id, _audience_of(person), ""), slug)
+    return again is not None and json.dumps(again.key) == json.dumps(audience.key)
 
 
 def _without_viewer(body: str) -> str | None:

@@ -24,7 +24,7 @@ from sqlalchemy import update
 
 from portal import pagecache, versions
 from portal.accounts.memberships import verify_membership
-from portal.accounts.models import Person, Role, SessionEnd
+from portal.accounts.models import Membership, Person, Role, SessionEnd
 from portal.accounts.sessions import end_all_sessions
 from portal.events.models import Event
 from portal.events.queries import event_by_slug
@@ -243,6 +243,30 @@ def test_a_membership_ended_changes_the_shared_pages_at_once(app: Flask, network
 
     assert "Members Roundtable" not in html(client, "/events/")
     assert client.get(f"/events/{network_only.slug}").status_code == 404
+
+
+def test_a_page_rendered_after_the_members_audience_changed_is_not_kept_for_the_old_one(
+    app: Flask, network: None
+) -> None:
+    """The member's audience is read before the page is rendered; if their rows change in
+    between, the page shows the new audience and must not be kept for the old one. Simulated
+    with a change that bumps no generation (a statement on the session's connection): the
+    remembered audience is then stale, as it is for the moment of a race."""
+    titled_event("Members Roundtable", agreements=("link-j-biocom-2016",), visibility="network")
+    member = member_of("biocom")
+    client = signed_in(app, member)
+    assert "Members Roundtable" in html(client, "/events/")  # the audience remembered
+    db.session.connection().execute(
+        update(Membership).where(Membership.person_id == member.id).values(status="revoked")
+    )
+    db.session.commit()
+
+    assert "Members Roundtable" not in html(client, "/events/?page=1")  # rendered afresh
+
+    other = signed_in(app, member_of("biocom"))
+    response = other.get("/events/?page=1")
+    assert "Members Roundtable" in response.get_data(as_text=True)
+    assert response.headers["X-Cache"] == "miss"
 
 
 def test_a_member_registers_from_a_shared_page_and_then_sees_their_own(
