@@ -139,6 +139,7 @@ class OwnRegistration:
 @functools.cache
 def _seats_and_own() -> Select:
     # Built once: the event page runs it on every view (building costs about a third of it).
+    # By slug, with the event's id and capacity: a kept page is served knowing only its address.
     mine = case(
         (
             and_(
@@ -149,10 +150,43 @@ def _seats_and_own() -> Select:
         )
     )
     return (
-        select(Registration.status, func.count(Registration.id), func.max(mine))
-        .where(Registration.event_id == bindparam("event_id"))
-        .group_by(Registration.status)
+        select(
+            Event.id,
+            Event.capacity,
+            Registration.status,
+            func.count(Registration.id),
+            func.max(mine),
+        )
+        .outerjoin(Registration, Registration.event_id == Event.id)
+        .where(Event.slug == bindparam("slug"))
+        .group_by(Event.id, Event.capacity, Registration.status)
     )
+
+
+@dataclass(frozen=True)
+class SeatsAndOwn:
+    """An event's registrations by state and a person's live one, as one statement reads them."""
+
+    event_id: int
+    capacity: int
+    by_state: dict[str, int]
+    own: OwnRegistration | None
+
+
+def _read_seats_and_own(slug: str, person_id: int | None) -> SeatsAndOwn | None:
+    rows = db.session.execute(
+        _seats_and_own(), {"slug": slug, "person_id": person_id if person_id is not None else -1}
+    ).all()
+    if not rows:
+        return None  # no such event
+    by_state: dict[str, int] = {}
+    own: OwnRegistration | None = None
+    for _event_id, _capacity, status, count, own_id in rows:
+        if status is not None:  # an event without registrations: one row, no state
+            by_state[status] = count
+        if own_id is not None:
+            own = OwnRegistration(own_id, status)
+    return SeatsAndOwn(rows[0][0], rows[0][1], by_state, own)
 
 
 @dataclass(frozen=True)
@@ -169,38 +203,12 @@ def seats_for_viewer(slug: str, person_id: int) -> ViewerSeats | None:
     """What an event's page shows a signed-in person that changes with registrations, in one
     statement: the page cache serves the page their audience shares with it (None: no such
     event)."""
-    found = db.session.execute(
-        _SEATS_FOR_VIEWER,
-        {
-            "slug": slug,
-            "person_id": person_id,
-            "seat_states": [s.value for s in SEAT_STATES],
-            "live_states": [s.value for s in LIVE_STATES],
-        },
-    ).one_or_none()
+    found = _read_seats_and_own(slug, person_id)
     if found is None:
         return None
-    event_id, capacity, held, own = found
-    return ViewerSeats(event_id, capacity, held, own > 0)
-
-
-#: Built once: every signed-in view of a kept event page runs it.
-_SEATS_FOR_VIEWER = (
-    select(
-        Event.id,
-        Event.capacity,
-        func.count(Registration.id).filter(
-            Registration.status.in_(bindparam("seat_states", expanding=True))
-        ),
-        func.count(Registration.id).filter(
-            Registration.person_id == bindparam("person_id"),
-            Registration.status.in_(bindparam("live_states", expanding=True)),
-        ),
+    return ViewerSeats(
+        found.event_id, found.capacity, held_seats(found.by_state), found.own is not None
     )
-    .outerjoin(Registration, Registration.event_id == Event.id)
-    .where(Event.slug == bindparam("slug"))
-    .group_by(Event.id, Event.capacity)
-)
 
 
 def seats_and_own_registration(
@@ -208,15 +216,9 @@ def seats_and_own_registration(
 ) -> tuple[dict[str, int], OwnRegistration | None]:
     """The event's seat figures (``live_counts``) and the person's live registration, in one
     statement: registrations by state, each state's row also naming the person's live one."""
-    by_state: dict[str, int] = {}
-    own: OwnRegistration | None = None
-    for status, count, own_id in db.session.execute(
-        _seats_and_own(),
-        {"event_id": event.id, "person_id": person.id if person is not None else -1},
-    ):
-        by_state[status] = count
-        if own_id is not None:
-            own = OwnRegistration(own_id, status)
+    found = _read_seats_and_own(event.slug, person.id if person is not None else None)
+    by_state = found.by_state if found is not None else {}
+    own = found.own if found is not None else None
     if own is not None and own.status == RegistrationStatus.WAITLISTED:
         registration = db.session.get(Registration, own.id)
         if registration is not None:  # one more statement, only for people waiting
