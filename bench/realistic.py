@@ -423,7 +423,7 @@ async def opening_day(
     slug: str,
     window: float,
     rng: random.Random,
-) -> tuple[list[str], list[float], float, float, float]:
+) -> Presses:
     """Each registrant presses Register once at a random moment within ``window`` seconds."""
     presses = Presses(registrants, forms, slug)
 
@@ -432,7 +432,7 @@ async def opening_day(
         await presses.press(number)
 
     await asyncio.gather(*(attempt(n) for n in range(len(registrants))))
-    return presses.results()
+    return presses
 
 
 class Presses:
@@ -465,20 +465,31 @@ class Presses:
         self.ended[number] = time.monotonic()
         self.latencies[number] = (self.ended[number] - start) * 1000
 
-    def results(self) -> tuple[list[str], list[float], float, float, float]:
+    def figures(self, app: Any, workload: realistic_data.Workload, window: float) -> OpeningDay:
+        """What the presses were answered, and what the database holds after them."""
+        counted: dict[str, int] = defaultdict(int)
+        for outcome in self.outcomes:
+            counted[outcome] += 1
         mean = statistics.fmean
-        return (
-            self.outcomes,
-            self.latencies,
-            max(self.ended) - self.began,
-            mean(self.cpu) if self.cpu else 0.0,
-            mean(self.app) if self.app else 0.0,
+        return OpeningDay(
+            attempts=len(self.registrants),
+            answered=sum(1 for o in self.outcomes if not o.startswith("error")),
+            registered_answers=counted.get("registered", 0),
+            statuses=realistic_data.seat_statuses(app, workload.opening_event_id),
+            seconds=max(self.ended) - self.began,
+            p50_ms=percentile(self.latencies, 0.5),
+            p95_ms=percentile(self.latencies, 0.95),
+            max_ms=max(self.latencies),
+            outcomes=dict(counted),
+            window=window,
+            cpu_ms=mean(self.cpu) if self.cpu else 0.0,
+            app_ms=mean(self.app) if self.app else 0.0,
         )
 
 
 async def registering_alone(
     registrants: list[Browser], forms: list[dict[str, str]], slug: str, concurrency: int
-) -> tuple[list[str], list[float], float, float, float]:
+) -> Presses:
     """Every registrant presses Register as soon as one of ``concurrency`` clients is free,
     with nothing else asking the portal anything: the rate registering alone reaches."""
     presses = Presses(registrants, forms, slug)
@@ -489,7 +500,7 @@ async def registering_alone(
             await presses.press(waiting.pop())
 
     await asyncio.gather(*(client() for _ in range(concurrency)))
-    return presses.results()
+    return presses
 
 
 # --- the run ------------------------------------------------------------------------------------
@@ -565,27 +576,11 @@ async def run_phase(
     if registrants:
         await asyncio.sleep(max(0.0, args.duration * 0.3 - (time.monotonic() - began)))
         burst_began = time.monotonic()
-        outcomes, latencies, seconds, cpu_ms, app_ms = await opening_day(
+        presses = await opening_day(
             registrants, forms, workload.opening_slug, args.window, random.Random(args.seed)
         )
         burst = (burst_began, time.monotonic())
-        counted: dict[str, int] = defaultdict(int)
-        for outcome in outcomes:
-            counted[outcome] += 1
-        phase.opening = OpeningDay(
-            attempts=len(registrants),
-            answered=sum(1 for o in outcomes if not o.startswith("error")),
-            registered_answers=counted.get("registered", 0),
-            statuses=realistic_data.seat_statuses(app, workload.opening_event_id),
-            seconds=seconds,
-            p50_ms=percentile(latencies, 0.5),
-            p95_ms=percentile(latencies, 0.95),
-            max_ms=max(latencies),
-            outcomes=dict(counted),
-            window=args.window,
-            cpu_ms=cpu_ms,
-            app_ms=app_ms,
-        )
+        phase.opening = presses.figures(app, workload, args.window)
     await running
     seconds = time.monotonic() - began
     samples = traffic.samples
@@ -615,26 +610,8 @@ async def run_registering_alone(
         f"registering: {len(registrants)} members press Register, {args.concurrency} at a time, "
         "nothing else running…"
     )
-    outcomes, latencies, seconds, cpu_ms, app_ms = await registering_alone(
-        registrants, forms, workload.opening_slug, args.concurrency
-    )
-    counted: dict[str, int] = defaultdict(int)
-    for outcome in outcomes:
-        counted[outcome] += 1
-    phase.opening = OpeningDay(
-        attempts=len(registrants),
-        answered=sum(1 for o in outcomes if not o.startswith("error")),
-        registered_answers=counted.get("registered", 0),
-        statuses=realistic_data.seat_statuses(app, workload.opening_event_id),
-        seconds=seconds,
-        p50_ms=percentile(latencies, 0.5),
-        p95_ms=percentile(latencies, 0.95),
-        max_ms=max(latencies),
-        outcomes=dict(counted),
-        window=0.0,
-        cpu_ms=cpu_ms,
-        app_ms=app_ms,
-    )
+    presses = await registering_alone(registrants, forms, workload.opening_slug, args.concurrency)
+    phase.opening = presses.figures(app, workload, window=0.0)
     floor_rps, _p95 = await load_floor(http, floor.base_url, args.floor_seconds, args.concurrency)
     phase.floor_rps.append(floor_rps)
 
