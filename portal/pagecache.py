@@ -45,7 +45,14 @@ from portal.events.queries import EVENT_DEFINITION_TABLES, seats_for_viewer, vie
 from portal.extensions import db
 from portal.i18n import current_language
 from portal.organizations.models import Organization
-from portal.versions import ENTITY_SCOPES, EPOCH, Store, StoreUnavailable, current_store
+from portal.versions import (
+    ENTITY_SCOPES,
+    EPOCH,
+    Store,
+    StoreUnavailable,
+    current_store,
+    read_generations,
+)
 
 CSRF_PLACEHOLDER = "<csrf-token>"  # a "<" can never come from escaped page content
 VIEWER_PLACEHOLDER = "<signed-in-as>"
@@ -233,7 +240,7 @@ def _look_up(page: Page, store: Store) -> Lookup | None:
                 covering.append(f"person:{person}")
         # A member's remembered audience is read in the same call as the page's generations.
         scopes = _scopes_for((*tables, *VIEWER_TABLES) if shared_by_member else tables, entities)
-        return scopes, store.generations(scopes), tables, covering
+        return scopes, read_generations(store, scopes, with_tables=False), tables, covering
 
     scopes, generations, tables, covering = scopes_and_generations()
     if resolved and generations[scopes.index(f"t:{resolved.table}")] != resolved.generation:
@@ -449,7 +456,7 @@ class SlugEntity:
 
     def look_up(self, slug: str, generation: int | None = None) -> Resolved | None:
         if generation is None:
-            [generation] = current_store().generations([f"t:{self.table}"])  # type: ignore[union-attr]
+            [generation] = read_generations(current_store(), [f"t:{self.table}"])  # type: ignore[arg-type]
         # The generation is read before the row: a rename committed in between bumps it again.
         found = db.session.scalar(select(self.model.id).where(self.model.slug == slug))
         if found is None:

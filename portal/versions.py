@@ -28,7 +28,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterable, Mapping
 from typing import Any, Generic, Protocol, TypeVar
 
-from flask import Flask, current_app, has_app_context
+from flask import Flask, current_app, has_app_context, has_request_context, request
 from sqlalchemy import event, inspect
 from sqlalchemy.orm import ORMExecuteState, Session
 from sqlalchemy.sql import util as sql_util
@@ -188,7 +188,44 @@ def store_for(url: str | None, database_uri: str = "") -> Store | None:
 
 def clear(store: Store) -> bool:
     """Forget every cached page: every key depends on the epoch. False if Redis is away."""
+    _forget_read()
     return store.bump([EPOCH])
+
+
+# --- generations read once per request -------------------------------------------------------
+
+#: Where a request keeps the generations it has read (its WSGI environ: one per request, even
+#: where a test holds an application context around several).
+_READ = "portal.versions.read"
+#: The tables whose generations any request has asked for in this process (a few dozen): read
+#: with the first memo's generations, so the other memos a request consults (an event's
+#: definition, who listens to webhooks, the network's fragments) need no call of their own.
+_TABLE_SCOPES: set[str] = {EPOCH}
+
+
+def read_generations(store: Store, scopes: list[str], *, with_tables: bool = True) -> list[int]:
+    """The generations of ``scopes``, each read from the store at most once per request.
+
+    Reading them earlier in the request than the rows they guard is safe (a commit after the
+    read only makes what is kept under them unreachable sooner). A commit of the request's own
+    forgets them (``_after_commit``): what it wrote must count. ``with_tables`` also reads every
+    table scope known to this process in the same call, unless the request has read them (the
+    page cache's look-up leaves them out: most look-ups are hits, which consult no memo)."""
+    if not has_request_context():
+        return store.generations(scopes)
+    known: dict[str, int] = request.environ.setdefault(_READ, {})
+    missing = [s for s in scopes if s not in known]
+    if missing:
+        _TABLE_SCOPES.update(s for s in missing if s.startswith("t:"))
+        extra = [s for s in _TABLE_SCOPES if s not in known] if with_tables else []
+        asked = list(dict.fromkeys([*missing, *extra]))
+        known.update(zip(asked, store.generations(asked), strict=True))
+    return [known[s] for s in scopes]
+
+
+def _forget_read() -> None:
+    if has_request_context():
+        request.environ.pop(_READ, None)
 
 
 def current_store() -> Store | None:
@@ -204,7 +241,7 @@ def tables_version(*tables: str) -> tuple[int, ...] | None:
     if store is None:
         return None
     try:
-        generations = store.generations([EPOCH, *(f"t:{table}" for table in tables)])
+        generations = read_generations(store, [EPOCH, *(f"t:{table}" for table in tables)])
     except StoreUnavailable:
         return None  # the store logged it
     ttl = max(1, int(current_app.config.get("PAGE_CACHE_TTL", 60)))
@@ -269,6 +306,7 @@ def _after_commit(session: Session) -> None:
     scopes = session.info.pop(PENDING, None)
     if not scopes or not has_app_context():
         return
+    _forget_read()
     store = current_store()
     if store is not None:
         store.bump(scopes)
@@ -321,7 +359,7 @@ class GraphMemo:
         if store is None or session.new or session.dirty or session.deleted:
             return load(session)
         try:
-            generations = tuple(store.generations(self.scopes))
+            generations = tuple(read_generations(store, self.scopes))
         except StoreUnavailable:
             return load(session)  # the store logged it
         with self._lock:

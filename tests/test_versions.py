@@ -1,0 +1,91 @@
+"""Generations read once per request (``portal.versions.read_generations``, issue 19): the
+memos a request consults share one call to the store, and what the request itself commits
+counts at once."""
+
+from __future__ import annotations
+
+from flask import Flask
+from flask.testing import FlaskClient
+
+from portal import versions
+from portal.events.models import Event
+from portal.extensions import db
+from tests.factories import add_event, add_member, ticket
+from tests.roles import login
+
+
+class CountingStore(versions.MemoryStore):
+    """The embedded store, recording each call for generations (one round trip to Redis each
+    in production)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.reads: list[list[str]] = []
+
+    def generations(self, scopes: list[str]) -> list[int]:
+        self.reads.append(list(scopes))
+        return super().generations(scopes)
+
+
+def test_pressing_register_asks_the_store_once(
+    app: Flask, client: FlaskClient, network: None
+) -> None:
+    """The event's definition and who listens to webhooks are remembered under generations
+    read in one call (two before: one per memo)."""
+    store = CountingStore()
+    app.extensions["versions"] = store
+    forum = add_event(capacity=50, tickets=({"audience": "linkj_member", "price": 0},))
+    path = f"/events/{forum.slug}/register"
+    form = {"ticket_type": str(ticket(forum, "linkj_member").id)}
+    # The first press fills the memos (and tells this process which tables they read).
+    for _press in range(2):
+        member, _membership = add_member("link-j")
+        login(client, member)
+        store.reads.clear()
+        answer = client.post(path, data=form)
+        assert answer.status_code == 302, answer.text
+        assert "/events/tickets/" in answer.headers["Location"]
+    assert len(store.reads) == 1, store.reads
+    assert {"t:event", "t:ticket_type", "t:webhook_endpoint"} <= set(store.reads[0])
+
+
+def test_generations_are_read_again_after_the_requests_own_commit(
+    app: Flask, network: None
+) -> None:
+    store = CountingStore()
+    app.extensions["versions"] = store
+    forum = add_event(capacity=50, tickets=({"audience": "linkj_member", "price": 0},))
+    with app.test_request_context("/"):
+        [first] = versions.read_generations(store, ["t:event"])
+        # Another process commits: this request keeps what it read (read before its rows).
+        store.bump(["t:event"])
+        assert versions.read_generations(store, ["t:event"]) == [first]
+        assert len(store.reads) == 1
+        # This request's own commit counts at once: what it wrote must not be served stale.
+        db.session.get(Event, forum.id).title_en = "Renamed"  # type: ignore[union-attr]
+        db.session.commit()
+        assert versions.read_generations(store, ["t:event"]) == [first + 2]
+    with app.test_request_context("/"):
+        # Each request reads afresh, even where an application context outlives them.
+        store.bump(["t:event"])
+        assert versions.read_generations(store, ["t:event"]) == [first + 3]
+
+
+def test_a_commit_of_the_request_makes_the_event_memo_read_the_rows_again(
+    app: Flask, client: FlaskClient, network: None
+) -> None:
+    """An event's definition changed and committed earlier in the same request is read afresh
+    from the database, not from the memo filled before the change."""
+    from portal.events import queries
+
+    store = CountingStore()
+    app.extensions["versions"] = store
+    forum = add_event(capacity=50, tickets=({"audience": "linkj_member", "price": 0},))
+    slug, forum_id = forum.slug, forum.id
+    with app.test_request_context("/"):
+        assert queries.event_by_slug(slug).title_en != "Renamed"  # type: ignore[union-attr]
+        db.session.get(Event, forum_id).title_en = "Renamed"  # type: ignore[union-attr]
+        db.session.commit()
+        # Nothing left in the session that could answer from its identity map.
+        db.session.expunge_all()
+        assert queries.event_by_slug(slug).title_en == "Renamed"  # type: ignore[union-attr]
