@@ -52,7 +52,9 @@ import aiohttp
 from bench import floor_app, realistic_data
 from bench.run import (
     Server,
+    cpu_by_process,
     cpu_seconds,
+    machine_busy_seconds,
     memory_mb,
     run_servers,
     server_env,
@@ -180,6 +182,48 @@ class OpeningDay:
         return self.answered / self.seconds if self.seconds else 0.0
 
 
+class CpuSplit:
+    """What each kind of process took of the machine's CPU over a stretch of load, per
+    request: the portal's workers, PostgreSQL, Redis, this client, and the rest."""
+
+    def __init__(self, servers: dict[str, Server]) -> None:
+        self.servers = servers
+        self.before = cpu_by_process()
+        self.busy_before = machine_busy_seconds()
+        #: What "other" was made of, by command name (kernel threads writing the WAL, …).
+        self.others: dict[str, float] = defaultdict(float)
+
+    def _kind(self, pid: int, name: str, parent: int) -> str:
+        for label, server in self.servers.items():
+            if parent == server.process.pid:
+                return f"{label} workers"
+            if pid == server.process.pid:
+                return "gunicorn masters"
+        if name in ("postgres", "postmaster"):
+            return "PostgreSQL"
+        if name.startswith("redis"):
+            return "Redis"
+        if pid == os.getpid():
+            return "this client"
+        return "other"
+
+    def per_request(self, requests: int) -> dict[str, float]:
+        """Milliseconds of CPU per request by kind of process, and the machine's busy time."""
+        after = cpu_by_process()
+        spent: dict[str, float] = defaultdict(float)
+        for pid, (name, parent, seconds) in after.items():
+            # A process born during the stretch counts from nothing.
+            earlier = self.before.get(pid)
+            since = seconds - (earlier[2] if earlier and earlier[0] == name else 0.0)
+            kind = self._kind(pid, name, parent)
+            spent[kind] += since
+            if kind == "other" and since > 0:
+                self.others[name] += since
+        spent["machine busy"] = machine_busy_seconds() - self.busy_before
+        count = max(1, requests)
+        return {kind: seconds * 1000 / count for kind, seconds in spent.items()}
+
+
 @dataclass
 class Phase:
     """One stretch of traffic: a normal day, an opening day, or a normal day uncached."""
@@ -191,6 +235,9 @@ class Phase:
     opening: OpeningDay | None = None
     memory: list[tuple[int, float, float]] = field(default_factory=list)
     worker_cpu_ms_per_request: float = 0.0
+    #: CPU per request by kind of process (``CpuSplit``), where the phase measured it.
+    cpu_per_floor_request: dict[str, float] = field(default_factory=dict)
+    cpu_per_registration: dict[str, float] = field(default_factory=dict)
 
     @property
     def floor(self) -> float:
@@ -567,7 +614,9 @@ async def run_phase(
     workers = portal.worker_pids()
     cpu_before = cpu_seconds(workers)
     if phase.name == "registering":
-        await run_registering_alone(args, phase, http, floor, workload, app, registrants, forms)
+        await run_registering_alone(
+            args, phase, http, portal, floor, workload, app, registrants, forms
+        )
         return
     print(f"{phase.name}: traffic for {args.duration:g} s at {args.concurrency} concurrent…")
     began = time.monotonic()
@@ -600,6 +649,7 @@ async def run_registering_alone(
     args: argparse.Namespace,
     phase: Phase,
     http: aiohttp.ClientSession,
+    portal: Server,
     floor: Server,
     workload: realistic_data.Workload,
     app: Any,
@@ -610,9 +660,15 @@ async def run_registering_alone(
         f"registering: {len(registrants)} members press Register, {args.concurrency} at a time, "
         "nothing else running…"
     )
+    servers = {"portal": portal, "floor": floor}
+    split = CpuSplit(servers)
     presses = await registering_alone(registrants, forms, workload.opening_slug, args.concurrency)
+    phase.cpu_per_registration = split.per_request(len(registrants))
     phase.opening = presses.figures(app, workload, window=0.0)
+    split = CpuSplit(servers)
+    began = time.monotonic()
     floor_rps, _p95 = await load_floor(http, floor.base_url, args.floor_seconds, args.concurrency)
+    phase.cpu_per_floor_request = split.per_request(round(floor_rps * (time.monotonic() - began)))
     phase.floor_rps.append(floor_rps)
 
 
@@ -670,6 +726,17 @@ def print_table(rows: list[KindFigures]) -> None:
         )
 
 
+def print_cpu_split(what: str, split: dict[str, float]) -> None:
+    if not split:
+        return
+    kinds = sorted((k for k in split if k != "machine busy"), key=lambda k: -split[k])
+    shown = ", ".join(f"{kind} {split[kind]:.2f}" for kind in kinds if split[kind] >= 0.005)
+    print(
+        f"  CPU per {what.split(' ', 1)[1]} (ms): {shown}; the machine busy "
+        f"{split.get('machine busy', 0.0):.2f}"
+    )
+
+
 def print_phase(phase: Phase, workers: int) -> None:
     print(
         f"\n[{phase.name}] page cache {phase.page_cache}; floor before and after: "
@@ -706,6 +773,8 @@ def print_phase(phase: Phase, workers: int) -> None:
             f"  all answered: {_yes(o.answered == o.attempts)}; exactly "
             f"{realistic_data.OPENING_SEATS} confirmed: {_yes(exact)}"
         )
+        print_cpu_split("a registration", phase.cpu_per_registration)
+        print_cpu_split("a floor request", phase.cpu_per_floor_request)
     elif phase.opening:
         o = phase.opening
         confirmed = o.statuses.get("confirmed", 0)

@@ -185,6 +185,32 @@ def cpu_seconds(pids: Iterable[int]) -> float:
     return ticks / os.sysconf("SC_CLK_TCK")
 
 
+def cpu_by_process() -> dict[int, tuple[str, int, float]]:
+    """Every process's (command name, parent pid, CPU seconds used so far): compared before
+    and after a stretch of load, what each took of the machine (PostgreSQL's backends, Redis
+    and the load's own client included, which a worker's figures leave out)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    used = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            stat = _proc_stat(entry)
+            if stat is not None:
+                name, fields = stat
+                used[int(entry.name)] = (
+                    name,
+                    int(fields[1]),
+                    (int(fields[11]) + int(fields[12])) / tick,
+                )
+    return used
+
+
+def machine_busy_seconds() -> float:
+    """CPU seconds all CPUs spent busy so far (/proc/stat: everything but idle and iowait)."""
+    fields = [int(f) for f in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    user, nice, system, _idle, _iowait, irq, softirq, steal = fields[:8]
+    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
+
+
 def database_pids() -> list[int]:
     """PostgreSQL's processes on this machine (the server and its backends)."""
     pids = []
