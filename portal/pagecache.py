@@ -52,6 +52,7 @@ from portal.versions import (
     StoreUnavailable,
     current_store,
     read_generations,
+    read_generations_and_get,
 )
 
 CSRF_PLACEHOLDER = "<csrf-token>"  # a "<" can never come from escaped page content
@@ -131,7 +132,13 @@ class Page:
 
 @dataclass
 class Lookup:
+    #: Where the page is kept for this viewer (its path, whom it is for, the language and the
+    #: scopes it depends on); ``stamp`` is the generations of those scopes now: a page kept
+    #: there is served only if it was kept under the same stamp.
     key: str
+    stamp: str
+    #: What was kept there, read in the same call to the store as the generations.
+    found: bytes | None
     session_user: str | None
     tables: tuple[str, ...]
     covering: list[str]
@@ -229,8 +236,17 @@ def _look_up(page: Page, store: Store) -> Lookup | None:
     if page.entity and resolved is None:
         return None
     shared_by_member = user is not None and page.shared is not None
+    language = current_language()
 
-    def scopes_and_generations() -> tuple[list[str], list[int], tuple[str, ...], list[str]]:
+    def slot(whom: Any, scopes: list[str]) -> str:
+        # Without the generations: they are the stamp of what is kept there (read with it).
+        return hashlib.blake2b(
+            json.dumps([request.full_path, whom, language, scopes]).encode(), digest_size=20
+        ).hexdigest()
+
+    def scopes_and_generations() -> tuple[
+        list[str], list[int], bytes | None, str, tuple[str, ...], list[str]
+    ]:
         entities = [resolved.scope] if resolved else []
         tables = (*page.tables, resolved.table) if resolved else page.tables
         covering = list(entities)
@@ -238,35 +254,53 @@ def _look_up(page: Page, store: Store) -> Lookup | None:
             entities.append(f"person:{person}")
             if page.viewer:
                 covering.append(f"person:{person}")
-        # A member's remembered audience is read in the same call as the page's generations.
-        scopes = _scopes_for((*tables, *VIEWER_TABLES) if shared_by_member else tables, entities)
-        return scopes, read_generations(store, scopes, with_tables=False), tables, covering
+        if shared_by_member:
+            # A member's remembered audience is read in the same call as the generations.
+            scopes = _scopes_for((*tables, *VIEWER_TABLES), entities)
+            key = _viewer_key(user or "", language)
+        else:
+            # Whom the page is for is known: the page itself comes in the same call.
+            scopes = _scopes_for(tables, entities)
+            key = slot(user or "anon", scopes)
+        generations, found = read_generations_and_get(store, scopes, key)
+        return scopes, generations, found, key, tables, covering
 
-    scopes, generations, tables, covering = scopes_and_generations()
+    scopes, generations, found, key, tables, covering = scopes_and_generations()
     if resolved and generations[scopes.index(f"t:{resolved.table}")] != resolved.generation:
         # The remembered id may be stale: look it up again at the current generation.
         assert page.entity is not None
         resolved = page.entity.look_up(slug, generations[scopes.index(f"t:{resolved.table}")])
         if resolved is None:
             return None
-        scopes, generations, tables, covering = scopes_and_generations()
+        scopes, generations, found, key, tables, covering = scopes_and_generations()
     viewer = audience = None
     if shared_by_member:
         assert user is not None and page.shared is not None
         known = dict(zip(scopes, generations, strict=True))
-        viewer = _viewer(store, user, [known[s] for s in _viewer_scopes(person)])
+        viewer = _viewer(store, user, [known[s] for s in _viewer_scopes(person)], found)
         audience = page.shared(viewer, slug) if viewer is not None else None
         if audience is None:
             return None  # their own page, or Flask-Login did not accept the session
         # The page is the audience's: filed under what it prints from, not under the person.
         scopes = _scopes_for(tables, [resolved.scope] if resolved else [])
         generations = [known[s] for s in scopes]
-    whom = ["audience", audience.key] if audience else user or "anon"
-    key = hashlib.blake2b(
-        json.dumps([request.full_path, whom, current_language(), scopes, generations]).encode(),
-        digest_size=20,
-    ).hexdigest()
-    return Lookup(key, user, tables, covering, audience, viewer)
+        key = slot(["audience", audience.key], scopes)
+        found = store.get(key)
+    return Lookup(key, _stamp(generations), found, user, tables, covering, audience, viewer)
+
+
+def _stamp(generations: list[int]) -> str:
+    return ".".join(str(generation) for generation in generations)
+
+
+def _kept(found: bytes | None, stamp: str) -> bytes | None:
+    """What was kept (after its expiry and its stamp), if kept under ``stamp`` and not expired."""
+    if found is None:
+        return None
+    expires, kept_stamp, body = found.split(b"\n", 2)
+    if kept_stamp.decode() != stamp or float(expires) <= utcnow().timestamp():
+        return None
+    return body
 
 
 #: What a member's audience and header line are read from besides their own rows
@@ -279,16 +313,21 @@ def _viewer_scopes(person: str | None) -> list[str]:
     return _scopes_for(VIEWER_TABLES, [f"person:{person}"])
 
 
-def _viewer(store: Store, user: str, generations: list[int]) -> Viewer | None:
-    """What the pages kept per audience need of the signed-in member, remembered for their
-    session and language; loaded (by Flask-Login's loader, which checks the session) when not
-    remembered. None if the session signs nobody in."""
-    key = hashlib.blake2b(
-        json.dumps(["viewer", user, current_language(), generations]).encode(), digest_size=20
+def _viewer_key(user: str, language: str) -> str:
+    return hashlib.blake2b(
+        json.dumps(["viewer", user, language]).encode(), digest_size=20
     ).hexdigest()
-    found = store.get(key)
-    if found is not None:
-        person_id, audience, line = json.loads(found)
+
+
+def _viewer(store: Store, user: str, generations: list[int], found: bytes | None) -> Viewer | None:
+    """What the pages kept per audience need of the signed-in member, remembered for their
+    session and language (``found``: what is kept for them, read with the generations);
+    loaded (by Flask-Login's loader, which checks the session) when not remembered under
+    these generations. None if the session signs nobody in."""
+    stamp = _stamp(generations)
+    kept = _kept(found, stamp)
+    if kept is not None:
+        person_id, audience, line = json.loads(kept)
         return Viewer(person_id, audience, line)
     if not current_user.is_authenticated:
         return None
@@ -299,8 +338,13 @@ def _viewer(store: Store, user: str, generations: list[int]) -> Viewer | None:
     if session_ends is not None:
         seconds = min(seconds, int((session_ends - utcnow()).total_seconds()))
     if seconds >= 1:
-        remembered = [viewer.person_id, viewer.audience, viewer.signed_in_as]
-        store.put(key, json.dumps(remembered).encode(), seconds)
+        remembered = json.dumps([viewer.person_id, viewer.audience, viewer.signed_in_as])
+        expires = utcnow().timestamp() + seconds
+        store.put(
+            _viewer_key(user, current_language()),
+            f"{expires}\n{stamp}\n{remembered}".encode(),
+            seconds,
+        )
     return viewer
 
 
@@ -331,16 +375,14 @@ def serve_from_cache() -> Response | None:
     if lookup is None:
         return None
     g.pagecache_lookup = lookup
-    found = store.get(lookup.key)
-    if found is not None:
-        expires, body = found.split(b"\n", 1)
-        if float(expires) > utcnow().timestamp():
-            page_text = body.decode()
-            counted = lookup.audience.counted if lookup.audience else None
-            for fill in page.fills:
-                page_text = fill.refresh(page_text, counted)
-            return _response(page_text, lookup.viewer)
-    return None
+    body = _kept(lookup.found, lookup.stamp)
+    if body is None:
+        return None
+    page_text = body.decode()
+    counted = lookup.audience.counted if lookup.audience else None
+    for fill in page.fills:
+        page_text = fill.refresh(page_text, counted)
+    return _response(page_text, lookup.viewer)
 
 
 def _cached(page: Page, view: Callable[..., Any]) -> Callable[..., Any]:
@@ -384,7 +426,7 @@ def _cached(page: Page, view: Callable[..., Any]) -> Callable[..., Any]:
             session_ends = _session_ends()
             if session_ends is not None:
                 changes = min(changes, session_ends) if changes else session_ends
-        _store(store, lookup.key, body, changes)
+        _store(store, lookup, body, changes)
         return result
 
     wrapper._page = page  # type: ignore[attr-defined]
@@ -546,7 +588,7 @@ def cached_pages() -> dict[str, Page]:
     }
 
 
-def _store(store: Store, key: str, body: str, changes: datetime | None) -> None:
+def _store(store: Store, lookup: Lookup, body: str, changes: datetime | None) -> None:
     ttl = int(current_app.config.get("PAGE_CACHE_TTL", 60))
     now = utcnow().timestamp()
     expires = now + ttl
@@ -557,7 +599,8 @@ def _store(store: Store, key: str, body: str, changes: datetime | None) -> None:
     token = g.get("csrf_token")
     if token:
         body = body.replace(token, CSRF_PLACEHOLDER)
-    store.put(key, f"{expires}\n{body}".encode(), max(1, int(expires - now) + 1))
+    page = f"{expires}\n{lookup.stamp}\n{body}".encode()
+    store.put(lookup.key, page, max(1, int(expires - now) + 1))
 
 
 def _audience_of(person: Any) -> Any:

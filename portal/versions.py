@@ -61,6 +61,9 @@ class Store(Protocol):
     def bump(self, scopes: Iterable[str]) -> bool: ...
     def get(self, key: str) -> bytes | None: ...
     def put(self, key: str, value: bytes, ttl: int) -> None: ...
+    def generations_and_get(
+        self, scopes: list[str], key: str
+    ) -> tuple[list[int], bytes | None]: ...
 
 
 class MemoryStore:
@@ -87,6 +90,9 @@ class MemoryStore:
         if found is None or found[0] < time.monotonic():
             return None
         return found[1]
+
+    def generations_and_get(self, scopes: list[str], key: str) -> tuple[list[int], bytes | None]:
+        return self.generations(scopes), self.get(key)
 
     def put(self, key: str, value: bytes, ttl: int) -> None:
         with self._lock:
@@ -161,6 +167,19 @@ class RedisStore:
             return None
         return value if isinstance(value, bytes) else None
 
+    def generations_and_get(self, scopes: list[str], key: str) -> tuple[list[int], bytes | None]:
+        """Generations and a kept value in one round trip (a page cache hit needs both)."""
+
+        def both(r: Any) -> list[Any]:
+            pipe = r.pipeline(transaction=False)
+            pipe.mget([f"{self._prefix}g:{s}" for s in scopes])
+            pipe.get(f"{self._prefix}p:{key}")
+            return pipe.execute()  # type: ignore[no-any-return]
+
+        values, value = self._call(both)
+        generations = [int(v) if v is not None else 0 for v in values]
+        return generations, value if isinstance(value, bytes) else None
+
     def put(self, key: str, value: bytes, ttl: int) -> None:
         with contextlib.suppress(StoreUnavailable):
             self._call(lambda r: r.set(f"{self._prefix}p:{key}", value, ex=ttl))
@@ -221,6 +240,23 @@ def read_generations(store: Store, scopes: list[str], *, with_tables: bool = Tru
         asked = list(dict.fromkeys([*missing, *extra]))
         known.update(zip(asked, store.generations(asked), strict=True))
     return [known[s] for s in scopes]
+
+
+def read_generations_and_get(
+    store: Store, scopes: list[str], key: str
+) -> tuple[list[int], bytes | None]:
+    """``read_generations`` (no other tables) and the value kept under ``key``, in one call to
+    the store where some of the generations are still to be read."""
+    if not has_request_context():
+        return store.generations_and_get(scopes, key)
+    known: dict[str, int] = request.environ.setdefault(_READ, {})
+    missing = [s for s in scopes if s not in known]
+    if not missing:
+        return [known[s] for s in scopes], store.get(key)
+    _TABLE_SCOPES.update(s for s in missing if s.startswith("t:"))
+    generations, value = store.generations_and_get(missing, key)
+    known.update(zip(missing, generations, strict=True))
+    return [known[s] for s in scopes], value
 
 
 def _forget_read() -> None:

@@ -169,6 +169,58 @@ def test_members_of_one_audience_share_the_event_pages_each_named_in_their_own_h
     assert "Log in to register" not in page
 
 
+class CallCountingStore(versions.MemoryStore):
+    """The embedded store, naming each call made to it (a round trip to Redis each in
+    production)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls: list[str] = []
+
+    def generations(self, scopes: list[str]) -> list[int]:
+        self.calls.append("generations")
+        return super().generations(scopes)
+
+    def get(self, key: str) -> bytes | None:
+        self.calls.append("get")
+        return super().get(key)
+
+    def generations_and_get(self, scopes: list[str], key: str) -> tuple[list[int], bytes | None]:
+        self.calls.append("generations_and_get")
+        return super().generations(scopes), super().get(key)
+
+
+def test_a_hit_is_one_call_to_the_store_and_a_members_two(
+    app: Flask, network: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 19: a visitor's hit reads the generations and the page kept for them together; a
+    member's reads their remembered audience with the generations, then their audience's page
+    (one call fewer each than reading the page under a key made of the generations)."""
+    store = CallCountingStore()
+    monkeypatch.setitem(app.extensions, "versions", store)
+    forum = titled_event("Round Trip Forum", agreements=("link-j-biocom-2016",))
+    paths = ("/", "/events/", f"/events/{forum.slug}")
+    anonymous = app.test_client()
+    first = signed_in(app, member_named("biocom", "Firstcaller"))
+    second = signed_in(app, member_named("biocom", "Secondcaller"))
+    for client in (anonymous, first, second):
+        for path in paths:
+            client.get(path)
+    calls = {}
+    for name, client in (("visitor", anonymous), ("member", second)):
+        for path in paths:
+            store.calls.clear()
+            response = client.get(path)
+            assert response.headers["X-Cache"] == "hit", (name, path)
+            calls[name, path] = list(store.calls)
+    for path in paths:
+        assert calls["visitor", path] == ["generations_and_get"], path
+        assert calls["member", path] == ["generations_and_get", "get"], path
+    # The page is the one kept for each, not another's.
+    assert "Secondcaller" in second.get(f"/events/{forum.slug}").get_data(as_text=True)
+    assert "Log in to register" in html(anonymous, f"/events/{forum.slug}")
+
+
 def test_a_session_ended_elsewhere_is_not_served_a_shared_page_as_its_member(
     app: Flask, network: None
 ) -> None:

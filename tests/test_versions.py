@@ -4,6 +4,7 @@ counts at once."""
 
 from __future__ import annotations
 
+import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
@@ -28,12 +29,12 @@ class CountingStore(versions.MemoryStore):
 
 
 def test_pressing_register_asks_the_store_once(
-    app: Flask, client: FlaskClient, network: None
+    app: Flask, client: FlaskClient, network: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The event's definition and who listens to webhooks are remembered under generations
     read in one call (two before: one per memo)."""
     store = CountingStore()
-    app.extensions["versions"] = store
+    monkeypatch.setitem(app.extensions, "versions", store)
     forum = add_event(capacity=50, tickets=({"audience": "linkj_member", "price": 0},))
     path = f"/events/{forum.slug}/register"
     form = {"ticket_type": str(ticket(forum, "linkj_member").id)}
@@ -50,10 +51,10 @@ def test_pressing_register_asks_the_store_once(
 
 
 def test_generations_are_read_again_after_the_requests_own_commit(
-    app: Flask, network: None
+    app: Flask, network: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     store = CountingStore()
-    app.extensions["versions"] = store
+    monkeypatch.setitem(app.extensions, "versions", store)
     forum = add_event(capacity=50, tickets=({"audience": "linkj_member", "price": 0},))
     with app.test_request_context("/"):
         [first] = versions.read_generations(store, ["t:event"])
@@ -72,14 +73,14 @@ def test_generations_are_read_again_after_the_requests_own_commit(
 
 
 def test_a_commit_of_the_request_makes_the_event_memo_read_the_rows_again(
-    app: Flask, client: FlaskClient, network: None
+    app: Flask, client: FlaskClient, network: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """An event's definition changed and committed earlier in the same request is read afresh
     from the database, not from the memo filled before the change."""
     from portal.events import queries
 
     store = CountingStore()
-    app.extensions["versions"] = store
+    monkeypatch.setitem(app.extensions, "versions", store)
     forum = add_event(capacity=50, tickets=({"audience": "linkj_member", "price": 0},))
     slug, forum_id = forum.slug, forum.id
     with app.test_request_context("/"):
