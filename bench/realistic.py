@@ -221,6 +221,9 @@ class CpuSplit:
                 self.others[name] += since
         spent["machine busy"] = machine_busy_seconds() - self.busy_before
         count = max(1, requests)
+        # The largest parts of "other", named: what else the machine was doing.
+        for name, seconds in sorted(self.others.items(), key=lambda o: -o[1])[:3]:
+            spent[f"other: {name}"] = seconds
         return {kind: seconds * 1000 / count for kind, seconds in spent.items()}
 
 
@@ -729,11 +732,19 @@ def print_table(rows: list[KindFigures]) -> None:
 def print_cpu_split(what: str, split: dict[str, float]) -> None:
     if not split:
         return
-    kinds = sorted((k for k in split if k != "machine busy"), key=lambda k: -split[k])
+    kinds = sorted(
+        (k for k in split if k != "machine busy" and not k.startswith("other: ")),
+        key=lambda k: -split[k],
+    )
     shown = ", ".join(f"{kind} {split[kind]:.2f}" for kind in kinds if split[kind] >= 0.005)
+    others = ", ".join(
+        f"{kind.removeprefix('other: ')} {value:.2f}"
+        for kind, value in split.items()
+        if kind.startswith("other: ") and value >= 0.05
+    )
     print(
         f"  CPU per {what.split(' ', 1)[1]} (ms): {shown}; the machine busy "
-        f"{split.get('machine busy', 0.0):.2f}"
+        f"{split.get('machine busy', 0.0):.2f}" + (f" (other: {others})" if others else "")
     )
 
 
