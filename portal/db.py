@@ -99,6 +99,9 @@ def _configure_sqlite(dbapi_connection: object, connection_record: object) -> No
 
 #: On a connection's ``info``: a statement other than a read ran in its transaction.
 _WROTE = "portal_wrote"
+#: An execution option marking a write that is the request's bookkeeping (a session record
+#: marked seen), which a transaction that otherwise only read still commits.
+BOOKKEEPING = {"portal_bookkeeping": True}
 #: On a session's ``info``: the connection its transaction began on.
 _CONNECTION = "portal_connection"
 
@@ -118,7 +121,9 @@ def _note_writes(
     executemany: bool,
 ) -> None:
     if executemany or statement.lstrip()[:6].upper() != "SELECT":
-        connection.info[_WROTE] = True  # type: ignore[attr-defined]
+        options = getattr(context, "execution_options", None) or {}
+        if not options.get("portal_bookkeeping"):
+            connection.info[_WROTE] = True  # type: ignore[attr-defined]
 
 
 @event.listens_for(Session, "after_begin")

@@ -10,8 +10,9 @@ from datetime import timedelta
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import select
+from sqlalchemy import event, select
 
+from portal import versions
 from portal.accounts import sessions
 from portal.accounts.models import LoginSession, Person, Role
 from portal.db import utcnow
@@ -175,6 +176,39 @@ def test_last_seen_is_written_at_most_once_a_minute(app: Flask, network: None) -
     assert len(updates) == 1
     db.session.expire_all()
     assert utcnow() - db.session.get(LoginSession, record.id).last_seen_at < timedelta(minutes=1)
+
+
+def test_marking_a_session_seen_rides_in_the_requests_own_transaction(
+    app: Flask, network: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 19: the minute's mark is sent on the connection the request reads on and
+    committed with it, even by a page that only read (a transaction of its own on a second
+    connection cost a fifth of a registration's CPU); it bumps no page-cache generation."""
+    store = versions.MemoryStore()
+    monkeypatch.setitem(app.extensions, "versions", store)
+    member = add_person()
+    client = app.test_client()
+    sign_in(client, member)
+    [record] = db.session.scalars(select(LoginSession)).all()
+    record.last_seen_at = utcnow() - timedelta(minutes=2)
+    db.session.commit()
+    record_id = record.id
+    connections: list[object] = []
+
+    def note(conn: object, *_args: object) -> None:
+        connections.append(conn)
+
+    generations = dict(store._generations)
+    event.listen(db.engine, "before_cursor_execute", note)
+    try:
+        assert client.get("/account/profile", headers=EN).status_code == 200
+    finally:
+        event.remove(db.engine, "before_cursor_execute", note)
+    assert len({id(conn) for conn in connections}) == 1
+    assert store._generations == generations
+    db.session.expire_all()
+    seen = db.session.get(LoginSession, record_id)
+    assert seen is not None and utcnow() - seen.last_seen_at < timedelta(minutes=1)
 
 
 # --- the member's sessions page --------------------------------------------------------------
