@@ -160,13 +160,18 @@ def test_privileged_sessions_are_shorter_in_all(app: Flask, network: None) -> No
     assert not signed_in(clients[admin.id])
 
 
-def test_last_seen_is_written_at_most_once_a_minute(app: Flask, network: None) -> None:
-    member = add_person()
+def signed_in_and_last_seen_two_minutes_ago(app: Flask) -> tuple[FlaskClient, int]:
+    """A member's client whose session record is due its minute's mark, and the record's id."""
     client = app.test_client()
-    sign_in(client, member)
+    sign_in(client, add_person())
     [record] = db.session.scalars(select(LoginSession)).all()
     record.last_seen_at = utcnow() - timedelta(minutes=2)
     db.session.commit()
+    return client, record.id
+
+
+def test_last_seen_is_written_at_most_once_a_minute(app: Flask, network: None) -> None:
+    client, record_id = signed_in_and_last_seen_two_minutes_ago(app)
 
     with recorded_statements() as statements:
         for _ in range(3):
@@ -175,7 +180,7 @@ def test_last_seen_is_written_at_most_once_a_minute(app: Flask, network: None) -
     updates = [s for s in statements if s.lstrip().upper().startswith("UPDATE LOGIN_SESSION")]
     assert len(updates) == 1
     db.session.expire_all()
-    assert utcnow() - db.session.get(LoginSession, record.id).last_seen_at < timedelta(minutes=1)
+    assert utcnow() - db.session.get(LoginSession, record_id).last_seen_at < timedelta(minutes=1)
 
 
 def test_marking_a_session_seen_rides_in_the_requests_own_transaction(
@@ -186,13 +191,7 @@ def test_marking_a_session_seen_rides_in_the_requests_own_transaction(
     connection cost a fifth of a registration's CPU); it bumps no page-cache generation."""
     store = versions.MemoryStore()
     monkeypatch.setitem(app.extensions, "versions", store)
-    member = add_person()
-    client = app.test_client()
-    sign_in(client, member)
-    [record] = db.session.scalars(select(LoginSession)).all()
-    record.last_seen_at = utcnow() - timedelta(minutes=2)
-    db.session.commit()
-    record_id = record.id
+    client, record_id = signed_in_and_last_seen_two_minutes_ago(app)
     connections: list[object] = []
 
     def note(conn: object, *_args: object) -> None:
