@@ -31,7 +31,7 @@ from portal.notifications.services import WrittenWhenSent, deliver_due, mail_wri
 from portal.organizations.models import ReciprocalService
 from portal.organizations.services import seed_network
 
-HEAD = "0014_api_keys"
+HEAD = "0015_seat_holders"
 
 
 def test_models_and_migrations_agree(app: Flask) -> None:

@@ -294,8 +294,17 @@ class Registration(db.Model):
             sqlite_where=text(one_of("status", LIVE_STATES)),
             postgresql_where=text(one_of("status", LIVE_STATES)),
         ),
-        # Capacity counts and the waitlist order: an event's registrations by state and age.
+        # The waitlist order and lists by state: an event's registrations by state and age.
         Index("ix_registration_event_status", "event_id", "status", "id"),
+        # Capacity counts (rule 1): only the registrations that hold a seat, so that counting
+        # an event's seats reads as many rows as it has seats, however long its waitlist.
+        Index(
+            "ix_registration_seat_holders",
+            "event_id",
+            "ticket_type_id",
+            sqlite_where=text(one_of("status", SEAT_STATES)),
+            postgresql_where=text(one_of("status", SEAT_STATES)),
+        ),
         Index("ix_registration_person", "person_id", "created_at"),
         # The staff list of an event's registrations, oldest first.
         Index("ix_registration_event_created", "event_id", "created_at", "id"),

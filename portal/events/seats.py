@@ -18,6 +18,7 @@ from typing import Any
 
 from flask import current_app
 from sqlalchemy import Select, bindparam, case, func, select
+from sqlalchemy.orm import aliased
 
 from portal.events.models import (
     LIVE_STATES,
@@ -53,9 +54,10 @@ class SeatState:
 
 
 def seat_state_statement() -> Select:
-    holds_seat = Registration.status.in_([s.value for s in SEAT_STATES])
-    is_live = Registration.status.in_([s.value for s in LIVE_STATES])
     event_id, ticket_type_id = bindparam("event_id"), bindparam("ticket_type_id")
+    # Counted over the registrations that hold a seat only, by the index of them: the count
+    # reads as many rows as the event has seats. Counted over all the event's registrations,
+    # it read the whole waitlist, under the event's lock, for every registration.
     counts = (
         select(
             select(Event.capacity)
@@ -66,18 +68,44 @@ def seat_state_statement() -> Select:
             .where(TicketType.id == ticket_type_id)
             .scalar_subquery()
             .label("ticket_capacity"),
-            func.count(Registration.id).filter(holds_seat).label("held"),
+            func.count(Registration.id).label("held"),
             func.count(Registration.id)
-            .filter(holds_seat, Registration.ticket_type_id == ticket_type_id)
+            .filter(Registration.ticket_type_id == ticket_type_id)
             .label("held_of_type"),
-            func.max(Registration.id)
-            .filter(is_live, Registration.person_id == bindparam("person_id"))
-            .label("live_registration_id"),
+            _live_registration(event_id).label("live_registration_id"),
         )
-        .where(Registration.event_id == event_id)
+        .where(Registration.event_id == event_id, _in_states(Registration.status, SEAT_STATES))
         .subquery("seats")
     )
     return select(*counts.c, _seats_left_expression(counts).label("left"))
+
+
+def _live_registration(event_id: Any) -> Any:
+    """The person's live registration for the event, by the index that keeps them to one."""
+    live = aliased(Registration)
+    return (
+        select(func.max(live.id))
+        .where(
+            live.event_id == event_id,
+            live.person_id == bindparam("person_id"),
+            _in_states(live.status, LIVE_STATES),
+        )
+        .scalar_subquery()
+    )
+
+
+def _in_states(status: Any, states: tuple[RegistrationStatus, ...]) -> Any:
+    # Written into the statement, not passed as parameters: PostgreSQL uses a partial index
+    # only when it can see that the condition implies the index's, and a prepared statement's
+    # plan is made without its parameters.
+    return status.in_(
+        bindparam(
+            f"{states[0].value}_states",
+            [s.value for s in states],
+            expanding=True,
+            literal_execute=True,
+        )
+    )
 
 
 def _seats_left_expression(counts: Any) -> Any:

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from icalendar import Calendar
 from sqlalchemy import delete, func, select, update
+from sqlalchemy import event as sa_event
 from sqlalchemy.orm.attributes import set_committed_value
 
 from portal.accounts.models import Role
@@ -23,6 +25,7 @@ from portal.events import (
     organizers,
     pricing,
     registering,
+    seats,
     setup,
 )
 from portal.events.models import (
@@ -434,6 +437,52 @@ def test_seats_are_counted_against_the_capacities_committed_when_the_lock_is_tak
     db.session.refresh(chosen)
     set_committed_value(chosen, "capacity", None)  # the copy knows no limit of the type's own
     assert registering.register(third, event, ticket_type_id=chosen.id).status == "waitlisted"
+
+
+def _registration_rows_read(statement: Any, parameters: dict[str, Any]) -> int:
+    """Rows PostgreSQL read from the registration table to run ``statement`` as the portal
+    sends it (EXPLAIN ANALYZE: rows each scan of it returned, and those its filters threw
+    away)."""
+    connection = db.session.connection()
+
+    def explained(*args: Any) -> tuple[str, Any]:
+        _conn, _cursor, sql, sent, _context, _many = args
+        return "EXPLAIN (ANALYZE, FORMAT JSON) " + sql, sent
+
+    sa_event.listen(connection, "before_cursor_execute", explained, retval=True)
+    try:
+        plan = connection.execute(statement, parameters).scalar_one()
+    finally:
+        sa_event.remove(connection, "before_cursor_execute", explained)
+
+    def read(node: dict[str, Any]) -> int:
+        own = 0
+        if node.get("Relation Name") == "registration":
+            loops = node.get("Actual Loops", 1)
+            own = (node["Actual Rows"] + node.get("Rows Removed by Filter", 0)) * loops
+        return own + sum(read(child) for child in node.get("Plans", ()))
+
+    return read(plan[0]["Plan"])
+
+
+@pytest.mark.usefixtures("postgres_only")
+def test_counting_the_seats_reads_the_seat_holders_not_the_waitlist() -> None:
+    # Every registration counts the seats under the event's lock: on an opening day the
+    # waitlist grows by hundreds, and reading it each time made each registrant wait longer.
+    event = add_event(capacity=2)
+    chosen = ticket(event, "linkj_member")
+    people = [member_of("link-j") for _ in range(32)]
+    for person in people:
+        registering.register(person, event, ticket_type_id=chosen.id)
+    assert seats.seat_state(event.id).held == 2
+
+    rows = _registration_rows_read(
+        seats.seat_state_statement(),
+        {"event_id": event.id, "ticket_type_id": chosen.id, "person_id": people[-1].id},
+    )
+
+    # The two seat holders, and the person's own live registration found by its index.
+    assert rows <= 3
 
 
 def test_awaiting_payment_counts_against_capacity() -> None:
