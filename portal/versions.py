@@ -232,10 +232,8 @@ def read_generations(store: Store, scopes: list[str], *, with_tables: bool = Tru
     page cache's look-up leaves them out: most look-ups are hits, which consult no memo)."""
     if not has_request_context():
         return store.generations(scopes)
-    known: dict[str, int] = request.environ.setdefault(_READ, {})
-    missing = [s for s in scopes if s not in known]
+    known, missing = _read_in_this_request(scopes)
     if missing:
-        _TABLE_SCOPES.update(s for s in missing if s.startswith("t:"))
         extra = [s for s in _TABLE_SCOPES if s not in known] if with_tables else []
         asked = list(dict.fromkeys([*missing, *extra]))
         known.update(zip(asked, store.generations(asked), strict=True))
@@ -249,14 +247,21 @@ def read_generations_and_get(
     the store where some of the generations are still to be read."""
     if not has_request_context():
         return store.generations_and_get(scopes, key)
-    known: dict[str, int] = request.environ.setdefault(_READ, {})
-    missing = [s for s in scopes if s not in known]
+    known, missing = _read_in_this_request(scopes)
     if not missing:
         return [known[s] for s in scopes], store.get(key)
-    _TABLE_SCOPES.update(s for s in missing if s.startswith("t:"))
     generations, value = store.generations_and_get(missing, key)
     known.update(zip(missing, generations, strict=True))
     return [known[s] for s in scopes], value
+
+
+def _read_in_this_request(scopes: list[str]) -> tuple[dict[str, int], list[str]]:
+    """The generations this request has read (to be added to), and which of ``scopes`` it has
+    not. A table scope asked for once is read with every later request's first call."""
+    known: dict[str, int] = request.environ.setdefault(_READ, {})
+    missing = [s for s in scopes if s not in known]
+    _TABLE_SCOPES.update(s for s in missing if s.startswith("t:"))
+    return known, missing
 
 
 def _forget_read() -> None:
