@@ -18,7 +18,9 @@ until ``--duration`` is over: 30 % anonymous, 3–6 pages each, event pages chos
 Zipf-skewed popularity. ``--opening-day`` adds, during that traffic, 500 members registering
 for one 100-seat event within 5 seconds; the database then says how many were confirmed. The
 ``registering`` phase has the same 500 press Register as fast as they are answered, with no
-page traffic: the rate registering reaches alone, over the floor's.
+page traffic: the rate registering reaches alone, over the floor's. It runs
+``--registering-rounds`` rounds (3; the event emptied between them) and counts the median:
+one round lasts about a second and a half, and single rounds vary by a fifth.
 
 The floor is loaded by the same client at the same concurrency, before and after the
 traffic; a page kind's ratio to it is ``concurrency / mean latency`` (the rate the server
@@ -241,6 +243,8 @@ class Phase:
     #: CPU per request by kind of process (``CpuSplit``), where the phase measured it.
     cpu_per_floor_request: dict[str, float] = field(default_factory=dict)
     cpu_per_registration: dict[str, float] = field(default_factory=dict)
+    #: Registering alone: each round's figures (the event emptied between rounds).
+    rounds: list[OpeningDay] = field(default_factory=list)
 
     @property
     def floor(self) -> float:
@@ -661,13 +665,28 @@ async def run_registering_alone(
 ) -> None:
     print(
         f"registering: {len(registrants)} members press Register, {args.concurrency} at a time, "
-        "nothing else running…"
+        f"nothing else running, {args.registering_rounds} round(s)…"
     )
     servers = {"portal": portal, "floor": floor}
-    split = CpuSplit(servers)
-    presses = await registering_alone(registrants, forms, workload.opening_slug, args.concurrency)
-    phase.cpu_per_registration = split.per_request(len(registrants))
-    phase.opening = presses.figures(app, workload, window=0.0)
+    splits: list[dict[str, float]] = []
+    for number in range(args.registering_rounds):
+        if number:
+            # The same members again, on an empty event (outside the CPU measured).
+            realistic_data.empty_opening_event(app, workload.opening_event_id)
+        split = CpuSplit(servers)
+        presses = await registering_alone(
+            registrants, forms, workload.opening_slug, args.concurrency
+        )
+        splits.append(split.per_request(len(registrants)))
+        phase.rounds.append(presses.figures(app, workload, window=0.0))
+    averaged = {
+        kind: statistics.fmean(split.get(kind, 0.0) for split in splits)
+        for kind in dict.fromkeys(kind for split in splits for kind in split)
+    }
+    named = sorted((k for k in averaged if k.startswith("other: ")), key=lambda k: -averaged[k])
+    phase.cpu_per_registration = {k: v for k, v in averaged.items() if k not in named[3:]}
+    # The round with the median rate stands for the phase; every round is printed.
+    phase.opening = sorted(phase.rounds, key=lambda r: r.rate)[len(phase.rounds) // 2]
     split = CpuSplit(servers)
     began = time.monotonic()
     floor_rps, _p95 = await load_floor(http, floor.base_url, args.floor_seconds, args.concurrency)
@@ -765,24 +784,33 @@ def print_phase(phase: Phase, workers: int) -> None:
         )
     if phase.opening and phase.name == "registering":
         o = phase.opening
-        exact = o.statuses.get("confirmed", 0) == realistic_data.OPENING_SEATS
+        rounds = phase.rounds or [o]
         ratio = o.rate / phase.floor if phase.floor else 0.0
         print(
             f"Registering alone: {o.attempts} members pressed Register for a "
             f"{realistic_data.OPENING_SEATS}-seat event as fast as they were answered, "
-            "no page traffic"
+            f"no page traffic; {len(rounds)} round(s), the event emptied between them"
         )
+        if phase.floor:
+            shown = ", ".join(f"{r.rate:.0f}/s ({r.rate / phase.floor:.3f})" for r in rounds)
+            print(f"  rounds: {shown}")
         print(
-            f"  answered {o.answered}/{o.attempts} in {o.seconds:.2f} s = {o.rate:.0f}/s = "
-            f"{ratio:.3f} × floor (target ≥ {TARGET_REGISTERING_RATIO}: "
+            f"  the median round: answered {o.answered}/{o.attempts} in {o.seconds:.2f} s = "
+            f"{o.rate:.0f}/s = {ratio:.3f} × floor (target ≥ {TARGET_REGISTERING_RATIO}: "
             f"{_yes(ratio >= TARGET_REGISTERING_RATIO)}); latency p50 {o.p50_ms:.0f} ms, "
             f"p95 {o.p95_ms:.0f} ms; worker CPU per attempt {o.cpu_ms:.1f} ms, app time "
             f"{o.app_ms:.1f} ms (Server-Timing)"
         )
         print(f"  answers: {dict(sorted(o.outcomes.items()))}; in the database: {o.statuses}")
+        answered = all(r.answered == r.attempts for r in rounds)
+        exact = all(
+            r.statuses.get("confirmed", 0) == realistic_data.OPENING_SEATS
+            and not r.statuses.get("duplicate people")
+            for r in rounds
+        )
         print(
-            f"  all answered: {_yes(o.answered == o.attempts)}; exactly "
-            f"{realistic_data.OPENING_SEATS} confirmed: {_yes(exact)}"
+            f"  all answered in every round: {_yes(answered)}; exactly "
+            f"{realistic_data.OPENING_SEATS} confirmed in every round: {_yes(exact)}"
         )
         print_cpu_split("a registration", phase.cpu_per_registration)
         print_cpu_split("a floor request", phase.cpu_per_floor_request)
@@ -882,6 +910,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/12")
     parser.add_argument("--registrants", type=int, default=500)
+    parser.add_argument(
+        "--registering-rounds",
+        type=int,
+        default=3,
+        help="rounds of the registering phase (the event emptied between them; the median counts)",
+    )
     parser.add_argument(
         "--window",
         type=float,
