@@ -100,10 +100,7 @@ def _in_states(status: Any, states: tuple[RegistrationStatus, ...]) -> Any:
     # plan is made without its parameters.
     return status.in_(
         bindparam(
-            f"{states[0].value}_states",
-            [s.value for s in states],
-            expanding=True,
-            literal_execute=True,
+            None, [s.value for s in states], expanding=True, literal_execute=True, unique=True
         )
     )
 
