@@ -31,7 +31,7 @@ from portal.notifications.services import WrittenWhenSent, deliver_due, mail_wri
 from portal.organizations.models import ReciprocalService
 from portal.organizations.services import seed_network
 
-HEAD = "0015_seat_holders"
+HEAD = "0016_company_contacts"
 
 
 def test_models_and_migrations_agree(app: Flask) -> None:

@@ -99,8 +99,9 @@ class Person(UserMixin, TimestampMixin, db.Model):
         foreign_keys="RoleGrant.person_id",
         cascade="all, delete-orphan",
     )
-    #: The companies whose seats this person manages (``Company.primary_contact``): read with
-    #: the signed-in person, so the dashboard's link to the seats costs no statement.
+    #: The companies whose seats this person manages (``Company.primary_contact``): known to
+    #: be none with the signed-in person (``accounts.queries.settle_rare_collections``), so
+    #: the dashboard's link to the seats costs no statement for anyone else.
     companies_contacted: Mapped[list[Company]] = relationship(
         foreign_keys="Company.primary_contact_id", viewonly=True, order_by="Company.id"
     )
@@ -197,7 +198,7 @@ class Company(TimestampMixin, db.Model):
     seat_count: Mapped[int] = mapped_column(default=5)
     valid_until: Mapped[date | None]
     primary_contact_id: Mapped[int | None] = mapped_column(
-        ForeignKey("person.id", ondelete="SET NULL")
+        ForeignKey("person.id", ondelete="SET NULL"), index=True
     )
 
     organization: Mapped[Organization] = relationship()

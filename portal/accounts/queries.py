@@ -10,8 +10,9 @@ from dataclasses import dataclass
 from datetime import date
 
 from flask_sqlalchemy.pagination import Pagination
-from sqlalchemy import Select, bindparam, func, select
+from sqlalchemy import Select, bindparam, exists, func, inspect, select
 from sqlalchemy.orm import defer, joinedload, selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.strategy_options import _AbstractLoad
 
 from portal.accounts.memberships import can_decide_memberships, can_view_memberships, today
@@ -66,21 +67,35 @@ def memberships_and_their_mous() -> _AbstractLoad:
 
 
 @functools.cache
-def person_with_roles_and_mous() -> Select:
-    """A person (``person_id``) with roles, memberships and their organizations' MOUs, in
-    one statement: the header, the admin area, prices and visibility all ask for them.
-    Built once: every signed-in request runs it, and building it (and its loader options'
-    cache key) costs about as much as running it."""
-    return select(Person).where(Person.id == bindparam("person_id")).options(*_person_graph())
+def _person_by_id() -> Select:
+    # Built once: every signed-in request runs it or its twin below, and building it (and
+    # its loader options' cache key) costs about as much as running it.
+    return (
+        select(Person, *_RARE_COLLECTIONS)
+        .where(Person.id == bindparam("person_id"))
+        .options(*_person_graph())
+    )
+
+
+def person_with_roles_and_mous(person_id: int) -> Person | None:
+    """A person with roles, memberships and their organizations' MOUs, read at once: the
+    header, the admin area, prices and visibility all ask for them."""
+    row = db.session.execute(_person_by_id(), {"person_id": person_id}).unique().one_or_none()
+    if row is None:
+        return None
+    person, *rare = row
+    settle_rare_collections(person, *rare)
+    return person
 
 
 @functools.cache
 def signed_in_person_and_session() -> Select:
     """The session row named by ``token_hash`` and its person with the same graph as
-    ``person_with_roles_and_mous``, in one statement: the session's loader runs it on every
-    signed-in request, so reading the row and the person apart cost a round trip each."""
+    ``person_with_roles_and_mous`` (and whether they hold roles or manage company seats,
+    for ``settle_rare_collections``), in one statement: the session's loader runs it on
+    every signed-in request, so reading the row and the person apart cost a round trip each."""
     return (
-        select(Person, LoginSession)
+        select(Person, LoginSession, *_RARE_COLLECTIONS)
         .join(LoginSession, LoginSession.person_id == Person.id)
         .where(LoginSession.token_hash == bindparam("token_hash"))
         .options(*_person_graph())
@@ -89,13 +104,44 @@ def signed_in_person_and_session() -> Select:
 
 def _person_graph() -> tuple[_AbstractLoad, ...]:
     return (
-        joinedload(Person.role_grants)
-        .joinedload(RoleGrant.organization)
-        .options(*_ORGANIZATION_PROSE),
         memberships_and_their_mous(),
         # The dashboard shows each membership's company: loaded here, not read again.
         joinedload(Person.memberships).joinedload(Membership.company),
-        joinedload(Person.companies_contacted),
+    )
+
+
+#: Whether the person holds any role, and manages any company's seats. Few people do either,
+#: yet joining those two collections into the statement above cost every signed-in request
+#: about a third of that statement (the ORM sets up each joined collection afresh on each
+#: run): the statement asks instead whether there are any, and the collections are read only
+#: for the people who have some.
+_RARE_COLLECTIONS = (
+    exists().where(RoleGrant.person_id == Person.id).label("holds_roles"),
+    exists().where(Company.primary_contact_id == Person.id).label("contacts_companies"),
+)
+
+
+def settle_rare_collections(person: Person, holds_roles: bool, contacts_companies: bool) -> None:
+    """Fill in ``person``'s roles and companies from what the statement learnt: empty when
+    they have none (no statement); their roles with one more statement when they hold some
+    (the header and every permission check read them); the companies they manage on first
+    use (only their dashboard reads them). A collection already loaded is left as it is."""
+    loaded = inspect(person).dict
+    if "role_grants" not in loaded:
+        grants = _role_grants_of(person.id) if holds_roles else []
+        set_committed_value(person, "role_grants", grants)
+    if "companies_contacted" not in loaded and not contacts_companies:
+        set_committed_value(person, "companies_contacted", [])
+
+
+def _role_grants_of(person_id: int) -> list[RoleGrant]:
+    return list(
+        db.session.scalars(
+            select(RoleGrant)
+            .where(RoleGrant.person_id == person_id)
+            .options(joinedload(RoleGrant.organization).options(*_ORGANIZATION_PROSE))
+            .order_by(RoleGrant.id)
+        )
     )
 
 

@@ -28,7 +28,11 @@ from flask_babel import gettext as _
 from sqlalchemy import and_, delete, or_, select, update
 
 from portal.accounts.models import LoginSession, Person, SessionEnd
-from portal.accounts.queries import person_with_roles_and_mous, signed_in_person_and_session
+from portal.accounts.queries import (
+    person_with_roles_and_mous,
+    settle_rare_collections,
+    signed_in_person_and_session,
+)
 from portal.audit.services import record
 from portal.db import BOOKKEEPING, utcnow
 from portal.errors import InvalidInput, NotFound
@@ -292,11 +296,7 @@ def release_hold(
 
 
 def _person(person_id: int) -> Person:
-    person = (
-        db.session.execute(person_with_roles_and_mous(), {"person_id": person_id})
-        .unique()
-        .scalar_one_or_none()
-    )
+    person = person_with_roles_and_mous(person_id)
     if person is None or person.deleted_at:
         raise NotFound(_("Not found."))
     return person
@@ -319,7 +319,7 @@ def load_person_for_session(session_id: str) -> Person | None:
     )
     if found is None:
         return None
-    person, session = found
+    person, session, *rare = found
     if (
         session.person_id != int(person_id)
         or session.ended_at is not None
@@ -328,6 +328,7 @@ def load_person_for_session(session_id: str) -> Person | None:
         return None
     if person.deleted_at:
         return None
+    settle_rare_collections(person, *rare)
     now = utcnow()
     if now >= ends_at(session, person):
         return None

@@ -39,11 +39,7 @@ def viewer_with_memberships(person: Person | None) -> Person | None:
     person = getattr(person, "_get_current_object", lambda: person)()  # current_user's object
     if "memberships" in inspect(person).dict:
         return person  # the session's loader brought them (see load_person_for_session)
-    return (
-        db.session.execute(person_with_roles_and_mous(), {"person_id": person.id})
-        .unique()
-        .scalar_one_or_none()
-    )
+    return person_with_roles_and_mous(person.id)
 
 
 def viewer_zone(viewer: Person | None) -> str | None:
@@ -102,7 +98,7 @@ def _event_definition() -> Select:
     """An event (``slug``) with hosts, MOUs, ticket types, questions and sessions, joined into
     one statement: each is a handful of rows, so their product stays small, and a page that
     renders the event afresh asks the database once. Built once (see
-    ``accounts.queries.person_with_roles_and_mous``)."""
+    ``accounts.queries.signed_in_person_and_session``)."""
     return (
         select(Event)
         .where(Event.slug == bindparam("slug"))
