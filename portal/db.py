@@ -146,6 +146,19 @@ def end_read_only_transaction(session: Session) -> None:
         session.commit()
 
 
+def commit_keeping_what_is_loaded(session: Session) -> None:
+    """Commit ``session`` without expiring the objects it holds, for a request that answers
+    (a redirect) right after its commit. Expiring is how a session reads again what another
+    transaction may have changed since; here nothing is read again, and expiring the dozens of
+    objects a signed-in request holds (the person's graph, the event's) cost a registration a
+    fifth of its commit."""
+    expiring, session.expire_on_commit = session.expire_on_commit, False
+    try:
+        session.commit()
+    finally:
+        session.expire_on_commit = expiring
+
+
 # --- connections the database closed ---------------------------------------------------------
 
 

@@ -9,11 +9,12 @@ from collections.abc import Iterator
 import pytest
 from flask import Flask
 from sqlalchemy import event, func, select, text
+from sqlalchemy.exc import IntegrityError
 
 from portal.accounts.models import Person
-from portal.db import end_read_only_transaction
+from portal.db import commit_keeping_what_is_loaded, end_read_only_transaction
 from portal.extensions import db
-from tests.factories import add_membership, add_person, another_portal
+from tests.factories import add_membership, add_person, another_portal, recorded_statements
 from tests.roles import login
 
 
@@ -149,3 +150,31 @@ def test_a_commit_the_database_fails_is_left_to_the_closing_session(
     monkeypatch.undo()
     db.session.remove()
     assert not db.session().in_transaction()
+
+
+def test_a_commit_keeping_what_is_loaded_reads_nothing_again(app: Flask) -> None:
+    person = add_person("keeps@example.jp")
+    person.affiliation = "Nihonbashi Lab"
+    commit_keeping_what_is_loaded(db.session())
+
+    with recorded_statements() as statements:
+        seen = (person.email, person.affiliation)
+
+    assert seen == ("keeps@example.jp", "Nihonbashi Lab")
+    assert statements == []
+    assert db.session.scalar(select(Person.affiliation).where(Person.id == person.id)) == (
+        "Nihonbashi Lab"
+    )
+    # The session expires on commit again afterwards, as every other commit expects.
+    assert db.session().expire_on_commit is True
+
+
+def test_a_failed_commit_keeping_what_is_loaded_leaves_expiring_on(app: Flask) -> None:
+    add_person("twice@example.jp")
+    db.session.add(Person(email="twice@example.jp", email_normalized="twice@example.jp"))
+
+    with pytest.raises(IntegrityError):
+        commit_keeping_what_is_loaded(db.session())
+
+    db.session.rollback()
+    assert db.session().expire_on_commit is True

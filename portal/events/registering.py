@@ -10,11 +10,10 @@ from typing import Any
 from flask_babel import gettext as _
 from sqlalchemy import Insert, bindparam, case, insert, literal, select
 from sqlalchemy.orm import make_transient_to_detached
-from sqlalchemy.orm.attributes import set_committed_value
 
 from portal.accounts import consents
 from portal.accounts.models import Person
-from portal.db import utcnow
+from portal.db import commit_keeping_what_is_loaded, utcnow
 from portal.errors import DomainError, InvalidInput, NotFound
 from portal.events import pricing
 from portal.events.mail import tell_registrant
@@ -186,11 +185,8 @@ def register(
     db.session.add(registration)
     tell_registrant(registration)
     announce_registration("create", registration, event)
-    known = {"id": registration.id, "status": registration.status}
-    db.session.commit()
-    # What the next page needs, kept instead of read back (commit expires every attribute).
-    for name, value in known.items():
-        set_committed_value(registration, name, value)
+    # The answer is a redirect: what the session holds is not read again.
+    commit_keeping_what_is_loaded(db.session())
     return registration
 
 
