@@ -931,6 +931,8 @@ def main(argv: list[str] | None = None) -> int:
     unknown = set(args.phases) - set(PHASES)
     if unknown:
         parser.error(f"unknown phases: {', '.join(sorted(unknown))}")
+    if args.registering_rounds < 1:
+        parser.error("--registering-rounds: at least one round")
 
     if args.database_url:
         database_url = args.database_url
