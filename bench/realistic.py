@@ -987,7 +987,7 @@ def main(argv: list[str] | None = None) -> int:
                 # Nothing remembered between requests at all: no parts of pages either.
                 portal_env["FRAGMENT_MEMO_SIZE"] = "0"
             server = start_server(
-                f"portal-{cache}", "portal:create_app()", portal_env, work, args.workers
+                f"portal-{cache}", "portal.wsgi:app", portal_env, work, args.workers
             )
             servers.append(server)
             wait_healthy(server)

@@ -809,7 +809,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, help="also write the figures here")
     parser.add_argument(
         "--portal-app",
-        default="portal:create_app()",
+        default="portal.wsgi:app",
         help="the WSGI app gunicorn serves (to measure a variant; PYTHONPATH is passed on)",
     )
     args = parser.parse_args(argv)

@@ -19,7 +19,7 @@ from portal.accounts import passwords
 from portal.config import load_settings
 from portal.db import check_connections_by_their_socket, end_read_only_transaction
 from portal.errors import DomainError
-from portal.extensions import babel, csrf, db, limiter, login_manager, migrate
+from portal.extensions import babel, csrf, db, init_migrations, limiter, login_manager
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 
@@ -31,8 +31,12 @@ def _resource_dir(name: str) -> Path:
     return inside if inside.is_dir() else PACKAGE_DIR.parent / name
 
 
-def create_app(config: dict[str, Any] | None = None) -> Flask:
-    """Build the portal. ``config`` overrides what the environment says (tests use it)."""
+def create_app(config: dict[str, Any] | None = None, *, tooling: bool = True) -> Flask:
+    """Build the portal. ``config`` overrides what the environment says (tests use it).
+
+    ``tooling=False`` (``portal.wsgi``, what gunicorn serves) leaves out the command line and
+    Flask-Migrate: a web worker never builds the schema, and Alembic with its templates is a
+    tenth of a worker's memory."""
     instance_path = os.environ.get("PORTAL_INSTANCE_PATH") or None
     app = Flask(
         __name__,
@@ -53,14 +57,15 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     register_server_timing(app)
     register_input_guards(app)
-    register_extensions(app)
+    register_extensions(app, tooling=tooling)
     register_personal_data()
     register_area_hooks()
     register_blueprints(app)
     register_errorhandlers(app)
     register_security_headers(app)
     register_cache_policy(app)
-    register_commands(app)
+    if tooling:
+        register_commands(app)
     return app
 
 
@@ -112,7 +117,7 @@ def _names_and_values(fields: MultiDict[str, str]) -> list[str]:
     return [text for pair in fields.items(multi=True) for text in pair]
 
 
-def register_extensions(app: Flask) -> None:
+def register_extensions(app: Flask, *, tooling: bool = True) -> None:
     engine_options = dict(app.config["SQLALCHEMY_ENGINE_OPTIONS"])
     database_uri = app.config["SQLALCHEMY_DATABASE_URI"]
     connect_args = locking.connect_options(database_uri, app.config["LOCK_TIMEOUT_SECONDS"])
@@ -134,7 +139,8 @@ def register_extensions(app: Flask) -> None:
         with app.app_context():
             check_connections_by_their_socket(db.engine)
     register_read_only_commit(app)
-    migrate.init_app(app, db, directory=str(_resource_dir("migrations")))
+    if tooling:
+        init_migrations(app, directory=str(_resource_dir("migrations")))
     babel.init_app(
         app,
         locale_selector=i18n.select_locale,
@@ -234,9 +240,8 @@ def register_area_hooks() -> None:
 
 
 def _configure_login(app: Flask) -> None:
-    from flask_babel import lazy_gettext
-
     from portal.accounts.sessions import load_person_for_session
+    from portal.language import lazy_gettext
 
     login_manager.login_view = "accounts.login"
     login_manager.login_message = lazy_gettext("Please log in to see this page.")

@@ -183,3 +183,37 @@ def test_seed_command_leaves_no_claimable_service_without_instructions(app: Flas
         )
     ).all()
     assert lacking == []
+
+
+def test_the_served_app_carries_no_migration_tooling(tmp_path: Path) -> None:
+    """``portal.wsgi:app`` (what gunicorn serves) answers pages without Flask-Migrate, Alembic
+    or the command line loaded; ``create_app()`` keeps them for ``portal db`` and tests."""
+    script = (
+        "import sys\n"
+        "from portal.wsgi import app\n"
+        "answer = app.test_client().get('/events/')\n"
+        "print(answer.status_code, 'migrate' in app.extensions, "
+        "sorted(m for m in ('alembic', 'mako', 'flask_migrate', 'portal.cli') if m in sys.modules))\n"
+    )
+    environment = {"PORTAL_INSTANCE_PATH": str(tmp_path), "PATH": "/usr/bin:/bin"}
+    subprocess.run(
+        [sys.executable, "-m", "portal", "db", "upgrade"],
+        env=environment,
+        capture_output=True,
+        timeout=120,
+        check=True,
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.stdout.split("\n")[-2:] == ["200 False []", ""], result.stderr[-2000:]
+
+
+def test_the_tooling_app_has_migrations_and_commands(app: Flask) -> None:
+    assert "migrate" in app.extensions
+    assert {"db", "seed", "check"} <= set(app.cli.list_commands(None))  # type: ignore[arg-type]

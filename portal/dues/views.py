@@ -6,10 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, url_for
-from flask_babel import gettext as _
 from flask_login import login_required
-from icalendar import Calendar
-from icalendar import Event as CalendarEvent
 from werkzeug.wrappers import Response as BaseResponse
 from wtforms.fields.choices import SelectChoice
 
@@ -22,6 +19,7 @@ from portal.dues.queries import applications_of, charges_of
 from portal.dues.terms import TERMS_VERSION
 from portal.extensions import db
 from portal.i18n import current_language, localized
+from portal.language import gettext as _
 from portal.pages import acting_person, on_refusal, own_or_404
 from portal.payments.checkout_page import card_page
 from portal.payments.models import PaymentStatus
@@ -111,6 +109,10 @@ def orientation_ics(application_id: int) -> Response:
     slot = application.chosen_slot
     if slot is None:
         abort(404)
+    # icalendar is imported when a calendar is drawn, as in events.calendar.
+    from icalendar import Calendar
+    from icalendar import Event as CalendarEvent
+
     calendar = Calendar()
     calendar.add("prodid", "-//LINK-J//Partner Portal//EN")
     calendar.add("version", "2.0")
