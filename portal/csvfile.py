@@ -14,10 +14,9 @@ import io
 from collections.abc import Iterable
 from decimal import Decimal
 
-from flask_babel import gettext as _
-
 from portal import inputs
 from portal.errors import InvalidInput
+from portal.language import gettext as _
 
 #: What makes a spreadsheet read a cell as a formula (or hide one behind a blank).
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")

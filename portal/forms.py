@@ -6,11 +6,12 @@ import dataclasses
 import re
 from typing import Any, TypeVar, get_type_hints
 
-from flask_babel import gettext
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import Field, fields
 from wtforms.validators import DataRequired, StopValidation
+
+from portal.language import gettext
+from portal.language import lazy_gettext as _l
 
 #: Every count and amount the portal stores fits in PostgreSQL's INTEGER with room to spare;
 #: a person can read "9 digits" where "2147483647" would puzzle them.

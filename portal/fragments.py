@@ -32,9 +32,10 @@ from functools import lru_cache
 from typing import Any, Generic, TypeVar
 
 from flask import Flask
-from flask_babel import get_locale
 from markupsafe import Markup
 from sqlalchemy import inspect
+
+from portal.language import locale as current_locale
 
 #: Entries per process: an event list's page holds 20 cards, in two languages.
 DEFAULT_SIZE = 4096
@@ -87,7 +88,7 @@ class FragmentMemo(BoundedMemo[Markup]):
 
     def render(self, key: Hashable, render: Callable[[], str]) -> Markup:
         # The body was rendered with autoescape on.
-        return self.get_or_make((key, str(get_locale())), lambda: Markup(render()))  # noqa: S704
+        return self.get_or_make((key, str(current_locale())), lambda: Markup(render()))  # noqa: S704
 
 
 def by_value(root: Any, *paths: str) -> tuple[Any, ...]:

@@ -14,17 +14,17 @@ from flask import (
     Flask,
     abort,
     current_app,
-    g,
     has_request_context,
     redirect,
     request,
     url_for,
 )
-from flask_babel import Domain, get_locale, get_translations, gettext
+from flask_babel import Domain
 from flask_babel import _get_current_context as _babel_context
 from werkzeug.wrappers import Response
 
 from portal import inputs
+from portal.language import current_language, gettext, install_template_callables, locale
 from portal.money import format_money
 
 LANGUAGE_COOKIE = "portal_lang"
@@ -44,11 +44,6 @@ def select_locale() -> str:
     return request.accept_languages.best_match(supported) or supported[0]
 
 
-def current_language() -> str:
-    locale = get_locale()
-    return locale.language if locale else "en"
-
-
 def localized(record: Any, field: str) -> str:
     """``record.<field>_ja`` for Japanese viewers, else ``_en``; falls back to the other."""
     primary, secondary = ("ja", "en") if current_language() == "ja" else ("en", "ja")
@@ -57,8 +52,8 @@ def localized(record: Any, field: str) -> str:
 
 def country_name(code: str) -> str:
     """The country's name in the viewer's language (Babel's CLDR data)."""
-    locale = get_locale()
-    return locale.territories.get(code.upper(), code) if locale else code
+    found = locale()
+    return found.territories.get(code.upper(), code) if found else code
 
 
 def person_name(person: Any, language: str | None = None) -> str:
@@ -121,18 +116,6 @@ class _OncePerRequestDomain(Domain):
         return found
 
 
-def _translations() -> Any:
-    """The catalogue ``_OncePerRequestDomain`` keeps for this request, read straight from
-    where it keeps it: a template's every ``_()`` went through Flask-Babel's domain and
-    context look-ups first (some 5 µs each, a hundred and more per page)."""
-    try:
-        found = g._flask_babel.babel_translations
-    except (AttributeError, RuntimeError):  # not looked up yet, or no app context
-        found = None
-    # None also where ``force_locale`` cleared it: looked up (and kept) again.
-    return found if found is not None else get_translations()
-
-
 def init_app(app: Flask) -> None:
     from portal.extensions import babel, csrf
 
@@ -142,13 +125,7 @@ def init_app(app: Flask) -> None:
             domain=app.config.get("BABEL_DEFAULT_DOMAIN", "messages")
         )
     csrf.exempt(switch_language)
-    app.jinja_env.install_gettext_callables(  # type: ignore[attr-defined]
-        gettext=lambda s: _translations().ugettext(s),
-        ngettext=lambda s, p, n: _translations().ungettext(s, p, n),
-        pgettext=lambda c, s: _translations().upgettext(c, s),
-        npgettext=lambda c, s, p, n: _translations().unpgettext(c, s, p, n),
-        newstyle=True,
-    )
+    install_template_callables(app.jinja_env)
     app.jinja_env.globals.update(
         localized=localized,
         current_language=current_language,

@@ -19,12 +19,12 @@ from __future__ import annotations
 import functools
 from collections.abc import Iterable
 
-from flask_babel import gettext as _
 from sqlalchemy import Select, Table, bindparam, select, update
 from sqlalchemy.exc import OperationalError
 
 from portal.errors import DomainError
 from portal.extensions import db
+from portal.language import gettext as _
 
 
 class Busy(DomainError):

@@ -6,7 +6,8 @@ import unicodedata
 from decimal import Decimal, InvalidOperation
 
 from babel.numbers import format_currency, format_decimal, get_currency_precision
-from flask_babel import get_locale
+
+from portal.language import locale as current_locale
 
 
 def minor_digits(currency: str) -> int:
@@ -20,7 +21,7 @@ def to_decimal(amount: int, currency: str) -> Decimal:
 
 def format_money(amount: int, currency: str) -> str:
     """¥5,000 in English and 5,000円 in Japanese; $50.00; €12.50; £8.00."""
-    locale = get_locale() or "en"
+    locale = current_locale() or "en"
     value = to_decimal(amount, currency)
     if currency.upper() == "JPY" and str(locale).startswith("ja"):
         # Japanese writes yen after the number, as on receipts and invoices.

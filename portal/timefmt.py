@@ -21,8 +21,9 @@ from zoneinfo import ZoneInfo
 
 from babel.dates import format_datetime, format_skeleton, get_timezone_name
 from flask import Flask, has_request_context
-from flask_babel import get_locale, gettext
 from flask_login import current_user
+
+from portal.language import current_language, gettext
 
 #: The zone of times that belong to no organization (role changes): LINK-J's.
 DEFAULT_TIMEZONE = "Asia/Tokyo"
@@ -45,8 +46,7 @@ PROFILE = object()
 def _language(language: str | None = None) -> str:
     if language:
         return language
-    locale = get_locale()
-    return "ja" if locale is not None and locale.language == "ja" else "en"
+    return "ja" if current_language() == "ja" else "en"
 
 
 def _zone(zone: str | tzinfo | None) -> tzinfo:
@@ -132,9 +132,7 @@ def _day_and_clock(moment: datetime, tz: tzinfo, language: str) -> str:
 
 def local_moment(moment: datetime, zone: str | tzinfo | None, language: str | None = None) -> str:
     """One instant on one clock: 2026年12月21日(月) 13:30（日本時間）"""
-    language = _language(language)
-    tz = _zone(zone)
-    return _with_zone(_day_and_clock(moment, tz, language), moment, tz, language)
+    return _local_moment(moment, zone, _language(language))
 
 
 def local_span(
@@ -143,7 +141,21 @@ def local_span(
     """From ``start`` to ``end`` on one clock, each day written once."""
     if end is None:
         return local_moment(start, zone, language)
-    language = _language(language)
+    return _local_span(start, end, zone, _language(language))
+
+
+# What a time reads as depends on nothing but the instants, the clock and the language, and a
+# page writes the same events' times over and over (an event list: twenty, each twice for a
+# viewer abroad): remembered per process, as the days are. Aware datetimes compare by instant,
+# and the zone is a key of its own.
+@lru_cache(maxsize=2048)
+def _local_moment(moment: datetime, zone: str | tzinfo | None, language: str) -> str:
+    tz = _zone(zone)
+    return _with_zone(_day_and_clock(moment, tz, language), moment, tz, language)
+
+
+@lru_cache(maxsize=2048)
+def _local_span(start: datetime, end: datetime, zone: str | tzinfo | None, language: str) -> str:
     tz = _zone(zone)
     first, last = start.astimezone(tz), end.astimezone(tz)
     if first.date() == last.date():

@@ -146,6 +146,33 @@ def test_one_instant_on_two_clocks_names_each_clock_in_japanese() -> None:
     assert names[summer, "Europe/London"] == "英国夏時間"
 
 
+def test_remembered_spans_are_each_clocks_and_each_languages_own() -> None:
+    """Spans and moments are remembered between calls (``timefmt._local_span``): asked again in
+    any order, on another clock, in the other language or with the same instant written on
+    another clock, each still reads as it did the first time."""
+    from zoneinfo import ZoneInfo
+
+    asked = [(zone, language) for language in LANGUAGES for zone in ZONES] * 2
+    spans, moments = {}, {}
+    for zone, language in asked:
+        with force_locale(language):
+            spans.setdefault((zone, language), set()).add(
+                timefmt.span(START, END, zone, viewer=None)
+            )
+            # The same instants, written on Los Angeles' clock: the same text.
+            spans[zone, language].add(
+                timefmt.span(
+                    START.astimezone(ZoneInfo("America/Los_Angeles")),
+                    END.astimezone(ZoneInfo("America/Los_Angeles")),
+                    zone,
+                    viewer=None,
+                )
+            )
+            moments.setdefault((zone, language), set()).add(timefmt.moment(HOLD, zone, viewer=None))
+    assert spans == {key: {SPAN[key]} for key in spans}
+    assert moments == {key: {MOMENT[key]} for key in moments}
+
+
 def test_a_programme_line_gives_the_clock_alone_and_nothing_has_seconds() -> None:
     with force_locale("ja"):
         assert timefmt.clock_span(START, END, "Asia/Tokyo") == "13:30〜17:30"

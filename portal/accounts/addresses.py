@@ -6,12 +6,12 @@ from __future__ import annotations
 import re
 
 from email_validator import EmailNotValidError, validate_email
-from flask_babel import gettext as _
 from sqlalchemy import select
 
 from portal.accounts.models import Person
 from portal.errors import InvalidInput
 from portal.extensions import db
+from portal.language import gettext as _
 
 
 def normalize_email(email: str) -> str:

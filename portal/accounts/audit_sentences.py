@@ -7,8 +7,6 @@ from datetime import date
 from typing import Any
 
 from flask import url_for
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from markupsafe import Markup
 from sqlalchemy import select
@@ -21,6 +19,8 @@ from portal.audit.models import AuditEntry
 from portal.audit.sentences import fill, link
 from portal.extensions import db
 from portal.i18n import person_name
+from portal.language import gettext as _
+from portal.language import lazy_gettext as _l
 from portal.timefmt import long_day
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from portal.accounts import addresses, tokens
@@ -33,6 +32,7 @@ from portal.audit.services import record
 from portal.db import utcnow
 from portal.errors import InvalidInput, InvalidTransition, NotFound
 from portal.extensions import db
+from portal.language import gettext as _
 from portal.locking import lock_rows
 from portal.notifications.services import external_url, queue_mail
 from portal.organizations.models import Organization, OrganizationKind

@@ -20,8 +20,6 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
@@ -38,6 +36,8 @@ from portal.db import utcnow
 from portal.errors import DomainError, InvalidInput, InvalidTransition, NotFound
 from portal.extensions import db
 from portal.i18n import country_name
+from portal.language import gettext as _
+from portal.language import lazy_gettext as _l
 from portal.organizations.models import Organization
 
 #: Bump whenever the statement's texts change: consents to an older version no longer count,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from flask_babel import gettext as _
+from portal.language import gettext as _
 
 
 def _named(family: str | None, major: str | None) -> str | None:

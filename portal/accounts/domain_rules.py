@@ -3,7 +3,6 @@ addresses at; a confirmed address there verifies a claim at once (``automatic_ve
 
 from __future__ import annotations
 
-from flask_babel import gettext as _
 from sqlalchemy import select
 
 from portal.accounts.addresses import clean_domain
@@ -13,6 +12,7 @@ from portal.accounts.models import EmailDomainRule, Person
 from portal.audit.services import record
 from portal.errors import InvalidTransition
 from portal.extensions import db
+from portal.language import gettext as _
 from portal.organizations.models import Organization
 
 

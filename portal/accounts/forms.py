@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
@@ -18,6 +17,7 @@ from wtforms.validators import EqualTo, Length, Optional
 from portal.accounts.models import MembershipKind
 from portal.accounts.passwords import MAX_LENGTH
 from portal.forms import Required, id_or_none
+from portal.language import lazy_gettext as _l
 
 KIND_CHOICES = [
     SelectChoice(MembershipKind.INDIVIDUAL.value, _l("Individual member")),

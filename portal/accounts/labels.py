@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_babel import gettext
-from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 
 from portal.accounts.models import MembershipKind, MembershipStatus, Role, VerificationSource
 from portal.i18n import person_name
+from portal.language import gettext
+from portal.language import lazy_gettext as _l
 
 MEMBERSHIP_STATUS_LABELS = {
     MembershipStatus.PENDING: _l("Pending verification"),

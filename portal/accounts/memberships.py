@@ -14,7 +14,6 @@ from collections.abc import Iterable
 from datetime import date, timedelta
 from zoneinfo import ZoneInfo
 
-from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
@@ -31,6 +30,7 @@ from portal.audit.services import announce, record
 from portal.db import utcnow
 from portal.errors import InvalidInput, InvalidTransition, NotFound
 from portal.extensions import db
+from portal.language import gettext as _
 from portal.notifications.services import external_url, mail_person
 from portal.organizations.models import Organization, OrganizationKind
 

@@ -9,10 +9,10 @@ from importlib.resources import files
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import Flask, current_app, has_app_context
-from flask_babel import gettext as _
 
 from portal.config import ConfigurationError
 from portal.errors import InvalidInput
+from portal.language import gettext as _
 
 MIN_LENGTH = 10
 MAX_LENGTH = 128

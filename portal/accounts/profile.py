@@ -3,8 +3,6 @@ sent to the new one)."""
 
 from __future__ import annotations
 
-from flask_babel import gettext as _
-
 from portal.accounts import passwords, tokens
 from portal.accounts.addresses import clean_email, find_person_by_email, normalize_email
 from portal.accounts.automatic_verification import apply_automatic_verification
@@ -12,6 +10,7 @@ from portal.accounts.models import Person
 from portal.db import utcnow
 from portal.errors import InvalidInput
 from portal.extensions import db
+from portal.language import gettext as _
 from portal.notifications.services import external_url, mail_person, queue_mail
 
 

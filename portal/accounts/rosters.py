@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from datetime import date
 from functools import partial
 
-from flask_babel import gettext as _
 from sqlalchemy import insert, select
 from sqlalchemy.orm import contains_eager
 
@@ -35,6 +34,7 @@ from portal.csvfile import decode_upload
 from portal.db import utcnow
 from portal.errors import InvalidInput
 from portal.extensions import db
+from portal.language import gettext as _
 from portal.organizations.models import Organization
 
 #: Column names a roster may use, in English or as Japanese Excel sheets title them.

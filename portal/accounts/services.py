@@ -11,7 +11,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from flask_babel import gettext as _
 from sqlalchemy import delete, func, or_, select
 from sqlalchemy.exc import IntegrityError
 
@@ -34,6 +33,7 @@ from portal.audit.services import record
 from portal.db import utcnow
 from portal.errors import DomainError, InvalidInput, InvalidTransition, NotFound
 from portal.extensions import db
+from portal.language import gettext as _
 from portal.notifications.models import OutboxMessage, OutboxStatus
 from portal.notifications.services import external_url, mail_person
 from portal.organizations.models import Organization, OrganizationKind

@@ -24,7 +24,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app
-from flask_babel import gettext as _
 from sqlalchemy import and_, delete, or_, select, update
 
 from portal.accounts.models import LoginSession, Person, SessionEnd
@@ -37,6 +36,7 @@ from portal.audit.services import record
 from portal.db import BOOKKEEPING, utcnow
 from portal.errors import InvalidInput, NotFound
 from portal.extensions import db
+from portal.language import gettext as _
 from portal.notifications.services import external_url, mail_person
 
 #: last_seen_at is written at most this often, not on every request.

@@ -11,8 +11,6 @@ from collections.abc import Callable
 from datetime import timedelta
 
 from flask import current_app, flash, g, redirect, render_template, request, session, url_for
-from flask_babel import gettext as _
-from flask_babel import ngettext
 from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_required, login_user, logout_user
 from werkzeug.wrappers import Response as BaseResponse
@@ -23,6 +21,8 @@ from portal.accounts.models import Person
 from portal.extensions import limiter
 from portal.forms import ConfirmForm
 from portal.i18n import safe_next
+from portal.language import gettext as _
+from portal.language import ngettext
 from portal.pages import acting_person, on_refusal
 
 

@@ -6,10 +6,10 @@ from datetime import timedelta
 from typing import Any
 
 from flask import current_app
-from flask_babel import gettext as _
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 from portal.errors import InvalidInput
+from portal.language import gettext as _
 
 LIFETIMES = {
     "confirm-email": timedelta(days=2),

@@ -16,7 +16,6 @@ from flask import (
     url_for,
 )
 from flask.blueprints import BlueprintSetupState
-from flask_babel import gettext as _
 from flask_login import current_user, login_required, logout_user
 from sqlalchemy import select
 from werkzeug.wrappers import Response as BaseResponse
@@ -42,6 +41,7 @@ from portal.errors import InvalidTransition
 from portal.extensions import db, limiter
 from portal.forms import ConfirmForm
 from portal.i18n import current_language, localized
+from portal.language import gettext as _
 from portal.organizations.models import Organization, OrganizationKind
 from portal.pages import acting_person, on_refusal
 

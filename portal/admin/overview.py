@@ -12,8 +12,6 @@ from __future__ import annotations
 from typing import Any
 
 from flask import render_template, request
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import SelectField
 from wtforms.validators import Optional
@@ -25,6 +23,8 @@ from portal.audit import sentences
 from portal.audit.queries import audit_log
 from portal.benefits import queries as benefit_queries
 from portal.benefits import report
+from portal.language import gettext as _
+from portal.language import lazy_gettext as _l
 from portal.organizations.queries import agreements_for_admin, get_hub
 from portal.pages import acting_person, page_number
 from portal.timefmt import DEFAULT_TIMEZONE

@@ -17,7 +17,6 @@ import time
 from typing import Any
 
 from flask import Flask, current_app, g, request
-from flask_babel import gettext as _
 from flask_openapi3 import APIBlueprint
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
@@ -29,6 +28,7 @@ from portal.api.models import ApiKey, Scope
 from portal.db import DATABASE_UNAVAILABLE
 from portal.errors import DomainError
 from portal.extensions import csrf, db, limiter
+from portal.language import gettext as _
 
 PREFIX = "/api/v1"
 #: Operations anyone may read: the document and its reference page.

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_babel import gettext as _
 from flask_openapi3 import Tag
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
@@ -18,6 +17,7 @@ from portal.benefits import services as decisions
 from portal.benefits.models import BenefitClaim
 from portal.errors import NotFound
 from portal.extensions import db
+from portal.language import gettext as _
 from portal.organizations.models import ReciprocalService
 
 TAG = Tag(name="Claims", description="Claims on the services the key's organization provides")

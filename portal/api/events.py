@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_babel import gettext as _
 from flask_openapi3 import Tag
 from sqlalchemy import or_, select
 from sqlalchemy.orm import joinedload, selectinload
@@ -18,6 +17,7 @@ from portal.errors import NotFound
 from portal.events.checkin import check_in
 from portal.events.models import Event, Registration, event_cohost
 from portal.extensions import db
+from portal.language import gettext as _
 
 TAG = Tag(name="Events", description="Events the key's organization hosts or co-hosts")
 

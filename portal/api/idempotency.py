@@ -7,7 +7,6 @@ import hashlib
 from datetime import timedelta
 
 from flask import Response, request
-from flask_babel import gettext as _
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
@@ -15,6 +14,7 @@ from portal.api import problems
 from portal.api.models import ApiKey, IdempotentResponse
 from portal.db import utcnow
 from portal.extensions import db
+from portal.language import gettext as _
 
 HEADER = "Idempotency-Key"
 KEPT_FOR = timedelta(hours=24)

@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 
 from flask_babel import force_locale
-from flask_babel import gettext as _
 from sqlalchemy import select, update
 
 from portal.accounts.rosters import RosterImport, sync_roster
@@ -16,6 +15,7 @@ from portal.api.models import ApiJob, ApiKey, JobStatus
 from portal.db import utcnow
 from portal.errors import DomainError, InvalidTransition
 from portal.extensions import db
+from portal.language import gettext as _
 
 ROSTER_SYNC = "roster_sync"
 

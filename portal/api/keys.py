@@ -8,7 +8,6 @@ import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
@@ -19,6 +18,7 @@ from portal.audit.services import record
 from portal.db import utcnow
 from portal.errors import InvalidInput, InvalidTransition, NotFound
 from portal.extensions import db
+from portal.language import gettext as _
 from portal.organizations.models import Organization
 
 #: Every secret starts so, which lets secret scanners (and people) recognise one.

@@ -6,8 +6,6 @@ from __future__ import annotations
 from typing import Any
 
 from flask import abort, flash, redirect, render_template, url_for
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 from wtforms import SelectMultipleField, StringField, widgets
@@ -20,6 +18,8 @@ from portal.admin.access import management_blueprint
 from portal.api import keys
 from portal.api.models import ApiKey, Scope
 from portal.forms import ConfirmForm
+from portal.language import gettext as _
+from portal.language import lazy_gettext as _l
 from portal.organizations.models import Organization
 from portal.pages import acting_person, on_refusal
 

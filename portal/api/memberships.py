@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_babel import gettext as _
 from flask_openapi3 import Tag
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
@@ -18,6 +17,7 @@ from portal.api.models import ApiKey, Scope
 from portal.api.problems import Problem
 from portal.errors import NotFound
 from portal.extensions import db
+from portal.language import gettext as _
 
 TAG = Tag(name="Memberships", description="Memberships of the key's organization")
 DECISION_RESPONSES = {200: schemas.MembershipOut, 404: Problem, 409: Problem, 422: Problem}

@@ -11,13 +11,13 @@ import json
 from typing import Any
 
 from flask import Response, request
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from pydantic import BaseModel, ConfigDict, Field
 from werkzeug.exceptions import HTTPException
 
 from portal.errors import DomainError, InvalidInput, InvalidTransition, NotFound
 from portal.extensions import db
+from portal.language import gettext as _
+from portal.language import lazy_gettext as _l
 
 PROBLEM_TYPE_BASE = "https://portal.link-j.org/api/problems/"
 MEDIA_TYPE = "application/problem+json"

@@ -9,8 +9,6 @@ from __future__ import annotations
 from typing import Any
 
 from flask import current_app, url_for
-from flask_babel import get_locale
-from flask_babel import gettext as _
 from flask_openapi3 import Tag
 from sqlalchemy import select
 
@@ -21,6 +19,8 @@ from portal.api.models import ApiJob, Scope
 from portal.api.problems import Problem
 from portal.errors import NotFound
 from portal.extensions import db
+from portal.language import current_language
+from portal.language import gettext as _
 
 TAG = Tag(name="Roster", description="The organization's member list, synced from its CRM")
 
@@ -39,8 +39,7 @@ def put_roster(path: schemas.SlugPath, body: schemas.RosterBody) -> Any:
     if len(records) <= current_app.config.get("API_ROSTER_SYNC_ROWS", 2000):
         result = jobs.sync_now(key, records)
         return schemas.RosterReport.answer(result)
-    locale = get_locale()
-    job = jobs.queue_roster_sync(key, records, locale=locale.language if locale else "en")
+    job = jobs.queue_roster_sync(key, records, locale=current_language())
     location = url_for("api.get_job", job_id=job.id)
     return schemas.JobOut.answer(job), 202, {"Location": location}
 

@@ -7,8 +7,6 @@ from __future__ import annotations
 from typing import Any
 
 from flask import abort, flash, redirect, render_template, url_for
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
@@ -24,6 +22,8 @@ from portal.api.management import blueprint
 from portal.api.models import WebhookDelivery, WebhookEndpoint
 from portal.extensions import db
 from portal.forms import ConfirmForm
+from portal.language import gettext as _
+from portal.language import lazy_gettext as _l
 from portal.organizations.models import Organization
 from portal.pages import acting_person, on_refusal
 

@@ -23,7 +23,6 @@ from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
 from flask import current_app
-from flask_babel import gettext as _
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 from standardwebhooks.webhooks import Webhook
@@ -38,6 +37,7 @@ from portal.db import utcnow
 from portal.errors import InvalidInput, InvalidTransition, NotFound
 from portal.events.models import Event
 from portal.extensions import db
+from portal.language import gettext as _
 from portal.notifications.services import mail_person
 from portal.organizations.models import Organization
 

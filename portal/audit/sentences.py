@@ -13,11 +13,11 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from flask_babel import gettext as _
 from markupsafe import Markup, escape
 
 from portal.audit.models import AuditEntry
 from portal.i18n import person_name
+from portal.language import gettext as _
 
 #: Loads the records of one subject type: ids → {id: record}.
 SubjectLoader = Callable[[Iterable[int]], Mapping[int, Any]]

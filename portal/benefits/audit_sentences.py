@@ -6,7 +6,6 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from flask import url_for
-from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
@@ -17,6 +16,7 @@ from portal.audit.sentences import fill, link
 from portal.benefits.models import BenefitClaim
 from portal.extensions import db
 from portal.i18n import localized, person_name
+from portal.language import lazy_gettext as _l
 from portal.organizations.models import ReciprocalService
 
 

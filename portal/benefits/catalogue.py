@@ -10,7 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from flask_babel import gettext as _
 from sqlalchemy import select
 
 from portal.accounts.models import Person, Role
@@ -18,6 +17,7 @@ from portal.audit.services import record
 from portal.benefits.models import BenefitClaim
 from portal.errors import InvalidInput, InvalidTransition, NotFound
 from portal.extensions import db
+from portal.language import gettext as _
 from portal.organizations.models import (
     Agreement,
     LimitPeriod,

@@ -11,7 +11,6 @@ import io
 import unicodedata
 from collections.abc import Iterable
 
-from flask_babel import gettext as _
 from sqlalchemy import func, select, update
 
 from portal.accounts.models import Person
@@ -22,6 +21,7 @@ from portal.csvfile import decode_upload
 from portal.db import utcnow
 from portal.errors import InvalidInput, InvalidTransition, NotFound
 from portal.extensions import db
+from portal.language import gettext as _
 from portal.locking import Busy, lock_rows
 from portal.organizations.models import ReciprocalService, Redemption
 

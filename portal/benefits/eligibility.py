@@ -11,8 +11,6 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
-from flask_babel import gettext as _
-from flask_babel import ngettext
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import joinedload
 
@@ -21,6 +19,8 @@ from portal.accounts.models import Membership, MembershipStatus, Person
 from portal.benefits.models import COUNTED_STATES, BenefitClaim, BenefitCode, ClaimStatus
 from portal.errors import DomainError
 from portal.extensions import db
+from portal.language import gettext as _
+from portal.language import ngettext
 from portal.organizations.models import LimitPeriod, ReciprocalService, Redemption
 from portal.timefmt import long_day
 

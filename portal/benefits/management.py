@@ -11,9 +11,6 @@ from __future__ import annotations
 
 from flask import Response as FlaskResponse
 from flask import abort, flash, redirect, render_template, request, url_for
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
-from flask_babel import lazy_pgettext
 from markupsafe import Markup
 from werkzeug.wrappers import Response
 from wtforms.fields.choices import SelectChoice
@@ -34,6 +31,9 @@ from portal.benefits.management_forms import (
 from portal.benefits.models import BenefitClaim, ClaimStatus
 from portal.forms import ConfirmForm, details_from
 from portal.i18n import localized, person_name
+from portal.language import gettext as _
+from portal.language import lazy_gettext as _l
+from portal.language import lazy_pgettext
 from portal.organizations.models import Agreement, ReciprocalService, ServiceCategory
 from portal.organizations.queries import agreement_for_admin, agreements_for_admin, get_hub
 from portal.organizations.views import CATEGORY_LABELS

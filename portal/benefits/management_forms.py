@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired, FileSize
 from wtforms import (
@@ -16,6 +15,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
 from portal.forms import IntegerField
+from portal.language import lazy_gettext as _l
 from portal.organizations.models import LimitPeriod, Redemption
 
 #: Ten thousand codes of twenty characters fit easily.

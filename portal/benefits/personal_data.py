@@ -11,7 +11,6 @@ from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any
 
-from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
@@ -20,6 +19,7 @@ from portal.accounts.models import Person
 from portal.audit.services import record
 from portal.benefits.models import BenefitClaim, ClaimStatus
 from portal.extensions import db
+from portal.language import gettext as _
 from portal.organizations.models import Organization, ReciprocalService
 
 #: What a refusal's reason becomes when the claimant's account is deleted.

@@ -22,13 +22,13 @@ from datetime import date, datetime, time
 from typing import Literal
 from zoneinfo import ZoneInfo
 
-from flask_babel import gettext as _
-from flask_babel import ngettext
 from sqlalchemy import Integer, case, func, literal_column, select, union_all
 
 from portal.benefits.models import GRANTED_STATES, BenefitClaim, ClaimStatus
 from portal.csvfile import csv_text
 from portal.extensions import db
+from portal.language import gettext as _
+from portal.language import ngettext
 from portal.organizations.models import Agreement, Organization, ReciprocalService
 
 PeriodKind = Literal["quarter", "year"]

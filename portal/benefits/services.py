@@ -13,7 +13,6 @@ person who acted.
 
 from __future__ import annotations
 
-from flask_babel import gettext as _
 from sqlalchemy import ColumnElement, false, select, true
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
@@ -27,6 +26,7 @@ from portal.benefits.models import BenefitClaim, ClaimStatus
 from portal.db import utcnow
 from portal.errors import InvalidInput, InvalidTransition, NotFound
 from portal.extensions import db
+from portal.language import gettext as _
 from portal.locking import Busy, lock_rows
 from portal.notifications.services import external_url, mail_person
 from portal.organizations.models import (

@@ -6,9 +6,6 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
-from flask_babel import lazy_pgettext
 from flask_login import login_required
 from werkzeug.wrappers import Response
 
@@ -21,6 +18,9 @@ from portal.benefits.management_forms import REDEMPTION_LABELS
 from portal.benefits.models import BenefitClaim, ClaimStatus
 from portal.forms import ConfirmForm
 from portal.i18n import localized
+from portal.language import gettext as _
+from portal.language import lazy_gettext as _l
+from portal.language import lazy_pgettext
 from portal.organizations.models import ReciprocalService, Redemption
 from portal.pages import acting_person, on_refusal
 

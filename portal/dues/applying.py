@@ -14,7 +14,6 @@ import unicodedata
 from dataclasses import asdict, dataclass
 from datetime import datetime
 
-from flask_babel import gettext as _
 from sqlalchemy import select
 
 from portal.accounts.models import Person
@@ -35,6 +34,7 @@ from portal.dues.models import (
 from portal.dues.terms import TERMS_VERSION
 from portal.errors import InvalidInput, InvalidTransition, NotFound
 from portal.extensions import db
+from portal.language import gettext as _
 from portal.notifications.services import external_url, mail_person
 
 

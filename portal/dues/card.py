@@ -8,7 +8,6 @@ import io
 import segno
 from flask import current_app
 from flask_babel import force_locale
-from flask_babel import gettext as _
 from itsdangerous import BadSignature, URLSafeSerializer
 from reportlab.lib.units import mm
 from sqlalchemy import select
@@ -16,6 +15,7 @@ from sqlalchemy import select
 from portal.dues.models import MemberPlan
 from portal.extensions import db
 from portal.i18n import localized, person_name
+from portal.language import gettext as _
 from portal.payments.documents import FONT, _new
 from portal.timefmt import long_day
 

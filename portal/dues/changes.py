@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from flask_babel import gettext as _
 from sqlalchemy import select
 
 from portal.accounts.models import Person
@@ -16,6 +15,7 @@ from portal.dues.models import ChargeKind, DuesCharge, DuesPlan, MemberPlan, Pla
 from portal.dues.renewal import end_member
 from portal.errors import InvalidInput, InvalidTransition, NotFound
 from portal.extensions import db
+from portal.language import gettext as _
 from portal.notifications.services import external_url, mail_person
 from portal.payments.states import tokyo_today
 

@@ -11,7 +11,6 @@ import secrets
 from datetime import date, timedelta
 
 from flask import current_app
-from flask_babel import gettext as _
 from sqlalchemy import select
 
 from portal.accounts.companies import add_company
@@ -38,6 +37,7 @@ from portal.dues.models import (
 from portal.errors import InvalidTransition, NotFound
 from portal.extensions import db
 from portal.i18n import localized
+from portal.language import gettext as _
 from portal.notifications.services import external_url, mail_person
 from portal.payments import charges
 from portal.payments.cards import CardCheckout

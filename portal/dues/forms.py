@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from dataclasses import fields
 
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, RadioField, StringField, TextAreaField
 from wtforms.validators import Length, Optional
 
 from portal.dues.applying import ApplicationDetails
+from portal.language import lazy_gettext as _l
 
 
 class ApplicationForm(FlaskForm):

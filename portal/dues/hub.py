@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from flask_babel import gettext as _
 from sqlalchemy import select
 
 from portal.accounts.models import LIVE_MEMBERSHIP_STATES, Membership, MembershipStatus, Person
 from portal.errors import NotFound
 from portal.extensions import db
+from portal.language import gettext as _
 from portal.organizations.models import Organization, OrganizationKind
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from flask import Blueprint
-from flask_babel import lazy_gettext as _l
 
 from portal.dues.models import (
     ApplicationStatus,
@@ -13,6 +12,7 @@ from portal.dues.models import (
     OrientationMode,
     PlanKind,
 )
+from portal.language import lazy_gettext as _l
 
 APPLICATION_STATUS = {
     ApplicationStatus.SUBMITTED: _l("Submitted"),

@@ -7,7 +7,6 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 from flask import Response, abort, flash, jsonify, redirect, render_template, request, url_for
-from flask_babel import gettext as _
 from werkzeug.wrappers import Response as BaseResponse
 
 from portal.admin.access import management_blueprint, require_staff
@@ -21,6 +20,7 @@ from portal.dues.models import DuesPlan, MembershipApplication
 from portal.errors import InvalidInput
 from portal.extensions import db
 from portal.i18n import localized, person_name
+from portal.language import gettext as _
 from portal.money import amount_text, to_decimal
 from portal.pages import acting_person, on_refusal
 from portal.payments.states import TOKYO, tokyo_today

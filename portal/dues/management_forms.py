@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
@@ -10,6 +9,7 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional, Vali
 
 from portal.dues.labels import MID_YEAR_RULE, PLAN_KIND
 from portal.dues.plans import PlanTerms
+from portal.language import lazy_gettext as _l
 from portal.money import parse_amount
 
 MODES = [SelectChoice("in_person", _l("In person")), SelectChoice("online", _l("Online"))]

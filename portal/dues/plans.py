@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-from flask_babel import gettext as _
 from sqlalchemy import select
 
 from portal.accounts.models import Person
@@ -12,6 +11,7 @@ from portal.audit.services import record
 from portal.dues.models import DuesPlan, MidYearRule, PlanKind
 from portal.errors import InvalidInput, NotFound
 from portal.extensions import db
+from portal.language import gettext as _
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,6 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from flask import url_for
-from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 from sqlalchemy import select
 
@@ -16,6 +15,7 @@ from portal.audit.sentences import fill, link
 from portal.events.models import Event
 from portal.extensions import db
 from portal.i18n import localized
+from portal.language import lazy_gettext as _l
 
 
 def _events(ids: Iterable[int]) -> Mapping[int, Event]:

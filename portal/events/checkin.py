@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from flask_babel import gettext as _
 from sqlalchemy import select, update
 
 from portal.accounts.models import Person
@@ -14,6 +13,7 @@ from portal.events.labels import registration_status_label
 from portal.events.models import Event, Registration, RegistrationStatus
 from portal.events.organizers import record_decision, require_organizer
 from portal.extensions import db
+from portal.language import gettext as _
 from portal.timefmt import moment
 
 

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from flask_babel import gettext as _
-
 from portal.accounts.models import Person
 from portal.db import utcnow
 from portal.errors import InvalidInput, InvalidTransition
@@ -15,6 +13,7 @@ from portal.events.models import Registration, RegistrationStatus
 from portal.events.organizers import record_decision, require_organizer
 from portal.events.seats import allocate, lock_event, seats_left
 from portal.extensions import db
+from portal.language import gettext as _
 
 
 def approve_registration(

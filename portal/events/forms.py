@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_babel import gettext
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import RadioField, SelectMultipleField, StringField, TextAreaField, widgets
 from wtforms.fields.choices import SelectChoice
@@ -17,6 +15,8 @@ from portal.events.pricing import TicketOffer
 from portal.forms import Required
 from portal.fragments import BoundedMemo, by_value
 from portal.i18n import current_language, localized
+from portal.language import gettext
+from portal.language import lazy_gettext as _l
 from portal.money import format_money
 
 

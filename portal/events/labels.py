@@ -6,9 +6,6 @@ imports them from here.
 
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
-from flask_babel import lazy_pgettext
-
 from portal.events.models import (
     Audience,
     EventKind,
@@ -18,6 +15,8 @@ from portal.events.models import (
     RegistrationStatus,
     Visibility,
 )
+from portal.language import lazy_gettext as _l
+from portal.language import lazy_pgettext
 
 REGISTRATION_STATUS_LABELS = {
     RegistrationStatus.PENDING_APPROVAL: _l("Awaiting approval"),

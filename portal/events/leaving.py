@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from flask_babel import gettext as _
 from sqlalchemy import or_, select
 from sqlalchemy.orm import joinedload
 
@@ -18,6 +17,7 @@ from portal.events.organizers import announce_registration, can_manage_event, re
 from portal.events.seats import lock_event
 from portal.events.waitlist import promote_in_turn
 from portal.extensions import db
+from portal.language import gettext as _
 from portal.locking import lock_rows
 
 

@@ -7,7 +7,6 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
-from flask_babel import gettext as _
 from sqlalchemy import select, update
 from sqlalchemy.orm import joinedload
 
@@ -19,6 +18,7 @@ from portal.events import calendar
 from portal.events.models import Event, EventStatus, Registration, RegistrationStatus
 from portal.events.organizers import require_organizer
 from portal.extensions import db
+from portal.language import gettext as _
 from portal.notifications.services import (
     WrittenWhenSent,
     external_url,

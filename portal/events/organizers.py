@@ -5,12 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_babel import gettext as _
-
 from portal.accounts.models import Person
 from portal.audit.services import announce, record
 from portal.errors import NotFound
 from portal.events.models import Event, Registration
+from portal.language import gettext as _
 
 
 def can_manage_event(actor: Person | None, event: Event) -> bool:

@@ -9,7 +9,6 @@ from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any
 
-from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
@@ -18,6 +17,7 @@ from portal.accounts.models import Person
 from portal.events import leaving
 from portal.events.models import Event, Registration
 from portal.extensions import db
+from portal.language import gettext as _
 
 
 def _registrations(person: Person) -> list[Registration]:

@@ -10,11 +10,10 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from flask_babel import gettext as _
-
 from portal.accounts.memberships import today
 from portal.accounts.models import Membership, Person
 from portal.events.models import Audience, Event, TicketType, Visibility
+from portal.language import gettext as _
 from portal.organizations.models import Agreement, OrganizationKind
 
 

@@ -7,7 +7,6 @@ import secrets
 from datetime import datetime
 from typing import Any
 
-from flask_babel import gettext as _
 from sqlalchemy import Insert, bindparam, case, insert, literal, select
 from sqlalchemy.orm import make_transient_to_detached
 
@@ -29,6 +28,7 @@ from portal.events.organizers import announce_registration
 from portal.events.pricing import TicketOffer
 from portal.events.seats import Allocation, choose_allocation, lock_event, seat_state_statement
 from portal.extensions import db
+from portal.language import gettext as _
 from portal.locking import Busy
 
 

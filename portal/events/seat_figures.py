@@ -14,10 +14,10 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
-from flask_babel import gettext as _
 from markupsafe import Markup
 
 from portal.events.queries import held_seats_of
+from portal.language import gettext as _
 
 #: What ``seat_figure`` prints; page text cannot forge it (a "<" from content is escaped).
 _FIGURE = re.compile(

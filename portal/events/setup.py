@@ -13,7 +13,6 @@ from datetime import datetime
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
@@ -41,6 +40,7 @@ from portal.events.organizers import announce_registration, require_organizer
 from portal.events.seats import lock_event, seat_state
 from portal.events.waitlist import promote_waitlist
 from portal.extensions import db
+from portal.language import gettext as _
 from portal.organizations.models import Agreement, Organization
 
 #: Japan's standard consumption tax rate, in percent: event participation fees sold in Japan

@@ -14,8 +14,6 @@ from flask import (
     request,
     url_for,
 )
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from markupsafe import Markup
 from werkzeug.wrappers import Response as BaseResponse
@@ -34,6 +32,8 @@ from portal.events.labels import (
 from portal.events.models import Event, EventKind, RegistrationStatus
 from portal.events.seat_figures import seat_figure
 from portal.extensions import limiter
+from portal.language import gettext as _
+from portal.language import lazy_gettext as _l
 from portal.pages import acting_person, on_refusal
 
 blueprint = Blueprint("events", __name__, url_prefix="/events")

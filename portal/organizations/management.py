@@ -14,7 +14,6 @@ from collections.abc import Callable
 from typing import Any
 
 from flask import abort, flash, redirect, render_template, request, url_for
-from flask_babel import gettext as _
 from markupsafe import Markup
 from werkzeug.wrappers import Response
 from wtforms.fields.choices import SelectChoice
@@ -22,6 +21,7 @@ from wtforms.fields.choices import SelectChoice
 from portal.admin.access import management_blueprint, require_staff
 from portal.forms import details_from
 from portal.i18n import localized
+from portal.language import gettext as _
 from portal.organizations import queries, services
 from portal.organizations.management_forms import AgreementForm, OrganizationForm
 from portal.organizations.models import Agreement, AgreementStatus, OrganizationKind

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import DateField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from portal.forms import IntegerField
+from portal.language import lazy_gettext as _l
 
 
 def _required(message: Any) -> DataRequired:

@@ -16,12 +16,12 @@ from zoneinfo import available_timezones
 
 from babel import Locale
 from babel.numbers import list_currencies
-from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from portal.audit.services import record
 from portal.errors import InvalidInput, NotFound
 from portal.extensions import db
+from portal.language import gettext as _
 from portal.organizations import network
 from portal.organizations.models import (
     Agreement,

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, render_template, request
-from flask_babel import lazy_gettext as _l
 
 from portal import versions
+from portal.language import lazy_gettext as _l
 from portal.organizations import queries
 from portal.organizations.models import AgreementStatus, ServiceCategory
 

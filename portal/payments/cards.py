@@ -6,7 +6,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from flask import current_app
-from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
@@ -15,6 +14,7 @@ from portal.db import utcnow
 from portal.errors import InvalidInput, InvalidTransition, NotFound
 from portal.events.models import Registration
 from portal.extensions import db
+from portal.language import gettext as _
 from portal.payments.models import Payment, PaymentMethod, PaymentStatus
 from portal.payments.settlement import confirm_or_refund
 from portal.payments.states import (

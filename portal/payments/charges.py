@@ -12,12 +12,12 @@ from dataclasses import dataclass
 from datetime import date
 
 from flask import current_app
-from flask_babel import gettext as _
 from sqlalchemy import select
 
 from portal.accounts.models import Person
 from portal.errors import InvalidInput, InvalidTransition
 from portal.extensions import db
+from portal.language import gettext as _
 from portal.payments.cards import CardCheckout, settle_intent
 from portal.payments.invoices import _addressee, _configured_issuer, _next_invoice_number
 from portal.payments.models import Invoice, InvoiceLine, Payment, PaymentMethod, PaymentStatus

@@ -14,12 +14,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from flask import current_app
-from flask_babel import force_locale, pgettext
-from flask_babel import gettext as _
+from flask_babel import force_locale
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
 
 from portal.i18n import localized, person_name
+from portal.language import gettext as _
+from portal.language import pgettext
 from portal.money import format_money
 from portal.payments.models import Invoice, Payment, PaymentMethod
 from portal.payments.purposes import purpose_of

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from portal.events.export_columns import ExportColumns
 from portal.events.models import Registration
 from portal.extensions import db
+from portal.language import gettext as _
 from portal.payments.management import PAYMENT_STATUS_LABELS
 from portal.payments.models import Payment, PaymentMethod
 

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import StringField
 from wtforms.validators import Length, Optional
 
 from portal.forms import Required
+from portal.language import lazy_gettext as _l
 
 
 class InvoiceRequestForm(FlaskForm):

@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from flask import current_app
-from flask_babel import gettext as _
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
@@ -19,6 +18,7 @@ from portal.db import utcnow
 from portal.errors import InvalidInput, InvalidTransition, NotFound
 from portal.events.models import Registration
 from portal.extensions import db
+from portal.language import gettext as _
 from portal.money import format_money
 from portal.notifications.services import external_url, mail_person
 from portal.payments.models import (

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 from flask import Response, abort, flash, redirect, render_template, request, url_for
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
-from flask_babel import lazy_pgettext
 from werkzeug.wrappers import Response as BaseResponse
 
 from portal.accounts.factors.state import require_recent_factor
@@ -13,6 +10,9 @@ from portal.admin.access import management_blueprint, require_staff
 from portal.csvfile import csv_text
 from portal.extensions import db
 from portal.i18n import localized, person_name
+from portal.language import gettext as _
+from portal.language import lazy_gettext as _l
+from portal.language import lazy_pgettext
 from portal.money import format_money, to_decimal
 from portal.pages import acting_person, on_refusal, page_number
 from portal.payments import queries

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import DateField, StringField, TextAreaField
 from wtforms.validators import Length, NumberRange
 
 from portal.errors import InvalidInput
 from portal.forms import DecimalField, Required
+from portal.language import gettext as _
+from portal.language import lazy_gettext as _l
 from portal.money import to_minor
 
 

@@ -13,7 +13,6 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask_babel import gettext as _
 from sqlalchemy import or_, select
 from sqlalchemy.orm import joinedload, selectinload
 
@@ -21,6 +20,7 @@ from portal.accounts import personal_data
 from portal.accounts.models import Person
 from portal.events.models import Registration
 from portal.extensions import db
+from portal.language import gettext as _
 from portal.payments.models import Invoice, Payment
 
 TOKYO = ZoneInfo("Asia/Tokyo")

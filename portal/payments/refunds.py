@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import Any
 
 from flask import current_app
-from flask_babel import gettext as _
 from sqlalchemy import select
 
 from portal.accounts.models import Person
@@ -15,6 +14,7 @@ from portal.errors import InvalidInput, NotFound
 from portal.events import leaving
 from portal.events.models import Registration
 from portal.extensions import db
+from portal.language import gettext as _
 from portal.locking import lock_rows
 from portal.money import format_money
 from portal.payments.models import Payment, PaymentMethod, PaymentStatus, Refund

@@ -4,9 +4,8 @@ its addressee form."""
 
 from __future__ import annotations
 
-from flask_babel import gettext as _
-
 from portal.events.payment_step import Continuation, PaymentStep
+from portal.language import gettext as _
 from portal.payments.models import PaymentMethod
 from portal.payments.stripe_gateway import card_payments_enabled
 

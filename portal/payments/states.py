@@ -20,7 +20,6 @@ from datetime import date
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask_babel import gettext as _
 from sqlalchemy import select, update
 
 from portal.accounts.models import Person
@@ -28,6 +27,7 @@ from portal.db import utcnow
 from portal.errors import DomainError, InvalidTransition, NotFound
 from portal.events.models import Registration, RegistrationStatus
 from portal.extensions import db
+from portal.language import gettext as _
 from portal.payments.models import Payment, PaymentStatus
 from portal.timefmt import moment
 

@@ -12,7 +12,6 @@ from flask import (
     request,
     url_for,
 )
-from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 from werkzeug.wrappers import Response as BaseResponse
@@ -20,6 +19,7 @@ from werkzeug.wrappers import Response as BaseResponse
 from portal.events.models import Registration
 from portal.extensions import csrf, db
 from portal.i18n import current_language, localized, person_name
+from portal.language import gettext as _
 from portal.pages import acting_person, on_refusal, own_or_404
 from portal.payments import cards, documents, invoices, webhooks
 from portal.payments.checkout_page import card_page

@@ -5,13 +5,13 @@ from __future__ import annotations
 from datetime import timedelta
 
 from flask import current_app
-from flask_babel import gettext as _
 from sqlalchemy import inspect, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from portal.db import utcnow
 from portal.errors import DomainError
 from portal.extensions import db
+from portal.language import gettext as _
 from portal.payments.cards import settle_intent
 from portal.payments.models import Payment, PaymentMethod, PaymentStatus, StripeEvent
 from portal.payments.refunds import sync_refunds

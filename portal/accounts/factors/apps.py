@@ -7,7 +7,6 @@ import time
 
 import pyotp
 import segno
-from flask_babel import gettext as _
 from sqlalchemy import select, update
 
 from portal.accounts.factors import recovery
@@ -18,6 +17,7 @@ from portal.audit.services import record
 from portal.db import utcnow
 from portal.errors import InvalidInput, InvalidTransition
 from portal.extensions import db
+from portal.language import gettext as _
 
 ISSUER = "LINK-J Portal"
 STEP_SECONDS = 30

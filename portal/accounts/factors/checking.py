@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import enum
 
-from flask_babel import gettext as _
-
 from portal.accounts.factors import apps, passkeys, recovery
 from portal.accounts.models import Person
 from portal.audit.services import record
 from portal.errors import InvalidInput
 from portal.extensions import db
+from portal.language import gettext as _
 
 
 class Method(enum.StrEnum):

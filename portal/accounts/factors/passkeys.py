@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from flask import current_app
-from flask_babel import gettext as _
 from sqlalchemy import select, update
 
 from portal.accounts.factors import recovery
@@ -28,6 +27,7 @@ from portal.audit.services import record
 from portal.db import utcnow
 from portal.errors import InvalidInput
 from portal.extensions import db
+from portal.language import gettext as _
 
 if TYPE_CHECKING:
     from webauthn.helpers.structs import PublicKeyCredentialDescriptor

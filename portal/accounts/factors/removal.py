@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import timedelta
 
 from flask import current_app
-from flask_babel import gettext as _
 from sqlalchemy import delete, select
 
 from portal.accounts import sessions
@@ -17,6 +16,7 @@ from portal.audit.services import record
 from portal.db import utcnow
 from portal.errors import InvalidTransition, NotFound
 from portal.extensions import db
+from portal.language import gettext as _
 
 
 def _before_removing_one(person: Person) -> None:

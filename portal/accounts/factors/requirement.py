@@ -15,7 +15,6 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from flask import current_app, flash, g, redirect, request, url_for
-from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, select
 from werkzeug.wrappers import Response
@@ -25,6 +24,7 @@ from portal.accounts.factors.state import factor_verified_at
 from portal.accounts.models import Person, RoleGrant
 from portal.db import UTCDateTime
 from portal.extensions import db
+from portal.language import gettext as _
 
 
 def is_privileged(person: Person) -> bool:

@@ -15,7 +15,6 @@ from flask import (
     session,
     url_for,
 )
-from flask_babel import gettext as _
 from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_required, login_user
 from werkzeug.wrappers import Response
@@ -35,6 +34,7 @@ from portal.accounts.models import Person
 from portal.extensions import db, limiter
 from portal.forms import ConfirmForm
 from portal.inputs import safe_next
+from portal.language import gettext as _
 from portal.pages import acting_person, on_refusal
 
 blueprint = Blueprint("factors", __name__)

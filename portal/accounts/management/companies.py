@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from flask import flash, redirect, render_template, url_for
-from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
 from portal.accounts import companies as corporate_members
@@ -11,6 +10,7 @@ from portal.accounts import queries
 from portal.accounts.management import forms
 from portal.admin.access import require_staff
 from portal.i18n import person_name
+from portal.language import gettext as _
 from portal.pages import acting_person, on_refusal
 
 TEMPLATE = "accounts/manage/companies.html"

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, url_for
-from flask_babel import gettext as _
-from flask_babel import ngettext
 from werkzeug.wrappers import Response
 
 from portal.accounts import domain_rules, memberships, queries
 from portal.accounts.management import forms
 from portal.accounts.management.scope import organization_or_404
 from portal.forms import ConfirmForm
+from portal.language import gettext as _
+from portal.language import ngettext
 from portal.pages import acting_person, on_refusal
 
 TEMPLATE = "accounts/manage/domains.html"

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired, FileSize
 from wtforms import (
@@ -31,6 +30,7 @@ from portal.accounts.addresses import find_person_by_email
 from portal.accounts.labels import ROLE_LABELS
 from portal.accounts.models import Person
 from portal.forms import IntegerField
+from portal.language import lazy_gettext as _l
 
 #: A roster of a few thousand members is well under this; Excel files saved as CSV too.
 MAX_ROSTER_BYTES = 2 * 1024 * 1024

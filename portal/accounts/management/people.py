@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, request, url_for
-from flask_babel import gettext as _
-from flask_babel import ngettext
 from werkzeug.wrappers import Response
 from wtforms.fields.choices import SelectChoice
 
@@ -17,6 +15,8 @@ from portal.accounts.models import Person, Role
 from portal.admin.access import require_admin
 from portal.forms import ConfirmForm
 from portal.i18n import localized, person_name
+from portal.language import gettext as _
+from portal.language import ngettext
 from portal.organizations.queries import list_partners
 from portal.pages import acting_person, on_refusal, page_number
 

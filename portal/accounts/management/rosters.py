@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from flask import flash, redirect, render_template, url_for
-from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
 from portal.accounts import memberships, queries, rosters
 from portal.accounts.labels import encoding_label
 from portal.accounts.management import forms
 from portal.accounts.management.scope import organization_or_404
+from portal.language import gettext as _
 from portal.pages import acting_person, on_refusal
 
 TEMPLATE = "accounts/manage/roster.html"

@@ -8,8 +8,6 @@ decide the services' (``portal.accounts.memberships``).
 from __future__ import annotations
 
 from flask import flash, redirect, render_template, request, url_for
-from flask_babel import gettext as _
-from flask_babel import ngettext
 from werkzeug.wrappers import Response
 
 from portal.accounts import memberships, queries
@@ -18,6 +16,8 @@ from portal.accounts.management import forms
 from portal.accounts.management.scope import membership_or_404, organization_or_404
 from portal.accounts.models import Membership, MembershipStatus
 from portal.i18n import person_name
+from portal.language import gettext as _
+from portal.language import ngettext
 from portal.organizations.models import Organization
 from portal.pages import acting_person, on_refusal, page_number
 from portal.timefmt import long_day

@@ -6,7 +6,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from flask import jsonify, render_template, request
-from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
 from portal.errors import InvalidTransition, NotFound
@@ -16,6 +15,7 @@ from portal.events.management.forms import CheckInForm
 from portal.events.management.scope import managed_event
 from portal.events.models import Event
 from portal.i18n import localized, person_name
+from portal.language import gettext as _
 from portal.pages import acting_person
 
 #: Seconds between refreshes of the live counts on the check-in and registrations pages.

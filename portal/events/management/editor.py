@@ -15,7 +15,6 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import request
-from flask_babel import gettext as _
 from wtforms import FieldList
 from wtforms.fields.choices import SelectChoice
 
@@ -41,6 +40,7 @@ from portal.events.setup import (
     TicketTypeData,
 )
 from portal.i18n import localized
+from portal.language import gettext as _
 from portal.money import amount_text, parse_amount
 from portal.organizations.models import Agreement, Organization
 from portal.organizations.queries import agreements_of, get_hub, list_partners

@@ -11,7 +11,6 @@ import re
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
@@ -42,6 +41,7 @@ from portal.events.labels import AUDIENCE_LABELS, QUESTION_KIND_LABELS
 from portal.events.models import Audience, QuestionKind, RegistrationStatus
 from portal.events.setup import SUPPORTED_CURRENCIES
 from portal.forms import IntegerField
+from portal.language import lazy_gettext as _l
 from portal.money import parse_amount
 
 #: Zones offered for an event; an event saved in another zone keeps it as an extra choice.

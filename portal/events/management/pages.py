@@ -6,8 +6,6 @@ Routes are in ``blueprint``; who may see which event is ``scope``'s.
 from __future__ import annotations
 
 from flask import flash, redirect, render_template, request, url_for
-from flask_babel import gettext as _
-from flask_babel import ngettext
 from werkzeug.wrappers import Response
 
 from portal.events import queries, setup
@@ -16,6 +14,8 @@ from portal.events.management.forms import CancelEventForm, EventForm
 from portal.events.management.scope import managed_event
 from portal.events.models import Event
 from portal.forms import ConfirmForm
+from portal.language import gettext as _
+from portal.language import ngettext
 from portal.pages import acting_person, on_refusal, page_number
 
 EDITOR_TEMPLATE = "events/manage/edit.html"

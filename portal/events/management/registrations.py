@@ -13,8 +13,6 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import flash, redirect, render_template, request, url_for
-from flask_babel import gettext as _
-from flask_babel import ngettext
 from werkzeug.wrappers import Response
 from wtforms.fields.choices import SelectChoice
 
@@ -35,6 +33,8 @@ from portal.events.management.scope import managed_event, readable_event, regist
 from portal.events.models import Event, QuestionKind, Registration, RegistrationStatus
 from portal.forms import ConfirmForm
 from portal.i18n import current_language, localized, person_kana, person_name
+from portal.language import gettext as _
+from portal.language import ngettext
 from portal.money import amount_text
 from portal.pages import acting_person, on_refusal, page_number
 from portal.timefmt import iso
