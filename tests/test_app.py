@@ -192,8 +192,9 @@ def test_the_served_app_carries_no_migration_tooling(tmp_path: Path) -> None:
         "import sys\n"
         "from portal.wsgi import app\n"
         "answer = app.test_client().get('/events/')\n"
+        "tooling = ('alembic', 'mako', 'flask_migrate', 'portal.cli')\n"
         "print(answer.status_code, 'migrate' in app.extensions, "
-        "sorted(m for m in ('alembic', 'mako', 'flask_migrate', 'portal.cli') if m in sys.modules))\n"
+        "sorted(m for m in tooling if m in sys.modules))\n"
     )
     environment = {"PORTAL_INSTANCE_PATH": str(tmp_path), "PATH": "/usr/bin:/bin"}
     subprocess.run(
