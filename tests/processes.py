@@ -62,7 +62,9 @@ PARENT = textwrap.dedent(
 def import_the_portal() -> None:
     """Every module of the portal, as a fresh process that builds an app would import them."""
     for module in pkgutil.walk_packages(portal.__path__, "portal."):
-        if module.name != "portal.__main__":  # runs the command line
+        # ``__main__`` runs the command line; ``wsgi`` builds the served app, whose settings
+        # (the rate limiter's key prefix and storage) each child would then find as its own.
+        if module.name not in ("portal.__main__", "portal.wsgi"):
             importlib.import_module(module.name)
 
 
