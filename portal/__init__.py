@@ -57,7 +57,7 @@ def create_app(config: dict[str, Any] | None = None, *, tooling: bool = True) ->
 
     register_server_timing(app)
     register_input_guards(app)
-    register_extensions(app, tooling=tooling)
+    register_extensions(app)
     register_personal_data()
     register_area_hooks()
     register_blueprints(app)
@@ -65,6 +65,7 @@ def create_app(config: dict[str, Any] | None = None, *, tooling: bool = True) ->
     register_security_headers(app)
     register_cache_policy(app)
     if tooling:
+        init_migrations(app, directory=str(_resource_dir("migrations")))
         register_commands(app)
     return app
 
@@ -117,7 +118,7 @@ def _names_and_values(fields: MultiDict[str, str]) -> list[str]:
     return [text for pair in fields.items(multi=True) for text in pair]
 
 
-def register_extensions(app: Flask, *, tooling: bool = True) -> None:
+def register_extensions(app: Flask) -> None:
     engine_options = dict(app.config["SQLALCHEMY_ENGINE_OPTIONS"])
     database_uri = app.config["SQLALCHEMY_DATABASE_URI"]
     connect_args = locking.connect_options(database_uri, app.config["LOCK_TIMEOUT_SECONDS"])
@@ -139,8 +140,6 @@ def register_extensions(app: Flask, *, tooling: bool = True) -> None:
         with app.app_context():
             check_connections_by_their_socket(db.engine)
     register_read_only_commit(app)
-    if tooling:
-        init_migrations(app, directory=str(_resource_dir("migrations")))
     babel.init_app(
         app,
         locale_selector=i18n.select_locale,

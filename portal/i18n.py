@@ -19,12 +19,16 @@ from flask import (
     request,
     url_for,
 )
-from flask_babel import Domain
-from flask_babel import _get_current_context as _babel_context
 from werkzeug.wrappers import Response
 
 from portal import inputs
-from portal.language import current_language, gettext, install_template_callables, locale
+from portal.language import (
+    current_language,
+    gettext,
+    install_template_callables,
+    keep_catalogue_per_request,
+    locale,
+)
 from portal.money import format_money
 
 LANGUAGE_COOKIE = "portal_lang"
@@ -100,30 +104,10 @@ def switch_language() -> Response:
     return response
 
 
-class _OncePerRequestDomain(Domain):
-    """Flask-Babel's domain, finding the request's catalogue once per request: its own looks
-    up the locale, names it and searches its cache on every message (a list page has a
-    hundred and more). Kept where ``force_locale`` saves, clears and restores it, so mail
-    written in another language inside a request gets that language's catalogue."""
-
-    def get_translations(self) -> Any:
-        context = _babel_context()
-        if context is None:
-            return super().get_translations()
-        found = getattr(context, "babel_translations", None)
-        if found is None:
-            found = context.babel_translations = super().get_translations()
-        return found
-
-
 def init_app(app: Flask) -> None:
     from portal.extensions import babel, csrf
 
-    # Every app shares the one Babel object and its domain (cached_property): replaced once.
-    if not isinstance(babel.__dict__.get("domain_instance"), _OncePerRequestDomain):
-        babel.__dict__["domain_instance"] = _OncePerRequestDomain(
-            domain=app.config.get("BABEL_DEFAULT_DOMAIN", "messages")
-        )
+    keep_catalogue_per_request(babel, app.config.get("BABEL_DEFAULT_DOMAIN", "messages"))
     csrf.exempt(switch_language)
     install_template_callables(app.jinja_env)
     app.jinja_env.globals.update(

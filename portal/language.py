@@ -1,7 +1,7 @@
 """The request's language and message catalogue, read where Flask-Babel keeps them.
 
 Flask-Babel keeps both on ``g._flask_babel`` (``babel_locale``, and ``babel_translations``
-once ``portal.i18n``'s domain has found it) and ``force_locale`` swaps them there. Its own
+once the domain below has found it) and ``force_locale`` swaps them there. Its own
 ``gettext`` and ``get_locale`` reach them through three look-ups of ``flask.g`` and its domain
 on every message, and Jinja's ``_()`` through three more layers of calls: a list page writes a
 hundred and more messages and names its language as often. These functions read the same two
@@ -17,6 +17,7 @@ from typing import Any
 import flask_babel
 from babel import Locale
 from flask import g
+from flask_babel import Babel, Domain
 from flask_babel.speaklater import LazyString
 from jinja2 import Environment, pass_eval_context
 from jinja2.nodes import EvalContext
@@ -28,6 +29,29 @@ def _kept(attribute: str) -> Any:
         return getattr(g._flask_babel, attribute, None)
     except (AttributeError, RuntimeError):  # nothing kept yet, or no application context
         return None
+
+
+class _CatalogueKeptPerRequest(Domain):
+    """Flask-Babel's domain, finding the request's catalogue once per request and keeping it
+    where ``catalogue()`` reads it: its own looks up the locale, names it and searches its
+    cache on every message. ``force_locale`` saves, clears and restores it there, so mail
+    written in another language inside a request gets that language's catalogue."""
+
+    def get_translations(self) -> Any:
+        context = flask_babel._get_current_context()
+        if context is None:
+            return super().get_translations()
+        found = getattr(context, "babel_translations", None)
+        if found is None:
+            found = context.babel_translations = super().get_translations()
+        return found
+
+
+def keep_catalogue_per_request(babel: Babel, domain: str) -> None:
+    """Give ``babel`` the domain above. Every app shares the one Babel object and its domain
+    (a cached property): replaced once."""
+    if not isinstance(babel.__dict__.get("domain_instance"), _CatalogueKeptPerRequest):
+        babel.__dict__["domain_instance"] = _CatalogueKeptPerRequest(domain=domain)
 
 
 def catalogue() -> Any:
