@@ -105,6 +105,10 @@ class StoreUnavailable(Exception):
     """Redis did not answer: nothing is remembered or served from memory until it does."""
 
 
+#: ``RedisStore.bump``'s script: INCR each key it is given.
+_BUMP = "for _, key in ipairs(KEYS) do redis.call('INCR', key) end"
+
+
 class RedisStore:
     """Shared by every process and machine serving the portal.
 
@@ -124,6 +128,9 @@ class RedisStore:
         self._prefix = prefix
         self._state = threading.Lock()
         self._away = False
+        # Every commit that writes bumps a few scopes: one command for all of them, where a
+        # pipeline of INCRs cost the worker a command built and an answer parsed per scope.
+        self._bump_script = self._redis.register_script(_BUMP)
 
     def _call(self, work: Callable[[Any], Any]) -> Any:
         try:
@@ -148,14 +155,9 @@ class RedisStore:
         return [int(v) if v is not None else 0 for v in values]
 
     def bump(self, scopes: Iterable[str]) -> bool:
-        def incr(r: Any) -> None:
-            pipe = r.pipeline(transaction=False)
-            for scope in scopes:
-                pipe.incr(f"{self._prefix}g:{scope}")
-            pipe.execute()
-
+        keys = [f"{self._prefix}g:{scope}" for scope in scopes]
         try:
-            self._call(incr)
+            self._call(lambda r: self._bump_script(keys=keys, client=r))
         except StoreUnavailable:
             return False
         return True

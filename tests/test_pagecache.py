@@ -886,3 +886,22 @@ def test_a_change_in_another_process_reaches_an_event_this_one_remembers(
         assert _fresh_request_reads(app, forum.slug, count_queries)[0][0] == "ShownAfterRename"
     finally:
         app.extensions["versions"] = saved
+
+
+def test_redis_bumps_each_scope_once_per_commit_even_after_redis_forgot_its_scripts(
+    redis_url: str, tmp_path: Path
+) -> None:
+    import redis
+
+    store = versions.store_for(redis_url, f"sqlite:///{tmp_path / 'own.db'}")
+    assert isinstance(store, versions.RedisStore)
+    scopes = ["t:registration", "event:7", "person:3"]
+    before = store.generations([*scopes, "event:8"])
+
+    assert store.bump(scopes)
+    # A restarted Redis has forgotten the script: the next bump loads it again.
+    redis.Redis.from_url(redis_url).script_flush()
+    assert store.bump(scopes[:2])
+
+    after = store.generations([*scopes, "event:8"])
+    assert [a - b for a, b in zip(after, before, strict=True)] == [2, 2, 1, 0]
