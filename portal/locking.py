@@ -19,7 +19,8 @@ from __future__ import annotations
 import functools
 from collections.abc import Iterable
 
-from sqlalchemy import Select, Table, bindparam, select, update
+from sqlalchemy import Integer, Select, Table, any_, bindparam, select, update
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import OperationalError
 
 from portal.errors import DomainError
@@ -46,10 +47,12 @@ def connect_options(database_uri: str, lock_timeout_seconds: float) -> dict[str,
 
 @functools.cache
 def _select_for_update(table: Table) -> Select:
-    # Built once per table: locking runs on every registration and claim.
+    # Built once per table: locking runs on every registration and claim. The ids as one
+    # array parameter (PostgreSQL only takes this path): an expanding IN list was rewritten
+    # into the SQL on every run.
     return (
         select(table.c.id)
-        .where(table.c.id.in_(bindparam("ids", expanding=True)))
+        .where(table.c.id == any_(bindparam("ids", type_=ARRAY(Integer))))
         .order_by(table.c.id)
         .with_for_update()
     )
