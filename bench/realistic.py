@@ -20,7 +20,11 @@ for one 100-seat event within 5 seconds; the database then says how many were co
 ``registering`` phase has the same 500 press Register as fast as they are answered, with no
 page traffic: the rate registering reaches alone, over the floor's. It runs
 ``--registering-rounds`` rounds (3; the event emptied between them) and counts the median:
-one round lasts about a second and a half, and single rounds vary by a fifth.
+one round lasts about a second and a half, and single rounds vary by a fifth. The floor is
+loaded again before each round and after the last, and each round is counted against the
+mean of the floors on either side of it: on these machines the speed of the CPU itself drifts
+by a third within minutes, and a round compared with a floor measured minutes away said more
+of the drift than of the portal.
 
 The floor is loaded by the same client at the same concurrency, before and after the
 traffic; a page kind's ratio to it is ``concurrency / mean latency`` (the rate the server
@@ -178,10 +182,18 @@ class OpeningDay:
     #: The portal's own time per attempt (Server-Timing's app), waiting for a CPU included.
     app_ms: float = 0.0
     during: list[KindFigures] = field(default_factory=list)
+    #: Registering alone: the floor's rate on either side of this round (its mean counts).
+    floor_around: tuple[float, float] | None = None
 
     @property
     def rate(self) -> float:
         return self.answered / self.seconds if self.seconds else 0.0
+
+    def ratio(self, floor_rps: float) -> float:
+        """The rate over the floor's: the floor measured around this round where it was,
+        else ``floor_rps``."""
+        floor = statistics.fmean(self.floor_around) if self.floor_around else floor_rps
+        return self.rate / floor if floor else 0.0
 
 
 class CpuSplit:
@@ -669,10 +681,16 @@ async def run_registering_alone(
     )
     servers = {"portal": portal, "floor": floor}
     splits: list[dict[str, float]] = []
+    # A short floor before each round (and a full one after the last): each round is counted
+    # against the floors on either side of it.
+    between = max(3.0, args.floor_seconds / 2)
+    floors: list[float] = []
     for number in range(args.registering_rounds):
         if number:
             # The same members again, on an empty event (outside the CPU measured).
             realistic_data.empty_opening_event(app, workload.opening_event_id)
+        floor_rps, _p95 = await load_floor(http, floor.base_url, between, args.concurrency)
+        floors.append(floor_rps)
         split = CpuSplit(servers)
         presses = await registering_alone(
             registrants, forms, workload.opening_slug, args.concurrency
@@ -685,13 +703,16 @@ async def run_registering_alone(
     }
     named = sorted((k for k in averaged if k.startswith("other: ")), key=lambda k: -averaged[k])
     phase.cpu_per_registration = {k: v for k, v in averaged.items() if k not in named[3:]}
-    # The round with the median rate stands for the phase; every round is printed.
-    phase.opening = sorted(phase.rounds, key=lambda r: r.rate)[len(phase.rounds) // 2]
     split = CpuSplit(servers)
     began = time.monotonic()
     floor_rps, _p95 = await load_floor(http, floor.base_url, args.floor_seconds, args.concurrency)
     phase.cpu_per_floor_request = split.per_request(round(floor_rps * (time.monotonic() - began)))
-    phase.floor_rps.append(floor_rps)
+    floors.append(floor_rps)
+    phase.floor_rps.extend(floors)
+    for number, figures in enumerate(phase.rounds):
+        figures.floor_around = (floors[number], floors[number + 1])
+    # The round with the median ratio stands for the phase; every round is printed.
+    phase.opening = sorted(phase.rounds, key=lambda r: r.ratio(phase.floor))[len(phase.rounds) // 2]
 
 
 async def drive(
@@ -785,14 +806,20 @@ def print_phase(phase: Phase, workers: int) -> None:
     if phase.opening and phase.name == "registering":
         o = phase.opening
         rounds = phase.rounds or [o]
-        ratio = o.rate / phase.floor if phase.floor else 0.0
+        ratio = o.ratio(phase.floor)
         print(
             f"Registering alone: {o.attempts} members pressed Register for a "
             f"{realistic_data.OPENING_SEATS}-seat event as fast as they were answered, "
-            f"no page traffic; {len(rounds)} round(s), the event emptied between them"
+            f"no page traffic; {len(rounds)} round(s), the event emptied between them, each "
+            "counted against the floor measured just before and just after it"
         )
         if phase.floor:
-            shown = ", ".join(f"{r.rate:.0f}/s ({r.rate / phase.floor:.3f})" for r in rounds)
+            shown = ", ".join(
+                f"{r.rate:.0f}/s ({r.ratio(phase.floor):.3f}"
+                + (f" of {statistics.fmean(r.floor_around):.0f}" if r.floor_around else "")
+                + ")"
+                for r in rounds
+            )
             print(f"  rounds: {shown}")
         print(
             f"  the median round: answered {o.answered}/{o.attempts} in {o.seconds:.2f} s = "
