@@ -169,7 +169,6 @@ def register(slug: str) -> BaseResponse | str:
     except ConsentRequired as needed:
         # Not a refusal: the person is asked to agree, and the form is posted again.
         return consent_step(needed, cancel_url=url_for("events.detail", slug=slug))
-    flash(str(_REGISTERED.get(registration.status, _l("Registered."))), "success")
     step = payment_step.current()
     # Only a method the form posted (the page checks the first): a bare POST keeps the ticket.
     method = getattr(form, "payment_method", None) if "payment_method" in request.form else None
@@ -180,12 +179,21 @@ def register(slug: str) -> BaseResponse | str:
         and method.data
     ):
         # Straight on to paying by the method chosen beside the ticket.
+        flash(registered_message(registration.status), "success")
         then = step.continuation(method.data)
         return redirect(
             url_for(then.endpoint, registration_id=registration.id, _anchor=then.anchor),
             code=then.code,
         )
-    return redirect(url_for("events.ticket", registration_id=registration.id))
+    # The ticket says what became of the registration (as pretix's order page thanks the
+    # buyer): a flash would write the session cookie here and again when the ticket read it,
+    # about a twentieth of what registering costs a worker.
+    return redirect(url_for("events.ticket", registration_id=registration.id, registered=1))
+
+
+def registered_message(status: str) -> str:
+    """What the registrant is told right after pressing Register, by what it became."""
+    return str(_REGISTERED.get(status, _l("Registered.")))
 
 
 @blueprint.get("/<slug>.ics")
@@ -225,6 +233,9 @@ def ticket(registration_id: int) -> str:
         can_cancel=registration.is_live and utcnow() < leaving.cancellation_deadline(event),
         waitlist_position=queries.waitlist_position(registration),
         viewer_zone=queries.viewer_zone(queries.viewer_with_memberships(current_user)),
+        just_registered=(
+            registered_message(registration.status) if request.args.get("registered") else None
+        ),
     )
 
 

@@ -267,6 +267,26 @@ def test_registering_through_the_page_keeps_the_answers(client: FlaskClient) -> 
     assert "You are registered. Your ticket is below." in ticket_page
 
 
+def test_the_ticket_says_what_became_of_the_registration_without_writing_the_session(
+    client: FlaskClient,
+) -> None:
+    event = add_event()
+    login(client, member_of("link-j"))
+    client.get(f"/events/{event.slug}", headers=EN)  # the page the button is on
+
+    response = register_through_the_page(client, event, ticket(event, "linkj_member").id)
+    just_after = client.get(response.location, headers=EN)
+    later = client.get(urlsplit(response.location).path, headers=EN)
+
+    # Neither pressing Register nor the ticket it leads to rewrites the session cookie.
+    assert response.headers.getlist("Set-Cookie") == []
+    assert just_after.headers.getlist("Set-Cookie") == []
+    assert "You are registered. Your ticket is below." in text(just_after)
+    # Coming back to the ticket later, nothing is said of having just registered.
+    assert "You are registered. Your ticket is below." not in text(later)
+    assert "Confirmed" in text(later)
+
+
 def test_a_missing_required_answer_registers_nothing(client: FlaskClient) -> None:
     event = add_event(questions=(LUNCH,))
     login(client, member_of("link-j"))
