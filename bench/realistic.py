@@ -225,10 +225,11 @@ class CpuSplit:
         """Milliseconds of CPU per request by kind of process, and the machine's busy time."""
         after = cpu_by_process()
         spent: dict[str, float] = defaultdict(float)
-        for pid, (name, parent, seconds) in after.items():
-            # A process born during the stretch counts from nothing.
+        for pid, (name, parent, seconds, started) in after.items():
+            # A process born during the stretch counts from nothing. (Compared by name, a
+            # kernel worker that had renamed itself counted its whole life here.)
             earlier = self.before.get(pid)
-            since = seconds - (earlier[2] if earlier and earlier[0] == name else 0.0)
+            since = seconds - (earlier[2] if earlier and earlier[3] == started else 0.0)
             kind = self._kind(pid, name, parent)
             spent[kind] += since
             if kind == "other" and since > 0:

@@ -185,10 +185,12 @@ def cpu_seconds(pids: Iterable[int]) -> float:
     return ticks / os.sysconf("SC_CLK_TCK")
 
 
-def cpu_by_process() -> dict[int, tuple[str, int, float]]:
-    """Every process's (command name, parent pid, CPU seconds used so far): compared before
-    and after a stretch of load, what each took of the machine (PostgreSQL's backends, Redis
-    and the load's own client included, which a worker's figures leave out)."""
+def cpu_by_process() -> dict[int, tuple[str, int, float, int]]:
+    """Every process's (command name, parent pid, CPU seconds used so far, start time in
+    ticks): compared before and after a stretch of load, what each took of the machine
+    (PostgreSQL's backends, Redis and the load's own client included, which a worker's figures
+    leave out). The start time tells a process from a later one with the same pid; the name
+    cannot, as the kernel's workers rename themselves by what they are doing."""
     tick = os.sysconf("SC_CLK_TCK")
     used = {}
     for entry in Path("/proc").iterdir():
@@ -200,6 +202,7 @@ def cpu_by_process() -> dict[int, tuple[str, int, float]]:
                     name,
                     int(fields[1]),
                     (int(fields[11]) + int(fields[12])) / tick,
+                    int(fields[19]),
                 )
     return used
 
