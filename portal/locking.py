@@ -19,8 +19,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Iterable
 
-from sqlalchemy import Integer, Select, Table, any_, bindparam, select, update
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy import Select, Table, bindparam, select, update
 from sqlalchemy.exc import OperationalError
 
 from portal.errors import DomainError
@@ -46,16 +45,16 @@ def connect_options(database_uri: str, lock_timeout_seconds: float) -> dict[str,
 
 
 @functools.cache
-def _select_for_update(table: Table) -> Select:
-    # Built once per table: locking runs on every registration and claim. The ids as one
-    # array parameter (PostgreSQL only takes this path): an expanding IN list was rewritten
-    # into the SQL on every run.
-    return (
-        select(table.c.id)
-        .where(table.c.id == any_(bindparam("ids", type_=ARRAY(Integer))))
-        .order_by(table.c.id)
-        .with_for_update()
-    )
+def _select_for_update(table: Table, several: bool) -> Select:
+    # Built once per table: locking runs on every registration and claim. One row (an
+    # event's, on every registration) by ``id = $1``: PostgreSQL keeps one plan for it. An
+    # array of ids (``= ANY($1)``) was planned afresh on every run, its generic plan priced
+    # for more rows than the one it is given; several rows keep the expanding IN list.
+    if several:
+        condition = table.c.id.in_(bindparam("ids", expanding=True))
+    else:
+        condition = table.c.id == bindparam("id")
+    return select(table.c.id).where(condition).order_by(table.c.id).with_for_update()
 
 
 def lock_rows(table: Table, ids: Iterable[int]) -> None:
@@ -73,7 +72,11 @@ def lock_rows(table: Table, ids: Iterable[int]) -> None:
             # The transaction's changes first, as the ORM statement's autoflush did: a lock
             # they wait for is a Busy too.
             session.flush()
-            connection.execute(_select_for_update(table), {"ids": wanted})
+            several = len(wanted) > 1
+            connection.execute(
+                _select_for_update(table, several),
+                {"ids": wanted} if several else {"id": wanted[0]},
+            )
         else:
             connection.execute(update(table).where(table.c.id.in_(wanted)).values(id=table.c.id))
     except OperationalError as error:

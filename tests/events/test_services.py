@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 from icalendar import Calendar
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, select, text, update
 from sqlalchemy import event as sa_event
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -483,6 +483,27 @@ def test_counting_the_seats_reads_the_seat_holders_not_the_waitlist() -> None:
 
     # The two seat holders, and the person's own live registration found by its index.
     assert rows <= 3
+
+
+@pytest.mark.usefixtures("postgres_only")
+def test_the_events_lock_keeps_one_plan_in_postgresql() -> None:
+    # Every registration takes it: a statement PostgreSQL plans afresh on each run (as it did
+    # for ``id = ANY($1)``, whose generic plan it priced for more rows than one) costs the
+    # database a plan per registration.
+    event = add_event(capacity=100)
+    chosen = ticket(event, "linkj_member")
+    for _ in range(12):
+        registering.register(member_of("link-j"), event, ticket_type_id=chosen.id)
+
+    plans = db.session.execute(
+        text(
+            "SELECT generic_plans, custom_plans FROM pg_prepared_statements "
+            "WHERE statement LIKE '%FROM event%FOR UPDATE%'"
+        )
+    ).all()
+
+    assert plans, "the lock was not prepared"
+    assert all(generic >= 1 for generic, _custom in plans), plans
 
 
 def test_awaiting_payment_counts_against_capacity() -> None:
