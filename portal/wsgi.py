@@ -4,7 +4,7 @@ The portal without its command line and migration tooling (``create_app(tooling=
 the schema is built by ``portal db upgrade`` from one place before the workers start
 (docs/deploy.md), so no worker carries Alembic.
 
-What starting built (the modules, the mappers, the forms' and models' classes: about 200,000
+What starting built (the modules, the mappers, the forms' and models' classes: about 155,000
 objects) lives as long as the worker, yet the collector's full passes walked all of it again,
 about 0.1 s each, every thousand requests or so. Frozen, a full pass walks only what requests
 have kept since (docs/performance.md).
