@@ -48,7 +48,6 @@ def press_register(database_url: str, redis_url: str, registrations: int, member
 
     from bench import realistic_data
     from portal.accounts.models import LoginSession, Person
-    from portal.accounts.sessions import sign_in
     from portal.db import utcnow
     from portal.events.models import Event, TicketType
     from portal.extensions import db
@@ -82,12 +81,8 @@ def press_register(database_url: str, redis_url: str, registrations: int, member
         people = db.session.scalars(select(Person).where(Person.email.in_(emails))).all()
         signed_in = [person.id for person in people]
         for number, person in enumerate(sorted(people, key=lambda p: p.email)):
-            client = app.test_client()
+            client = realistic_data.signed_in_client(app, person, base_url=base_url)
             client.environ_base["REMOTE_ADDR"] = f"10.9.{number // 250}.{number % 250 + 1}"
-            secret = sign_in(person, remember=False).secret
-            with client.session_transaction(base_url=base_url) as session:
-                session["_user_id"] = f"{person.id}:{secret}"
-                session["_fresh"] = True
             clients.append(client)
         db.session.commit()
         db.session.remove()

@@ -176,7 +176,6 @@ def profile_registering(
     from sqlalchemy import select
 
     from portal.accounts.models import Person
-    from portal.accounts.sessions import sign_in
     from portal.events.models import TicketType
     from portal.extensions import db
 
@@ -184,8 +183,8 @@ def profile_registering(
     emails = [email for email, _home in workload.members][: args.registrations * 2 + 5]
     with app.test_request_context():
         # Each member signed in once, as the sign-in page does it (a session record each).
-        by_email = {
-            person.email: (person.id, sign_in(person, remember=False).secret)
+        clients = {
+            person.email: realistic_data.signed_in_client(app, person)
             for person in db.session.scalars(select(Person).where(Person.email.in_(emails)))
         }
         ticket_id = db.session.scalar(
@@ -200,11 +199,7 @@ def profile_registering(
     spent = {"timed": 0.0, "profiled": 0.0}
     counted = 0
     for number, email in enumerate(emails):
-        person_id, secret = by_email[email]
-        client = app.test_client()
-        with client.session_transaction() as session:
-            session["_user_id"] = f"{person_id}:{secret}"
-            session["_fresh"] = True
+        client = clients[email]
         phase = "warm" if number < 5 else ("timed" if number < 5 + args.registrations else "prof")
         form = {"ticket_type": str(ticket_id)}
         before = len(statements)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import Flask
@@ -294,6 +295,20 @@ def _empty(event) -> None:  # noqa: ANN001 - an Event
     db.session.execute(delete(OutboxMessage).where(OutboxMessage.person_id.in_(people)))
     db.session.execute(delete(Registration).where(Registration.id.in_(registrations)))
     db.session.commit()
+
+
+def signed_in_client(app: Flask, person: Any, *, base_url: str = "http://localhost") -> Any:
+    """A test client of ``app`` whose session cookie names a session record of its own for
+    ``person``, as the sign-in page opens one (rule 15), without the page's password hash.
+    Call it in a request context of ``app``."""
+    from portal.accounts.sessions import sign_in
+
+    opened = sign_in(person, remember=False)
+    client = app.test_client()
+    with client.session_transaction(base_url=base_url) as session:
+        session["_user_id"] = opened.person.get_id()
+        session["_fresh"] = True
+    return client
 
 
 def empty_opening_event(app: Flask, event_id: int) -> None:

@@ -302,6 +302,7 @@ class SessionMaker:
             person = db.session.get(Person, person_id)
             assert person is not None, person_id
             opened = sign_in(person, remember=False, user_agent=USER_AGENT)
+            user_id = opened.person.get_id()
             proof = None
             if person.role_grants:
                 # Staff and admins open the management pages only with a second factor
@@ -313,7 +314,7 @@ class SessionMaker:
             db.session.remove()
         raw_csrf = secrets.token_hex(20)
         data = {
-            "_user_id": f"{person_id}:{opened.secret}",
+            "_user_id": user_id,
             "_fresh": True,
             "_id": identifier,
             "csrf_token": raw_csrf,
