@@ -233,8 +233,10 @@ def ticket(registration_id: int) -> str:
         can_cancel=registration.is_live and utcnow() < leaving.cancellation_deadline(event),
         waitlist_position=queries.waitlist_position(registration),
         viewer_zone=queries.viewer_zone(queries.viewer_with_memberships(current_user)),
-        just_registered=(
-            registered_message(registration.status) if request.args.get("registered") else None
+        notices=(
+            [("success", registered_message(registration.status))]
+            if request.args.get("registered")
+            else []
         ),
     )
 
