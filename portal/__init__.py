@@ -17,7 +17,11 @@ from werkzeug.wrappers import Response
 from portal import assets, fragments, i18n, inputs, locking, pagecache, pages, timefmt, versions
 from portal.accounts import passwords
 from portal.config import load_settings
-from portal.db import check_connections_by_their_socket, end_read_only_transaction
+from portal.db import (
+    PostgresCursor,
+    check_connections_by_their_socket,
+    end_read_only_transaction,
+)
 from portal.errors import DomainError
 from portal.extensions import babel, csrf, db, init_migrations, limiter, login_manager
 
@@ -133,6 +137,7 @@ def register_extensions(app: Flask) -> None:
         # A connection the database closed is found by its socket, not by a round trip on
         # every request (``portal.db.check_connections_by_their_socket``).
         engine_options.pop("pool_pre_ping", None)
+        connect_args["cursor_factory"] = PostgresCursor
     engine_options["connect_args"] = {**connect_args, **engine_options.get("connect_args", {})}
     app.config["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options
     db.init_app(app)

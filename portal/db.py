@@ -5,10 +5,13 @@ from __future__ import annotations
 import contextlib
 import enum
 import select
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, overload
 
+import psycopg
+from psycopg import Column
+from psycopg.pq import ExecStatus
 from sqlalchemy import DateTime, MetaData, TypeDecorator, event, exc
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
@@ -157,6 +160,68 @@ def commit_keeping_what_is_loaded(session: Session) -> None:
         session.commit()
     finally:
         session.expire_on_commit = expiring
+
+
+# --- cursors ---------------------------------------------------------------------------------
+
+
+class _DescribedResult:
+    """What psycopg's ``Column`` reads from its cursor, as it stood when ``description`` was
+    asked for: by the time a column is read the cursor may hold another statement's result."""
+
+    __slots__ = ("_encoding", "adapters", "pgresult")
+
+    def __init__(self, cursor: psycopg.Cursor[Any]) -> None:
+        self.pgresult = cursor.pgresult
+        self.adapters = cursor.adapters
+        self._encoding = cursor._encoding  # noqa: SLF001 - what Column decodes the names with
+
+
+class DescriptionOnDemand(Sequence[Column]):
+    """A result's ``cursor.description``, each ``Column`` built when something first reads it.
+
+    SQLAlchemy asks every statement's cursor for its description; for a statement compiled
+    before (all but the first run of each) it only looks whether there is one, the result's
+    shape being kept with the compiled form. psycopg builds every column on each ask: about 90
+    of them in a signed-in registration, a sixteenth of the worker's instructions for it."""
+
+    __slots__ = ("_built", "_count", "_described")
+
+    def __init__(self, described: _DescribedResult, count: int) -> None:
+        self._described, self._count = described, count
+        self._built: list[Column] | None = None
+
+    def __len__(self) -> int:
+        return self._count
+
+    @overload
+    def __getitem__(self, index: int) -> Column: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[Column]: ...
+    def __getitem__(self, index: int | slice) -> Column | list[Column]:
+        if self._built is None:
+            described: Any = self._described  # read as Column reads its cursor
+            self._built = [Column(described, i) for i in range(self._count)]
+        return self._built[index]
+
+    def __repr__(self) -> str:
+        return repr(list(self))
+
+
+_RETURNS_ROWS = (ExecStatus.TUPLES_OK, ExecStatus.SINGLE_TUPLE, ExecStatus.TUPLES_CHUNK)
+
+
+class PostgresCursor(psycopg.Cursor[Any]):
+    """psycopg's cursor, describing its results on demand (``DescriptionOnDemand``); given to
+    every PostgreSQL connection the portal opens (``connect_args``)."""
+
+    @property
+    def description(self) -> DescriptionOnDemand | None:  # type: ignore[override]
+        # When psycopg's own description is a list, this is the same list, built later.
+        result = self.pgresult
+        if result is not None and (result.nfields or result.status in _RETURNS_ROWS):
+            return DescriptionOnDemand(_DescribedResult(self), result.nfields)
+        return None
 
 
 # --- connections the database closed ---------------------------------------------------------
