@@ -267,6 +267,26 @@ def test_registering_through_the_page_keeps_the_answers(client: FlaskClient) -> 
     assert "You are registered. Your ticket is below." in ticket_page
 
 
+def test_registering_is_limited_per_person_not_per_address(client: FlaskClient) -> None:
+    first, second = add_event(), add_event()
+    person, colleague = member_of("link-j"), member_of("link-j")
+    login(client, person)
+    for _press in range(20):
+        pressed = register_through_the_page(client, first, ticket(first, "linkj_member").id)
+        assert pressed.status_code == 302
+
+    refused = register_through_the_page(client, second, ticket(second, "linkj_member").id)
+
+    assert refused.status_code == 429
+    assert refused.headers["Retry-After"]
+    assert registrations(second) == []
+    # The same address, another person: not held back by the first one's presses.
+    login(client, colleague)
+    answered = register_through_the_page(client, second, ticket(second, "linkj_member").id)
+    assert answered.status_code == 302 and "/events/tickets/" in answered.location
+    assert [r.person_id for r in registrations(second)] == [colleague.id]
+
+
 def test_the_ticket_says_what_became_of_the_registration_without_writing_the_session(
     client: FlaskClient,
 ) -> None:
