@@ -5,8 +5,9 @@ A scope is a whole table (``t:event``) or one entity (``event:42``, ``person:7``
 ``ENTITY_SCOPES`` says which entities a table's rows belong to. A bulk UPDATE or DELETE through
 the session, whose rows are unknown, bumps the table and ``all:<kind>`` for each kind the table
 feeds. An INSERT statement whose parameters name the entities (``event_id``, ``person_id``) bumps
-those entities only. Statements run on the session's connection rather than through the ORM
-(a lock's no-op UPDATE) change nothing and bump nothing.
+those entities only; a SELECT whose ``WITH`` inserts names its tables (``WRITES_IN_WITH``) and
+is counted as those INSERTs. Statements run on the session's connection rather than through the
+ORM (a lock's no-op UPDATE) change nothing and bump nothing.
 
 What is remembered between requests is remembered *under* the generations it was read at, so a
 commit in any process makes it unreachable: whole pages (``portal.pagecache``, the web layer)
@@ -319,15 +320,27 @@ def _after_flush(session: Session, flush_context: Any) -> None:
         pending.update(_instance_scopes(instance))
 
 
+#: The execution option a SELECT whose ``WITH`` clauses insert rows (PostgreSQL's ``WITH …
+#: INSERT``) names the tables they insert into, counted as INSERT statements with the same
+#: parameters are: finding them in every SELECT would cost every read.
+WRITES_IN_WITH = "portal_writes_in_with"
+
+
 def _do_orm_execute(state: ORMExecuteState) -> None:
-    if not (state.is_update or state.is_delete or state.is_insert):
-        return
+    inserts = state.is_insert
+    if state.is_update or state.is_delete or inserts:
+        # The table written, not those it reads from (an INSERT … SELECT reads others).
+        written = getattr(state.statement, "table", None)
+        tables = [written] if written is not None else sql_util.find_tables(state.statement)
+    else:
+        tables = state.execution_options.get(WRITES_IN_WITH)
+        if not tables:
+            return
+        inserts = True
     pending = state.session.info.setdefault(PENDING, set())
-    # The table written, not those it reads from (an INSERT … SELECT reads others).
-    written = getattr(state.statement, "table", None)
-    for table in [written] if written is not None else sql_util.find_tables(state.statement):
+    for table in tables:
         pending.add(f"t:{table.name}")
-        named = _named_entities(table.name, state.parameters) if state.is_insert else None
+        named = _named_entities(table.name, state.parameters) if inserts else None
         if named is not None:
             pending.update(named)
         else:

@@ -90,3 +90,37 @@ def test_a_commit_of_the_request_makes_the_event_memo_read_the_rows_again(
         # Nothing left in the session that could answer from its identity map.
         db.session.expunge_all()
         assert queries.event_by_slug(slug).title_en == "Renamed"  # type: ignore[union-attr]
+
+
+class BumpRecordingStore(versions.MemoryStore):
+    def __init__(self) -> None:
+        super().__init__()
+        self.bumped: list[set[str]] = []
+
+    def bump(self, scopes):  # noqa: ANN001, ANN201
+        self.bumped.append(set(scopes))
+        return super().bump(scopes)
+
+
+def test_registering_bumps_the_event_the_person_and_the_mail_queue(
+    app: Flask, client: FlaskClient, network: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same scopes whether the registrant's mail is queued by the registration's own
+    statement (PostgreSQL: a WITH naming what it writes, ``WRITES_IN_WITH``) or by a second
+    one (SQLite): the event's pages show a seat fewer, the person's their registration."""
+    store = BumpRecordingStore()
+    monkeypatch.setitem(app.extensions, "versions", store)
+    forum = add_event(capacity=50, tickets=({"audience": "linkj_member", "price": 0},))
+    member, _membership = add_member("link-j")
+    login(client, member)
+    store.bumped.clear()
+
+    answer = client.post(
+        f"/events/{forum.slug}/register",
+        data={"ticket_type": str(ticket(forum, "linkj_member").id)},
+    )
+
+    assert answer.status_code == 302 and "/events/tickets/" in answer.headers["Location"]
+    assert store.bumped == [
+        {"t:registration", f"event:{forum.id}", f"person:{member.id}", "t:outbox_message"}
+    ]

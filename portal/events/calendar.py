@@ -88,11 +88,11 @@ def _confirmed_event_ics(event_id: str) -> bytes | None:
     return event_ics(event, confirmed=True) if event is not None else None
 
 
-def ticket_attachments(event: Event, code: str) -> tuple[DrawnAttachment, ...]:
+def ticket_attachments(event_id: int, code: str) -> tuple[DrawnAttachment, ...]:
     """What a confirmed registrant's mail carries, drawn by the mail worker when it sends:
     the event's calendar entry (as the event is then) and the ticket's QR code."""
     return (
-        DrawnAttachment("event.ics", "text/calendar", "confirmed-event-ics", str(event.id)),
+        DrawnAttachment("event.ics", "text/calendar", "confirmed-event-ics", str(event_id)),
         DrawnAttachment.qr_code("ticket-qr.png", qr_payload(code)),
     )
 

@@ -20,6 +20,7 @@ from portal.events.organizers import require_organizer
 from portal.extensions import db
 from portal.language import gettext as _
 from portal.notifications.services import (
+    ChosenMail,
     WrittenWhenSent,
     external_url,
     mail_person,
@@ -35,29 +36,36 @@ def tell_registrant(
     """Mail the registrant about their registration's current state (rule 8); the mail
     worker writes it when it sends it (``registration_mail_context``)."""
     person = registration.person or db.session.get(Person, registration.person_id)
-    status = RegistrationStatus(registration.status)
-    template = (
-        template
-        or {
-            RegistrationStatus.CONFIRMED: "events/registration_confirmed",
-            RegistrationStatus.AWAITING_PAYMENT: "events/registration_awaiting_payment",
-            RegistrationStatus.WAITLISTED: "events/registration_waitlisted",
-            RegistrationStatus.PENDING_APPROVAL: "events/registration_pending",
-            RegistrationStatus.CANCELLED: "events/registration_cancelled",
-            RegistrationStatus.REJECTED: "events/registration_rejected",
-        }[status]
-    )
-    attachments = (
-        calendar.ticket_attachments(registration.event, registration.code)
-        if status == RegistrationStatus.CONFIRMED
-        else ()
+    told, attachments = registrant_mail(
+        registration.status, registration.event_id, registration.code
     )
     mail_person_when_sent(
         person,
-        template,
+        template or told,
         WrittenWhenSent("registration", str(registration.id)),
         attachments=attachments,
     )
+
+
+#: The mail a registrant is sent when their registration becomes …
+_TOLD_OF = {
+    RegistrationStatus.CONFIRMED: "events/registration_confirmed",
+    RegistrationStatus.AWAITING_PAYMENT: "events/registration_awaiting_payment",
+    RegistrationStatus.WAITLISTED: "events/registration_waitlisted",
+    RegistrationStatus.PENDING_APPROVAL: "events/registration_pending",
+    RegistrationStatus.CANCELLED: "events/registration_cancelled",
+    RegistrationStatus.REJECTED: "events/registration_rejected",
+}
+
+
+def registrant_mail(status: str, event_id: int, code: str) -> ChosenMail:
+    """The template and attachments of the mail telling a registrant their registration (for
+    ``event_id``, its ticket ``code``) became ``status``: the ticket itself once confirmed."""
+    state = RegistrationStatus(status)
+    attachments = (
+        calendar.ticket_attachments(event_id, code) if state == RegistrationStatus.CONFIRMED else ()
+    )
+    return _TOLD_OF[state], attachments
 
 
 @mail_writer("registration")

@@ -3,11 +3,12 @@ statement under the event's lock (``seats``)."""
 
 from __future__ import annotations
 
+import functools
 import secrets
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Insert, bindparam, case, insert, literal, select
+from sqlalchemy import Insert, Select, bindparam, case, insert, literal, select
 from sqlalchemy.orm import make_transient_to_detached
 
 from portal.accounts import consents
@@ -15,7 +16,7 @@ from portal.accounts.models import Person
 from portal.db import commit_keeping_what_is_loaded, utcnow
 from portal.errors import DomainError, InvalidInput, NotFound
 from portal.events import pricing
-from portal.events.mail import tell_registrant
+from portal.events.mail import registrant_mail, tell_registrant
 from portal.events.models import (
     LIVE_STATES,
     Event,
@@ -30,6 +31,8 @@ from portal.events.seats import Allocation, choose_allocation, lock_event, seat_
 from portal.extensions import db
 from portal.language import gettext as _
 from portal.locking import Busy
+from portal.notifications.services import mailed_when_sent_for_each, when_sent_parameters
+from portal.versions import WRITES_IN_WITH
 
 
 class RegistrationClosed(DomainError):
@@ -150,20 +153,27 @@ def register(
         "code": new_ticket_code(),
         "created_at": moment,
     }
+    parameters = {
+        **values,
+        "status_if_seated": seated.status.value,
+        "confirmed_at_if_seated": seated.confirmed_at,
+        "hold_expires_at_if_seated": seated.hold_expires_at,
+        "status_if_full": full.status.value,
+    }
+    # On PostgreSQL the registrant's mail is queued by the same statement, either way it
+    # turns out, so the lock is not held over one more round trip.
+    tells = db.session.get_bind().dialect.name == "postgresql"
+    if tells:
+        parameters |= when_sent_parameters(
+            person,
+            mail_if=registrant_mail(seated.status.value, event.id, values["code"]),
+            mail_else=registrant_mail(full.status.value, event.id, values["code"]),
+        )
     lock_event(event)
     # One statement under the lock counts the seats, writes the registration with a seat or
     # on the waitlist, and writes nothing when the person already holds a live registration
     # (the first click of a double click may have just committed).
-    row = db.session.execute(
-        _REGISTER,
-        {
-            **values,
-            "status_if_seated": seated.status.value,
-            "confirmed_at_if_seated": seated.confirmed_at,
-            "hold_expires_at_if_seated": seated.hold_expires_at,
-            "status_if_full": full.status.value,
-        },
-    ).one_or_none()
+    row = db.session.execute(_register_and_tell() if tells else _REGISTER, parameters).one_or_none()
     if row is None:
         db.session.rollback()
         existing = live_registration(person, event)
@@ -183,7 +193,8 @@ def register(
     )
     make_transient_to_detached(registration)
     db.session.add(registration)
-    tell_registrant(registration)
+    if not tells:
+        tell_registrant(registration)
     announce_registration("create", registration, event)
     # The answer is a redirect: what the session holds is not read again.
     commit_keeping_what_is_loaded(db.session())
@@ -239,6 +250,27 @@ _GIVEN_AT_REGISTRATION = (
 
 #: Built once, like ``_SEAT_STATE``.
 _REGISTER = _register_statement()
+
+
+@functools.cache
+def _register_and_tell() -> Select:
+    """``_REGISTER`` and, for the row it writes, the registrant's mail (PostgreSQL only: a
+    ``WITH`` may write there). Built once."""
+    registered = _REGISTER.cte("registered")
+    status = Registration.__table__.c.status
+    told = mailed_when_sent_for_each(
+        registered,
+        person_id=bindparam("person_id", type_=Registration.__table__.c.person_id.type),
+        writer="registration",
+        argument=registered.c.id,
+        chosen=registered.c.status == bindparam("status_if_seated", type_=status.type),
+    )
+    return (
+        select(registered.c.id, registered.c.status)
+        .add_cte(told.cte("told"))
+        .execution_options(**{WRITES_IN_WITH: (Registration.__table__, told.table)})
+    )
+
 
 #: Columns a new registration leaves empty.
 _UNSET_AT_REGISTRATION = (

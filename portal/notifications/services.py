@@ -17,7 +17,21 @@ from typing import Any, Generic, Protocol, TypeVar
 import segno
 from flask import current_app, render_template
 from flask_babel import force_locale
-from sqlalchemy import insert, select, update
+from sqlalchemy import (
+    CTE,
+    BindParameter,
+    ColumnElement,
+    Insert,
+    String,
+    bindparam,
+    case,
+    cast,
+    func,
+    insert,
+    literal,
+    select,
+    update,
+)
 
 from portal.db import DATABASE_UNAVAILABLE, utcnow
 from portal.extensions import db
@@ -261,6 +275,74 @@ def mail_person_when_sent(
             written_when_sent=written_when_sent,
         ),
     )
+
+
+def mailed_when_sent_for_each(
+    rows: CTE,
+    *,
+    person_id: ColumnElement[Any],
+    writer: str,
+    argument: ColumnElement[Any],
+    chosen: ColumnElement[bool],
+) -> Insert:
+    """``mail_person_when_sent`` for each row of ``rows``, the ``WITH … RETURNING`` of the
+    statement this INSERT joins (PostgreSQL writes both in one statement: a registration does
+    not hold its event's lock over one more round trip). Which template and attachments a row
+    gets is chosen in the statement: those of ``mail_if`` where ``chosen`` holds for the row,
+    those of ``mail_else`` otherwise (``when_sent_parameters``)."""
+    columns = OutboxMessage.__table__.c
+
+    def given(name: str, column: str) -> BindParameter[Any]:
+        return bindparam(name, type_=columns[column].type)
+
+    def constant(value: object, column: str) -> ColumnElement[Any]:
+        return literal(value, type_=columns[column].type)
+
+    # Every column given: the table's defaults are the ORM's, which a WITH does not apply.
+    written = {
+        "person_id": person_id,
+        "to_address": given("mail_to", "to_address"),
+        "subject": constant("", "subject"),
+        "body_text": constant("", "body_text"),
+        "locale": given("mail_locale", "locale"),
+        "written_from": func.json_build_object(
+            "writer", writer, "argument", cast(argument, String)
+        ),
+        "kind": case(
+            (chosen, given("mail_if_kind", "kind")), else_=given("mail_else_kind", "kind")
+        ),
+        "attachments": case(
+            (chosen, given("mail_if_attachments", "attachments")),
+            else_=given("mail_else_attachments", "attachments"),
+        ),
+        "status": constant(OutboxStatus.QUEUED.value, "status"),
+        "attempts": constant(0, "attempts"),
+        "next_attempt_at": given("mail_at", "next_attempt_at"),
+        "last_error": constant("", "last_error"),
+        "created_at": given("mail_at", "created_at"),
+    }
+    return insert(OutboxMessage.__table__).from_select(
+        list(written), select(*written.values()).select_from(rows), include_defaults=False
+    )
+
+
+#: A message as ``mailed_when_sent_for_each`` chooses it: its template and attachments.
+ChosenMail = tuple[str, tuple[MailAttachment, ...]]
+
+
+def when_sent_parameters(
+    person: Recipient, *, mail_if: ChosenMail, mail_else: ChosenMail
+) -> dict[str, Any]:
+    """The parameters of a statement holding ``mailed_when_sent_for_each``."""
+    return {
+        "mail_to": person.email,
+        "mail_locale": person.preferred_locale,
+        "mail_at": utcnow(),
+        "mail_if_kind": mail_if[0],
+        "mail_if_attachments": [_stored(a) for a in mail_if[1]],
+        "mail_else_kind": mail_else[0],
+        "mail_else_attachments": [_stored(a) for a in mail_else[1]],
+    }
 
 
 #: Through the session, so that what watches its writes (``portal.versions``) sees it.

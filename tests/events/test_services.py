@@ -14,6 +14,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from portal.accounts.models import Role
 from portal.audit.models import AuditEntry
+from portal.db import utcnow
 from portal.errors import InvalidInput, InvalidTransition, NotFound
 from portal.events import (
     calendar,
@@ -28,6 +29,7 @@ from portal.events import (
     seats,
     setup,
 )
+from portal.events.mail import tell_registrant
 from portal.events.models import (
     Audience,
     Event,
@@ -186,6 +188,64 @@ def test_free_registration_is_confirmed_with_ticket_mail_qr_and_ics() -> None:
     assert write_message(mail)
     assert registration.code in mail.body_text
     assert {a["filename"] for a in mail.attachments} == {"event.ics", "ticket-qr.png"}
+
+
+#: What a queued message holds besides its id and times.
+_MAIL_COLUMNS = (
+    "person_id",
+    "to_address",
+    "subject",
+    "body_text",
+    "locale",
+    "written_from",
+    "kind",
+    "attachments",
+    "status",
+    "attempts",
+    "last_error",
+    "sent_at",
+)
+
+
+@pytest.mark.parametrize(
+    ("outcome", "audience"),
+    [
+        ("confirmed", "linkj_member"),
+        ("waitlisted", "linkj_member"),
+        ("awaiting_payment", "non_member"),
+        ("pending_approval", "linkj_member"),
+    ],
+)
+def test_the_mail_queued_with_a_registration_is_the_one_telling_of_it(
+    outcome: str, audience: str
+) -> None:
+    """On PostgreSQL the registration's own statement queues the mail (a WITH), elsewhere a
+    second statement does (``tell_registrant``): the same message either way."""
+    event = add_event(capacity=1, requires_approval=outcome == "pending_approval")
+    if outcome == "waitlisted":
+        registering.register(member_of("link-j"), event, ticket_type_id=ticket(event, audience).id)
+    person = member_of("link-j") if audience == "linkj_member" else add_person()
+    person.preferred_locale = "ja"
+
+    registration = registering.register(person, event, ticket_type_id=ticket(event, audience).id)
+    queued = db.session.scalars(
+        select(OutboxMessage).where(OutboxMessage.person_id == person.id)
+    ).one()
+    tell_registrant(registration)
+    db.session.flush()
+    told = db.session.scalars(
+        select(OutboxMessage).where(
+            OutboxMessage.person_id == person.id, OutboxMessage.id != queued.id
+        )
+    ).one()
+
+    assert registration.status == outcome
+    assert {c: getattr(queued, c) for c in _MAIL_COLUMNS} == {
+        c: getattr(told, c) for c in _MAIL_COLUMNS
+    }
+    assert queued.written_from == {"writer": "registration", "argument": str(registration.id)}
+    assert abs(queued.created_at - registration.created_at) < timedelta(seconds=5)
+    assert queued.next_attempt_at <= utcnow()
 
 
 def test_the_ticket_mail_is_drawn_at_sending_with_the_event_as_it_then_is() -> None:
