@@ -52,16 +52,19 @@ def _worker(
     from portal.events.models import Event
 
     if without_lock:
-        tell = registering.tell_registrant
+        announce = registering.announce_registration
 
-        def slow_tell(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        def slow_announce(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
             # Between counting and committing, wait until every process has counted: each
             # round of six counts the same seats, so the event is certainly oversold.
             barrier.wait(timeout=60)
-            return tell(*args, **kwargs)
+            return announce(*args, **kwargs)
 
-        seats.lock_rows = lambda *args, **kwargs: None
-        registering.tell_registrant = slow_tell
+        def without_the_lock(_table, _row_id, statement, parameters):  # noqa: ANN001, ANN202
+            return db.session.execute(statement, parameters).all()
+
+        seats.lock_row_then = without_the_lock
+        registering.announce_registration = slow_announce
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": database_url, "TESTING": True})
     with app.app_context():
@@ -222,14 +225,32 @@ def test_a_registration_kept_waiting_for_the_event_lock_is_refused_and_writes_no
                     db.session.get(Event, event_id),
                     ticket_type_id=chosen,
                 )
+            db.session.expire_all()
+            assert (
+                db.session.scalars(
+                    select(Registration).where(Registration.event_id == event_id)
+                ).all()
+                == []
+            )
         finally:
             done.set()
             holder.join()
+        try:
+            # The same connection, once the lock is free: registering again simply works
+            # (the lock and the registration went to the database together, and the refused
+            # pair left nothing behind on the connection).
+            again = registering.register(
+                db.session.get(Person, person_id),
+                db.session.get(Event, event_id),
+                ticket_type_id=chosen,
+            )
+            assert again.status == "confirmed"
+        finally:
             db.session.remove()
             db.engine.dispose()
 
     db.session.expire_all()
-    assert (
-        db.session.scalars(select(Registration).where(Registration.event_id == event_id)).all()
-        == []
-    )
+    assert [
+        r.person_id
+        for r in db.session.scalars(select(Registration).where(Registration.event_id == event_id))
+    ] == [person_id]
