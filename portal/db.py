@@ -5,8 +5,7 @@ from __future__ import annotations
 import contextlib
 import enum
 import select
-from collections.abc import Iterable, Iterator, Sequence
-from contextvars import ContextVar
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any, overload
 
@@ -211,24 +210,6 @@ class DescriptionOnDemand(Sequence[Column]):
 
 _RETURNS_ROWS = (ExecStatus.TUPLES_OK, ExecStatus.SINGLE_TUPLE, ExecStatus.TUPLES_CHUNK)
 
-#: Set while statements whose answer nobody reads are sent (``sent_unanswered``).
-_UNANSWERED: ContextVar[bool] = ContextVar("unanswered", default=False)
-
-
-@contextlib.contextmanager
-def sent_unanswered() -> Iterator[None]:
-    """In a psycopg pipeline, statements executed in this block are sent without waiting for
-    their answer, and SQLAlchemy is told they return no rows: for a statement whose answer
-    only says it was done (a row lock granted). Its error, if any, is raised by whichever
-    statement's answer is read next, or when the pipeline ends. The statements still go
-    through SQLAlchemy, so what watches them (logs, ``tests.factories.recorded_statements``)
-    sees them."""
-    token = _UNANSWERED.set(True)
-    try:
-        yield
-    finally:
-        _UNANSWERED.reset(token)
-
 
 class PostgresCursor(psycopg.Cursor[Any]):
     """psycopg's cursor, describing its results on demand (``DescriptionOnDemand``); given to
@@ -237,15 +218,6 @@ class PostgresCursor(psycopg.Cursor[Any]):
     @property
     def description(self) -> DescriptionOnDemand | None:  # type: ignore[override]
         # When psycopg's own description is a list, this is the same list, built later.
-        if (
-            self.pgresult is None
-            and self._conn._pipeline is not None  # noqa: SLF001
-            and not _UNANSWERED.get()
-        ):
-            # In a pipeline (``portal.locking.lock_row_then``) a result arrives only when it
-            # is fetched, and SQLAlchemy asks for the description right after executing: an
-            # empty one would tell it the statement returns no rows.
-            self._fetch_pipeline()
         result = self.pgresult
         if result is not None and (result.nfields or result.status in _RETURNS_ROWS):
             return DescriptionOnDemand(_DescribedResult(self), result.nfields)

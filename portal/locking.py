@@ -12,24 +12,16 @@ registration. SQLite has no row locks, and pysqlite opens a transaction only at 
 (earlier SELECTs run outside it): a no-op ``UPDATE`` of the rows opens the transaction and
 takes the database's single write lock, so every read after it sees the latest commits and
 no other writer can commit until this transaction ends. Callers lock first, then count.
-
-``lock_row_then`` sends one row's lock and the statement that counts behind it together
-(PostgreSQL's pipeline), so the statement runs the moment the lock is granted: a registration
-holds its event's lock one round trip less.
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable, Sequence
-from typing import Any
+from collections.abc import Iterable
 
-import psycopg
-from sqlalchemy import Executable, Row, Select, Table, bindparam, select, update
+from sqlalchemy import Select, Table, bindparam, select, update
 from sqlalchemy.exc import OperationalError
-from sqlalchemy.orm import Session
 
-from portal.db import sent_unanswered
 from portal.errors import DomainError
 from portal.extensions import db
 from portal.language import gettext as _
@@ -65,41 +57,6 @@ def _select_for_update(table: Table, several: bool) -> Select:
     return select(table.c.id).where(condition).order_by(table.c.id).with_for_update()
 
 
-def lock_row_then(
-    table: Table, row_id: int, statement: Executable, parameters: dict[str, Any]
-) -> Sequence[Row[Any]]:
-    """``lock_rows`` for one row of ``table``, then ``statement`` run in the session (its rows).
-
-    On PostgreSQL the lock and the statement go to the database together (psycopg's pipeline):
-    the statement runs the moment the lock is granted, instead of after the lock's answer has
-    reached the worker and the worker has sent the statement, all that time holding the lock
-    that every other registration for the event is waiting on. The lock is still its own
-    statement, so the statement's snapshot is taken after it (see ``lock_rows``)."""
-    session = db.session
-    connection = session.connection()
-    if connection.dialect.name != "postgresql":
-        lock_rows(table, [row_id])
-        return session.execute(statement, parameters).all()
-    try:
-        session.flush()  # as in lock_rows
-        with connection.connection.driver_connection.pipeline():
-            with sent_unanswered():
-                connection.execute(_select_for_update(table, False), {"id": row_id})
-            # Reading the statement's rows waits for both answers (``portal.db.PostgresCursor``):
-            # a lock not granted in time raises here.
-            return session.execute(statement, parameters).all()
-    except (OperationalError, psycopg.OperationalError) as error:
-        _refused(session, error)
-        raise
-
-
-def _refused(session: Session, error: Exception) -> None:
-    # A lock not granted in time is a Busy; anything else the caller's error to raise.
-    session.rollback()
-    if "lock" in str(error).lower() or "busy" in str(error).lower():
-        raise Busy() from None
-
-
 def lock_rows(table: Table, ids: Iterable[int]) -> None:
     """Lock the rows of ``table`` with these ids until the current transaction ends."""
     wanted = sorted(set(ids))
@@ -123,5 +80,7 @@ def lock_rows(table: Table, ids: Iterable[int]) -> None:
         else:
             connection.execute(update(table).where(table.c.id.in_(wanted)).values(id=table.c.id))
     except OperationalError as error:
-        _refused(session, error)
+        session.rollback()
+        if "lock" in str(error).lower() or "busy" in str(error).lower():
+            raise Busy() from None
         raise

@@ -5,23 +5,16 @@ given describe their results only when asked (``portal.db.PostgresCursor``)."""
 
 from __future__ import annotations
 
-import itertools
-import re
-import tempfile
 import time
 
 import psycopg
-import pytest
 from flask import Flask
-from psycopg import pq
-from sqlalchemy import literal, select, text, update
+from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from portal.db import DescriptionOnDemand, PostgresCursor, connection_was_closed
-from portal.events.models import Event
 from portal.extensions import db
-from portal.locking import Busy, lock_row_then
-from tests.factories import add_event, another_portal
+from tests.factories import another_portal
 
 
 def _end_session(app: Flask, pid: int) -> None:
@@ -131,65 +124,3 @@ def test_a_description_kept_describes_its_own_result_after_the_cursor_moved_on(
         cursor.execute("SELECT FROM described_here")  # rows of no columns
         assert cursor.description is not None and len(cursor.description) == 0
         db.session.rollback()
-
-
-# --- a lock and the statement behind it leave together (portal.locking.lock_row_then) ---------
-
-
-def test_the_statement_behind_a_lock_is_sent_before_the_lock_is_answered(
-    app: Flask, network: None, postgres_only: None
-) -> None:
-    """The registration's statement reaches the database with its event's lock, so it runs
-    the moment the lock is granted: libpq's trace of the connection shows both sent before
-    any answer came back, and one answer per statement after."""
-    event_id = add_event().id
-    db.session.commit()
-    db.session.execute(select(literal(1)))  # the transaction begun: its BEGIN is not traced
-    driver = db.session.connection().connection.driver_connection
-    with tempfile.TemporaryFile("w+") as trace:
-        driver.pgconn.trace(trace.fileno())
-        driver.pgconn.set_trace_flags(pq.Trace.SUPPRESS_TIMESTAMPS | pq.Trace.REGRESS_MODE)
-        try:
-            rows = lock_row_then(Event.__table__, event_id, select(literal(7).label("seven")), {})
-        finally:
-            driver.pgconn.untrace()
-        trace.seek(0)
-        # One message per "F" (sent) or "B" (received) line, with the lines of its SQL.
-        messages = [m.split("\t") for m in re.split(r"\n(?=[FB]\t)", trace.read().strip())]
-    db.session.rollback()
-
-    assert [tuple(row) for row in rows] == [(7,)]
-    sent_before_answered = list(itertools.takewhile(lambda m: m[0] == "F", messages))
-    parsed = [m[3] for m in sent_before_answered if m[2] == "Parse"]
-    assert len(parsed) == 2
-    assert "FOR UPDATE" in parsed[0] and "seven" in parsed[1]
-    answered = [m[3].strip() for m in messages if m[0] == "B" and m[2] == "CommandComplete"]
-    assert answered == ['"SELECT 1"', '"SELECT 1"']  # the event's row locked, then the 7
-
-
-def test_a_lock_not_granted_in_time_is_busy_and_the_statement_behind_it_never_runs(
-    app: Flask, network: None, postgres_only: None
-) -> None:
-    event = add_event()
-    db.session.commit()
-    with another_portal(app, LOCK_TIMEOUT_SECONDS=0.2) as impatient:
-        engine = db.engine
-        with engine.connect() as holder:
-            holder.execute(select(Event.id).where(Event.id == event.id).with_for_update())
-            with impatient.app_context():
-                with pytest.raises(Busy):
-                    lock_row_then(
-                        Event.__table__,
-                        event.id,
-                        update(Event.__table__)
-                        .where(Event.__table__.c.id == event.id)
-                        .values(title_en="Written behind a lock it never had")
-                        .returning(Event.__table__.c.id),
-                        {},
-                    )
-                # The connection goes on as usual once the pipeline is over.
-                assert db.session.scalar(select(literal(1))) == 1
-                db.session.remove()
-            holder.rollback()
-    db.session.expire_all()
-    assert db.session.get(Event, event.id).title_en != "Written behind a lock it never had"

@@ -646,7 +646,7 @@ def test_pressing_register_in_four_statements(
 ) -> None:
     """Issue 19: the viewer with their session record, the event's lock, the registration
     counted and written in one statement, and its queued mail (on PostgreSQL queued by the
-    registration's own statement, sent with the lock: three statements, two round trips); the
+    registration's own statement: three statements); the
     event's definition and who listens to webhooks are remembered between requests, as in
     production (this module turns the store off: it is put back here, and taken away again
     after the test). An event with organizers abroad adds the look-up of the registrant's

@@ -27,12 +27,7 @@ from portal.events.models import (
 )
 from portal.events.organizers import announce_registration
 from portal.events.pricing import TicketOffer
-from portal.events.seats import (
-    Allocation,
-    choose_allocation,
-    lock_event_then,
-    seat_state_statement,
-)
+from portal.events.seats import Allocation, choose_allocation, lock_event, seat_state_statement
 from portal.extensions import db
 from portal.language import gettext as _
 from portal.locking import Busy
@@ -174,11 +169,11 @@ def register(
             mail_if=registrant_mail(seated.status.value, event.id, values["code"]),
             mail_else=registrant_mail(full.status.value, event.id, values["code"]),
         )
-    # One statement under the event's lock (sent with it) counts the seats, writes the
-    # registration with a seat or on the waitlist, and writes nothing when the person already
-    # holds a live registration (the first click of a double click may have just committed).
-    written = lock_event_then(event, _register_and_tell() if tells else _REGISTER, parameters)
-    row = written[0] if written else None
+    lock_event(event)
+    # One statement under the lock counts the seats, writes the registration with a seat or
+    # on the waitlist, and writes nothing when the person already holds a live registration
+    # (the first click of a double click may have just committed).
+    row = db.session.execute(_register_and_tell() if tells else _REGISTER, parameters).one_or_none()
     if row is None:
         db.session.rollback()
         existing = live_registration(person, event)

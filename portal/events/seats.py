@@ -12,13 +12,12 @@ Freeing a seat needs no lock; promoting from the waitlist takes the same lock.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import Executable, Row, Select, bindparam, case, func, literal_column, select
+from sqlalchemy import Select, bindparam, case, func, literal_column, select
 from sqlalchemy.orm import aliased
 
 from portal.events.models import (
@@ -30,7 +29,7 @@ from portal.events.models import (
     TicketType,
 )
 from portal.extensions import db
-from portal.locking import lock_row_then, lock_rows
+from portal.locking import lock_rows
 
 #: Minutes a seat stays held while a paid ticket waits for payment (the issue's example).
 DEFAULT_PAYMENT_HOLD_MINUTES = 30
@@ -143,14 +142,6 @@ def seats_left(event: Event, ticket_type: TicketType | None = None) -> int:
 def lock_event(event: Event) -> None:
     """Lock the event's row: every change to its seats (its ticket types' too) takes it."""
     lock_rows(Event.__table__, [event.id])
-
-
-def lock_event_then(
-    event: Event, statement: Executable, parameters: dict[str, Any]
-) -> Sequence[Row[Any]]:
-    """``lock_event``, and ``statement``'s rows, the statement sent with the lock (a
-    registration: ``portal.locking.lock_row_then``)."""
-    return lock_row_then(Event.__table__, event.id, statement, parameters)
 
 
 def _hold_minutes() -> int:
