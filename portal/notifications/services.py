@@ -299,7 +299,7 @@ def mailed_when_sent_for_each(
         return literal(value, type_=columns[column].type)
 
     # Every column given: the table's defaults are the ORM's, which a WITH does not apply.
-    written = {
+    written: dict[str, ColumnElement[Any]] = {
         "person_id": person_id,
         "to_address": given("mail_to", "to_address"),
         "subject": constant("", "subject"),
@@ -315,11 +315,14 @@ def mailed_when_sent_for_each(
             (chosen, given("mail_if_attachments", "attachments")),
             else_=given("mail_else_attachments", "attachments"),
         ),
-        "status": constant(OutboxStatus.QUEUED.value, "status"),
-        "attempts": constant(0, "attempts"),
         "next_attempt_at": given("mail_at", "next_attempt_at"),
-        "last_error": constant("", "last_error"),
         "created_at": given("mail_at", "created_at"),
+    }
+    # The rest from the model's own defaults (status, attempts, …), not restated here.
+    written |= {
+        column.name: constant(column.default.arg, column.name)
+        for column in columns
+        if column.name not in written and column.default is not None and column.default.is_scalar
     }
     return insert(OutboxMessage.__table__).from_select(
         list(written), select(*written.values()).select_from(rows), include_defaults=False
