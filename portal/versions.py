@@ -108,6 +108,8 @@ class StoreUnavailable(Exception):
 
 #: ``RedisStore.bump``'s script: INCR each key it is given.
 _BUMP = "for _, key in ipairs(KEYS) do redis.call('INCR', key) end"
+#: Bumps owed past this many scopes become one bump of everything (``EPOCH``).
+OWED_AT_MOST = 10_000
 
 
 class RedisStore:
@@ -115,8 +117,10 @@ class RedisStore:
 
     Redis being away never takes the portal down: generations cannot be read, so nothing is
     served from or kept in the cache; its going away is logged once, and its return. A bump
-    lost that way leaves pages cached before the outage visible for at most
-    ``PAGE_CACHE_TTL`` after it (a restarted Redis has none).
+    Redis did not take is owed: this process sends it before it reads any generation again
+    (reading nothing until Redis takes it) and with its next bump. Until then, what other
+    processes kept before it stays visible to them, for at most ``PAGE_CACHE_TTL`` (a
+    restarted Redis keeps no pages).
     """
 
     def __init__(self, url: str, prefix: str = "portal:pc:") -> None:
@@ -132,6 +136,7 @@ class RedisStore:
         # Every commit that writes bumps a few scopes: one command for all of them, where a
         # pipeline of INCRs cost the worker a command built and an answer parsed per scope.
         self._bump_script = self._redis.register_script(_BUMP)
+        self._owed: set[str] = set()
 
     def _call(self, work: Callable[[Any], Any]) -> Any:
         try:
@@ -152,16 +157,38 @@ class RedisStore:
         return result
 
     def generations(self, scopes: list[str]) -> list[int]:
+        self._settle()
         values = self._call(lambda r: r.mget([f"{self._prefix}g:{s}" for s in scopes]))
         return [int(v) if v is not None else 0 for v in values]
 
     def bump(self, scopes: Iterable[str]) -> bool:
+        with self._state:
+            owed, self._owed = self._owed, set()
+        try:
+            self._bump({*scopes, *owed})
+        except StoreUnavailable:
+            return False
+        return True
+
+    def _settle(self) -> None:
+        """Send the bumps owed (see the class), before anything kept is trusted again."""
+        if not self._owed:
+            return
+        with self._state:
+            owed, self._owed = self._owed, set()
+        self._bump(owed)
+
+    def _bump(self, scopes: set[str]) -> None:
         keys = [f"{self._prefix}g:{scope}" for scope in scopes]
         try:
             self._call(lambda r: self._bump_script(keys=keys, client=r))
         except StoreUnavailable:
-            return False
-        return True
+            with self._state:
+                self._owed |= scopes
+                if len(self._owed) > OWED_AT_MOST:
+                    # A long outage: everything kept is as good as stale.
+                    self._owed = {EPOCH}
+            raise
 
     def get(self, key: str) -> bytes | None:
         try:
@@ -179,6 +206,7 @@ class RedisStore:
             pipe.get(f"{self._prefix}p:{key}")
             return pipe.execute()  # type: ignore[no-any-return]
 
+        self._settle()
         values, value = self._call(both)
         generations = [int(v) if v is not None else 0 for v in values]
         return generations, value if isinstance(value, bytes) else None

@@ -309,6 +309,34 @@ def test_clearing_the_page_cache_while_redis_is_away_says_it_did_not(
     assert "the page cache was not cleared: Redis is not answering" in result.output
 
 
+def test_a_logout_a_process_could_not_tell_redis_of_still_reaches_the_other_processes(
+    network: None, private_redis: PrivateRedis, portal_with_redis_at: Callable[[str], Flask]
+) -> None:
+    """Rule 15 with the page cache: the process a member logs out on is cut off from Redis at
+    that moment, so the bump of their pages' generation is owed; it is sent before that
+    process reads Redis again, and the page another process keeps for a copied cookie then
+    signs nobody in."""
+    here, there = portal_with_redis_at(private_redis.url), portal_with_redis_at(private_redis.url)
+    member = add_person()
+    browser, thief = there.test_client(), here.test_client()
+    signed_in = browser.post("/login", data={"email": member.email, "password": PASSWORD})
+    assert signed_in.status_code == 302
+    thief.set_cookie("session", browser.get_cookie("session").value)  # type: ignore[union-attr]
+    assert thief.get("/account", headers=EN).status_code == 200
+    kept = thief.get("/account", headers=EN)
+    assert (kept.status_code, kept.headers["X-Cache"]) == (200, "hit")
+
+    store = there.extensions["versions"]
+    reachable = store._redis
+    store._redis = redis.Redis(host="127.0.0.1", port=free_port(), socket_connect_timeout=0.2)
+    assert browser.post("/logout").status_code == 302  # ended; the bump did not reach Redis
+    store._redis = reachable
+    assert there.test_client().get("/", headers=EN).status_code == 200  # it asks Redis again
+
+    refused = thief.get("/account", headers=EN)
+    assert refused.status_code == 302 and "/login" in refused.location
+
+
 # --- the database is away ------------------------------------------------------------------
 
 #: Where no database answers: a PostgreSQL port nobody listens on, a SQLite file in a folder

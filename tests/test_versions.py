@@ -4,7 +4,10 @@ counts at once."""
 
 from __future__ import annotations
 
+import secrets
+
 import pytest
+import redis
 from flask import Flask
 from flask.testing import FlaskClient
 
@@ -124,3 +127,42 @@ def test_registering_bumps_the_event_the_person_and_the_mail_queue(
     assert store.bumped == [
         {"t:registration", f"event:{forum.id}", f"person:{member.id}", "t:outbox_message"}
     ]
+
+
+def test_a_bump_redis_did_not_take_is_sent_before_anything_is_read_again(redis_url: str) -> None:
+    """A commit while Redis was away (a session ended, say) must not leave what was kept under
+    the old generation good once Redis answers: the process that could not bump reads nothing
+    until its bump is taken."""
+    prefix = f"test:{secrets.token_hex(4)}:"
+    here, elsewhere = versions.RedisStore(redis_url, prefix), versions.RedisStore(redis_url, prefix)
+    [before] = elsewhere.generations(["account:7"])
+    reachable = here._redis
+    here._redis = redis.Redis.from_url("redis://127.0.0.1:1/0", socket_connect_timeout=0.2)
+
+    assert here.bump(["account:7", "t:login_session"]) is False
+    with pytest.raises(versions.StoreUnavailable):
+        here.generations(["t:event"])  # nothing read, so nothing kept is trusted
+    assert elsewhere.generations(["account:7"]) == [before]
+
+    here._redis = reachable
+    here.generations(["t:event"])
+    assert elsewhere.generations(["account:7", "t:login_session"])[0] == before + 1
+    assert here.bump(["t:event"]) is True  # owed once, sent once
+    assert elsewhere.generations(["account:7"]) == [before + 1]
+
+
+def test_bumps_owed_through_a_long_outage_become_one_bump_of_everything(
+    redis_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(versions, "OWED_AT_MOST", 3)
+    prefix = f"test:{secrets.token_hex(4)}:"
+    here, elsewhere = versions.RedisStore(redis_url, prefix), versions.RedisStore(redis_url, prefix)
+    [epoch] = elsewhere.generations([versions.EPOCH])
+    reachable = here._redis
+    here._redis = redis.Redis.from_url("redis://127.0.0.1:1/0", socket_connect_timeout=0.2)
+    for person in range(5):
+        assert here.bump([f"account:{person}"]) is False
+
+    here._redis = reachable
+    here.generations(["t:event"])
+    assert elsewhere.generations([versions.EPOCH]) == [epoch + 1]
