@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import secrets
 import threading
 import time
 import weakref
@@ -106,8 +107,14 @@ class StoreUnavailable(Exception):
     """Redis did not answer: nothing is remembered or served from memory until it does."""
 
 
-#: ``RedisStore.bump``'s script: INCR each key it is given.
-_BUMP = "for _, key in ipairs(KEYS) do redis.call('INCR', key) end"
+#: ``RedisStore.bump``'s script: INCR each key it is given; the epoch's, where Redis has lost
+#: it, from the random start given (``RedisStore._start_epoch`` says why).
+_BUMP = """
+for _, key in ipairs(KEYS) do
+  if key == ARGV[1] then redis.call('SET', key, ARGV[2], 'NX') end
+  redis.call('INCR', key)
+end
+"""
 #: Bumps owed past this many scopes become one bump of everything (``EPOCH``).
 OWED_AT_MOST = 10_000
 
@@ -121,6 +128,10 @@ class RedisStore:
     (reading nothing until Redis takes it) and with its next bump. Until then, what other
     processes kept before it stays visible to them, for at most ``PAGE_CACHE_TTL`` (a
     restarted Redis keeps no pages).
+
+    A Redis that lost its keys (restarted with nothing on disk, flushed) starts the epoch at a
+    random number rather than at 0, so that what a process kept before (an event's definition
+    under generations that were 0 then, read again as 0) is not good again.
     """
 
     def __init__(self, url: str, prefix: str = "portal:pc:") -> None:
@@ -159,7 +170,21 @@ class RedisStore:
     def generations(self, scopes: list[str]) -> list[int]:
         self._settle()
         values = self._call(lambda r: r.mget([f"{self._prefix}g:{s}" for s in scopes]))
+        return self._numbers(scopes, values)
+
+    def _numbers(self, scopes: list[str], values: list[Any]) -> list[int]:
+        if EPOCH in scopes and values[scopes.index(EPOCH)] is None:
+            values[scopes.index(EPOCH)] = self._start_epoch()
         return [int(v) if v is not None else 0 for v in values]
+
+    def _start_epoch(self) -> Any:
+        key = f"{self._prefix}g:{EPOCH}"
+
+        def start(r: Any) -> Any:
+            r.set(key, _epoch_start(), nx=True)  # another process may have started it
+            return r.get(key)
+
+        return self._call(start)
 
     def bump(self, scopes: Iterable[str]) -> bool:
         with self._state:
@@ -180,8 +205,9 @@ class RedisStore:
 
     def _bump(self, scopes: set[str]) -> None:
         keys = [f"{self._prefix}g:{scope}" for scope in scopes]
+        start = [f"{self._prefix}g:{EPOCH}", _epoch_start()]
         try:
-            self._call(lambda r: self._bump_script(keys=keys, client=r))
+            self._call(lambda r: self._bump_script(keys=keys, args=start, client=r))
         except StoreUnavailable:
             with self._state:
                 self._owed |= scopes
@@ -208,12 +234,15 @@ class RedisStore:
 
         self._settle()
         values, value = self._call(both)
-        generations = [int(v) if v is not None else 0 for v in values]
-        return generations, value if isinstance(value, bytes) else None
+        return self._numbers(scopes, values), value if isinstance(value, bytes) else None
 
     def put(self, key: str, value: bytes, ttl: int) -> None:
         with contextlib.suppress(StoreUnavailable):
             self._call(lambda r: r.set(f"{self._prefix}p:{key}", value, ex=ttl))
+
+
+def _epoch_start() -> int:
+    return secrets.randbelow(2**62) + 1
 
 
 def _warn(message: str) -> None:

@@ -28,6 +28,7 @@ from werkzeug.test import TestResponse
 
 from portal import create_app
 from portal.accounts.models import Person, Role
+from portal.events.models import Event
 from portal.extensions import db, limiter
 from tests.factories import (
     PASSWORD,
@@ -335,6 +336,28 @@ def test_a_logout_a_process_could_not_tell_redis_of_still_reaches_the_other_proc
 
     refused = thief.get("/account", headers=EN)
     assert refused.status_code == 302 and "/login" in refused.location
+
+
+def test_an_event_renamed_before_redis_restarted_shows_its_new_name(
+    network: None, portal_on_private_redis: Flask, private_redis: PrivateRedis
+) -> None:
+    """Each process keeps an event's definition under generations in Redis: a Redis restarted
+    with nothing on disk must not make the definition kept before the rename good again."""
+    event = add_event()
+    slug, event_id = event.slug, event.id
+    visitor = portal_on_private_redis.test_client()
+    assert event.title_en in visitor.get(f"/events/{slug}", headers=EN).get_data(as_text=True)
+    with portal_on_private_redis.app_context():
+        renamed = db.session.get(Event, event_id)
+        assert renamed is not None
+        renamed.title_en = "Kobe Biomedical Night"
+        db.session.commit()
+
+    private_redis.stop()
+    private_redis.start()
+
+    page = visitor.get(f"/events/{slug}", headers=EN)
+    assert page.status_code == 200 and "Kobe Biomedical Night" in page.get_data(as_text=True)
 
 
 # --- the database is away ------------------------------------------------------------------

@@ -166,3 +166,31 @@ def test_bumps_owed_through_a_long_outage_become_one_bump_of_everything(
     here._redis = reachable
     here.generations(["t:event"])
     assert elsewhere.generations([versions.EPOCH]) == [epoch + 1]
+
+
+def lose_keys(redis_url: str, prefix: str) -> None:
+    """What a Redis restarted with nothing on disk has of a store's keys: none."""
+    with redis.Redis.from_url(redis_url) as client:
+        for key in client.scan_iter(f"{prefix}*"):
+            client.delete(key)
+
+
+def test_a_redis_that_lost_its_keys_makes_nothing_kept_before_good_again(redis_url: str) -> None:
+    """Generations read as 0 before (an event's definition kept under them), bumped, then
+    lost with Redis's keys, must not read as the same 0 again: the epoch starts afresh at a
+    random number, whether it is read or bumped first."""
+    prefix = f"test:{secrets.token_hex(4)}:"
+    store = versions.RedisStore(redis_url, prefix)
+    kept = store.generations([versions.EPOCH, "t:event"])
+    assert kept[1] == 0 and kept[0] > 0
+    assert store.bump(["t:event"])
+
+    lose_keys(redis_url, prefix)
+    assert store.generations([versions.EPOCH, "t:event"]) != kept
+
+    kept = store.generations([versions.EPOCH, "t:event"])
+    lose_keys(redis_url, prefix)
+    assert store.bump([versions.EPOCH])  # ``portal cache clear`` before anything is read
+    [epoch] = store.generations([versions.EPOCH])
+    assert epoch not in (kept[0], 1)
+    assert store.generations([versions.EPOCH]) == [epoch]  # started once, then kept
