@@ -108,7 +108,7 @@ class StoreUnavailable(Exception):
 
 
 #: ``RedisStore.bump``'s script: INCR each key it is given; the epoch's, where Redis has lost
-#: it, from the random start given (``RedisStore._start_epoch`` says why).
+#: it, from the random start given (``RedisStore`` says why).
 _BUMP = """
 for _, key in ipairs(KEYS) do
   if key == ARGV[1] then redis.call('SET', key, ARGV[2], 'NX') end
