@@ -173,16 +173,19 @@ class RedisStore:
         return self._numbers(scopes, values)
 
     def _numbers(self, scopes: list[str], values: list[Any]) -> list[int]:
-        if EPOCH in scopes and values[scopes.index(EPOCH)] is None:
-            values[scopes.index(EPOCH)] = self._start_epoch()
+        epoch = scopes.index(EPOCH) if EPOCH in scopes else None
+        if epoch is not None and values[epoch] is None:
+            values[epoch] = self._start_epoch()
         return [int(v) if v is not None else 0 for v in values]
 
     def _start_epoch(self) -> Any:
         key = f"{self._prefix}g:{EPOCH}"
 
         def start(r: Any) -> Any:
-            r.set(key, _epoch_start(), nx=True)  # another process may have started it
-            return r.get(key)
+            pipe = r.pipeline(transaction=False)
+            pipe.set(key, _epoch_start(), nx=True)  # another process may have started it
+            pipe.get(key)
+            return pipe.execute()[1]
 
         return self._call(start)
 
@@ -205,7 +208,8 @@ class RedisStore:
 
     def _bump(self, scopes: set[str]) -> None:
         keys = [f"{self._prefix}g:{scope}" for scope in scopes]
-        start = [f"{self._prefix}g:{EPOCH}", _epoch_start()]
+        # A random start only where the epoch is bumped (rarely), not on every commit.
+        start = [f"{self._prefix}g:{EPOCH}", _epoch_start()] if EPOCH in scopes else []
         try:
             self._call(lambda r: self._bump_script(keys=keys, args=start, client=r))
         except StoreUnavailable:
